@@ -1,0 +1,13 @@
+"""The workbench's web app: ``streamlit run app.py``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="Text2SQL Workbench", page_icon="🧪", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+]
+
+st.navigation(PAGES).run()

@@ -1,0 +1,238 @@
+"""A real HTTP server that speaks the OpenAI chat-completions API from a script.
+
+Tests queue replies (or install a responder function), point the real client at
+``server.base_url`` and afterwards read ``server.requests`` to assert the exact
+bodies that went out. It also answers ``/v1/models``, ``/tokenize`` and
+``/health`` the way vLLM does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted answer to a chat completion."""
+
+    content: str = ""
+    reasoning: str | None = None
+    reasoning_field: str = "reasoning"
+    finish_reason: str = "stop"
+    margins: list[float] | None = None
+    """Per generated token (whitespace-split words of content): top1 - top2 logprob."""
+    status: int = 200
+    raw: bytes | None = None
+    """Send these bytes as the body instead of a well-formed completion."""
+    delay_s: float = 0.0
+    prompt_tokens: int = 17
+    model: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Responder = Callable[[dict[str, Any]], Reply]
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\s*\S+|\s+", text) or ([text] if text else [])
+
+
+class ScriptedServer:
+    def __init__(self, models: tuple[str, ...] = ("scripted-model",), lora: tuple[str, ...] = ()):
+        self.models = models
+        self.lora = lora
+        self.requests: list[dict[str, Any]] = []
+        self.paths: list[str] = []
+        self.queue: deque[Reply] = deque()
+        self.responder: Responder | None = None
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- scripting -------------------------------------------------------
+    def reply(self, content: str = "", **kwargs: Any) -> ScriptedServer:
+        self.queue.append(Reply(content=content, **kwargs))
+        return self
+
+    def respond_with(self, responder: Responder) -> ScriptedServer:
+        self.responder = responder
+        return self
+
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [
+            r
+            for r, p in zip(self.requests, self.paths, strict=True)
+            if p.endswith("/chat/completions")
+        ]
+
+    # -- lifecycle -------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "start() the server first"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> ScriptedServer:
+        handler = _make_handler(self)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- answers ---------------------------------------------------------
+    def _next_reply(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            if self.queue:
+                return self.queue.popleft()
+        if self.responder is not None:
+            return self.responder(body)
+        return Reply(status=500, raw=b'{"error": {"message": "script exhausted"}}')
+
+    def completion_body(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        tokens = _tokens(reply.content)
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.reasoning is not None:
+            message[reply.reasoning_field] = reply.reasoning
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": message,
+            "finish_reason": reply.finish_reason,
+        }
+        if body.get("logprobs"):
+            margins = reply.margins or [5.0] * len(tokens)
+            content = []
+            for i, tok in enumerate(tokens):
+                gap = margins[i] if i < len(margins) else 5.0
+                chosen = -0.01
+                content.append(
+                    {
+                        "token": tok,
+                        "logprob": chosen,
+                        "bytes": list(tok.encode()),
+                        "top_logprobs": [
+                            {"token": tok, "logprob": chosen, "bytes": list(tok.encode())},
+                            {"token": "<alt>", "logprob": chosen - gap, "bytes": list(b"<alt>")},
+                        ],
+                    }
+                )
+            choice["logprobs"] = {"content": content}
+        completion_tokens = len(tokens) + len(_tokens(reply.reasoning or ""))
+        result = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": reply.model or body.get("model", self.models[0]),
+            "choices": [choice],
+            "usage": {
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": reply.prompt_tokens + completion_tokens,
+            },
+        }
+        result.update(reply.extra)
+        return result
+
+
+def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+        def _send(
+            self, status: int, payload: bytes, content_type: str = "application/json"
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/").endswith("/models"):
+                data = [
+                    {"id": m, "object": "model", "owned_by": "scripted", "root": m}
+                    for m in server.models
+                ]
+                data += [
+                    {
+                        "id": a,
+                        "object": "model",
+                        "owned_by": "scripted",
+                        "root": "/adapters/" + a,
+                        "parent": server.models[0],
+                    }
+                    for a in server.lora
+                ]
+                self._send(200, json.dumps({"object": "list", "data": data}).encode())
+            elif self.path.rstrip("/") in ("/health", "/v1/health"):
+                self._send(200, b"")
+            else:
+                self._send(404, b'{"detail": "Not Found"}')
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                body = {"_raw": raw.decode(errors="replace")}
+            with server._lock:
+                server.requests.append(body)
+                server.paths.append(self.path)
+            if self.path.rstrip("/").endswith("/tokenize"):
+                if "messages" in body:
+                    text = "".join(m.get("content", "") for m in body["messages"])
+                else:
+                    text = body.get("prompt", "")
+                tokens = _tokens(text)
+                self._send(
+                    200,
+                    json.dumps(
+                        {
+                            "count": len(tokens),
+                            "max_model_len": 8192,
+                            "tokens": list(range(len(tokens))),
+                        }
+                    ).encode(),
+                )
+                return
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                self._send(404, b'{"detail": "Not Found"}')
+                return
+            reply = server._next_reply(body)
+            if reply.delay_s:
+                time.sleep(reply.delay_s)
+            if reply.raw is not None:
+                self._send(reply.status, reply.raw)
+                return
+            if reply.status != 200:
+                self._send(
+                    reply.status,
+                    json.dumps({"error": {"message": reply.content or "scripted error"}}).encode(),
+                )
+                return
+            self._send(200, json.dumps(server.completion_body(body, reply)).encode())
+
+    return Handler

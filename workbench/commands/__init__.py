@@ -1,0 +1,1 @@
+"""Subcommands of ``python -m workbench``, one module per concept."""

@@ -1,0 +1,98 @@
+"""The workbench's exceptions.
+
+One tree, so that a page can catch ``WorkbenchError`` and show its message,
+and nothing else is swallowed::
+
+    WorkbenchError
+    ├── ConfigError            a setting or the environment is wrong
+    ├── PromptError            a prompt file (or gates/budget file) is malformed
+    ├── CaseError              a smoke case file is malformed
+    ├── StoreError
+    │   └── VersionConflict    a save was based on a stale version
+    ├── LLMError
+    │   ├── LLMUnavailable     no server answers at the base URL
+    │   ├── LLMTimeout         the server took too long
+    │   └── LLMResponseError   the server answered with an error or garbage
+    ├── ServerError            the local model server could not be managed
+    └── SQLError
+        ├── SQLParseError      the SQL does not parse (line, column)
+        ├── SQLRefused         the SQL is not a single read-only query
+        └── SQLExecutionError  the database rejected or timed out the query
+
+Every message says what went wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench raises on purpose."""
+
+
+class ConfigError(WorkbenchError):
+    """A setting or the environment is wrong; the message names the setting."""
+
+
+class PromptError(WorkbenchError):
+    """A prompt file is malformed; the message names the file and line."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+
+
+class CaseError(WorkbenchError):
+    """A smoke case file is malformed."""
+
+
+class StoreError(WorkbenchError):
+    """The store could not read or write."""
+
+
+class VersionConflict(StoreError):
+    """A save was based on a version that is no longer the latest."""
+
+
+class LLMError(WorkbenchError):
+    """A model call failed."""
+
+
+class LLMUnavailable(LLMError):
+    """No model server answers at the configured base URL."""
+
+
+class LLMTimeout(LLMError):
+    """The model server did not answer in time."""
+
+
+class LLMResponseError(LLMError):
+    """The model server answered with an error status or an unusable body."""
+
+
+class ServerError(WorkbenchError):
+    """The local model server could not be started, stopped or restarted."""
+
+
+class SQLError(WorkbenchError):
+    """SQL could not be checked or run."""
+
+
+class SQLParseError(SQLError):
+    """The SQL does not parse."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class SQLRefused(SQLError):
+    """The SQL is not a single read-only query."""
+
+
+class SQLExecutionError(SQLError):
+    """The database rejected the query, or it ran out of time."""

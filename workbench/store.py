@@ -1,0 +1,42 @@
+"""The store: traces, prompt versions and smoke runs, in SQLModel tables.
+
+SQLite in the data directory by default, PostgreSQL (or anything SQLAlchemy
+speaks) by URL. Table classes live here and nowhere else; the rest of the
+workbench sees frozen dataclasses, converted at this edge.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel, create_engine
+
+from workbench.errors import ConfigError
+from workbench.settings import Settings
+
+
+def open_store(settings: Settings) -> Engine:
+    """Create the store's engine and its tables (idempotent)."""
+    url = settings.resolved_store_url
+    if url.startswith("sqlite"):
+        settings.ensure_data_dir()
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except Exception as exc:  # bad URL or missing driver
+            raise ConfigError(
+                f"WORKBENCH_STORE_URL={url!r} cannot be used: {exc}. "
+                "For PostgreSQL install the extra: pip install -e '.[postgres]'"
+            ) from exc
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the smoke runner write results while a page reads them.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,7 +1,7 @@
 """``python -m workbench``: the command line.
 
 Each concept contributes its subcommands from a module in ``workbench.commands``
-(listed in ``COMMAND_MODULES``). A handler returns an ``Outcome``; this module
+(found by ``command_modules``). A handler returns an ``Outcome``; this module
 prints it, as text for people or as JSON with ``--json``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,12 @@ from typing import Any
 from workbench.errors import WorkbenchError
 from workbench.settings import Settings, load_settings
 
-COMMAND_MODULES: tuple[str, ...] = ("workbench.commands.info",)
+
+def command_modules() -> list[str]:
+    """Every module in ``workbench.commands``; each has ``register(subparsers, common)``."""
+    import workbench.commands as package
+
+    return sorted(f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__))
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="workbench", description="Prompt-engineering workbench for serial Text2SQL pipelines"
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(name).register(subparsers, common)
     return parser
 

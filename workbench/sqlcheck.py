@@ -232,7 +232,7 @@ def _check_tokens(tokens: list[Token]) -> None:
             f"(the second starts with {second.text!r} on line {second.line})"
         )
     statement = statements[0]
-    first = statement[0]
+    first = next((t for t in statement if t.token_type != TokenType.L_PAREN), statement[0])
     word = first.text.lower()
     if word in _REFUSED_WORDS:
         raise SQLRefused(f"refused: {first.text.upper()} is not allowed, {_REFUSED_WORDS[word]}")

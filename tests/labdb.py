@@ -51,9 +51,9 @@ FROM range(1, 41) r(i);
 CREATE TABLE orders AS
 SELECT i AS id,
        1 + i % 40 AS patient_id,
-       1 + (i * 7) % 6 AS physician_id,
+       1 + (i * 7 + i // 6) % 6 AS physician_id,
        1 + (i * 3) % 4 AS test_id,
-       1 + (i // 3) % 4 AS lab_id,
+       1 + (i // 5) % 4 AS lab_id,
        DATE '2025-10-01' + (i * 11 % 180)::INTEGER AS order_date,
        CASE WHEN i % 9 = 0 THEN 'STAT' ELSE 'ROUTINE' END AS priority,
        'COMPLETED' AS status

@@ -12,8 +12,9 @@ test-suite evaluation and BIRD, with these semantics:
   the same multiset of values, then every permutation is verified on the rows). A different
   number of columns is a mismatch.
 - **Numbers**: an int, a Decimal and a float of the same value are equal; two numbers at least
-  one of which is fractional are equal within a relative tolerance of 1e-6 or an absolute one of
-  1e-9; two integers must be equal exactly (counts differing by one are a different answer).
+  one of which is a float (or a fractional decimal) are equal within a relative tolerance of 1e-6
+  or an absolute one of 1e-9; two integers (or integral decimals) must be equal exactly: counts
+  differing by one are a different answer.
   Rounding is not forgiven: ``ROUND(x, 2)`` against ``x`` is a mismatch unless the difference is
   within the tolerance; the reason then says the prediction looks rounded. Booleans are not
   numbers (``TRUE`` does not equal ``1``). NaN equals NaN.
@@ -78,11 +79,7 @@ def normalize_value(value: Any) -> Any:
             if value.is_finite() and value == value.to_integral_value():
                 return int(value)
             return float(value)
-        if math.isnan(value):
-            return ("nan",)
-        if math.isinf(value) or not value.is_integer():
-            return value
-        return int(value)
+        return ("nan",) if math.isnan(value) else value
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from workbench.errors import SQLExecutionError, SQLRefused
-from workbench.sqlcheck import check_readonly
+from workbench.sqlcheck import check_readonly, tree_to_duckdb
 
 if TYPE_CHECKING:
     import pandas
@@ -88,9 +88,13 @@ def run_query(
         SQLExecutionError: DuckDB rejected the query or it ran out of time.
     """
     tree = check_readonly(sql, dialect)
-    executed_sql = tree.sql(dialect="duckdb", comments=False)
-    _confirm_single_select(executed_sql)
     connection = connect_readonly(database)
+    try:
+        executed_sql = tree_to_duckdb(tree, _cached_schema(database, connection))
+        _confirm_single_select(executed_sql)
+    except BaseException:
+        connection.close()
+        raise
     timed_out = threading.Event()
 
     def interrupt() -> None:
@@ -127,6 +131,34 @@ def run_query(
         truncated=truncated,
         elapsed_ms=elapsed_ms,
     )
+
+
+def database_schema(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """``{table: {column: type}}`` of the main schema, for type-aware transpilation."""
+    rows = connection.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND database_name = current_database() "
+        "ORDER BY table_name, column_index"
+    ).fetchall()
+    schema: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        schema.setdefault(table, {})[column] = data_type
+    return schema
+
+
+_schema_cache: dict[tuple[str, int, int], dict[str, dict[str, str]]] = {}
+
+
+def _cached_schema(
+    database: Path, connection: duckdb.DuckDBPyConnection
+) -> dict[str, dict[str, str]]:
+    # Keyed by the file's identity, so a rebuilt database is read afresh.
+    stat = Path(database).stat()
+    key = (str(Path(database).resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _schema_cache:
+        _schema_cache.clear()
+        _schema_cache[key] = database_schema(connection)
+    return _schema_cache[key]
 
 
 def _confirm_single_select(executed_sql: str) -> None:

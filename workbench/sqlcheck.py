@@ -19,10 +19,12 @@ input, so the check is layered, and each layer refuses on its own:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.tokens import Token, TokenType
 
 from workbench.errors import SQLParseError, SQLRefused
@@ -298,9 +300,29 @@ def format_sql(sql: str, dialect: str = "postgres") -> str:
     return parse_sql(sql, dialect).sql(dialect=dialect, pretty=True)
 
 
-def to_duckdb(sql: str, dialect: str = "postgres") -> str:
-    """Transpile one statement to DuckDB, regenerated from its tree (comments dropped)."""
-    return parse_sql(sql, dialect).sql(dialect="duckdb", comments=False)
+def to_duckdb(
+    sql: str, dialect: str = "postgres", schema: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """Transpile one statement to DuckDB, regenerated from its tree (comments dropped).
+
+    Args:
+        schema: ``{table: {column: type}}`` of the target database. With it, PostgreSQL's integer
+            division (``7 / 2`` is 3) is kept where both operands are known integers; DuckDB's
+            ``/`` would give 3.5. Columns the annotator cannot resolve keep DuckDB's ``/``.
+    """
+    return tree_to_duckdb(parse_sql(sql, dialect), schema)
+
+
+def tree_to_duckdb(
+    tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """DuckDB SQL for a parsed tree (see ``to_duckdb``); the tree is not modified."""
+    typed = tree.copy()
+    try:
+        typed = annotate_types(typed, schema=dict(schema) if schema else None)
+    except Exception:  # types are a refinement; an unknown type must not block the query
+        typed = tree.copy()
+    return typed.sql(dialect="duckdb", comments=False)
 
 
 _THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)

@@ -226,7 +226,7 @@ def test_the_worked_example_reproduces_the_papers_table(suite, database) -> None
     (case,) = select_cases(suite, tags=["worked-example"])
     assert case.question.startswith("Hi chatbot, good morning!")
     result = run_query(case.gold_sql, database, timeout_s=10, row_cap=100)
-    rows = [tuple(r) for r in result.frame.itertuples(index=False)]
+    rows = [tuple(r) for r in result.rows]
     assert rows == [
         ("Dr. Sarah Chen", 12),
         ("Dr. Marcus Webb", 8),

@@ -21,12 +21,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workbench.errors import CaseError, SQLError, WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.execution import QueryResult
 
 StageId = Literal[
     "date_normalization",
@@ -361,8 +364,10 @@ def check_cases(
     failures += _check_uniqueness(cases)
     for case in cases:
         failures += _check_case_fields(case, known)
-        failures += _check_gold(case, database, timeout_s=timeout_s, row_cap=row_cap)
-        failures += _check_wrong(case, database, timeout_s=timeout_s, row_cap=row_cap)
+        gold, gold_failures = _check_gold(case, database, timeout_s=timeout_s, row_cap=row_cap)
+        failures += gold_failures
+        if gold is not None:
+            failures += _check_wrong(case, gold, database, timeout_s=timeout_s, row_cap=row_cap)
     by_category = count_by_category(cases)
     for category, minimum in minimums.items():
         if by_category.get(category, 0) < minimum:
@@ -456,54 +461,58 @@ def _check_case_fields(case: SmokeCase, known: set[str]) -> list[CaseFailure]:
     return failures
 
 
-def _check_gold(case: SmokeCase, database: Path, *, timeout_s: float, row_cap: int) -> list:
+def _check_gold(
+    case: SmokeCase, database: Path, *, timeout_s: float, row_cap: int
+) -> tuple[QueryResult | None, list[CaseFailure]]:
+    """Run the gold query; its result (None when it failed) and what is wrong with it."""
     from workbench.execution import run_query
     from workbench.sqlcheck import check_readonly, parse_sql
+
+    def failed(check: str, message: str) -> tuple[None, list[CaseFailure]]:
+        return None, [CaseFailure(case.id, check, message)]
 
     try:
         parse_sql(case.gold_sql)
     except SQLError as exc:
-        return [CaseFailure(case.id, "gold-parses", str(exc))]
+        return failed("gold-parses", str(exc))
     try:
         check_readonly(case.gold_sql)
     except SQLError as exc:
-        return [CaseFailure(case.id, "gold-readonly", str(exc))]
+        return failed("gold-readonly", str(exc))
     try:
         result = run_query(case.gold_sql, database, timeout_s=timeout_s, row_cap=row_cap)
     except WorkbenchError as exc:
-        return [CaseFailure(case.id, "gold-executes", str(exc))]
+        return failed("gold-executes", str(exc))
     rows = result.row_count
+    if result.truncated:
+        return failed(
+            "gold-rows",
+            f"the gold returns more than {row_cap} rows, so results cannot be compared; narrow it",
+        )
     if case.empty_expected and rows:
-        return [
-            CaseFailure(
-                case.id, "gold-rows", f"tagged {EMPTY_EXPECTED} but the gold returns {rows} rows"
-            )
-        ]
+        return failed("gold-rows", f"tagged {EMPTY_EXPECTED} but the gold returns {rows} rows")
     if not case.empty_expected and not rows:
-        return [
-            CaseFailure(
-                case.id,
-                "gold-rows",
-                f"the gold returns no rows; tag it {EMPTY_EXPECTED} or choose filters that match",
-            )
-        ]
-    return []
+        return failed(
+            "gold-rows",
+            f"the gold returns no rows; tag it {EMPTY_EXPECTED} or choose filters that match",
+        )
+    return result, []
 
 
-def _check_wrong(case: SmokeCase, database: Path, *, timeout_s: float, row_cap: int) -> list:
+def _check_wrong(
+    case: SmokeCase, gold: QueryResult, database: Path, *, timeout_s: float, row_cap: int
+) -> list[CaseFailure]:
+    """The wrong reading must run and the comparator must tell it from the gold."""
     if not case.wrong_sql:
         return []
-    from workbench.compare import compare_queries
+    from workbench.compare import compare_results, gold_is_ordered
     from workbench.execution import run_query
 
     try:
-        run_query(case.wrong_sql, database, timeout_s=timeout_s, row_cap=row_cap)
+        wrong = run_query(case.wrong_sql, database, timeout_s=timeout_s, row_cap=row_cap)
     except WorkbenchError as exc:
         return [CaseFailure(case.id, "wrong-executes", str(exc))]
-    try:
-        verdict = compare_queries(case.gold_sql, case.wrong_sql, database)
-    except WorkbenchError as exc:
-        return [CaseFailure(case.id, "wrong-compares", str(exc))]
+    verdict = compare_results(gold, wrong, ordered=gold_is_ordered(case.gold_sql))
     if verdict.equivalent:
         return [
             CaseFailure(

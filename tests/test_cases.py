@@ -245,7 +245,7 @@ def test_expectations_name_known_stages(suite) -> None:
 
 
 def planted(suite, **changes) -> SmokeCase:
-    base = next(c for c in suite if c.wrong_sql and not c.empty_expected)
+    base = next(c for c in suite if c.category == "simple" and c.wrong_sql)
     return replace(base, id="simple-999", question="a question nobody else asks", **changes)
 
 
@@ -262,7 +262,8 @@ def test_a_sound_planted_case_passes(suite, database, tags) -> None:
 @pytest.mark.parametrize(
     ("changes", "check"),
     [
-        ({"gold_sql": "SELEC physician_name FROM physicians"}, "gold-parses"),
+        ({"gold_sql": "SELECT physician_name FROM physicians WHERE ("}, "gold-parses"),
+        ({"gold_sql": "SELEC physician_name FROM physicians"}, "gold-readonly"),
         ({"gold_sql": "DELETE FROM orders"}, "gold-readonly"),
         ({"gold_sql": "SELECT 1; DROP TABLE labs"}, "gold-readonly"),
         ({"gold_sql": "SELECT no_such_column FROM labs"}, "gold-executes"),
@@ -302,7 +303,7 @@ def test_suite_level_minimums_are_enforced(suite, database, tags) -> None:
 
 
 def test_one_failing_case_does_not_stop_the_check(suite, database, tags) -> None:
-    bad = planted(suite, gold_sql="SELEC 1")
+    bad = planted(suite, gold_sql="SELECT (1")
     good = replace(planted(suite), id="simple-998", question="another question")
     assert failures_of((bad, good), database, tags) == [("simple-999", "gold-parses")]
 
@@ -310,41 +311,74 @@ def test_one_failing_case_does_not_stop_the_check(suite, database, tags) -> None
 # --- the command line --------------------------------------------------------------------
 
 
-def test_smoke_check_json(tmp_path: Path) -> None:
-    env = {"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run(
-        [sys.executable, "-m", "workbench", "smoke", "check", "--json"],
+@pytest.fixture(scope="module")
+def cli_data_dir(database: Path) -> Path:
+    """The data directory the database fixture built, so the command does not rebuild it."""
+    return database.parent.parent
+
+
+def run_cli(data_dir: Path, fixtures: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        "WORKBENCH_DATA_DIR": str(data_dir),
+        "WORKBENCH_FIXTURES_DIR": str(fixtures),
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", "smoke", "check", *args],
         capture_output=True,
         text=True,
         env=env,
         cwd=PROJECT_ROOT,
     )
+
+
+@pytest.fixture
+def small_fixtures(tmp_path: Path) -> Path:
+    """A fixtures directory holding the real tag list and the real simple cases only."""
+    smoke = tmp_path / "fixtures" / "smoke"
+    smoke.mkdir(parents=True)
+    for name in ("tags.yaml", "simple.yaml"):
+        (smoke / name).write_text((SMOKE_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return smoke.parent
+
+
+def test_smoke_check_json(cli_data_dir: Path, small_fixtures: Path, suite) -> None:
+    out = run_cli(cli_data_dir, small_fixtures, "--json")
     data = json.loads(out.stdout)
-    assert set(data) >= {"cases", "by_category", "by_tag", "failures"}
-    assert data["failures"] == []
-    assert out.returncode == 0
-    assert data["cases"] == sum(data["by_category"].values())
+    assert set(data) == {"cases", "by_category", "by_tag", "wrong_sql_cases", "failures"}
+    simple = select_cases(suite, category="simple")
+    assert data["cases"] == len(simple)
+    assert data["by_category"] == {c: (len(simple) if c == "simple" else 0) for c in CATEGORIES}
+    assert data["by_tag"]["simple"] == len(simple)
+    # The simple cases themselves are sound; only the suite-wide minimums fail.
+    assert {f["case"] for f in data["failures"]} == {None}
+    assert {f["check"] for f in data["failures"]} == {"category-minimum", "wrong-sql-minimum"}
+    assert out.returncode == 1
 
 
-def test_smoke_check_exits_1_on_failures(tmp_path: Path) -> None:
+def test_smoke_check_text_names_each_failure(cli_data_dir: Path, tmp_path: Path) -> None:
     fixtures = tmp_path / "fixtures"
     (fixtures / "smoke").mkdir(parents=True)
     (fixtures / "smoke" / "tags.yaml").write_text(
         (SMOKE_DIR / "tags.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
-    (fixtures / "smoke" / "simple.yaml").write_text(GOOD_CASE, encoding="utf-8")
-    env = {
-        "WORKBENCH_DATA_DIR": str(tmp_path / "data"),
-        "WORKBENCH_FIXTURES_DIR": str(fixtures),
-        "PATH": "/usr/bin:/bin",
-    }
-    out = subprocess.run(
-        [sys.executable, "-m", "workbench", "smoke", "check"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-    )
+    bad = GOOD_CASE.replace("simple-001", "simple-002").replace("FROM labs", "FROM nowhere")
+    (fixtures / "smoke" / "simple.yaml").write_text(GOOD_CASE + bad, encoding="utf-8")
+    out = run_cli(cli_data_dir, fixtures)
     assert out.returncode == 1
-    assert "simple 1" in out.stdout
-    assert "[category-minimum] messy has 0 cases; needs 80" in out.stdout
+    assert "2 cases, 0 with a wrong_sql" in out.stdout
+    assert "simple-002 [gold-executes]" in out.stdout
+    assert "simple-001 [" not in out.stdout
+    assert "(suite) [category-minimum] messy has 0 cases; needs 80" in out.stdout
+
+
+def test_smoke_check_reports_a_malformed_file(cli_data_dir: Path, tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    (fixtures / "smoke").mkdir(parents=True)
+    (fixtures / "smoke" / "tags.yaml").write_text("simple: s\n", encoding="utf-8")
+    (fixtures / "smoke" / "simple.yaml").write_text(GOOD_CASE + "  colour: red\n", encoding="utf-8")
+    out = run_cli(cli_data_dir, fixtures, "--json")
+    assert out.returncode == 1
+    error = json.loads(out.stdout)
+    assert error["kind"] == "CaseError"
+    assert "unknown field 'colour'" in error["error"]

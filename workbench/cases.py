@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workbench.errors import CaseError, SQLError, WorkbenchError
+from workbench.errors import CaseError, SQLParseError, SQLRefused, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.execution import QueryResult
@@ -466,21 +466,17 @@ def _check_gold(
 ) -> tuple[QueryResult | None, list[CaseFailure]]:
     """Run the gold query; its result (None when it failed) and what is wrong with it."""
     from workbench.execution import run_query
-    from workbench.sqlcheck import check_readonly, parse_sql
 
     def failed(check: str, message: str) -> tuple[None, list[CaseFailure]]:
         return None, [CaseFailure(case.id, check, message)]
 
-    try:
-        parse_sql(case.gold_sql)
-    except SQLError as exc:
-        return failed("gold-parses", str(exc))
-    try:
-        check_readonly(case.gold_sql)
-    except SQLError as exc:
-        return failed("gold-readonly", str(exc))
+    # run_query parses and applies the safety rules before anything executes.
     try:
         result = run_query(case.gold_sql, database, timeout_s=timeout_s, row_cap=row_cap)
+    except SQLParseError as exc:
+        return failed("gold-parses", str(exc))
+    except SQLRefused as exc:
+        return failed("gold-readonly", str(exc))
     except WorkbenchError as exc:
         return failed("gold-executes", str(exc))
     rows = result.row_count

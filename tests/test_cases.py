@@ -192,6 +192,11 @@ def test_every_documented_tag_is_used(suite, tags) -> None:
     assert sorted(set(tags) - used) == []
 
 
+def test_the_readme_documents_every_tag(tags) -> None:
+    readme = (SMOKE_DIR / "README.md").read_text(encoding="utf-8")
+    assert [t for t in tags if f"| `{t}` | {tags[t]} |" not in readme] == []
+
+
 def test_messy_language_problems_each_appear_several_times(report: CheckReport) -> None:
     problems = [
         "preamble",

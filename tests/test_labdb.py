@@ -253,6 +253,15 @@ def test_each_filter_of_the_worked_example_matters(con) -> None:
         assert rows(con, loosened) != expected, condition
 
 
+def test_critical_covid_cbc_results_are_not_counted(con) -> None:
+    broadened = WORKED_EXAMPLE_SQL.replace(
+        "r.status = 'ABNORMAL'", "r.status IN ('ABNORMAL', 'CRITICAL')"
+    ).replace("HAVING COUNT(*) >= 3", "")
+    counts = dict(rows(con, broadened))
+    for name, extra in labdb.WORKED_EXAMPLE_CRITICAL.items():
+        assert counts[name] >= labdb.WORKED_EXAMPLE.get(name, 0) + extra, name
+
+
 def test_sars_cov_2_notes_do_not_match_the_covid_filter(con) -> None:
     spellings = {
         spelling: scalar(con, "SELECT COUNT(*) FROM results WHERE notes LIKE ?", [f"%{spelling}%"])

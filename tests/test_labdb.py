@@ -129,6 +129,9 @@ def test_different_seed_gives_different_rows(demo_database: Path, tmp_path: Path
         assert mine[table] == theirs[table], table
     # build() reports what it wrote.
     assert counts == {table: rows for table, (rows, _) in theirs.items()}
+    # The planted example holds for any seed.
+    with duckdb.connect(str(other), read_only=True) as connection:
+        assert rows(connection, WORKED_EXAMPLE_SQL) == list(labdb.WORKED_EXAMPLE.items())
 
 
 # ---------------------------------------------------------------- shape

@@ -65,6 +65,9 @@ def demo_database_path(settings: Settings) -> Path:
 
 def ensure_demo_database(settings: Settings, *, force: bool = False) -> Path:
     """Build the demo database if it is missing (or ``force``); return its path."""
+    path = demo_database_path(settings)
+    if not force and path.is_file():
+        return path
     return build_demo_database(settings, force=force).path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -101,6 +102,21 @@ def test_readers_open_read_only(demo_database: Path) -> None:
         assert held.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == counts["orders"]
     assert text
     assert demo_database.stat().st_mtime_ns == before
+
+
+def test_readers_wait_for_a_connection_with_other_settings(demo_database: Path) -> None:
+    hardened = duckdb.connect(
+        str(demo_database), read_only=True, config={"enable_external_access": False}
+    )
+    with pytest.raises(duckdb.Error, match="different configuration"):
+        duckdb.connect(str(demo_database), read_only=True)
+    closer = threading.Timer(0.3, hardened.close)
+    closer.start()
+    try:
+        assert table_counts(demo_database)["orders"] >= 100_000
+    finally:
+        closer.cancel()
+        hardened.close()
 
 
 def test_read_only_mode_is_what_the_check_relies_on(demo_database: Path) -> None:

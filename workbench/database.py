@@ -30,6 +30,8 @@ LIST_NAMES_UP_TO = 40
 EXAMPLE_VALUES = 2
 """A text column with more distinct values gets this many examples."""
 EXAMPLE_MAX_CHARS = 40
+OPEN_WAIT_S = 10.0
+"""How long a reader waits for a conflicting in-process connection to close."""
 
 
 @dataclass(frozen=True)
@@ -144,10 +146,18 @@ def _read_only(path: Path) -> Iterator[object]:
         raise SQLExecutionError(
             f"no database at {path}; build the demo database with: python -m workbench db build"
         )
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise SQLExecutionError(f"cannot open {path} read-only: {exc}") from exc
+    # DuckDB refuses a second in-process connection to a file that another one holds
+    # open with other settings (a query running with hardened settings); wait it out.
+    deadline = time.monotonic() + OPEN_WAIT_S
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            break
+        except duckdb.Error as exc:
+            if "different configuration" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise SQLExecutionError(f"cannot open {path} read-only: {exc}") from exc
     try:
         yield con
     except duckdb.Error as exc:

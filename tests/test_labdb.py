@@ -129,6 +129,9 @@ def test_different_seed_gives_different_rows(demo_database: Path, tmp_path: Path
         assert mine[table] == theirs[table], table
     # build() reports what it wrote.
     assert counts == {table: rows for table, (rows, _) in theirs.items()}
+    # The planted example holds for any seed.
+    with duckdb.connect(str(other), read_only=True) as connection:
+        assert rows(connection, WORKED_EXAMPLE_SQL) == list(labdb.WORKED_EXAMPLE.items())
 
 
 # ---------------------------------------------------------------- shape
@@ -251,6 +254,15 @@ def test_each_filter_of_the_worked_example_matters(con) -> None:
     ):  # the upper date bound is redundant: the data ends on 2026-03-31
         loosened = WORKED_EXAMPLE_SQL.replace(condition, "TRUE")
         assert rows(con, loosened) != expected, condition
+
+
+def test_critical_covid_cbc_results_are_not_counted(con) -> None:
+    broadened = WORKED_EXAMPLE_SQL.replace(
+        "r.status = 'ABNORMAL'", "r.status IN ('ABNORMAL', 'CRITICAL')"
+    ).replace("HAVING COUNT(*) >= 3", "")
+    counts = dict(rows(con, broadened))
+    for name, extra in labdb.WORKED_EXAMPLE_CRITICAL.items():
+        assert counts[name] >= labdb.WORKED_EXAMPLE.get(name, 0) + extra, name
 
 
 def test_sars_cov_2_notes_do_not_match_the_covid_filter(con) -> None:

@@ -30,6 +30,8 @@ LIST_NAMES_UP_TO = 40
 EXAMPLE_VALUES = 2
 """A text column with more distinct values gets this many examples."""
 EXAMPLE_MAX_CHARS = 40
+OPEN_WAIT_S = 10.0
+"""How long a reader waits for a conflicting in-process connection to close."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ def demo_database_path(settings: Settings) -> Path:
 
 def ensure_demo_database(settings: Settings, *, force: bool = False) -> Path:
     """Build the demo database if it is missing (or ``force``); return its path."""
+    path = demo_database_path(settings)
+    if not force and path.is_file():
+        return path
     return build_demo_database(settings, force=force).path
 
 
@@ -77,6 +82,9 @@ def build_demo_database(settings: Settings, *, force: bool = False) -> DemoBuild
     """
     path = demo_database_path(settings)
     started = time.perf_counter()
+    if not force and path.is_file():  # files only ever appear complete (renamed into place)
+        seconds = time.perf_counter() - started
+        return DemoBuild(path, False, seconds, path.stat().st_size, table_counts(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _exclusive(path.with_suffix(".lock")):
@@ -138,10 +146,18 @@ def _read_only(path: Path) -> Iterator[object]:
         raise SQLExecutionError(
             f"no database at {path}; build the demo database with: python -m workbench db build"
         )
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise SQLExecutionError(f"cannot open {path} read-only: {exc}") from exc
+    # DuckDB refuses a second in-process connection to a file that another one holds
+    # open with other settings (a query running with hardened settings); wait it out.
+    deadline = time.monotonic() + OPEN_WAIT_S
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            break
+        except duckdb.Error as exc:
+            if "different configuration" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise SQLExecutionError(f"cannot open {path} read-only: {exc}") from exc
     try:
         yield con
     except duckdb.Error as exc:

@@ -11,7 +11,7 @@ from workbench.settings import Settings
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("db", help="the demo lab-results database")
-    actions = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    actions = parser.add_subparsers(dest="db_command", required=True)
     build = actions.add_parser(
         "build", parents=[common], help="build the demo database (reused when up to date)"
     )

@@ -177,3 +177,8 @@ def test_postgres_integer_division_is_kept_for_known_integer_columns(database: P
         database,
     )
     assert rate.rows == ((0,),)
+
+
+def test_duckdb_dialect_runs_as_written(database: Path) -> None:
+    result = run_query("FROM labs SELECT lab_name WHERE id = 2", database, dialect="duckdb")
+    assert result.rows == (("Valley Lab",),)

@@ -30,6 +30,8 @@ READ_ONLY_CONFIG: dict[str, Any] = {
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
     "threads": 2,
+    # One runaway join must not take the memory the other tools on the machine need.
+    "memory_limit": "2GB",
     # Last, so that the query itself cannot change any of the above.
     "lock_configuration": True,
 }

@@ -349,31 +349,35 @@ def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> V
         )
         return Verdict(False, _count_reason(len(gold_rows), len(pred_rows), missing, extra))
 
-    permutation: tuple[int, ...] | None = None
+    verified: list[tuple[int, ...]] = []
     first_try: tuple[list[Any], list[Any]] | None = None
     for candidate in _candidate_permutations(gold_rows, pred_rows, width):
         missing, extra = multiset_difference(gold_rows, _permute(pred_rows, candidate))
         if not missing and not extra:
-            permutation = candidate
-            break
-        if first_try is None:
+            verified.append(candidate)
+            if not ordered:
+                break
+        elif first_try is None:
             first_try = (missing, extra)
-    if permutation is None:
+    if not verified:
         assert first_try is not None
         return Verdict(False, _content_reason(*first_try))
 
-    mapped = _permute(pred_rows, permutation)
-    mapping_note = _mapping_note(gold.columns, pred.columns, permutation)
     if not ordered or len(gold_rows) <= 1:
-        return Verdict(True, f"same {_rows(len(gold_rows))}{mapping_note}")
+        note = _mapping_note(gold.columns, pred.columns, verified[0])
+        return Verdict(True, f"same {_rows(len(gold_rows))}{note}")
     keys = _order_key_columns(gold.sql, gold.columns)
-    position = _first_order_difference(gold_rows, mapped, keys)
-    if position is None:
-        return Verdict(True, f"same {_rows(len(gold_rows))} in the same order{mapping_note}")
-    gold_row, pred_row = (
-        _display(gold.rows[position]),
-        _display(_permute([pred.rows[position]], permutation)[0]),
-    )
+    # Columns with equal values may pair up several ways; any pairing in the gold's order will do.
+    positions = []
+    for permutation in verified:
+        position = _first_order_difference(gold_rows, _permute(pred_rows, permutation), keys)
+        if position is None:
+            note = _mapping_note(gold.columns, pred.columns, permutation)
+            return Verdict(True, f"same {_rows(len(gold_rows))} in the same order{note}")
+        positions.append(position)
+    position, permutation = positions[0], verified[0]
+    gold_row = _display(gold.rows[position])
+    pred_row = _display(_permute([pred.rows[position]], permutation)[0])
     detail = f"row {position + 1} differs: gold {gold_row} vs prediction {pred_row}"
     if not _has_order(pred.sql):
         return Verdict(
@@ -435,10 +439,13 @@ def _count_reason(gold_count: int, pred_count: int, missing: list[Any], extra: l
 
 
 def _content_reason(missing: list[Any], extra: list[Any]) -> str:
-    reason = f"same number of rows but different values; {len(missing)} gold {_noun(len(missing))} not returned"
-    reason += _examples(missing, extra)
-    hint = _rounding_hint(missing, extra)
-    return reason + hint
+    reason = (
+        f"same number of rows but different values: {len(missing)} gold "
+        f"{_noun(len(missing))} not returned, such as {_display_normalized(missing[0])}"
+    )
+    if extra:
+        reason += f"; the prediction returns instead rows such as {_display_normalized(extra[0])}"
+    return reason + _rounding_hint(missing, extra)
 
 
 def _examples(missing: list[Any], extra: list[Any]) -> str:
@@ -447,7 +454,8 @@ def _examples(missing: list[Any], extra: list[Any]) -> str:
         parts.append(f"gold rows missing such as {_display_normalized(missing[0])}")
     if extra:
         parts.append(
-            f"prediction returns {len(extra)} extra {_noun(len(extra))} such as {_display_normalized(extra[0])}"
+            f"prediction returns {len(extra)} extra {_noun(len(extra))} "
+            f"such as {_display_normalized(extra[0])}"
         )
     return "; " + "; ".join(parts) if parts else ""
 

@@ -270,9 +270,9 @@ def _greedy_permutation(candidates: list[list[int]], width: int) -> tuple[int, .
 # --- the verdict ---------------------------------------------------------------------------
 
 
-def gold_is_ordered(gold_sql: str) -> bool:
+def gold_is_ordered(gold_sql: str, dialect: str = "postgres") -> bool:
     """Whether the outermost query has ORDER BY (then row order is part of the answer)."""
-    return _outer_order(parse_sql(gold_sql)) is not None
+    return _outer_order(parse_sql(gold_sql, dialect)) is not None
 
 
 def _outer_order(tree: exp.Expression) -> exp.Order | None:
@@ -334,20 +334,26 @@ def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> V
     width = len(gold.columns)
     if len(pred.columns) != width:
         difference = len(pred.columns) - width
-        what = "extra" if difference > 0 else "too few"
         noun = "column" if abs(difference) == 1 else "columns"
+        what = (
+            f"has {difference} extra {noun}"
+            if difference > 0
+            else f"is missing {-difference} {noun}"
+        )
         return Verdict(
             False,
-            f"prediction has {abs(difference)} {what} {noun}: gold returns "
-            f"{_names(gold.columns)}, prediction returns {_names(pred.columns)}",
+            f"prediction {what}: gold returns {_names(gold.columns)}, "
+            f"prediction returns {_names(pred.columns)}",
         )
     gold_rows = [tuple(normalize_value(v) for v in row) for row in gold.rows]
     pred_rows = [tuple(normalize_value(v) for v in row) for row in pred.rows]
     if len(gold_rows) != len(pred_rows):
-        missing, extra = multiset_difference(
-            gold_rows, _permute(pred_rows, _best_guess(gold_rows, pred_rows, width))
-        )
-        return Verdict(False, _count_reason(len(gold_rows), len(pred_rows), missing, extra))
+        mapped = _permute(pred_rows, _best_guess(gold_rows, pred_rows, width))
+        missing, extra = multiset_difference(gold_rows, mapped)
+        reason = _count_reason(len(gold_rows), len(pred_rows), missing, extra)
+        if set(missing) <= set(mapped) and set(extra) <= set(gold_rows):
+            reason += " (the same distinct rows: check DISTINCT, GROUP BY or the joins)"
+        return Verdict(False, reason)
 
     verified: list[tuple[int, ...]] = []
     first_try: tuple[list[Any], list[Any]] | None = None
@@ -545,4 +551,5 @@ def compare_queries(gold_sql: str, pred_sql: str, database: Path, **run_kwargs: 
         pred = run_query(pred_sql, database, **run_kwargs)
     except SQLError as exc:
         return Verdict(False, f"the prediction fails: {exc}")
-    return compare_results(gold, pred, ordered=gold_is_ordered(gold_sql))
+    ordered = gold_is_ordered(gold_sql, run_kwargs.get("dialect", "postgres"))
+    return compare_results(gold, pred, ordered=ordered)

@@ -30,6 +30,7 @@ Every verdict carries a reason a person can act on.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections import Counter, defaultdict
@@ -42,6 +43,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from workbench.errors import SQLError
 from workbench.execution import QueryResult, run_query
 from workbench.sqlcheck import parse_sql
 
@@ -165,16 +167,31 @@ def multiset_difference(
         buckets[tuple(_coarse(v) for v in row)].append(row)
     for rows in buckets.values():
         rows.sort(key=_numeric_sort_key)
+    leads = {key: [_lead(row) for row in rows] for key, rows in buckets.items()}
     missing: list[tuple[Any, ...]] = []
     for row in sorted(left_gold, key=_numeric_sort_key):
-        candidates = buckets.get(tuple(_coarse(v) for v in row), [])
-        match = next((i for i, c in enumerate(candidates) if _rows_equal(row, c)), None)
+        key = tuple(_coarse(v) for v in row)
+        candidates, candidate_leads = buckets.get(key, []), leads.get(key, [])
+        # Only rows whose first number is within the tolerance can match: bisect to them.
+        lead = _lead(row)
+        slack = (
+            0.0 if math.isinf(lead) else max(ABSOLUTE_TOLERANCE, 2 * RELATIVE_TOLERANCE * abs(lead))
+        )
+        start = bisect.bisect_left(candidate_leads, lead - slack)
+        stop = bisect.bisect_right(candidate_leads, lead + slack)
+        match = next((i for i in range(start, stop) if _rows_equal(row, candidates[i])), None)
         if match is None:
             missing.append(row)
         else:
-            candidates.pop(match)
+            del candidates[match], candidate_leads[match]
     extra = [row for rows in buckets.values() for row in rows]
     return missing, extra
+
+
+def _lead(row: tuple[Any, ...]) -> float:
+    """The row's first number (0 when it has none), the key rows are bisected on."""
+    key = _numeric_sort_key(row)
+    return key[0] if key else 0.0
 
 
 def _numeric_sort_key(row: tuple[Any, ...]) -> tuple[float, ...]:
@@ -544,8 +561,6 @@ def compare_queries(gold_sql: str, pred_sql: str, database: Path, **run_kwargs: 
         SQLError: the gold query fails (the reference must work); a failing prediction is a
             verdict, not an error.
     """
-    from workbench.errors import SQLError
-
     gold = run_query(gold_sql, database, **run_kwargs)
     try:
         pred = run_query(pred_sql, database, **run_kwargs)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from rapidfuzz.distance import Indel
@@ -229,18 +229,14 @@ def word_diff(before: str, after: str) -> tuple[Edit, ...]:
             op = "replace" if i2 > i1 and j2 > j1 else ("delete" if i2 > i1 else "insert")
         edits.append(Edit(op, before[pos_b:end_b], after[pos_a:end_a], i1, j1))
         pos_b, pos_a = end_b, end_a
-    tail_b, tail_a = before[pos_b:], after[pos_a:]
+    tail_b, tail_a = before[pos_b:], after[pos_a:]  # whitespace after the last word
     if tail_b or tail_a:
         if edits and edits[-1].op == "equal":
-            last = edits.pop()
-            edits.append(Edit("equal", last.before + tail_b, last.after + tail_a, *_at(last)))
+            last = edits[-1]
+            edits[-1] = replace(last, before=last.before + tail_b, after=last.after + tail_a)
         else:
             edits.append(Edit("equal", tail_b, tail_a, len(words_b), len(words_a)))
     return tuple(edits)
-
-
-def _at(edit: Edit) -> tuple[int, int]:
-    return edit.before_index, edit.after_index
 
 
 def apply_edits(before: str, edits: tuple[Edit, ...]) -> str:

@@ -291,6 +291,14 @@ def test_line_diff_with_more_old_lines_than_new() -> None:
     ]
 
 
+def test_line_diff_of_a_respaced_line_has_no_word_changes() -> None:
+    (row,) = line_diff("  keep  every word", "keep every word")
+    assert row.op == "replace"
+    assert [edit.op for edit in row.words] == ["equal"]
+    left, right = line_diff_html("  keep  every word", "keep every word")
+    assert "wb-del" not in left and "wb-ins" not in right
+
+
 def test_line_diff_html_columns_line_up_and_escape() -> None:
     old = OLD_PROMPT + "\n<script>alert(1)</script>"
     new = NEW_PROMPT

@@ -54,7 +54,9 @@ DIFF_CSS = """
   color: #05603a; background: #d3f8df; text-decoration: none; }
 .wb-lines, .wb-linediff { font-family: ui-monospace, monospace; font-size: 0.85em; }
 .wb-line { white-space: pre-wrap; min-height: 1.4em; }
-.wb-lineno { color: #98a2b3; display: inline-block; min-width: 3em; user-select: none; }
+.wb-lineno { color: #98a2b3; user-select: none; }
+span.wb-lineno { display: inline-block; min-width: 3em; }
+td.wb-lineno { width: 3em; text-align: right; }
 .wb-line-delete, td.wb-line-delete { background: #fef3f2; }
 .wb-line-insert, td.wb-line-insert { background: #ecfdf3; }
 .wb-line-replace, td.wb-line-replace { background: #fffaeb; }
@@ -103,7 +105,11 @@ class Divergence:
 
 @dataclass(frozen=True)
 class LineRow:
-    """One row of a line diff; line numbers are 1-based, None on the missing side."""
+    """One row of a line diff; line numbers are 1-based, None on the missing side.
+
+    ``words`` holds the word edits of a ``replace`` row. A line changed only in
+    its spacing is a ``replace`` row whose word edits are all ``equal``.
+    """
 
     op: Op
     before_line: int | None

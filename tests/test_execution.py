@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -177,3 +178,34 @@ def test_postgres_integer_division_is_kept_for_known_integer_columns(database: P
         database,
     )
     assert rate.rows == ((0,),)
+
+
+def test_duckdb_dialect_runs_as_written(database: Path) -> None:
+    result = run_query("FROM labs SELECT lab_name WHERE id = 2", database, dialect="duckdb")
+    assert result.rows == (("Valley Lab",),)
+
+
+def test_a_connection_with_other_settings_is_waited_for(database: Path) -> None:
+    held = duckdb.connect(str(database), read_only=True)
+    release = threading.Timer(0.2, held.close)
+    release.start()
+    try:
+        assert run_query("SELECT count(*) FROM labs", database, timeout_s=60).rows == ((4,),)
+    finally:
+        release.cancel()
+        held.close()
+
+
+def test_a_connection_with_other_settings_that_stays_open_is_explained(database: Path) -> None:
+    held = duckdb.connect(str(database), read_only=True)
+    try:
+        with pytest.raises(SQLExecutionError, match="connect_readonly"):
+            connect_readonly(database)
+    finally:
+        held.close()
+
+
+def test_connections_opened_the_same_way_coexist(database: Path) -> None:
+    with connect_readonly(database) as first, connect_readonly(database) as second:
+        assert first.execute("SELECT count(*) FROM labs").fetchone() == (4,)
+        assert second.execute("SELECT count(*) FROM tests").fetchone() == (4,)

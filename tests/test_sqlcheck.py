@@ -99,6 +99,14 @@ HOSTILE = [
     ("SELECT * INTO t FROM results", "INTO"),
     ("SELECT * FROM results FOR UPDATE", "locking"),
     ("(DELETE FROM results)", "DELETE"),
+    ("((DROP TABLE results))", "DROP"),
+    ("SELECT * FROM main.read_csv('/etc/passwd')", "read_csv"),
+    ("SELECT * FROM \"read_csv\"('/etc/passwd')", "read_csv"),
+    ("SELECT * FROM Read_Parquet('x.parquet')", "Read_Parquet"),
+    ("SELECT json_execute_serialized_sql(json_serialize_sql('SELECT 1'))", "json_execute"),
+    ("SELECT 1 UNION ALL SELECT * FROM read_csv('x')", "read_csv"),
+    ("SELECT * FROM results WHERE id IN (SELECT id FROM read_csv('x'))", "read_csv"),
+    ("SELECT 1\n;\n-- trailing\nINSTALL httpfs", "2 statements"),
 ]
 
 
@@ -258,3 +266,24 @@ def test_extract_sql_from_model_output(output: str, expected: str) -> None:
 def test_extract_sql_without_sql_raises(output: str) -> None:
     with pytest.raises(SQLParseError, match="no SQL found"):
         extract_sql(output)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "FROM '/etc/passwd'",
+        "SELECT * FROM 'x.parquet'",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "ATTACH 'x.db'",
+        "COPY results TO 'x.csv'",
+        "SUMMARIZE results",
+        "PIVOT results ON status",
+    ],
+)
+def test_duckdb_dialect_is_checked_as_strictly(sql: str) -> None:
+    with pytest.raises(SQLRefused):
+        check_readonly(sql, dialect="duckdb")
+
+
+def test_duckdb_dialect_accepts_its_own_query_syntax() -> None:
+    assert isinstance(check_readonly("FROM results SELECT id", dialect="duckdb"), exp.Select)

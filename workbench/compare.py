@@ -30,6 +30,7 @@ Every verdict carries a reason a person can act on.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections import Counter, defaultdict
@@ -42,6 +43,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from workbench.errors import SQLError
 from workbench.execution import QueryResult, run_query
 from workbench.sqlcheck import parse_sql
 
@@ -165,16 +167,31 @@ def multiset_difference(
         buckets[tuple(_coarse(v) for v in row)].append(row)
     for rows in buckets.values():
         rows.sort(key=_numeric_sort_key)
+    leads = {key: [_lead(row) for row in rows] for key, rows in buckets.items()}
     missing: list[tuple[Any, ...]] = []
     for row in sorted(left_gold, key=_numeric_sort_key):
-        candidates = buckets.get(tuple(_coarse(v) for v in row), [])
-        match = next((i for i, c in enumerate(candidates) if _rows_equal(row, c)), None)
+        key = tuple(_coarse(v) for v in row)
+        candidates, candidate_leads = buckets.get(key, []), leads.get(key, [])
+        # Only rows whose first number is within the tolerance can match: bisect to them.
+        lead = _lead(row)
+        slack = (
+            0.0 if math.isinf(lead) else max(ABSOLUTE_TOLERANCE, 2 * RELATIVE_TOLERANCE * abs(lead))
+        )
+        start = bisect.bisect_left(candidate_leads, lead - slack)
+        stop = bisect.bisect_right(candidate_leads, lead + slack)
+        match = next((i for i in range(start, stop) if _rows_equal(row, candidates[i])), None)
         if match is None:
             missing.append(row)
         else:
-            candidates.pop(match)
+            del candidates[match], candidate_leads[match]
     extra = [row for rows in buckets.values() for row in rows]
     return missing, extra
+
+
+def _lead(row: tuple[Any, ...]) -> float:
+    """The row's first number (0 when it has none), the key rows are bisected on."""
+    key = _numeric_sort_key(row)
+    return key[0] if key else 0.0
 
 
 def _numeric_sort_key(row: tuple[Any, ...]) -> tuple[float, ...]:
@@ -270,9 +287,9 @@ def _greedy_permutation(candidates: list[list[int]], width: int) -> tuple[int, .
 # --- the verdict ---------------------------------------------------------------------------
 
 
-def gold_is_ordered(gold_sql: str) -> bool:
+def gold_is_ordered(gold_sql: str, dialect: str = "postgres") -> bool:
     """Whether the outermost query has ORDER BY (then row order is part of the answer)."""
-    return _outer_order(parse_sql(gold_sql)) is not None
+    return _outer_order(parse_sql(gold_sql, dialect)) is not None
 
 
 def _outer_order(tree: exp.Expression) -> exp.Order | None:
@@ -334,46 +351,56 @@ def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> V
     width = len(gold.columns)
     if len(pred.columns) != width:
         difference = len(pred.columns) - width
-        what = "extra" if difference > 0 else "too few"
         noun = "column" if abs(difference) == 1 else "columns"
+        what = (
+            f"has {difference} extra {noun}"
+            if difference > 0
+            else f"is missing {-difference} {noun}"
+        )
         return Verdict(
             False,
-            f"prediction has {abs(difference)} {what} {noun}: gold returns "
-            f"{_names(gold.columns)}, prediction returns {_names(pred.columns)}",
+            f"prediction {what}: gold returns {_names(gold.columns)}, "
+            f"prediction returns {_names(pred.columns)}",
         )
     gold_rows = [tuple(normalize_value(v) for v in row) for row in gold.rows]
     pred_rows = [tuple(normalize_value(v) for v in row) for row in pred.rows]
     if len(gold_rows) != len(pred_rows):
-        missing, extra = multiset_difference(
-            gold_rows, _permute(pred_rows, _best_guess(gold_rows, pred_rows, width))
-        )
-        return Verdict(False, _count_reason(len(gold_rows), len(pred_rows), missing, extra))
+        mapped = _permute(pred_rows, _best_guess(gold_rows, pred_rows, width))
+        missing, extra = multiset_difference(gold_rows, mapped)
+        reason = _count_reason(len(gold_rows), len(pred_rows), missing, extra)
+        if set(missing) <= set(mapped) and set(extra) <= set(gold_rows):
+            reason += " (the same distinct rows: check DISTINCT, GROUP BY or the joins)"
+        return Verdict(False, reason)
 
-    permutation: tuple[int, ...] | None = None
+    verified: list[tuple[int, ...]] = []
     first_try: tuple[list[Any], list[Any]] | None = None
     for candidate in _candidate_permutations(gold_rows, pred_rows, width):
         missing, extra = multiset_difference(gold_rows, _permute(pred_rows, candidate))
         if not missing and not extra:
-            permutation = candidate
-            break
-        if first_try is None:
+            verified.append(candidate)
+            if not ordered:
+                break
+        elif first_try is None:
             first_try = (missing, extra)
-    if permutation is None:
+    if not verified:
         assert first_try is not None
         return Verdict(False, _content_reason(*first_try))
 
-    mapped = _permute(pred_rows, permutation)
-    mapping_note = _mapping_note(gold.columns, pred.columns, permutation)
     if not ordered or len(gold_rows) <= 1:
-        return Verdict(True, f"same {_rows(len(gold_rows))}{mapping_note}")
+        note = _mapping_note(gold.columns, pred.columns, verified[0])
+        return Verdict(True, f"same {_rows(len(gold_rows))}{note}")
     keys = _order_key_columns(gold.sql, gold.columns)
-    position = _first_order_difference(gold_rows, mapped, keys)
-    if position is None:
-        return Verdict(True, f"same {_rows(len(gold_rows))} in the same order{mapping_note}")
-    gold_row, pred_row = (
-        _display(gold.rows[position]),
-        _display(_permute([pred.rows[position]], permutation)[0]),
-    )
+    # Columns with equal values may pair up several ways; any pairing in the gold's order will do.
+    positions = []
+    for permutation in verified:
+        position = _first_order_difference(gold_rows, _permute(pred_rows, permutation), keys)
+        if position is None:
+            note = _mapping_note(gold.columns, pred.columns, permutation)
+            return Verdict(True, f"same {_rows(len(gold_rows))} in the same order{note}")
+        positions.append(position)
+    position, permutation = positions[0], verified[0]
+    gold_row = _display(gold.rows[position])
+    pred_row = _display(_permute([pred.rows[position]], permutation)[0])
     detail = f"row {position + 1} differs: gold {gold_row} vs prediction {pred_row}"
     if not _has_order(pred.sql):
         return Verdict(
@@ -435,10 +462,13 @@ def _count_reason(gold_count: int, pred_count: int, missing: list[Any], extra: l
 
 
 def _content_reason(missing: list[Any], extra: list[Any]) -> str:
-    reason = f"same number of rows but different values; {len(missing)} gold {_noun(len(missing))} not returned"
-    reason += _examples(missing, extra)
-    hint = _rounding_hint(missing, extra)
-    return reason + hint
+    reason = (
+        f"same number of rows but different values: {len(missing)} gold "
+        f"{_noun(len(missing))} not returned, such as {_display_normalized(missing[0])}"
+    )
+    if extra:
+        reason += f"; the prediction returns instead rows such as {_display_normalized(extra[0])}"
+    return reason + _rounding_hint(missing, extra)
 
 
 def _examples(missing: list[Any], extra: list[Any]) -> str:
@@ -447,7 +477,8 @@ def _examples(missing: list[Any], extra: list[Any]) -> str:
         parts.append(f"gold rows missing such as {_display_normalized(missing[0])}")
     if extra:
         parts.append(
-            f"prediction returns {len(extra)} extra {_noun(len(extra))} such as {_display_normalized(extra[0])}"
+            f"prediction returns {len(extra)} extra {_noun(len(extra))} "
+            f"such as {_display_normalized(extra[0])}"
         )
     return "; " + "; ".join(parts) if parts else ""
 
@@ -530,11 +561,10 @@ def compare_queries(gold_sql: str, pred_sql: str, database: Path, **run_kwargs: 
         SQLError: the gold query fails (the reference must work); a failing prediction is a
             verdict, not an error.
     """
-    from workbench.errors import SQLError
-
     gold = run_query(gold_sql, database, **run_kwargs)
     try:
         pred = run_query(pred_sql, database, **run_kwargs)
     except SQLError as exc:
         return Verdict(False, f"the prediction fails: {exc}")
-    return compare_results(gold, pred, ordered=gold_is_ordered(gold_sql))
+    ordered = gold_is_ordered(gold_sql, run_kwargs.get("dialect", "postgres"))
+    return compare_results(gold, pred, ordered=ordered)

@@ -30,6 +30,8 @@ READ_ONLY_CONFIG: dict[str, Any] = {
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
     "threads": 2,
+    # One runaway join must not take the memory the other tools on the machine need.
+    "memory_limit": "2GB",
     # Last, so that the query itself cannot change any of the above.
     "lock_configuration": True,
 }
@@ -54,16 +56,33 @@ class QueryResult:
         return pandas.DataFrame(list(self.rows), columns=list(self.columns))
 
 
-def connect_readonly(database: Path) -> duckdb.DuckDBPyConnection:
-    """Open ``database`` read-only with external access disabled and the configuration locked."""
+def connect_readonly(database: Path, *, wait_s: float = 0) -> duckdb.DuckDBPyConnection:
+    """Open ``database`` read-only with external access disabled and the configuration locked.
+
+    Args:
+        wait_s: DuckDB refuses a second in-process connection to a file that is open with other
+            settings (say, a page counting rows); retry for up to this long before giving up.
+    """
     if not Path(database).is_file():
         raise SQLExecutionError(
             f"database file {database} does not exist; build it with `python -m workbench db build`"
         )
-    try:
-        return duckdb.connect(str(database), read_only=True, config=dict(READ_ONLY_CONFIG))
-    except duckdb.Error as exc:
-        raise SQLExecutionError(f"cannot open {database} read-only: {exc}") from exc
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(database), read_only=True, config=dict(READ_ONLY_CONFIG))
+        except duckdb.Error as exc:
+            conflict = "different configuration" in str(exc)
+            if conflict and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            hint = (
+                "; another connection in this process holds the file open with other settings: "
+                "open it with workbench.execution.connect_readonly, or close it first"
+                if conflict
+                else ""
+            )
+            raise SQLExecutionError(f"cannot open {database} read-only: {exc}{hint}") from exc
 
 
 def run_query(
@@ -88,7 +107,7 @@ def run_query(
         SQLExecutionError: DuckDB rejected the query or it ran out of time.
     """
     tree = check_readonly(sql, dialect)
-    connection = connect_readonly(database)
+    connection = connect_readonly(database, wait_s=timeout_s)
     try:
         executed_sql = tree_to_duckdb(tree, _cached_schema(database, connection))
         _confirm_single_select(executed_sql)

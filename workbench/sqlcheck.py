@@ -72,6 +72,7 @@ DENIED_FUNCTIONS = frozenset(
         "mysql_execute",
         "query",
         "query_table",
+        "json_execute_serialized_sql",
         "st_read",
         "httpfs",
         "http_get",

@@ -170,6 +170,15 @@ def history(engine: Engine, stage_file: Path) -> list[PromptVersion]:
         return [_value(row) for row in session.exec(statement)]
 
 
+def timeline(engine: Engine) -> list[PromptVersion]:
+    """Every version of every stage prompt, oldest first (the points a set diff can compare)."""
+    with Session(engine) as session:
+        statement = select(PromptVersionRow).order_by(
+            col(PromptVersionRow.created_at), col(PromptVersionRow.id)
+        )
+        return [_value(row) for row in session.exec(statement)]
+
+
 def get_version(engine: Engine, stage_file: Path, number: int) -> PromptVersion:
     with Session(engine) as session:
         statement = select(PromptVersionRow).where(

@@ -12,7 +12,7 @@ from workbench import promptversions as pv
 from workbench.budget import budget_text, load_budget_config, prompt_files
 from workbench.errors import PromptError, VersionConflict, WorkbenchError
 
-ICONS = {"ok": "🟢", "warn": "🟠", "over": "🔴"}
+BADGES = {"ok": ":green-badge[ok]", "warn": ":orange-badge[warn]", "over": ":red-badge[over]"}
 
 current = settings()
 engine = store(current)
@@ -110,7 +110,7 @@ with edit:
         else:
             st.caption(f"Profile `{budget.profile}` · tokens by `{budget.measures.tokenizer}`")
             for verdict in budget.verdicts:
-                st.markdown(f"{ICONS[verdict.status]} **{verdict.measure}** — {verdict.reason}")
+                st.markdown(f"{BADGES[verdict.status]} **{verdict.measure}** — {verdict.reason}")
             measures = budget.measures
             if measures.hidden_rules or measures.shouting:
                 with st.expander("Hidden rules and shouting", expanded=True):

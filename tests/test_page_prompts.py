@@ -109,3 +109,13 @@ def test_restore_from_history(prompts: Path) -> None:
     assert [s.value for s in page.success] == ["Restored version 1 as version 3."]
     assert (prompts / "01_dates.md").read_text() == DATES
     assert page.text_area[0].value == DATES
+
+
+def test_compare_versions_and_sets(prompts: Path) -> None:
+    page = open_page()
+    edit_and_save(page, DATES.replace("relative dates", "relative dates first"), "reword")
+    labels = [s.label for s in page.selectbox]
+    assert {"From", "To", "Prompt set as of", "compared with the set as of"} <= set(labels)
+    diffs = [h.proto.body for h in page.get("html")]
+    # The versions diff and the set diff (first moment vs last) both mark the new word.
+    assert sum("<ins>dates first.</ins>" in d for d in diffs) == 2

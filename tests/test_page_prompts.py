@@ -118,4 +118,4 @@ def test_compare_versions_and_sets(prompts: Path) -> None:
     assert {"From", "To", "Prompt set as of", "compared with the set as of"} <= set(labels)
     diffs = [h.proto.body for h in page.get("html")]
     # The versions diff and the set diff (first moment vs last) both mark the new word.
-    assert sum("<ins>dates first.</ins>" in d for d in diffs) == 2
+    assert sum('<ins class="wb-ins">first</ins>' in d for d in diffs) == 2

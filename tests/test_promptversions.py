@@ -191,6 +191,6 @@ def test_prompt_set_at_a_time_and_the_diff_between_two(
 def test_side_by_side_marks_changed_words() -> None:
     page = side_by_side_html(V1, V3, "v1", "v3")
     # The unchanged words of a changed line stay unmarked.
-    assert "- Resolve relative <del>dates.</del>" in page
-    assert "- Resolve relative <ins>dates against today.</ins>" in page
-    assert page.count("<tr>") == 1 + len(V1.splitlines())
+    assert '- Resolve relative dates <ins class="wb-ins">against today</ins>.' in page
+    assert page.count("<tr") == 1 + len(V1.splitlines())
+    assert "<th>v1</th>" in page and "<th>v3</th>" in page

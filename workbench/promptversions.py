@@ -19,7 +19,6 @@ import difflib
 import hashlib
 import html
 import os
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from workbench.diffing import DIFF_CSS, line_diff_table_html
 from workbench.errors import PromptError, StoreError, VersionConflict
 from workbench.prompts import split_front_matter
 from workbench.settings import Settings
@@ -354,65 +354,16 @@ def unified_diff(
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-_WORDS = re.compile(r"\s+|[^\s]+")
-_STYLE = (
-    "<style>.pv-diff{border-collapse:collapse;width:100%;font:12px monospace}"
-    ".pv-diff td{vertical-align:top;padding:0 6px;white-space:pre-wrap;width:50%}"
-    ".pv-diff .n{width:3em;color:#888;text-align:right}"
-    ".pv-diff .del{background:#fdecea}.pv-diff .ins{background:#e6f4ea}"
-    ".pv-diff del{background:#f5b7b1}.pv-diff ins{background:#a9dfbf;text-decoration:none}"
-    "</style>"
-)
-
-
-def _word_marks(old: str, new: str) -> tuple[str, str]:
-    a, b = _WORDS.findall(old), _WORDS.findall(new)
-    left, right = [], []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        old_part, new_part = html.escape("".join(a[i1:i2])), html.escape("".join(b[j1:j2]))
-        if op == "equal":
-            left.append(old_part)
-            right.append(new_part)
-            continue
-        if old_part:
-            left.append(f"<del>{old_part}</del>")
-        if new_part:
-            right.append(f"<ins>{new_part}</ins>")
-    return "".join(left), "".join(right)
-
-
 def side_by_side_html(before: str, after: str, before_label: str, after_label: str) -> str:
     """Two columns, line by line, with changed words highlighted inside changed lines."""
-    a, b = before.splitlines(), after.splitlines()
-    rows = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        for k in range(max(i2 - i1, j2 - j1)):
-            i, j = i1 + k, j1 + k
-            old = a[i] if i < i2 else None
-            new = b[j] if j < j2 else None
-            if op == "equal":
-                cells = (html.escape(old or ""), html.escape(new or ""), "", "")
-            elif old is not None and new is not None:
-                cells = (*_word_marks(old, new), "del", "ins")
-            else:
-                cells = (
-                    html.escape(old or ""),
-                    html.escape(new or ""),
-                    "del" if old is not None else "",
-                    "ins" if new is not None else "",
-                )
-            left, right, left_class, right_class = cells
-            rows.append(
-                f'<tr><td class="n">{i + 1 if old is not None else ""}</td>'
-                f'<td class="{left_class}">{left}</td>'
-                f'<td class="n">{j + 1 if new is not None else ""}</td>'
-                f'<td class="{right_class}">{right}</td></tr>'
-            )
+    table = '<table class="wb-linediff">'
     head = (
-        f"<tr><th></th><th>{html.escape(before_label)}</th><th></th>"
-        f"<th>{html.escape(after_label)}</th></tr>"
+        f"<tr><th></th><th>{html.escape(before_label)}</th>"
+        f"<th></th><th>{html.escape(after_label)}</th></tr>"
     )
-    return f'{_STYLE}<table class="pv-diff">{head}{"".join(rows)}</table>'
+    return f"<style>{DIFF_CSS}</style>" + line_diff_table_html(before, after).replace(
+        table, table + head, 1
+    )
 
 
 def error_excerpt(text: str, error: PromptError, context: int = 2) -> str:

@@ -1,8 +1,9 @@
 """How long the budget of every shipped stage prompt takes: target under 50 ms.
 
-Run: ``python -m bench budget`` (or ``python -m bench.bench_budget``). The first call loads the Qwen vocabulary
-(reported separately as the cold start); the target applies to a warm meter,
-which is what the editor pays on every keystroke.
+Run: ``python -m bench budget`` (or ``python -m bench.bench_budget``). The
+first call loads the Qwen vocabulary (reported separately as the cold start);
+the target applies to a warm meter, which is what the editor pays on every
+keystroke.
 """
 
 from __future__ import annotations

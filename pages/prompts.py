@@ -9,8 +9,9 @@ import streamlit as st
 
 from pages.common import settings, store
 from workbench import promptversions as pv
-from workbench.budget import budget_text, load_budget_config, prompt_files
+from workbench.budget import budget_text, prompt_files
 from workbench.errors import PromptError, VersionConflict, WorkbenchError
+from workbench.thresholds import load_budget_config
 
 BADGES = {"ok": ":green-badge[ok]", "warn": ":orange-badge[warn]", "over": ":red-badge[over]"}
 

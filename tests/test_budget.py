@@ -7,19 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench.budget import (
-    DEFAULT_CONFIG,
-    Band,
-    budget_paths,
-    budget_text,
-    choose_profile,
-    judge,
-    load_budget_config,
-    measure_body,
-)
+from workbench.budget import budget_paths, budget_text, judge, measure_body
 from workbench.cli import main
 from workbench.errors import PromptError
-from workbench.settings import PROJECT_ROOT
+from workbench.thresholds import Band
 from workbench.tokens import Tokenizer
 
 FENCE = "```"
@@ -215,60 +206,6 @@ def test_think_profile_is_looser() -> None:
     assert think.profile == "qwen3-think"
 
 
-@pytest.mark.parametrize(
-    ("front", "profile"),
-    [
-        ({"mode": "think"}, "qwen3-think"),
-        ({"mode": "no_think"}, "qwen3-32b-no-think"),
-        ({"mode": "gated"}, "qwen3-32b-no-think"),
-        ({}, "qwen3-32b-no-think"),
-        ({"mode": "gated", "budget_profile": "qwen3-think"}, "qwen3-think"),
-    ],
-)
-def test_profile_choice(front: dict, profile: str) -> None:
-    assert choose_profile(front, DEFAULT_CONFIG) == profile
-
-
-def test_unknown_budget_profile_names_the_key() -> None:
-    with pytest.raises(PromptError, match="budget_profile 'gpt' .*qwen3-think"):
-        budget_text("---\nid: t\nbudget_profile: gpt\n---\n", path="x.md")
-
-
-def test_shipped_thresholds_are_the_defaults() -> None:
-    assert load_budget_config(PROJECT_ROOT / "prompts" / "budget.yaml") == DEFAULT_CONFIG
-
-
-def test_missing_thresholds_file_gives_defaults(tmp_path: Path) -> None:
-    assert load_budget_config(tmp_path / "budget.yaml") == DEFAULT_CONFIG
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (
-            "default_profiles: {no_think: a, think: a}\nprofiles: {a: {tokens: {warn_at: 1, ovr_at: 2}}}\n",
-            r"profiles\.a\.tokens\.ovr_at",
-        ),
-        (
-            "default_profiles: {no_think: a, think: a}\nprofiles: {a: {rules: {warn_at: 9, over_at: 3}}}\n",
-            r"profiles\.a\.rules.*warn_at \(9\) must not exceed over_at \(3\)",
-        ),
-        (
-            "default_profiles: {no_think: a, think: b}\nprofiles: {a: {}}\n",
-            r"default_profiles\.think names 'b'",
-        ),
-        ("default_profiles: [\n", r"budget\.yaml:2: not valid YAML"),
-        ("profiles: {}\n", r"default_profiles"),
-    ],
-)
-def test_malformed_thresholds_file(tmp_path: Path, content: str, message: str) -> None:
-    path = tmp_path / "budget.yaml"
-    path.write_text(content)
-    with pytest.raises(PromptError, match=message) as caught:
-        load_budget_config(path)
-    assert str(path) in str(caught.value)
-
-
 def _write_prompts(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "01_noise.md").write_text(LISTS_AND_FENCES)
@@ -335,3 +272,8 @@ def test_command_defaults_to_the_prompts_directory(
     monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(tmp_path / "p"))
     assert main(["budget", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
+
+
+def test_hard_must_be_a_boolean() -> None:
+    with pytest.raises(PromptError, match="x.md: front matter key 'hard' must be true or false"):
+        budget_text("---\nid: t\nhard: maybe\n---\n", path="x.md")

@@ -20,6 +20,7 @@ from workbench.database import (
     table_counts,
 )
 from workbench.errors import ConfigError, SQLExecutionError
+from workbench.execution import connect_readonly
 from workbench.settings import Settings
 
 
@@ -96,7 +97,7 @@ def test_readers_open_read_only(demo_database: Path) -> None:
     before = demo_database.stat().st_mtime_ns
     # DuckDB refuses a second connection to one file with a different access mode,
     # so these calls would fail if they opened the file for writing.
-    with duckdb.connect(str(demo_database), read_only=True) as held:
+    with connect_readonly(demo_database) as held:
         counts = table_counts(demo_database)
         text = schema_description(demo_database)
         assert held.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == counts["orders"]

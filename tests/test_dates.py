@@ -320,6 +320,10 @@ def test_explicit_date_formats(text: str) -> None:
         ("from 2025-12-01 until Jan 15", "2025-12-01", "2026-01-15"),
         ("between 2023 and 2024", "2023-01-01", "2024-12-31"),
         ("from last Monday to yesterday", "2026-03-23", "2026-03-30"),
+        ("between 2025 and now", "2025-01-01", "2026-03-31"),
+        ("from January to date", "2026-01-01", "2026-03-31"),
+        ("from last March to the present", "2025-03-01", "2026-03-31"),
+        ("in the week of March 2", "2026-03-02", "2026-03-08"),  # Monday to Sunday
     ],
 )
 def test_explicit_ranges(text: str, start: str, end: str) -> None:
@@ -345,6 +349,8 @@ def test_backwards_range_is_not_resolved() -> None:
         ("H2 2025", "2025-07-01", "2025-12-31"),
         ("the first half of 2025", "2025-01-01", "2025-06-30"),
         ("second half of last year", "2025-07-01", "2025-12-31"),
+        ("2025 Q3", "2025-07-01", "2025-09-30"),
+        ("2025-H2", "2025-07-01", "2025-12-31"),
     ],
 )
 def test_quarters_and_halves(text: str, start: str, end: str) -> None:
@@ -368,6 +374,10 @@ def test_quarters_and_halves(text: str, start: str, end: str) -> None:
         ("in 2025", "2025-01-01", "2025-12-31"),
         ("during 2024", "2024-01-01", "2024-12-31"),
         ("for the year 2023", "2023-01-01", "2023-12-31"),
+        ("last March", "2025-03-01", "2025-03-31"),  # March 2026 is the current month
+        ("last February", "2026-02-01", "2026-02-28"),
+        ("this December", "2026-12-01", "2026-12-31"),
+        ("next January", "2027-01-01", "2027-01-31"),
     ],
 )
 def test_months_and_years(text: str, start: str, end: str) -> None:
@@ -409,6 +419,7 @@ def test_prepositions_and_boundaries(text: str, expected: str) -> None:
         "COVID-19 related results",
         "the top 5 labs",
         "results may be high",
+        "the last may be high",
         "May I see the orders?",
         "orders 3 days before discharge",
         "results 2 weeks prior to admission",

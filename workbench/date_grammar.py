@@ -295,6 +295,7 @@ class Parser:
             self.quarter_or_half(i),
             self.bare_year(i, bare_ok),
             self.edge_of(i),
+            self.period_of(i),
         )
 
     def numeric(self, i: int) -> _Parse | None:
@@ -380,6 +381,14 @@ class Parser:
 
     def quarter_or_half(self, i: int) -> _Parse | None:
         word = self.low(i)
+        number = self.number(i)
+        if number and len(number[2].low) == 4 and 1900 <= number[1] <= 2099:  # "2025 Q3"
+            j = i + 2 if self.low(i + 1) == "-" else i + 1
+            found = re.fullmatch(r"([qh])([1-4])", self.low(j))
+            if found and (found[1] == "q" or found[2] in "12"):
+                size = 3 if found[1] == "q" else 6
+                return j + 1, _block(number[1], (int(found[2]) - 1) * size + 1, size)
+            return None
         j: int | None = None
         if re.fullmatch(r"q[1-4]", word):
             unit, index, j = "quarter", int(word[1]), i + 1
@@ -432,6 +441,18 @@ class Parser:
         day = interval.end if edge == "end" else interval.start
         return found[0], Interval(day, day)
 
+    def period_of(self, i: int) -> _Parse | None:
+        """ "the week of March 2": the calendar week (or month) containing a day."""
+        j = self.the(i)
+        unit = self.low(j)
+        if unit not in ("week", "month") or self.low(j + 1) != "of":
+            return None
+        found = self.point(j + 2, bare_ok=True)
+        interval = self.definite(found[1]) if found else None
+        if found is None or interval is None:
+            return None
+        return found[0], calendar_period(unit, interval.start)  # type: ignore[arg-type]
+
     # relative expressions -------------------------------------------------------
     def relative(self, i: int) -> _Parse | None:
         as_of = self.as_of
@@ -461,6 +482,15 @@ class Parser:
         if unit in _WEEKDAYS:
             day = calendar_period("week", as_of, shift).start + timedelta(days=_WEEKDAYS[unit])
             return j + 2, Interval(day, day)
+        if unit in MONTHS and self.month(j + 1) and self._may_guard(j + 1, True, False):
+            # "last March": the latest March before the current month; "next": the first after.
+            month = MONTHS[unit]
+            year = as_of.year
+            if shift < 0 and month >= as_of.month:
+                year -= 1
+            elif shift > 0 and month <= as_of.month:
+                year += 1
+            return j + 2, _block(year, month, 1)
         if shift == 0 and unit in ("morning", "afternoon", "evening"):
             return j + 2, calendar_period("day", as_of)
         return None
@@ -569,11 +599,17 @@ class Parser:
         first = self.point(i, bare_ok)
         if first is None or self.low(first[0]) not in connectors:
             return None
-        second = self.point(first[0] + 1, bare_ok=True)
+        second = self.point(first[0] + 1, bare_ok=True) or self._now(first[0])
         if second is None:
             return None
         interval = self._join(first[1], second[1])
         return (second[0], interval) if interval else None
+
+    def _now(self, connector: int) -> _Parse | None:
+        """An open range end: "between 2025 and now", "from January to date"."""
+        j = self.the(connector + 1)
+        ends = ("now", "present", "today") + (("date",) if self.low(connector) == "to" else ())
+        return (j + 1, Interval(self.as_of, self.as_of)) if self.low(j) in ends else None
 
     def _join(self, first: _Value, second: _Value) -> Interval | None:
         """Join two range ends; a yearless end takes its year from the other one."""

@@ -10,7 +10,9 @@ Conventions (all ranges inclusive):
 - Weeks run Monday to Sunday; a weekend is that week's Saturday and Sunday.
 - "this X" (X = week, weekend, month, quarter, half, year) is the whole calendar X
   containing the as-of date; "last/previous/prior X" the whole one before it;
-  "next X" the one after. "last Monday" is the Monday of last week.
+  "next X" the one after. "last Monday" is the Monday of last week; "last
+  March" the latest March before the current month, "this March" the one in
+  the as-of year.
 - "past/last N units" is the N-unit window ending on the as-of date: days and
   weeks count back N*1 or N*7 days; months, quarters and years step back N
   months (clamped to the month's end) and start the day after, so with as-of

@@ -404,6 +404,8 @@ def test_months_and_years(text: str, start: str, end: str) -> None:
         ("orders placed prior to 2025", "orders placed prior to 2025-01-01"),
         ("Orders In January", "Orders from 2026-01-01 through 2026-01-31"),
         ("ORDERS LAST WEEK", "ORDERS from 2026-03-23 through 2026-03-29"),
+        ("last week's results", "from 2026-03-23 through 2026-03-29 results"),
+        ("yesterday\u2019s orders", "2026-03-30 orders"),
     ],
 )
 def test_prepositions_and_boundaries(text: str, expected: str) -> None:
@@ -512,6 +514,8 @@ def test_hints_name_what_was_not_resolved() -> None:
         ("spend in fiscal year 2025", "fiscal year 2025"),
         ("orders on Monday", "on Monday"),
         ("visits in early March", "early March"),
+        ("orders placed 6 months earlier", "6 months earlier"),
+        ("in the first 3 months of 2025", "first 3 months of 2025"),
     ],
 )
 def test_hints_catch_common_leftovers(text: str, hint: str) -> None:

@@ -108,6 +108,10 @@ LIST_WORDS = {"and", "or", ",", "&"}
 # Lowercase "may" is a month only when one of these (or nothing) follows it.
 _AFTER_MAY = {"and", "or", "of", "to", "through", "until", "till", "for", "with", "so"}
 ABSORBED = {"in", "during", "for", "over", "within", "throughout", "from"}
+# Words that take a date after them; a preposition after one of these is not absorbed,
+# or the "from" it turns into would be read with them on a second pass.
+TAKES_OPERAND = {"since", "-", "to", "through", "thru", "until", "till", "before", "after"}
+TAKES_OPERAND |= {"by", "of", "than", "starting", "ending"}
 # Boundary keyword -> which end of the following period it means.
 _BOUNDARIES: dict[tuple[str, ...], Literal["start", "end"]] = {
     ("before",): "start",
@@ -126,6 +130,8 @@ _BOUNDARIES: dict[tuple[str, ...], Literal["start", "end"]] = {
     ("starting",): "start",
     ("ending",): "end",
 }
+# Words joining the two ends of a range ("between" takes "and").
+_CONNECTORS = ("to", "through", "thru", "until", "till", "-")
 # Periods after these words follow another calendar; left for the model.
 _OTHER_CALENDARS = {"fiscal", "financial", "academic", "school", "tax", "fy"}
 # After "N days prior/before", these words begin a new clause rather than an object.
@@ -576,34 +582,51 @@ class Parser:
         return value.resolve(self.as_of) if isinstance(value, _Yearless) else value
 
     def point(self, i: int, bare_ok: bool) -> _Parse | None:
-        """Anything that names a day or a period (the operand of since, between, before)."""
-        return _longest(self.explicit(i, bare_ok), self.relative(i), self.offset(i))
+        """Any expression but a range: an operand of since, between, before."""
+        return _longest(
+            self.explicit(i, bare_ok),
+            self.relative(i),
+            self.offset(i),
+            self.window(i),
+            self.to_date(i),
+            self.since(i),
+        )
+
+    def operand(self, i: int) -> _Parse | None:
+        """What follows since, until, through...: a range or a point."""
+        return _longest(self.between(i, True), self.point(i, True))
 
     def since(self, i: int) -> _Parse | None:
         if self.low(i) != "since":
             return None
-        found = self.point(i + 1, bare_ok=True)
+        found = self.operand(i + 1)
         interval = self.definite(found[1]) if found else None
         if found is None or interval is None or interval.start > self.as_of:
             return None
         return found[0], Interval(interval.start, self.as_of)
 
     def between(self, i: int, bare_ok: bool) -> _Parse | None:
+        """A range: "from A to B", "between A and B", "A through B" (chains extend it)."""
         keyword = self.low(i)
+        connectors = _CONNECTORS
         if keyword in ("from", "between"):
-            connectors = ("and",) if keyword == "between" else ("to", "through", "thru", "until")
-            connectors += ("till", "-")
+            connectors = ("and",) if keyword == "between" else _CONNECTORS
             i, bare_ok = i + 1, True
-        else:
-            connectors = ("to", "through", "thru", "until", "till", "-")
         first = self.point(i, bare_ok)
         if first is None or self.low(first[0]) not in connectors:
             return None
-        second = self.point(first[0] + 1, bare_ok=True) or self._now(first[0])
-        if second is None:
-            return None
-        interval = self._join(first[1], second[1])
-        return (second[0], interval) if interval else None
+        end, value = first
+        # "A to B to C" is read as one range so that a second pass, which sees
+        # the first range already rendered, cannot join it with C afresh.
+        while self.low(end) in connectors:
+            # "between A and from B to C" is no range: "and" takes a point only.
+            operand = self.point(end + 1, True) if self.low(end) == "and" else self.operand(end + 1)
+            second = operand or self._now(end)
+            joined = self._join(value, second[1]) if second else None
+            if second is None or joined is None:
+                break
+            end, value, connectors = second[0], joined, _CONNECTORS
+        return (end, value) if isinstance(value, Interval) and end > first[0] else None
 
     def _now(self, connector: int) -> _Parse | None:
         """An open range end: "between 2025 and now", "from January to date"."""
@@ -630,20 +653,13 @@ class Parser:
         """The longest expression starting at token i, as (first, after-last, interval)."""
         if self.low(i - 1) in _OTHER_CALENDARS:
             return None
-        found = _longest(
-            self.between(i, bare_ok),
-            self.since(i),
-            self.offset(i),
-            self.window(i),
-            self.to_date(i),
-            self.point(i, bare_ok),
-        )
+        found = _longest(self.between(i, bare_ok), self.point(i, bare_ok))
         if found:
             interval = self.definite(found[1])
             return (i, found[0], interval) if interval else None
         for words, edge in _BOUNDARIES.items():
             j = self.words(i, *words)
-            operand = self.point(j, bare_ok=True) if j is not None else None
+            operand = self.operand(j) if j is not None else None
             interval = self.definite(operand[1]) if operand else None
             if j is not None and operand and interval:
                 day = interval.start if edge == "start" else interval.end

@@ -38,6 +38,8 @@ Conventions (all ranges inclusive):
   "in", "during", "since", "from", "between"; plain numbers never are
   ("3 or more", "top 5", "COVID 19"). Lowercase "may" is the verb unless a
   day or year follows it in a date context.
+- A possessive "'s" after an expression goes with it ("last week's results"
+  -> "from 2026-03-23 through 2026-03-29 results").
 - A range replaces a directly preceding "in", "during", "for", "over", "within",
   "throughout" or "from", which would otherwise read badly before "from ...":
   "orders in Q1 2026" -> "orders from 2026-01-01 through 2026-03-31". Single
@@ -54,7 +56,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from workbench.date_grammar import ABSORBED, DATE_CONTEXT, LIST_WORDS, MONTHS, Parser, tokenize
+from workbench.date_grammar import (
+    ABSORBED,
+    DATE_CONTEXT,
+    LIST_WORDS,
+    MONTHS,
+    TAKES_OPERAND,
+    Parser,
+    tokenize,
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,9 @@ class DateRewrite:
 _CANONICAL = re.compile(r"(?:from\s+)?\d{4}-\d{2}-\d{2}(?:\s+through\s+\d{4}-\d{2}-\d{2})?")
 
 
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+
+
 def _scan(text: str, as_of: date) -> Iterator[DateSpan]:
     tokens = tokenize(text)
     parser = Parser(tokens, as_of)
@@ -108,11 +121,16 @@ def _scan(text: str, as_of: date) -> Iterator[DateSpan]:
                 interval.start != interval.end
                 and first - 1 >= done
                 and parser.low(first - 1) in ABSORBED
+                and parser.low(first - 2) not in TAKES_OPERAND
                 and parser.low(first) not in ("from", "between", "since")
             ):
                 first -= 1
+            end = tokens[after - 1].end
+            possessive = _POSSESSIVE.match(text, end)  # "last week's results"
+            if possessive:
+                end = possessive.end()
             offset = tokens[first].start
-            source = text[offset : tokens[after - 1].end]
+            source = text[offset:end]
             yield DateSpan(source, interval.start, interval.end, offset, len(source))
         i = done = after
 
@@ -174,6 +192,8 @@ _HINTS = re.compile(
     | (?:the\s+)?(?:end|start|beginning|middle)\s+of\s+(?:the\s+)?(?:week|month|quarter|year)
     | since\s+(?:the\s+)?\w+
     | \w+\s+(?:days|weeks|months|years)\s+(?:before|prior\s+to|after)\s+\w+
+    | \w+\s+(?:days?|weeks?|months?|years?)\s+(?:earlier|later)
+    | (?:first|last|final)\s+\w+\s+(?:days|weeks|months)\s+of\s+\w+
     )\b
     """,
     re.IGNORECASE | re.VERBOSE,

@@ -343,7 +343,7 @@ class Parser:
         if day:
             k, d = day
             k2 = k + 1 if self.low(k) == "," else k
-            year = self.year(k2) if self.number(k2) else None
+            year = self.year(k2) if self.number(k2) and not self._starts_quarter(k2) else None
             if year:
                 try:
                     return year[0], _day(year[1], month, d)
@@ -375,7 +375,7 @@ class Parser:
             return None
         k, month = found
         k2 = k + 1 if self.low(k) == "," else k
-        year = self.year(k2) if self.number(k2) else None
+        year = self.year(k2) if self.number(k2) and not self._starts_quarter(k2) else None
         if year:
             try:
                 return year[0], _day(year[1], month, d)
@@ -384,6 +384,11 @@ class Parser:
         if not marked or not self._may_guard(j, bare_ok, has_year=False):
             return None
         return k, _Yearless(lambda y: _day(y, month, d), prefer_past=True)
+
+    def _starts_quarter(self, i: int) -> bool:
+        """Whether the year at i begins "2025 Q3" rather than ending a date."""
+        j = i + 2 if self.low(i + 1) == "-" else i + 1
+        return re.fullmatch(r"[qh][1-4]", self.low(j)) is not None
 
     def quarter_or_half(self, i: int) -> _Parse | None:
         word = self.low(i)
@@ -435,7 +440,7 @@ class Parser:
         edge = self.low(j)
         if edge not in ("start", "beginning", "end") or self.low(j + 1) != "of":
             return None
-        found = self.point(j + 2, bare_ok=True)
+        found = self.operand(j + 2)
         if not found:
             k = self.the(j + 2)
             if self.low(k) not in ("week", "month", "quarter", "year"):
@@ -453,7 +458,7 @@ class Parser:
         unit = self.low(j)
         if unit not in ("week", "month") or self.low(j + 1) != "of":
             return None
-        found = self.point(j + 2, bare_ok=True)
+        found = self.operand(j + 2)
         interval = self.definite(found[1]) if found else None
         if found is None or interval is None:
             return None
@@ -532,7 +537,7 @@ class Parser:
         try:
             if direction in ("before", "after") or self.words(j + 1, "prior", "to"):
                 k = j + 2 if direction != "prior" else j + 3
-                anchor = self.point(k, bare_ok=True)
+                anchor = self.operand(k)
                 if anchor:
                     interval = self.definite(anchor[1])
                     if interval is not None:

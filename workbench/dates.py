@@ -56,13 +56,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from workbench.date_grammar import (
+from workbench.date_grammar import Parser
+from workbench.date_words import (
     ABSORBED,
     DATE_CONTEXT,
     LIST_WORDS,
     MONTHS,
     TAKES_OPERAND,
-    Parser,
     tokenize,
 )
 

@@ -71,9 +71,7 @@ def test_filter_count_counts_a_range_once() -> None:
         ("Show abnormal CBC and critical TSH results having count >= 2", True),  # 5
     ],
 )
-def test_filter_threshold_is_more_than_four(
-    gates: dict[str, Gate], text: str, fires: bool
-) -> None:
+def test_filter_threshold_is_more_than_four(gates: dict[str, Gate], text: str, fires: bool) -> None:
     assert decide(gates, "gate1", text).thinking is fires
 
 

@@ -534,7 +534,7 @@ def run_pipeline(
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def stage_latencies(trace: Trace) -> dict[str, float]:

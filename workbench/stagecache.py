@@ -55,7 +55,7 @@ class StageCache:
             key=key,
             stage_id=stage_id,
             model=completion.model,
-            created=datetime.now(UTC).replace(tzinfo=None),
+            created=datetime.now(UTC),
             completion=json.dumps(asdict(completion), ensure_ascii=False),
         )
         with Session(self.engine) as session:

@@ -376,3 +376,214 @@ def test_another_endpoint_does_not_share_answers(linguistic: Settings) -> None:
     trace = run_pipeline("q", as_of=AS_OF, llm=other, settings=linguistic, store=engine)
     assert len(other.requests) == 4
     assert not any(s.cached for s in trace.stages)
+
+
+# -- the whole pipeline: dates in Python, SQL executed, the narrative -------------------
+
+ORIGINAL = (
+    "Hi chatbot, good morning! Give me a bulleted breakdown by physician of how many abnormal "
+    "CBC results came back this quarter across all departments, sorted highest to lowest, and "
+    "only show physicians involved with 3 or more COVID 19 related abnormal results, and "
+    "ignore the normal results. Thank you."
+)
+WORKED_SQL = """SELECT ph.physician_name,
+       COUNT(*) AS abnormal_cbc_count
+FROM   results r
+JOIN   orders o   ON r.order_id      = o.id
+JOIN   physicians ph ON o.physician_id = ph.id
+JOIN   tests t    ON o.test_id      = t.id
+WHERE  r.status   = 'ABNORMAL'
+AND    t.test_name ILIKE '%cbc%'
+AND    r.notes     ILIKE '%covid%'
+AND    o.order_date >= '2026-01-01'
+AND    o.order_date <  '2026-04-01'
+GROUP BY ph.physician_name
+HAVING   COUNT(*) >= 3
+ORDER BY abnormal_cbc_count DESC;"""
+
+
+@pytest.fixture
+def tiny_db(tmp_path: Path) -> Path:
+    """Four tables shaped like the demo database's, with a handful of rows.
+
+    Abnormal CBC results with a COVID note in Q1 2026: Chen 4, Webb 3, Patel 2 (below the
+    threshold); plus rows that must not count (a normal one, a TSH one, one from 2025).
+    """
+    import duckdb
+
+    path = tmp_path / "tiny.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE physicians (id INTEGER PRIMARY KEY, physician_name VARCHAR)")
+    con.execute("CREATE TABLE tests (id INTEGER PRIMARY KEY, test_name VARCHAR)")
+    con.execute(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, physician_id INTEGER, test_id INTEGER,"
+        " order_date DATE)"
+    )
+    con.execute(
+        "CREATE TABLE results (id INTEGER PRIMARY KEY, order_id INTEGER, status VARCHAR,"
+        " notes VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO physicians VALUES (1, 'Dr. Sarah Chen'), (2, 'Dr. Marcus Webb'),"
+        " (3, 'Dr. Priya Patel')"
+    )
+    con.execute("INSERT INTO tests VALUES (1, 'CBC'), (2, 'TSH')")
+    rows = (
+        [(1, 1, "2026-01-10", "ABNORMAL", "COVID-19 follow-up")] * 4
+        + [(2, 1, "2026-02-02", "ABNORMAL", "post-covid")] * 3
+        + [(3, 1, "2026-03-30", "ABNORMAL", "covid")] * 2
+        + [(1, 1, "2026-01-11", "NORMAL", "covid")]
+        + [(2, 2, "2026-01-12", "ABNORMAL", "covid")]
+        + [(3, 1, "2025-12-31", "ABNORMAL", "covid")]
+    )
+    for i, (physician, test, day, status, notes) in enumerate(rows, start=1):
+        con.execute("INSERT INTO orders VALUES (?, ?, ?, ?)", [i, physician, test, day])
+        con.execute("INSERT INTO results VALUES (?, ?, ?, ?)", [i, i, status, notes])
+    con.close()
+    return path
+
+
+@pytest.fixture
+def full(tmp_path: Path, data_dir: Path) -> Settings:
+    """The seven shipped stages, with distinct model names per role."""
+    return Settings(
+        data_dir=data_dir,
+        prompts_dir=SHIPPED,
+        model_main="m-main",
+        model_think="m-think",
+        model_sql_think="m-sql",
+        seed=3,
+    )
+
+
+def test_the_worked_example_end_to_end(full: Settings, tiny_db: Path) -> None:
+    llm = ScriptedLLM(
+        NOISELESS,
+        NORMALIZED,
+        REFERENCED,
+        CLEANED,
+        Completion(
+            text=f"```sql\n{WORKED_SQL}\n```",
+            model="m-sql",
+            finish_reason="stop",
+            reasoning="Join results, orders, physicians and tests; HAVING for the threshold.",
+        ),
+        "- Dr. Sarah Chen: 4\n- Dr. Marcus Webb: 3",
+    )
+    seen: list[str] = []
+    trace = run_pipeline(
+        ORIGINAL,
+        as_of=AS_OF,
+        llm=llm,
+        settings=full,
+        database=tiny_db,
+        on_stage=lambda s: seen.append(s.stage_id),
+    )
+    assert trace.status == "ok", [s.error for s in trace.stages]
+    assert seen == ["dates", "noise", "query", "reference", "cleanup", "sql", "narrative"]
+
+    dates = trace.stages[0]
+    assert not dates.called_model  # Python resolved "this quarter" on its own
+    assert [(s.source, s.start, s.end, s.resolved_by) for s in dates.date_spans] == [
+        ("this quarter", "2026-01-01", "2026-03-31", "python")
+    ]
+    assert "came back from 2026-01-01 through 2026-03-31 across" in dates.output
+    assert llm.requests[0].messages[1].content == dates.output
+
+    # Gate 1 fires on the filters of the reference normalizer's output.
+    assert llm.requests[3].thinking and llm.requests[3].model == "m-think"
+    # Gate 2 fires on the cleaned request: the SQL stage thinks on the SQL model,
+    # without prefill or stop strings.
+    sql_request = llm.requests[4]
+    assert sql_request.messages[1].content == CLEANED
+    assert (sql_request.model, sql_request.thinking) == ("m-sql", True)
+    assert (sql_request.prefill, sql_request.stop) == (None, ())
+    assert sql_request.max_thinking_tokens == 2048
+    system = sql_request.messages[0].content
+    assert "The reference date is 2026-03-31." in system
+    assert "physician_name" in system and "{{schema}}" not in system
+
+    assert trace.sql.original == WORKED_SQL.rstrip(";")
+    assert trace.sql.error is None
+    assert trace.sql.formatted
+    assert trace.result.columns == ("physician_name", "abnormal_cbc_count")
+    assert trace.result.rows == (("Dr. Sarah Chen", 4), ("Dr. Marcus Webb", 3))
+    assert trace.stages[5].reasoning.startswith("Join results")
+
+    narrative_user = llm.requests[5].messages[1].content
+    assert narrative_user == (
+        f"Question: {ORIGINAL}\n\nRows:\n(2 rows)\n"
+        "physician_name | abnormal_cbc_count\nDr. Sarah Chen | 4\nDr. Marcus Webb | 3"
+    )
+    assert trace.narrative == "- Dr. Sarah Chen: 4\n- Dr. Marcus Webb: 3"
+
+
+def sql_only(tmp_path: Path, data_dir: Path) -> Settings:
+    directory = prompts_dir(tmp_path, "06_sql.md", "07_narrative.md")
+    return Settings(data_dir=data_dir, prompts_dir=directory, model_main="m-main", seed=3)
+
+
+def test_a_simple_request_takes_the_prefilled_no_think_sql_path(
+    tmp_path: Path, data_dir: Path, tiny_db: Path
+) -> None:
+    settings = sql_only(tmp_path, data_dir)
+    llm = ScriptedLLM("SELECT COUNT(*) AS n FROM results\n", "There are 12 results.")
+    trace = run_pipeline(
+        "Show count results", as_of=AS_OF, llm=llm, settings=settings, database=tiny_db
+    )
+    request = llm.requests[0]
+    assert (request.thinking, request.model) == (False, "m-main")
+    assert (request.prefill, request.stop, request.max_tokens) == ("```sql\n", ("```",), 512)
+    assert trace.stages[0].gate.fired == ()
+    assert trace.stages[0].output == "SELECT COUNT(*) AS n FROM results"
+    assert trace.result.rows == ((12,),)
+    assert trace.narrative == "There are 12 results."
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ("I cannot help with that.", "SQLParseError"),
+        ("SELECT FROM WHERE ((", "SQLParseError"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "SQLRefused"),
+        ("SELECT missing_column FROM results", "SQLExecutionError"),
+    ],
+)
+def test_sql_failures_are_recorded_and_the_narrative_skipped(
+    tmp_path: Path, data_dir: Path, tiny_db: Path, answer: str, kind: str
+) -> None:
+    settings = sql_only(tmp_path, data_dir)
+    llm = ScriptedLLM(answer)
+    trace = run_pipeline("Show x", as_of=AS_OF, llm=llm, settings=settings, database=tiny_db)
+    sql_stage, narrative = trace.stages
+    assert trace.status == "failed"
+    assert sql_stage.error_kind == kind
+    assert trace.sql.error_kind == kind
+    assert trace.result is None
+    assert narrative.skipped
+    assert len(llm.requests) == 1
+
+
+def test_the_model_finds_what_python_cannot_and_python_resolves_it(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    from workbench.dates import find_unresolved_hints, resolve_relative_dates
+
+    directory = prompts_dir(tmp_path, "01_dates.md")
+    settings = Settings(data_dir=data_dir, prompts_dir=directory)
+    question = "Show TSH results from three hundred days prior"
+    assert resolve_relative_dates(question, AS_OF).spans == ()
+    assert find_unresolved_hints(question, AS_OF)
+    llm = ScriptedLLM("three hundred days prior\nthe holidays")
+    trace = run_pipeline(question, as_of=AS_OF, llm=llm, settings=settings)
+    stage = trace.stages[0]
+    assert stage.called_model
+    assert llm.requests[0].messages[1].content == question
+    assert "Wednesday" not in llm.requests[0].messages[0].content
+    assert "Tuesday, 2026-03-31" in llm.requests[0].messages[0].content
+    # 2026-03-31 minus 300 days, counted on a calendar: 2025-06-04.
+    assert stage.output == "Show TSH results from 2025-06-04"
+    assert [(s.source, s.start, s.resolved_by) for s in stage.date_spans] == [
+        ("three hundred days prior", "2025-06-04", "model")
+    ]
+    assert "the holidays" in stage.unresolved_dates

@@ -286,7 +286,7 @@ def run_dates_stage(prompt: StagePrompt, text: str, ctx: RunContext) -> StageTra
     rewrite = resolve_relative_dates(text, ctx.as_of)
     spans = [_span_trace(span, "python") for span in rewrite.spans]
     output = rewrite.text
-    hints = find_unresolved_hints(output)
+    hints = find_unresolved_hints(output, ctx.as_of)
     if not hints:
         return StageTrace(
             stage_id=prompt.id,
@@ -323,7 +323,7 @@ def run_dates_stage(prompt: StagePrompt, text: str, ctx: RunContext) -> StageTra
                 resolved_by="model",
             )
         )
-    leftover = [h for h in find_unresolved_hints(output) if h not in unresolved]
+    leftover = [h for h in find_unresolved_hints(output, ctx.as_of) if h not in unresolved]
     return replace(
         trace,
         output=output,
@@ -345,7 +345,7 @@ def _span_trace(span: object, resolved_by: str) -> DateSpanTrace:
 def run_sql_stage(prompt: StagePrompt, text: str, ctx: RunContext) -> StageTrace:
     """The model writes SQL; it is extracted, checked read-only and run on the demo database."""
     from workbench.execution import run_query
-    from workbench.sqlcheck import check_readonly, extract_sql
+    from workbench.sqlcheck import extract_sql
 
     trace = call_stage(prompt, text, text, ctx)
     if trace.error is not None:
@@ -354,8 +354,7 @@ def run_sql_stage(prompt: StagePrompt, text: str, ctx: RunContext) -> StageTrace
     sql = raw
     try:
         sql = extract_sql(raw)
-        check_readonly(sql)
-        result = run_query(
+        result = run_query(  # checks that it is one read-only query before running it
             sql,
             ctx.demo_database(),
             timeout_s=ctx.settings.sql_timeout_s,

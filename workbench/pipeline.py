@@ -279,8 +279,10 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def run_dates_stage(prompt: StagePrompt, text: str, ctx: RunContext) -> StageTrace:
-    """Python resolves every expression it recognises; the model is asked only when words
-    that look temporal remain, and only to copy them out: Python does the arithmetic."""
+    """Python resolves every expression it recognises. Only when words that look temporal
+    remain is the model asked, to copy each phrase out and restate it in plain words
+    ("three hundred days prior => 300 days ago"); Python resolves the restatement, so the
+    arithmetic is always Python's. A phrase nobody resolves is listed as unresolved."""
     from workbench.dates import find_unresolved_hints, resolve_expression, resolve_relative_dates
 
     rewrite = resolve_relative_dates(text, ctx.as_of)
@@ -304,11 +306,13 @@ def run_dates_stage(prompt: StagePrompt, text: str, ctx: RunContext) -> StageTra
         return replace(trace, output=output, date_spans=tuple(spans), unresolved_dates=tuple(hints))
     unresolved: list[str] = []
     for line in (trace.output or "").splitlines():
-        phrase = clean_rewrite(line).strip(" .,;-")
+        phrase, _, plain = line.partition("=>")
+        phrase = clean_rewrite(phrase).strip(" .,;-")
+        plain = clean_rewrite(plain).strip(" .,;-") or phrase
         if not phrase or phrase.upper() == "NONE" or _ISO_DATE.search(phrase):
             continue
         where = output.lower().find(phrase.lower())
-        span = resolve_expression(phrase, ctx.as_of) if where >= 0 else None
+        span = resolve_expression(plain, ctx.as_of) if where >= 0 else None
         if span is None:
             unresolved.append(phrase)
             continue
@@ -321,6 +325,7 @@ def run_dates_stage(prompt: StagePrompt, text: str, ctx: RunContext) -> StageTra
                 end=span.end.isoformat(),
                 rendered=span.rendered,
                 resolved_by="model",
+                restated=plain if plain != phrase else None,
             )
         )
     leftover = [h for h in find_unresolved_hints(output, ctx.as_of) if h not in unresolved]

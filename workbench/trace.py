@@ -33,6 +33,8 @@ class DateSpanTrace:
     end: str
     rendered: str
     resolved_by: Literal["python", "model"]
+    restated: str | None = None
+    """The model's plain restatement that Python resolved, when it differs from the source."""
 
 
 @dataclass(frozen=True)

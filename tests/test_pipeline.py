@@ -586,3 +586,125 @@ def test_the_model_finds_what_python_cannot_and_python_resolves_it(
         ("three hundred days prior", "2025-06-04", "model", "300 days ago")
     ]
     assert "the holidays" in stage.unresolved_dates
+
+
+# -- over HTTP: the real client against the scripted OpenAI-compatible server ----------
+
+
+def test_the_wire_requests_of_both_sql_paths(
+    tmp_path: Path, data_dir: Path, tiny_db: Path, scripted_server
+) -> None:
+    from workbench.client import make_llm
+
+    settings = Settings(
+        data_dir=data_dir,
+        prompts_dir=prompts_dir(tmp_path, "05_cleanup.md", "06_sql.md", "07_narrative.md"),
+        base_url=scripted_server.base_url,
+        model_main="m-main",
+        model_think="m-think",
+        model_sql_think="m-sql",
+        seed=5,
+        max_retries=0,
+    )
+    llm = make_llm(settings)
+    scripted_server.reply("Show count results").reply("SELECT COUNT(*) AS n FROM results")
+    scripted_server.reply("12 results.", margins=[0.05, 6.0])
+    simple = run_pipeline("count results", as_of=AS_OF, llm=llm, settings=settings,
+                          database=tiny_db)  # fmt: skip
+    scripted_server.reply(CLEANED, reasoning="drop the match-all filter")
+    scripted_server.reply(f"```sql\n{WORKED_SQL}\n```", reasoning="join four tables")
+    scripted_server.reply("- Dr. Sarah Chen: 4")
+    hard = run_pipeline(REFERENCED, as_of=AS_OF, llm=llm, settings=settings,
+                        database=tiny_db)  # fmt: skip
+    bodies = scripted_server.chat_requests
+    assert len(bodies) == 6
+    for body in bodies:
+        assert (body["temperature"], body["seed"]) == (0.0, 5)
+        assert (body["logprobs"], body["top_logprobs"]) == (True, 2)
+
+    cleanup, sql, narrative = bodies[:3]  # nothing fired: no thinking anywhere
+    assert cleanup["chat_template_kwargs"] == {"enable_thinking": False}
+    assert sql["model"] == "m-main"
+    assert sql["chat_template_kwargs"] == {"enable_thinking": False}
+    assert sql["messages"][-1] == {"role": "assistant", "content": "```sql\n"}
+    assert (sql["continue_final_message"], sql["add_generation_prompt"]) == (True, False)
+    assert sql["stop"] == ["```"]
+    assert "thinking_token_budget" not in sql
+    assert narrative["messages"][1]["content"].startswith("Question: count results\n")
+    assert simple.status == "ok"
+    assert simple.stages[2].min_margin == pytest.approx(0.05)
+    assert simple.stages[2].min_margin_index == 0
+
+    cleanup, sql, narrative = bodies[3:]  # both gates fire on the worked example
+    assert (cleanup["model"], cleanup["chat_template_kwargs"]) == (
+        "m-think",
+        {"enable_thinking": True},
+    )
+    assert cleanup["thinking_token_budget"] == 1024
+    assert (sql["model"], sql["chat_template_kwargs"]) == ("m-sql", {"enable_thinking": True})
+    assert sql["messages"][-1]["role"] == "user"
+    assert "stop" not in sql and "continue_final_message" not in sql
+    assert sql["max_tokens"] == 512 + 2048
+    assert hard.status == "ok", [s.error for s in hard.stages]
+    assert hard.stages[0].reasoning == "drop the match-all filter"
+    assert hard.stages[1].reasoning == "join four tables"
+    assert hard.result.rows == (("Dr. Sarah Chen", 4), ("Dr. Marcus Webb", 3))
+
+
+def test_a_server_error_is_recorded_on_the_stage(
+    tmp_path: Path, data_dir: Path, scripted_server
+) -> None:
+    from workbench.client import make_llm
+
+    settings = Settings(
+        data_dir=data_dir,
+        prompts_dir=prompts_dir(tmp_path, *LINGUISTIC),
+        base_url=scripted_server.base_url,
+        max_retries=0,
+    )
+    scripted_server.reply("clean").reply("overloaded", status=500)
+    trace = run_pipeline("q", as_of=AS_OF, llm=make_llm(settings), settings=settings)
+    assert trace.stages[1].error_kind == "LLMResponseError"
+    assert [s.skipped for s in trace.stages] == [False, False, True, True]
+
+
+# -- the real local model ---------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_the_worked_example_through_the_local_model(
+    local_llm_url: str, tmp_path: Path, data_dir: Path
+) -> None:
+    """The small model's answers are poor; the plumbing must hold: every stage either ran
+    against the real server or was skipped after a recorded failure, and a re-run after
+    editing the SQL prompt recomputes only the SQL stage and the narrative."""
+    from workbench.client import make_llm
+
+    directory = prompts_dir(tmp_path, *sorted(p.name for p in SHIPPED.glob("0*.md")))
+    settings = Settings(data_dir=data_dir, prompts_dir=directory, base_url=local_llm_url)
+    llm = make_llm(settings)
+    engine = open_store(settings)
+    first = run_pipeline(ORIGINAL, as_of=AS_OF, llm=llm, settings=settings, store=engine)
+
+    ids = [s.stage_id for s in first.stages]
+    assert ids == ["dates", "noise", "query", "reference", "cleanup", "sql", "narrative"]
+    assert first.stages[0].date_spans[0].source == "this quarter"
+    for stage in first.stages:
+        assert stage.skipped or stage.error is not None or stage.output
+        if stage.called_model and not stage.skipped and stage.error_kind != "EmptyOutput":
+            assert stage.prompt_tokens > 0
+            assert stage.latency_s > 0
+            assert stage.parameters.temperature == 0.0
+    if first.status == "failed":
+        assert first.failed_stage is not None and first.failed_stage.error_kind
+
+    reached = [s for s in first.stages if not s.skipped]
+    edit(settings, "06_sql.md", "Use only the tables", "Use just the tables")
+    second = run_pipeline(ORIGINAL, as_of=AS_OF, llm=llm, settings=settings, store=engine)
+    for before, after in zip(reached, second.stages, strict=False):
+        if before.order < 6 and before.called_model and before.error is None:
+            assert after.cached
+            assert after.output == before.output
+    sql_stage = second.stages[5]
+    if not sql_stage.skipped:
+        assert not sql_stage.cached

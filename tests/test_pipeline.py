@@ -222,6 +222,9 @@ def test_repeated_phrase() -> None:
         ("\u201cShow CBC results\u201d", "Show CBC results"),
         ("\n\nAnswer:   \u201cShow x\u201d  ", "Show x"),
         ('Show "CBC" results', 'Show "CBC" results'),
+        ("```\nInput: hi, CBC please\nOutput: Show CBC results\n```", "Show CBC results"),
+        ("```\nShow CBC results\n```", "Show CBC results"),
+        ("```", ""),
     ],
 )
 def test_clean_rewrite(answer: str, clean: str) -> None:

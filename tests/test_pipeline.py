@@ -710,3 +710,32 @@ def test_the_worked_example_through_the_local_model(
     sql_stage = second.stages[5]
     if not sql_stage.skipped:
         assert not sql_stage.cached
+
+
+def test_a_stage_that_failed_after_its_call_is_not_cached(
+    tmp_path: Path, data_dir: Path, tiny_db: Path
+) -> None:
+    settings = sql_only(tmp_path, data_dir)
+    engine = open_store(settings)
+    llm = ScriptedLLM("SELECT nope FROM results")
+    failed = run_pipeline("Show x", as_of=AS_OF, llm=llm, settings=settings, store=engine,
+                          database=tiny_db)  # fmt: skip
+    assert failed.stages[0].error_kind == "SQLExecutionError"
+    llm.reply("SELECT COUNT(*) AS n FROM results", "12.")
+    trace = run_pipeline("Show x", as_of=AS_OF, llm=llm, settings=settings, store=engine,
+                         database=tiny_db)  # fmt: skip
+    assert trace.status == "ok"
+    assert not trace.stages[0].cached
+    assert len(llm.requests) == 3
+
+
+def test_a_looping_answer_that_works_is_cached(linguistic: Settings) -> None:
+    engine = open_store(linguistic)
+    loop = "Show x from " + "2023, " * 20
+    llm = ScriptedLLM(loop, "b", "c", "d")
+    first = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    assert first.stages[0].runaway.startswith("the output loops:")
+    again = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    assert again.stages[0].cached
+    assert again.stages[0].runaway == first.stages[0].runaway
+    assert len(llm.requests) == 4

@@ -64,6 +64,9 @@ class RunContext:
     sql: SQLTrace | None = None
     result: ResultTrace | None = None
     narrative: str | None = None
+    fresh: dict[str, tuple[str, Completion]] = field(default_factory=dict)
+    """Per stage id: the cache key and completion of a call just made, stored once the
+    stage is known to have succeeded (a failed stage is never cached)."""
     _schema: str | None = field(default=None, repr=False)
 
     def variables(self, prompt: StagePrompt) -> dict[str, str]:
@@ -192,9 +195,8 @@ def call_stage(prompt: StagePrompt, user: str, input_text: str, ctx: RunContext)
             completion = ctx.llm.complete(request)
         except WorkbenchError as exc:
             return _failed(base, exc)
-    runaway = runaway_reason(completion, request)
-    if ctx.cache is not None and not cached and runaway is None and completion.text.strip():
-        ctx.cache.put(key, prompt.id, completion)
+    if not cached:
+        ctx.fresh[prompt.id] = (key, completion)
     return replace(
         base,
         output=completion.text,
@@ -204,7 +206,7 @@ def call_stage(prompt: StagePrompt, user: str, input_text: str, ctx: RunContext)
         latency_s=0.0 if cached else completion.latency_s,
         finish_reason=completion.finish_reason,
         reasoning=completion.reasoning,
-        runaway=runaway,
+        runaway=runaway_reason(completion, request),
         min_margin=completion.min_margin,
         min_margin_index=completion.min_margin_index,
         cached=cached,
@@ -520,11 +522,14 @@ def run_pipeline(
             )
         else:
             trace = stage.run(prompt, text, ctx)
+            fresh = ctx.fresh.pop(prompt.id, None)
             if trace.error is not None:
                 blocked = f"skipped: stage {prompt.order} ({prompt.title}) failed"
                 status = "failed"
             else:
                 text = trace.output or ""
+                if fresh is not None and ctx.cache is not None:
+                    ctx.cache.put(fresh[0], prompt.id, fresh[1])
         traces.append(trace)
         if on_stage is not None:
             on_stage(trace)

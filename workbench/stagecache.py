@@ -4,8 +4,10 @@ determines it has changed.
 The key hashes the endpoint and the whole request (model, rendered messages and every
 parameter: thinking, prefill, seed, max tokens, stop, temperature, logprobs). Editing
 stage k's prompt changes k's messages, so k is called again; stage k+1 is called again
-only if k's output, which is k+1's input, changed. Only successful completions are
-stored: an error is never replayed.
+only if k's output, which is k+1's input, changed. A completion is stored only when
+its stage succeeded: a failed call, an empty answer, or SQL that does not parse, is
+refused or does not run, is never replayed. A runaway whose stage still produced an
+answer is stored like any other answer.
 
 ``use_cache=False`` (``StageCache(engine, read=False)``) bypasses reads but still
 writes: a fresh run refreshes the cache, so the next cached run shows what was last

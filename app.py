@@ -8,6 +8,8 @@ st.set_page_config(page_title="Text2SQL Workbench", page_icon="🧪", layout="wi
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/prompts.py", title="Prompts", icon="✏️"),
+    st.Page("pages/budget.py", title="Budget", icon="📏"),
 ]
 
 st.navigation(PAGES).run()

@@ -28,3 +28,11 @@ def settings(data_dir: Path) -> Settings:
 def scripted_server() -> Iterator[ScriptedServer]:
     with ScriptedServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database with the default seed, built once per test session."""
+    from workbench.database import ensure_demo_database
+
+    return ensure_demo_database(Settings(data_dir=tmp_path_factory.mktemp("demo-data")))

@@ -268,7 +268,10 @@ def test_stages_are_files_removing_one_removes_the_stage(tmp_path: Path, data_di
     directory = prompts_dir(tmp_path, "02_noise.md", "04_reference.md")
     settings = Settings(data_dir=data_dir, prompts_dir=directory)
     trace = run_pipeline("q", as_of=AS_OF, llm=ScriptedLLM("a", "b"), settings=settings)
-    assert [(s.order, s.stage_id) for s in trace.stages] == [(2, "noise"), (4, "reference")]
+    assert [(s.order, s.stage_id) for s in trace.stages] == [
+        (2, "noise_removal"),
+        (4, "reference_normalizer"),
+    ]
 
 
 def test_the_trace_is_saved_in_the_store(linguistic: Settings) -> None:
@@ -483,7 +486,10 @@ def test_the_worked_example_end_to_end(full: Settings, tiny_db: Path) -> None:
         on_stage=lambda s: seen.append(s.stage_id),
     )
     assert trace.status == "ok", [s.error for s in trace.stages]
-    assert seen == ["dates", "noise", "query", "reference", "cleanup", "sql", "narrative"]
+    assert seen == [
+        "date_normalization", "noise_removal", "query_normalizer", "reference_normalizer",
+        "misc_cleanup", "sql_generation", "narrative",
+    ]  # fmt: skip
 
     dates = trace.stages[0]
     assert not dates.called_model  # Python resolved "this quarter" on its own
@@ -689,7 +695,10 @@ def test_the_worked_example_through_the_local_model(
     first = run_pipeline(ORIGINAL, as_of=AS_OF, llm=llm, settings=settings, store=engine)
 
     ids = [s.stage_id for s in first.stages]
-    assert ids == ["dates", "noise", "query", "reference", "cleanup", "sql", "narrative"]
+    assert ids == [
+        "date_normalization", "noise_removal", "query_normalizer", "reference_normalizer",
+        "misc_cleanup", "sql_generation", "narrative",
+    ]  # fmt: skip
     assert first.stages[0].date_spans[0].source == "this quarter"
     for stage in first.stages:
         assert stage.skipped or stage.error is not None or stage.output

@@ -5,6 +5,7 @@ and nothing else is swallowed::
 
     WorkbenchError
     ├── ConfigError            a setting or the environment is wrong
+    ├── QuestionError          a question is empty or too long to run
     ├── PromptError            a prompt file (or gates/budget file) is malformed
     ├── CaseError              a smoke case file is malformed
     ├── StoreError
@@ -96,3 +97,7 @@ class SQLRefused(SQLError):
 
 class SQLExecutionError(SQLError):
     """The database rejected the query, or it ran out of time."""
+
+
+class QuestionError(WorkbenchError):
+    """A question cannot be run: it is empty or longer than the pipeline accepts."""

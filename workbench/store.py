@@ -7,7 +7,7 @@ workbench sees frozen dataclasses, converted at this edge.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint, event
 from sqlalchemy.engine import Engine
@@ -42,6 +42,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# -- pipeline runs (workbench.trace converts to and from these rows) ---------------------
+
+
+class TraceRow(SQLModel, table=True):
+    """One pipeline run; ``trace_json`` (column ``json``) holds the whole trace."""
+
+    __tablename__ = "traces"
+
+    id: str = Field(primary_key=True)
+    question: str
+    as_of: date
+    created: datetime = Field(index=True)
+    status: str
+    trace_json: str = Field(sa_column_kwargs={"name": "json"})
+
+
+class StageCacheRow(SQLModel, table=True):
+    """One cached stage call (workbench.stagecache); ``key`` hashes the whole request."""
+
+    __tablename__ = "stage_cache"
+
+    key: str = Field(primary_key=True)
+    stage_id: str = Field(index=True)
+    model: str
+    created: datetime
+    completion: str
 
 
 class PromptVersionRow(SQLModel, table=True):

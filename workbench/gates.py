@@ -1,0 +1,182 @@
+"""Complexity gates: whether a late stage thinks, decided by rules in a file.
+
+Thinking costs hundreds of times the tokens of a direct answer and can talk itself
+into a loop, so it is switched on only where a question is demonstrably hard: many
+SQL-filterable elements, wording known to trip the model, or an answer that needs an
+intermediate result. The rules live in ``prompts/gates.yaml`` so that tuning a gate is
+an edit of data, and every decision records which rules fired.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from workbench.errors import PromptError
+from workbench.settings import ModelRole
+
+
+class _FilterCountRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    kind: Literal["filter_count"]
+    more_than: int = Field(default=4, ge=0)
+    elements: dict[str, str]
+
+
+class _PatternRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    kind: Literal["patterns"]
+    patterns: list[str] = Field(min_length=1)
+
+
+class _Gate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = ""
+    rules: list[Annotated[_FilterCountRule | _PatternRule, Field(discriminator="kind")]]
+
+
+class _GatesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gates: dict[str, _Gate]
+
+
+@dataclass(frozen=True)
+class FilterCountRule:
+    """Fires when the text holds more than ``more_than`` SQL-filterable elements."""
+
+    name: str
+    more_than: int
+    elements: tuple[tuple[str, re.Pattern[str]], ...]
+
+    def evaluate(self, text: str) -> str | None:
+        found = count_filter_elements(text, self.elements)
+        total = sum(found.values())
+        if total <= self.more_than:
+            return None
+        detail = ", ".join(f"{count} {label}" for label, count in found.items() if count)
+        return f"{self.name}: {total} filterable elements > {self.more_than} ({detail})"
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    """Fires when any of its patterns matches."""
+
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+
+    def evaluate(self, text: str) -> str | None:
+        for pattern in self.patterns:
+            match = pattern.search(text)
+            if match:
+                return f"{self.name}: {match.group(0)!r}"
+        return None
+
+
+GateRule = FilterCountRule | PatternRule
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    title: str
+    rules: tuple[GateRule, ...]
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """What a gate decided for one stage input, and why."""
+
+    gate: str
+    thinking: bool
+    role: ModelRole
+    fired: tuple[str, ...] = ()
+
+
+def count_filter_elements(
+    text: str, elements: tuple[tuple[str, re.Pattern[str]], ...]
+) -> dict[str, int]:
+    """Count each kind of element; text matched by an earlier kind is not matched again.
+
+    The order matters: "from 2026-01-01 through 2026-03-31" is one date range, not a
+    range plus two single dates.
+    """
+    remaining = text
+    counts: dict[str, int] = {}
+    for label, pattern in elements:
+        matches = list(pattern.finditer(remaining))
+        counts[label] = len(matches)
+        for match in matches:
+            blank = " " * (match.end() - match.start())
+            remaining = remaining[: match.start()] + blank + remaining[match.end() :]
+    return counts
+
+
+def parse_gates(text: str, *, path: str | Path = "<gates>") -> dict[str, Gate]:
+    """Validate a gates file; errors name the file and, where possible, the line."""
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PromptError(
+            f"not valid YAML: {exc}", path=str(path), line=mark.line + 1 if mark else None
+        ) from exc
+    try:
+        spec = _GatesFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise PromptError(f"invalid gates file: {problems}", path=str(path)) from exc
+    gates: dict[str, Gate] = {}
+    for name, gate in spec.gates.items():
+        rules: list[GateRule] = []
+        for rule in gate.rules:
+            if isinstance(rule, _FilterCountRule):
+                elements = tuple(
+                    (label, _compile(pattern, text, path, f"{name}/{rule.name}/{label}"))
+                    for label, pattern in rule.elements.items()
+                )
+                rules.append(FilterCountRule(rule.name, rule.more_than, elements))
+            else:
+                patterns = tuple(
+                    _compile(p, text, path, f"{name}/{rule.name}") for p in rule.patterns
+                )
+                rules.append(PatternRule(rule.name, patterns))
+        gates[name] = Gate(name=name, title=gate.title, rules=tuple(rules))
+    return gates
+
+
+def load_gates(path: str | Path) -> dict[str, Gate]:
+    """Read and validate ``gates.yaml``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptError(f"cannot read the gates file: {exc.strerror}", path=str(path)) from exc
+    return parse_gates(text, path=path)
+
+
+def evaluate_gate(gate: Gate, text: str, *, role: ModelRole, think_role: ModelRole) -> GateDecision:
+    """Run every rule of a gate on a stage's input; thinking when any fires."""
+    fired = tuple(reason for rule in gate.rules if (reason := rule.evaluate(text)) is not None)
+    thinking = bool(fired)
+    return GateDecision(
+        gate=gate.name, thinking=thinking, role=think_role if thinking else role, fired=fired
+    )
+
+
+def _compile(pattern: str, text: str, path: str | Path, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        line = next((n for n, ln in enumerate(text.splitlines(), 1) if pattern[:20] in ln), None)
+        raise PromptError(
+            f"bad regular expression in {where}: {exc}", path=str(path), line=line
+        ) from exc

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -421,8 +422,6 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 def _on_path(program: str) -> bool:
-    import shutil
-
     return shutil.which(program) is not None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -310,3 +311,46 @@ def test_real_restart_keeps_sequential_outputs(
     status = local_server.restart()
     assert status.state == "running" and status.pid != old_pid
     assert real.complete(ask()).text == before.text
+
+
+# -- the commands ------------------------------------------------------------------
+def test_serve_print_command(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.cli import main
+
+    monkeypatch.setenv("WORKBENCH_SERVER_DTYPE", "float32")
+    assert main(["serve", "--print-command", "--port", "8200", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert flag_value(out["command"], "--port") == "8200"
+    assert out["flags"]["dtype"] == "float32"
+
+
+def test_models_command_lists_every_server_of_the_pool(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.cli import main
+
+    with (
+        ScriptedServer(models=("a",)) as first,
+        ScriptedServer(models=("b",), lora=("l",)) as second,
+    ):
+        monkeypatch.setenv("WORKBENCH_BASE_URL", f"{first.base_url},{second.base_url}")
+        assert main(["models", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert [(r["id"], r["parent"], r["base_url"]) for r in rows] == [
+            ("a", None, first.base_url),
+            ("b", None, second.base_url),
+            ("l", "b", second.base_url),
+        ]
+
+
+def test_models_command_without_a_server_says_how_to_start_one(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.cli import main
+
+    monkeypatch.setenv("WORKBENCH_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
+    assert main(["models"]) == 1
+    assert "python -m workbench serve" in capsys.readouterr().err

@@ -89,6 +89,7 @@ class ServerManager:
         self.progress_lines: deque[str] = deque(maxlen=50)
         """What a background start (or restart) reported so far."""
         self.last_error: str | None = None
+        self._http_client: OpenAIClient | None = None
 
     # -- what runs -------------------------------------------------------------
     @property
@@ -344,13 +345,15 @@ class ServerManager:
 
     # -- internals -------------------------------------------------------------
     def _client(self) -> OpenAIClient:
-        return OpenAIClient(
-            self.base_url,
-            api_key=self.settings.api_key,
-            connect_timeout_s=self.settings.connect_timeout_s,
-            request_timeout_s=self.settings.request_timeout_s,
-            max_retries=0,
-        )
+        if self._http_client is None:
+            self._http_client = OpenAIClient(
+                self.base_url,
+                api_key=self.settings.api_key,
+                connect_timeout_s=self.settings.connect_timeout_s,
+                request_timeout_s=self.settings.request_timeout_s,
+                max_retries=0,
+            )
+        return self._http_client
 
     def _owned_pid(self) -> int | None:
         """The pid of the server this data dir started, if it is still alive."""

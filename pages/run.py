@@ -180,13 +180,12 @@ def _live_run() -> None:
     job: RunJob | None = st.session_state.get(JOB)
     if job is None:
         return
+    if st.button("Cancel", key="run_cancel", disabled=job.cancel_requested):
+        job.cancel()
     snapshot = job.snapshot()
     if not snapshot.running:
         st.rerun()
     _draw_progress(snapshot)
-    if st.button("Cancel", key="run_cancel", disabled=snapshot.state == "cancelling"):
-        job.cancel()
-        st.rerun(scope="fragment")
     with st.container(border=True):
         _html(question_html(snapshot.question))
     paths = prompt_paths(current)
@@ -296,12 +295,13 @@ with compare_tab:
     if len(ids) < 2:
         st.caption("Run a question at least once to compare it with another run.")
     else:
-        a_default, b_default = pair if pair else (ids[0], ids[1])
+        defaults = pair if pair else (ids[0], ids[1])
+        if st.session_state.get("compare_defaults") != defaults:  # new runs: start from them
+            st.session_state["compare_defaults"] = defaults
+            st.session_state["compare_a"], st.session_state["compare_b"] = defaults
         col_a, col_b = st.columns(2)
-        a_id = col_a.selectbox("Run A (before)", ids, index=ids.index(a_default),
-                               format_func=labels.get, key="compare_a")  # fmt: skip
-        b_id = col_b.selectbox("Run B (after)", ids, index=ids.index(b_default),
-                               format_func=labels.get, key="compare_b")  # fmt: skip
+        a_id = col_a.selectbox("Run A (before)", ids, format_func=labels.get, key="compare_a")
+        b_id = col_b.selectbox("Run B (after)", ids, format_func=labels.get, key="compare_b")
         if a_id == b_id:
             st.info("Pick two different runs.")
         else:

@@ -123,6 +123,10 @@ class RunJob:
         self._cancel.set()
 
     @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
     def done(self) -> bool:
         return self._finished.is_set()
 

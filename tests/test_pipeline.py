@@ -222,6 +222,9 @@ def test_repeated_phrase() -> None:
         ("\u201cShow CBC results\u201d", "Show CBC results"),
         ("\n\nAnswer:   \u201cShow x\u201d  ", "Show x"),
         ('Show "CBC" results', 'Show "CBC" results'),
+        ("```\nInput: hi, CBC please\nOutput: Show CBC results\n```", "Show CBC results"),
+        ("```\nShow CBC results\n```", "Show CBC results"),
+        ("```", ""),
     ],
 )
 def test_clean_rewrite(answer: str, clean: str) -> None:
@@ -571,21 +574,20 @@ def test_the_model_finds_what_python_cannot_and_python_resolves_it(
 
     directory = prompts_dir(tmp_path, "01_dates.md")
     settings = Settings(data_dir=data_dir, prompts_dir=directory)
-    question = "Show TSH results from three hundred days prior"
+    question = "Show TSH results since the holidays and lately"
     assert resolve_relative_dates(question, AS_OF).spans == ()
     assert find_unresolved_hints(question, AS_OF)
-    llm = ScriptedLLM("three hundred days prior => 300 days ago\nthe holidays")
+    llm = ScriptedLLM("since the holidays => since December 24 2025\nlately")
     trace = run_pipeline(question, as_of=AS_OF, llm=llm, settings=settings)
     stage = trace.stages[0]
     assert stage.called_model
     assert llm.requests[0].messages[1].content == question
-    assert "Tuesday, 2026-03-31" in llm.requests[0].messages[0].content
-    # 2026-03-31 minus 300 days, counted on a calendar: 2025-06-04.
-    assert stage.output == "Show TSH results from 2025-06-04"
-    assert [(s.source, s.start, s.resolved_by, s.restated) for s in stage.date_spans] == [
-        ("three hundred days prior", "2025-06-04", "model", "300 days ago")
+    assert "(Tuesday, 2026-03-31)" in llm.requests[0].messages[0].content
+    assert stage.output == "Show TSH results from 2025-12-24 through 2026-03-31 and lately"
+    assert [(s.source, s.start, s.end, s.resolved_by, s.restated) for s in stage.date_spans] == [
+        ("since the holidays", "2025-12-24", "2026-03-31", "model", "since December 24 2025")
     ]
-    assert "the holidays" in stage.unresolved_dates
+    assert stage.unresolved_dates == ("lately",)
 
 
 # -- over HTTP: the real client against the scripted OpenAI-compatible server ----------

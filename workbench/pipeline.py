@@ -252,13 +252,22 @@ def _empty_output(trace: StageTrace) -> StageTrace:
 # -- the stage kinds --------------------------------------------------------------------
 
 _LABEL = re.compile(r"^\s*(?:output|answer|rewritten(?: question)?|question)\s*:\s*", re.I)
+_ANSWER_LABEL = re.compile(r"^\s*(?:output|answer)\s*:\s*\S", re.I)
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "`": "`"}
 
 
 def clean_rewrite(text: str) -> str:
-    """The rewritten question out of a model answer: its first non-empty line, without a
-    leading label ("Output:") or quotes around it."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    """The rewritten question out of a model answer.
+
+    Small models often echo the prompt's example layout (a code fence, an ``Input:``
+    line, an ``Output:`` line). Fence lines are ignored; the first line labelled
+    ``Output:``/``Answer:`` wins, else the first non-empty line; a leading label and
+    quotes around the text are removed.
+    """
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("```")
+    ]
+    line = next((ln for ln in lines if _ANSWER_LABEL.match(ln)), lines[0] if lines else "")
     line = _LABEL.sub("", line).strip()
     if len(line) >= 2 and _QUOTES.get(line[0]) == line[-1]:
         line = line[1:-1].strip()

@@ -75,6 +75,24 @@ def test_thinking_stop_and_budget_in_body(
     assert body["thinking_token_budget"] == 300
 
 
+def test_a_refused_thinking_budget_is_dropped_and_remembered(
+    client: OpenAIClient, scripted_server: ScriptedServer
+) -> None:
+    def vllm_without_reasoning_parser(body: dict) -> Reply:
+        if "thinking_token_budget" in body:
+            return Reply(
+                "thinking_token_budget is set but reasoning_config is not configured.", status=400
+            )
+        return Reply("SELECT 1")
+
+    scripted_server.respond_with(vllm_without_reasoning_parser)
+    assert client.complete(ask(thinking=True, max_thinking_tokens=50)).text == "SELECT 1"
+    assert client.complete(ask(thinking=True, max_thinking_tokens=50)).text == "SELECT 1"
+    sent = ["thinking_token_budget" in body for body in scripted_server.chat_requests]
+    assert sent == [True, False, False]
+    assert client.thinking_budget_supported is False
+
+
 def test_budget_is_not_sent_without_thinking(
     client: OpenAIClient, scripted_server: ScriptedServer
 ) -> None:

@@ -117,6 +117,7 @@ class OpenAIClient:
             base_url=self.base_url, api_key=api_key, timeout=self._timeout, max_retries=0
         )
         self._http = httpx.Client(timeout=self._timeout)
+        self.thinking_budget_supported = True
 
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str | None = None) -> OpenAIClient:
@@ -138,8 +139,26 @@ class OpenAIClient:
 
     # -- chat --------------------------------------------------------------
     def complete(self, request: ChatRequest) -> Completion:
-        """Run one chat completion; raises an ``LLMError`` subclass on failure."""
+        """Run one chat completion; raises an ``LLMError`` subclass on failure.
+
+        A thinking budget is a vLLM extra that only servers with a reasoning parser
+        accept; when the server refuses it, the request is sent again without it
+        (``max_tokens`` still caps the thinking) and later requests leave it out.
+        """
+        try:
+            return self._complete(request, budget=self.thinking_budget_supported)
+        except LLMResponseError as exc:
+            if "thinking_token_budget" not in str(exc) or "thinking_token_budget" not in (
+                request_body(request)
+            ):
+                raise
+            self.thinking_budget_supported = False
+            return self._complete(request, budget=False)
+
+    def _complete(self, request: ChatRequest, *, budget: bool) -> Completion:
         body = request_body(request)
+        if not budget:
+            body.pop("thinking_token_budget", None)
         extra = {k: v for k, v in body.items() if k not in _OPENAI_ARGS}
 
         def call() -> httpx.Response:
@@ -392,7 +411,9 @@ def split_thinking(content: str) -> tuple[str, str | None, bool]:
 def content_margins(entries: list[Any]) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """Tokens after any thinking, each with chosen logprob minus the best other top logprob.
 
-    A token with no alternative listed gets ``inf`` (nothing could flip there).
+    A token with no alternative listed gets ``inf`` (nothing could flip there). The
+    end-of-sequence token stays in when the server reports it (vLLM does): a small
+    margin there means the answer nearly went on.
     """
     texts = [str(e.get("token", "")) for e in entries]
     start = 0

@@ -225,3 +225,67 @@ def test_cancel_keeps_the_finished_stages(server: ScriptedServer) -> None:
     assert "wb-status-ok" in heads[1]
     assert all("wb-status-cancelled" in h for h in heads[2:])
     assert len(server.chat_requests) == 1
+
+
+# -- the SQL stage: needs the SQL check, the executor and the demo database ---------------
+
+SQL_STAGES = ("05_cleanup.md", "06_sql.md", "07_narrative.md")
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the demo database, built once for this module."""
+    pytest.importorskip("workbench.execution")
+    database = pytest.importorskip("workbench.database")
+    from workbench.settings import Settings
+
+    directory = tmp_path_factory.mktemp("demo-data")
+    database.ensure_demo_database(Settings(data_dir=directory))
+    return directory
+
+
+@pytest.fixture
+def sql_server(
+    tmp_path: Path, data_dir: Path, demo_dir: Path, server: ScriptedServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> ScriptedServer:  # fmt: skip
+    """The cleanup, SQL and narrative stages against the demo database."""
+    import shutil
+
+    shutil.copytree(demo_dir, data_dir, dirs_exist_ok=True)
+    (tmp_path / "sql").mkdir()
+    folder = prompts_dir(tmp_path / "sql", *SQL_STAGES)
+    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(folder))
+    return server
+
+
+def test_sql_result_and_answer(sql_server: ScriptedServer) -> None:
+    sql_server.reply("count results").reply("SELECT COUNT(*) AS n FROM results")
+    sql_server.reply("There are <b>many</b> results.")
+    page = run(open_page(), "count results")
+    heads = card_heads(page)
+    assert [("wb-status-ok" in h) for h in heads[1:]] == [True, True, True]
+    assert any("SELECT COUNT(*) AS n FROM results" in c.value for c in page.code)
+    assert list(page.dataframe[0].value.columns) == ["n"]
+    answers = [v for v in html_values(page) if "There are" in v]
+    assert answers and all("&lt;b&gt;many&lt;/b&gt;" in v for v in answers)
+
+
+def test_refused_sql_fails_the_sql_card(sql_server: ScriptedServer) -> None:
+    sql_server.reply("copy the results").reply("SELECT * INTO copy FROM results")
+    page = run(open_page(), "copy the results")
+    heads = card_heads(page)
+    assert "wb-status-ok" in heads[1] and "wb-status-failed" in heads[2]
+    assert "wb-status-skipped" in heads[3]
+    assert "SQLRefused" in page.error[0].value and "INTO" in page.error[0].value
+    assert "Only one read-only query" in page.info[0].value
+    assert "Result" not in [h.value for h in page.subheader]
+
+
+def test_sql_that_does_not_parse_fails_the_sql_card(sql_server: ScriptedServer) -> None:
+    sql_server.reply("count results").reply("SELECT count( FROM results")
+    page = run(open_page(), "count results")
+    assert "wb-status-failed" in card_heads(page)[2]
+    assert "SQLParseError" in page.error[0].value
+    assert "does not parse" in page.info[0].value
+    assert any("SELECT count( FROM results" in c.value for c in page.code)

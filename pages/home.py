@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import settings
+from workbench.database import ensure_demo_database, table_counts
+from workbench.errors import WorkbenchError
 
 current = settings()
 
@@ -22,3 +24,23 @@ prompt inside its size budget.
 """
 )
 st.caption(f"Data directory: `{current.data_dir.resolve()}` · as-of date {current.as_of}")
+
+st.subheader("The demo database")
+st.markdown(
+    "A synthetic lab-results system (patients, physicians, labs, tests, orders, results) "
+    "that the pipeline's SQL runs against. It is generated from a seed the first time "
+    "it is needed and cached in the data directory."
+)
+try:
+    with st.spinner("Building the demo database…"):
+        path = ensure_demo_database(current)
+        counts = table_counts(path)
+except WorkbenchError as exc:
+    st.error(str(exc))
+else:
+    st.dataframe(
+        [{"table": name, "rows": rows} for name, rows in counts.items()],
+        hide_index=True,
+        column_config={"rows": st.column_config.NumberColumn(format="localized")},
+    )
+    st.caption(f"`{path.resolve()}` · seed {current.demo_seed}")

@@ -81,3 +81,11 @@ def local_llm_url(local_server: ServerManager | None) -> str:
     if local_server is None:
         return os.environ["WORKBENCH_TEST_BASE_URL"].rstrip("/")
     return local_server.base_url
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database with the default seed, built once per test session."""
+    from workbench.database import ensure_demo_database
+
+    return ensure_demo_database(Settings(data_dir=tmp_path_factory.mktemp("demo-data")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import event
+from sqlalchemy import UniqueConstraint, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -70,3 +70,20 @@ class StageCacheRow(SQLModel, table=True):
     model: str
     created: datetime
     completion: str
+
+
+class PromptVersionRow(SQLModel, table=True):
+    """One saved version of one stage prompt file (see workbench.promptversions)."""
+
+    __tablename__ = "prompt_version"
+    __table_args__ = (UniqueConstraint("stage", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage: str = Field(index=True)
+    number: int
+    text: str
+    sha256: str
+    created_at: datetime = Field(index=True)
+    author: str
+    message: str
+    origin: str

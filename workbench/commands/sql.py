@@ -1,0 +1,152 @@
+"""``workbench sql run|compare|check|format|extract``: the SQL layer from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from workbench.cli import Outcome
+from workbench.settings import Settings
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("sql", help="check, run and compare SQL")
+    commands = parser.add_subparsers(dest="sql_command", required=True, metavar="SQL_COMMAND")
+
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--database",
+        type=Path,
+        help="a DuckDB file to query (default: the demo database, built when missing)",
+    )
+    where.add_argument("--dialect", default="postgres", help="dialect the SQL is written in")
+
+    run = commands.add_parser(
+        "run", parents=[common, where], help="run one read-only query; exit 1 on an error"
+    )
+    run.add_argument("sql", help="the query, or - to read it from stdin")
+    run.set_defaults(handler=run_sql)
+
+    compare = commands.add_parser(
+        "compare",
+        parents=[common, where],
+        help="compare a predicted query's result with a gold query's; exit 1 when they differ",
+    )
+    compare.add_argument("--gold", required=True, help="the reference query")
+    compare.add_argument("--pred", required=True, help="the predicted query")
+    compare.set_defaults(handler=compare_sql)
+
+    check = commands.add_parser(
+        "check", parents=[common], help="parse and safety-check a query without running it"
+    )
+    check.add_argument("sql", help="the query, or - to read it from stdin")
+    check.add_argument("--dialect", default="postgres", help="dialect the SQL is written in")
+    check.set_defaults(handler=check_sql)
+
+    pretty = commands.add_parser("format", parents=[common], help="pretty-print a query")
+    pretty.add_argument("sql", help="the query, or - to read it from stdin")
+    pretty.add_argument("--dialect", default="postgres", help="dialect the SQL is written in")
+    pretty.set_defaults(handler=format_sql_command)
+
+    extract = commands.add_parser(
+        "extract", parents=[common], help="pull the SQL out of a model's answer read from stdin"
+    )
+    extract.set_defaults(handler=extract_sql_command)
+
+
+def _text(value: str) -> str:
+    return sys.stdin.read() if value == "-" else value
+
+
+def _database(args: argparse.Namespace, settings: Settings) -> Path:
+    if args.database is not None:
+        return args.database
+    from workbench.database import ensure_demo_database
+
+    return ensure_demo_database(settings)
+
+
+def run_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from workbench.execution import run_query
+
+    result = run_query(
+        _text(args.sql),
+        _database(args, settings),
+        timeout_s=settings.sql_timeout_s,
+        row_cap=settings.sql_row_cap,
+        dialect=args.dialect,
+    )
+    data = {
+        "sql": result.sql,
+        "executed_sql": result.executed_sql,
+        "columns": list(result.columns),
+        "rows": [list(row) for row in result.rows],
+        "row_count": result.row_count,
+        "truncated": result.truncated,
+        "elapsed_ms": round(result.elapsed_ms, 3),
+    }
+    footer = f"{result.row_count} row{'s' if result.row_count != 1 else ''} in {result.elapsed_ms:.1f} ms"
+    if result.truncated:
+        footer += f" (cut at WORKBENCH_SQL_ROW_CAP={settings.sql_row_cap})"
+    return Outcome(data=data, text=render_table(result.columns, result.rows) + "\n" + footer)
+
+
+def compare_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from workbench.compare import compare_queries
+
+    verdict = compare_queries(
+        args.gold,
+        args.pred,
+        _database(args, settings),
+        timeout_s=settings.sql_timeout_s,
+        row_cap=settings.sql_row_cap,
+        dialect=args.dialect,
+    )
+    data = {"equivalent": verdict.equivalent, "reason": verdict.reason}
+    word = "equivalent" if verdict.equivalent else "different"
+    return Outcome(
+        data=data, text=f"{word}: {verdict.reason}", exit_code=0 if verdict.equivalent else 1
+    )
+
+
+def check_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from workbench.sqlcheck import check_readonly, tree_to_duckdb
+
+    tree = check_readonly(_text(args.sql), args.dialect)
+    duckdb_sql = tree_to_duckdb(tree)
+    return Outcome(
+        data={"ok": True, "duckdb": duckdb_sql},
+        text=f"ok: a single read-only query\nDuckDB: {duckdb_sql}",
+    )
+
+
+def format_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from workbench.sqlcheck import format_sql
+
+    formatted = format_sql(_text(args.sql), args.dialect)
+    return Outcome(data={"sql": formatted}, text=formatted)
+
+
+def extract_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from workbench.sqlcheck import extract_sql
+
+    sql = extract_sql(sys.stdin.read())
+    return Outcome(data={"sql": sql}, text=sql)
+
+
+def render_table(
+    columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...], width: int = 40
+) -> str:
+    """A plain-text table, cells cut at ``width`` characters."""
+
+    def cell(value: Any) -> str:
+        text = "NULL" if value is None else str(value)
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    cells = [[cell(c) for c in columns]] + [[cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    lines = [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)

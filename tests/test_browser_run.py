@@ -73,6 +73,28 @@ def test_progress_then_cards_with_the_scripted_server(
     assert shot.stat().st_size > 20_000
 
 
+def test_cancel_keeps_the_finished_stages(tmp_path: Path, scripted_server: ScriptedServer) -> None:
+    scripted_server.reply("breakdown by physician", delay_s=1.0)
+    scripted_server.reply("never shown", delay_s=6.0)
+    env = {
+        "WORKBENCH_DATA_DIR": str(tmp_path / "data"),
+        "WORKBENCH_PROMPTS_DIR": str(prompts_dir(tmp_path, *LINGUISTIC)),
+        "WORKBENCH_BASE_URL": scripted_server.base_url,
+    }
+    with running_app(env) as url, browser_page() as page:
+        open_run_page(page, url)
+        start(page, QUESTION)
+        page.get_by_text("1 of 4 stages").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Cancel").click()
+        page.get_by_text("Cancelling after the current stage").first.wait_for(timeout=30_000)
+        page.get_by_text("the stages that finished are kept").wait_for(timeout=60_000)
+        shot = screenshot(page, "run-page-cancelled.png")
+        assert page.locator(".wb-status-ok").count() == 2  # noise removal, then query
+        assert page.locator(".wb-status-cancelled").count() == 2
+    assert len(scripted_server.chat_requests) == 2
+    assert shot.stat().st_size > 10_000
+
+
 @pytest.mark.integration
 def test_a_question_through_the_local_model(tmp_path: Path, local_llm_url: str) -> None:
     """The shipped seven stages against the real local server. The small model's answers

@@ -337,7 +337,7 @@ with compare_tab:
                             _html(stage.b_html)
 
 if job is not None:
-    # Poll by re-running the page while the run goes on. (A fragment with run_every
-    # would redraw less, but its partial runs lose st.navigation's page list.)
+    # Poll by re-running the whole page while the run goes on: it draws in well under a
+    # second (bench/bench_run_page.py), and a click on Cancel interrupts the wait.
     time.sleep(POLL_S)
     st.rerun()

@@ -101,6 +101,7 @@ def test_cancel_keeps_the_finished_stages(tmp_path: Path, scripted_server: Scrip
 
 
 @pytest.mark.integration
+@pytest.mark.timeout(2400)  # the session's model server may start inside this test
 def test_a_question_through_the_local_model(tmp_path: Path, local_llm_url: str) -> None:
     """The shipped seven stages against the real local server. The small model's answers
     are poor; what must hold is that every stage gets a card (done, failed or skipped)

@@ -11,8 +11,24 @@ from workbench.settings import Settings, load_settings
 from workbench.store import open_store
 
 
+def ensure_navigation() -> None:
+    """Rerun through app.py when Streamlit ran this page file on its own.
+
+    Streamlit serves a fresh server's first request for ``/<page>`` with its
+    file-based navigation (a ``pages/`` folder sits beside ``app.py``): the page
+    then runs without app.py's navigation and layout. Switching that mode off
+    (what ``st.navigation`` itself does) and rerunning runs app.py as intended.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def settings() -> Settings:
     """The current settings; a bad setting stops the page with the fix."""
+    ensure_navigation()
     try:
         return load_settings()
     except WorkbenchError as exc:

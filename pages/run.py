@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from pages.common import settings, store
+from pages.common import server_manager, settings, store
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.jobs import RunJob, RunSnapshot, start_run
@@ -207,8 +207,19 @@ if job is not None and job.done:
 
 endpoint = _endpoint(current.model_dump_json())
 models = " · ".join(f"{role}: `{name}`" for role, name in endpoint.models)
-dot = ":green[:material/circle:]" if endpoint.up else ":red[:material/circle:]"
+dot = "🟢" if endpoint.up else "🔴"
 st.caption(f"{dot} Endpoint {endpoint.summary} · models {models}")
+if not endpoint.up and current.managed_server:
+    manager = server_manager(current)
+    manager.autostart()
+    if manager.busy:
+        step = manager.progress_lines[-1] if manager.progress_lines else "starting"
+        st.info(
+            f"Starting the local model server ({step}). Everything that needs no model "
+            "works meanwhile; the **Model server** page shows the details."
+        )
+    elif manager.last_error:
+        st.warning(f"The local model server did not start: {manager.last_error}")
 
 question = st.text_area(
     "Question", key="run_question", height=90, placeholder="Ask the lab database something…"

@@ -15,6 +15,10 @@ from workbench.localmodel import INSTALL_HINT, local_profile_missing
 from workbench.server import ServerManager
 from workbench.settings import Settings
 
+# Pages and apps under test never start the embedded model server by themselves:
+# the integration fixture below starts it once per session, deliberately.
+os.environ.setdefault("WORKBENCH_SERVER_AUTOSTART", "false")
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

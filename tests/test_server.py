@@ -214,6 +214,30 @@ def test_background_start_reports_progress(fake: FakeVLLM) -> None:
     assert any("healthy after" in line for line in fake.progress_lines)
 
 
+def test_autostart_starts_the_embedded_server_once(settings: Settings) -> None:
+    manager = FakeVLLM(settings.model_copy(update={"server_autostart": True}), free_port())
+    try:
+        assert manager.autostart()
+        assert not manager.autostart()  # already starting
+        assert manager._worker is not None
+        manager._worker.join(timeout=60)
+        assert manager.status().state == "running"
+        assert not manager.autostart()  # already healthy
+    finally:
+        if manager.status().owned:
+            manager.stop(timeout_s=5)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [{"server_autostart": False}, {"server_autostart": True, "base_url": "http://127.0.0.1:9/v1"}],
+)
+def test_autostart_only_for_the_managed_default(settings: Settings, update: dict) -> None:
+    manager = FakeVLLM(settings.model_copy(update=update), free_port())
+    assert not manager.autostart()
+    assert manager._worker is None
+
+
 def _pgid(pid: int) -> int | None:
     try:
         return os.getpgid(pid)

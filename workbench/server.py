@@ -39,7 +39,12 @@ from typing import Any, Literal
 from workbench.client import OpenAIClient
 from workbench.errors import LLMError, ServerError
 from workbench.llm import ChatRequest, Message
-from workbench.localmodel import OFFLINE_ENV, ensure_local_model, local_model_path
+from workbench.localmodel import (
+    OFFLINE_ENV,
+    ensure_local_model,
+    local_model_path,
+    local_profile_missing,
+)
 from workbench.settings import LOCAL_MODEL_NAME, Settings
 
 Profile = Literal["cpu", "gpu"]
@@ -296,6 +301,20 @@ class ServerManager:
         """Stop and start again (a restart changes which queries are unstable)."""
         self.stop()
         return self.start(progress)
+
+    def autostart(self) -> bool:
+        """Start the embedded local server in the background when it should run and does not.
+
+        Only for the managed default (no WORKBENCH_BASE_URL), with
+        WORKBENCH_SERVER_AUTOSTART on and the local profile installed; True when a
+        start began. Everything that needs no model keeps working while it starts.
+        """
+        ready = self.settings.managed_server and self.settings.server_autostart
+        if not ready or self.busy or self.profile != "cpu" or local_profile_missing():
+            return False
+        if self._client().health():
+            return False
+        return self.start_in_background()
 
     def start_in_background(self, *, restart: bool = False) -> bool:
         """Start (or restart) on a thread, so a page stays usable; False if one is running."""

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     server_prefix_caching: bool = True
     server_batch_invariant: bool = False
     server_start_timeout_s: float = 600.0
+    server_autostart: bool = True
+    """Start the managed local server when a page needs it and it is down."""
     server_kv_cache_gib: float = Field(
         default=1.0, gt=0, description="memory reserved for the KV cache (cpu: in RAM)"
     )

@@ -45,7 +45,7 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     )
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 200, 12_000)})
     page.get_by_role("button", name="Run", exact=True).wait_for(timeout=60_000)
-    page.get_by_label("As-of date").wait_for(timeout=60_000)
+    page.get_by_role("group", name="As-of date").wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     shot = output_dir() / name
     page.screenshot(path=str(shot), full_page=True)

@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml Makefile
 	touch $@
 
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+	  test -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf || \
 	  ($(SUDO) apt-get update -qq && \
 	   $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-color-emoji)
 

@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/prompts.py", title="Prompts", icon="✏️"),
     st.Page("pages/budget.py", title="Budget", icon="📏"),
+    st.Page("pages/server.py", title="Model server", icon="🖥️"),
 ]
 
 st.navigation(PAGES).run()

@@ -6,6 +6,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from workbench.errors import WorkbenchError
+from workbench.server import ServerManager
 from workbench.settings import Settings, load_settings
 from workbench.store import open_store
 
@@ -28,3 +29,17 @@ def _store(settings_json: str) -> Engine:
 def store(current: Settings) -> Engine:
     """The store engine for these settings, created once per process."""
     return _store(current.model_dump_json())
+
+
+@st.cache_resource(show_spinner=False)
+def _server_manager(settings_json: str) -> ServerManager:
+    return ServerManager(Settings.model_validate_json(settings_json))
+
+
+def server_manager(current: Settings) -> ServerManager:
+    """The one manager of the local model server, shared by every page and rerun.
+
+    A page that needs the model and finds no server can call
+    ``server_manager(s).start_in_background()`` when ``s.managed_server``.
+    """
+    return _server_manager(current.model_dump_json())

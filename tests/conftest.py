@@ -1,13 +1,18 @@
-"""Shared fixtures: isolated settings, the scripted OpenAI-compatible server."""
+"""Shared fixtures: isolated settings, the scripted OpenAI-compatible server, the real one."""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.scripted_server import ScriptedServer
+from workbench.errors import WorkbenchError
+from workbench.localmodel import INSTALL_HINT, local_profile_missing
+from workbench.server import ServerManager
 from workbench.settings import Settings
 
 
@@ -36,3 +41,50 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from workbench.database import ensure_demo_database
 
     return ensure_demo_database(Settings(data_dir=tmp_path_factory.mktemp("demo-data")))
+
+# -- the real local model server (integration tests) ------------------------------
+@pytest.fixture(scope="session")
+def local_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerManager | None]:
+    """The real vLLM server, started once per session (None when WORKBENCH_TEST_BASE_URL is set).
+
+    The converted model is cached under pytest's cache dir (or WORKBENCH_MODEL_DIR)
+    so only the first session pays for the conversion.
+    """
+    if os.environ.get("WORKBENCH_TEST_BASE_URL"):
+        yield None
+        return
+    missing = local_profile_missing()
+    if missing:
+        pytest.fail(
+            f"integration tests need the local model server, but {', '.join(missing)} "
+            f"is missing: {INSTALL_HINT}",
+            pytrace=False,
+        )
+    model_dir = os.environ.get("WORKBENCH_MODEL_DIR") or request.config.cache.mkdir("models")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("model-server"),
+        model_dir=Path(model_dir),
+        base_url="",
+        server_port=port,
+    )
+    manager = ServerManager(settings)
+    try:
+        manager.start(lambda message: print(f"[model server] {message}", flush=True))
+    except WorkbenchError as exc:
+        manager.stop()
+        pytest.fail(f"the local model server did not start: {exc}", pytrace=False)
+    yield manager
+    manager.stop()
+
+
+@pytest.fixture(scope="session")
+def local_llm_url(local_server: ServerManager | None) -> str:
+    """Base URL (…/v1) of a real model server serving LOCAL_MODEL_NAME."""
+    if local_server is None:
+        return os.environ["WORKBENCH_TEST_BASE_URL"].rstrip("/")
+    return local_server.base_url

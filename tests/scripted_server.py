@@ -53,6 +53,8 @@ class ScriptedServer:
         self.paths: list[str] = []
         self.queue: deque[Reply] = deque()
         self.responder: Responder | None = None
+        self.models_payload: dict[str, Any] | None = None
+        """Answer /v1/models with this body instead of the model list."""
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -81,11 +83,13 @@ class ScriptedServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def start(self) -> ScriptedServer:
+    def start(self, port: int = 0) -> ScriptedServer:
         handler = _make_handler(self)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -170,7 +174,9 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(payload)
 
         def do_GET(self) -> None:
-            if self.path.rstrip("/").endswith("/models"):
+            if self.path.rstrip("/").endswith("/models") and server.models_payload is not None:
+                self._send(200, json.dumps(server.models_payload).encode())
+            elif self.path.rstrip("/").endswith("/models"):
                 data = [
                     {"id": m, "object": "model", "owned_by": "scripted", "root": m}
                     for m in server.models

@@ -68,6 +68,19 @@ class Settings(BaseSettings):
     server_prefix_caching: bool = True
     server_batch_invariant: bool = False
     server_start_timeout_s: float = 600.0
+    server_kv_cache_gib: float = Field(
+        default=1.0, gt=0, description="memory reserved for the KV cache (cpu: in RAM)"
+    )
+    server_gpu_model: str = Field(
+        default="Qwen/Qwen3-32B-AWQ", description="what the gpu profile serves (path or repo id)"
+    )
+    server_lora_modules: str = Field(
+        default="", description="gpu profile: LoRA adapters as name=path, comma-separated"
+    )
+    model_dir: Path | None = Field(
+        default=None,
+        description="where the local model is converted once; default: data_dir/models",
+    )
 
     # Who edits prompts.
     author: str = "engineer"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -190,6 +191,25 @@ def test_every_category_file_holds_only_its_category(suite) -> None:
 def test_every_documented_tag_is_used(suite, tags) -> None:
     used = {t for c in suite for t in c.tags}
     assert sorted(set(tags) - used) == []
+
+
+SHAPE_RULES = {
+    "join": r"\bJOIN\b",
+    "cte": r"^\s*WITH\b",
+    "window": r"\bOVER\s*\(",
+    "having": r"\bHAVING\b",
+    "aggregate": r"\b(COUNT|AVG|SUM|MIN|MAX|PERCENTILE_CONT)\s*\(",
+}
+
+
+def test_sql_shape_tags_match_the_gold_sql(suite) -> None:
+    wrong = [
+        (case.id, tag)
+        for case in suite
+        for tag, pattern in SHAPE_RULES.items()
+        if (tag in case.tags) != bool(re.search(pattern, case.gold_sql, re.IGNORECASE))
+    ]
+    assert wrong == []
 
 
 def test_the_readme_documents_every_tag(tags) -> None:

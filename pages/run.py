@@ -1,0 +1,340 @@
+"""Run: a question through every stage, shown as a card per stage with its word diff."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from pages.common import settings, store
+from workbench.diffing import DIFF_CSS
+from workbench.errors import WorkbenchError
+from workbench.jobs import RunJob, RunSnapshot, start_run
+from workbench.reference import (
+    REFERENCE_TRACE_ID,
+    is_reference,
+    load_reference_trace,
+    open_trace,
+)
+from workbench.runcompare import compare_runs, default_pair
+from workbench.runview import (
+    RUN_PAGE_CSS,
+    EndpointStatus,
+    StageCard,
+    endpoint_status,
+    escaped_block,
+    prompt_paths,
+    question_html,
+    stage_cards,
+)
+from workbench.settings import PROJECT_ROOT, Settings
+from workbench.trace import Trace, recent_traces
+
+JOB, SHOWN, NOTICE = "run_job", "run_trace", "run_notice"
+VERDICTS = {
+    "same": ":green[:material/check_circle:] same output",
+    "differs": ":red[:material/call_split:] differs on the same input",
+    "knock-on": ":orange[:material/subdirectory_arrow_right:] differs because its input differed",
+    "only-a": ":orange[:material/warning:] only run A has an output",
+    "only-b": ":orange[:material/warning:] only run B has an output",
+}
+PROGRESS_ICONS = {
+    "ok": ":green[:material/check_circle:]",
+    "failed": ":red[:material/cancel:]",
+    "skipped": ":gray[:material/skip_next:]",
+    "running": ":blue[:material/hourglass_top:]",
+    "pending": ":gray[:material/radio_button_unchecked:]",
+}
+PROMPTS_PAGE = PROJECT_ROOT / "pages" / "prompts.py"
+
+current = settings()
+engine = store(current)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _endpoint(settings_json: str) -> EndpointStatus:
+    return endpoint_status(Settings.model_validate_json(settings_json))
+
+
+def _html(fragment: str) -> None:
+    """Show HTML built (and escaped) by the workbench."""
+    st.markdown(fragment, unsafe_allow_html=True)
+
+
+def _prompt_link(card: StageCard, paths: dict) -> None:
+    path = paths.get(card.stage_id)
+    if path is None:
+        return
+    if PROMPTS_PAGE.exists():
+        try:
+            st.page_link(
+                "pages/prompts.py",
+                label=f"Edit the {card.title} prompt",
+                icon=":material/edit_note:",
+                query_params={"stage": path.name},
+            )
+            return
+        except StreamlitAPIException:  # the page exists but is not in the navigation
+            pass
+    st.caption(f"Prompt file: `{path}`")
+
+
+def _draw_card(card: StageCard, paths: dict) -> None:
+    with st.container(border=True):
+        _html(card.header_html)
+        if card.fired_html:
+            _html(card.fired_html)
+        if card.notes_html:
+            _html(card.notes_html)
+        _html(card.body_html)
+        if card.sql:
+            st.code(card.sql, language="sql")
+        facts = [card.metrics] if card.metrics else []
+        if card.margin is not None and not card.margin_low:
+            facts.append(f"lowest logprob margin {card.margin:.2f} nats")
+        if facts:
+            st.caption(" · ".join(facts))
+        if card.margin_low:
+            st.warning(
+                f"Lowest logprob margin {card.margin:.2f} nats (token {card.margin_index}): "
+                "this output could flip between identical runs.",
+                icon=":material/balance:",
+            )
+        if card.runaway and card.status == "ok":
+            st.warning(f"Runaway thinking: {card.runaway}", icon=":material/cyclone:")
+        if card.status == "failed":
+            st.error(f"**{card.error_kind}**: {card.error}")
+            if card.advice:
+                st.info(card.advice, icon=":material/build:")
+        elif card.status in ("skipped", "cancelled"):
+            st.caption(card.error or "")
+        if card.reasoning:
+            with st.expander("Reasoning"):
+                _html(escaped_block(card.reasoning))
+        _prompt_link(card, paths)
+
+
+def _draw_trace(trace: Trace) -> None:
+    if is_reference(trace):
+        st.info(
+            "**The paper's reference, not a live run:** the whitepaper's worked example "
+            "(section 9) as it prints each stage. It records no timings, tokens or margins.",
+            icon=":material/description:",
+        )
+    else:
+        st.caption(
+            f"Run `{trace.id[:8]}` · {trace.status} · as of {trace.as_of} · "
+            f"{trace.elapsed_s:.1f} s · {trace.endpoint} · started {trace.started:%Y-%m-%d %H:%M:%S}"
+        )
+        if trace.status == "cancelled":
+            st.warning(
+                "Cancelled: the stages that finished are kept below.", icon=":material/stop_circle:"
+            )
+    paths = {} if is_reference(trace) else prompt_paths(current)
+    with st.container(border=True):
+        _html(question_html(trace.question))
+    for card in stage_cards(trace.stages):
+        _draw_card(card, paths)
+    if trace.sql is not None:
+        st.subheader("SQL")
+        st.code(trace.sql.formatted or trace.sql.original, language="sql")
+        if trace.sql.executed and trace.sql.executed.strip() != trace.sql.original.strip():
+            with st.expander("As run on DuckDB"):
+                st.code(trace.sql.executed, language="sql")
+    if trace.result is not None:
+        st.subheader("Result")
+        result = trace.result
+        st.dataframe(pd.DataFrame(list(result.rows), columns=list(result.columns)), hide_index=True)
+        more = f", first {len(result.rows)} shown" if result.truncated else ""
+        st.caption(f"{result.row_count:,} rows{more}")
+    if trace.narrative is not None:
+        st.subheader("Answer")
+        with st.container(border=True):
+            _html(escaped_block(trace.narrative))
+
+
+def _draw_progress(snapshot: RunSnapshot) -> None:
+    done = len(snapshot.stages)
+    total = max(len(snapshot.planned), 1)
+    label = "Cancelling after the current stage…" if snapshot.state == "cancelling" else "Running"
+    st.progress(
+        done / total, text=f"{label} · {done} of {total} stages · {snapshot.elapsed_s:.0f} s"
+    )
+    finished = {s.stage_id: s for s in snapshot.stages}
+    current_stage = snapshot.current
+    lines = []
+    for planned in snapshot.planned:
+        stage = finished.get(planned.stage_id)
+        if stage is not None:
+            state = "skipped" if stage.skipped else ("failed" if stage.error else "ok")
+        elif current_stage and current_stage.stage_id == planned.stage_id:
+            state = "running"
+        else:
+            state = "pending"
+        lines.append(f"{PROGRESS_ICONS[state]} {planned.order}. {planned.title}")
+    st.markdown("  \n".join(lines))
+
+
+@st.fragment(run_every=0.5)
+def _live_run() -> None:
+    job: RunJob | None = st.session_state.get(JOB)
+    if job is None:
+        return
+    if st.button("Cancel", key="run_cancel", disabled=job.cancel_requested):
+        job.cancel()
+    snapshot = job.snapshot()
+    if not snapshot.running:
+        st.rerun()
+    _draw_progress(snapshot)
+    with st.container(border=True):
+        _html(question_html(snapshot.question))
+    paths = prompt_paths(current)
+    for card in stage_cards(snapshot.stages):
+        _draw_card(card, paths)
+
+
+# -- the page ------------------------------------------------------------------------------
+
+st.markdown(f"<style>{DIFF_CSS}{RUN_PAGE_CSS}</style>", unsafe_allow_html=True)
+st.title("Run")
+
+job: RunJob | None = st.session_state.get(JOB)
+if job is not None and job.done:
+    final = job.snapshot()
+    del st.session_state[JOB]
+    job = None
+    if final.trace is not None:
+        st.session_state[SHOWN] = final.trace
+    if final.error:
+        st.session_state[NOTICE] = final.error
+
+endpoint = _endpoint(current.model_dump_json())
+models = " · ".join(f"{role}: `{name}`" for role, name in endpoint.models)
+dot = ":green[:material/circle:]" if endpoint.up else ":red[:material/circle:]"
+st.caption(f"{dot} Endpoint {endpoint.summary} · models {models}")
+
+question = st.text_area(
+    "Question", key="run_question", height=90, placeholder="Ask the lab database something…"
+)
+left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
+as_of = left.date_input("As-of date", value=current.as_of, key="run_as_of")
+use_cache = middle.checkbox("Use the stage cache", value=True, key="run_use_cache")
+if right.button("Run", key="run_start", type="primary", disabled=job is not None):
+    try:
+        job = start_run(question, as_of=as_of, settings=current, store=engine, use_cache=use_cache)
+    except WorkbenchError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state[JOB] = job
+        st.session_state.pop(NOTICE, None)
+
+if notice := st.session_state.pop(NOTICE, None):
+    st.error(f"The run could not finish: {notice}")
+
+trace_tab, compare_tab, history_tab = st.tabs(["Trace", "Compare runs", "History"])
+
+with trace_tab:
+    if job is not None:
+        _live_run()
+    else:
+        shown: Trace | None = st.session_state.get(SHOWN)
+        if shown is None and not endpoint.up:
+            st.caption("No model server is answering, so here is the paper's worked example.")
+            shown = load_reference_trace()
+        if shown is None:
+            st.info("Type a question and press **Run**.")
+            if st.button("Show the paper's worked example", key="run_reference"):
+                st.session_state[SHOWN] = load_reference_trace()
+                st.rerun()
+        else:
+            if not is_reference(shown) and st.button(
+                "Show the paper's worked example", key="run_reference"
+            ):
+                st.session_state[SHOWN] = load_reference_trace()
+                st.rerun()
+            _draw_trace(shown)
+
+summaries = recent_traces(engine, limit=30)
+
+with history_tab:
+    if not summaries:
+        st.caption("No stored runs yet: every run, finished or cancelled, is kept here.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"started": s.created, "status": s.status, "as of": s.as_of,
+                     "question": s.question, "id": s.id[:8]}
+                    for s in summaries
+                ]
+            ),
+            hide_index=True,
+        )  # fmt: skip
+        picked = st.selectbox(
+            "Stored run",
+            summaries,
+            format_func=lambda s: f"{s.created:%Y-%m-%d %H:%M:%S} · {s.status} · {s.question[:90]}",
+            key="history_pick",
+        )
+        if st.button("Open", key="history_open") and picked is not None:
+            try:
+                st.session_state[SHOWN] = open_trace(engine, picked.id)
+            except WorkbenchError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+with compare_tab:
+    labels = {
+        s.id: f"{s.created:%Y-%m-%d %H:%M:%S} · {s.status} · {s.question[:70]}" for s in summaries
+    }
+    labels[REFERENCE_TRACE_ID] = "The paper's worked example (reference)"
+    ids = list(labels)
+    shown_trace: Trace | None = st.session_state.get(SHOWN)
+    pair = default_pair(summaries, shown_trace.question if shown_trace else None)
+    if len(ids) < 2:
+        st.caption("Run a question at least once to compare it with another run.")
+    else:
+        defaults = pair if pair else (ids[0], ids[1])
+        if st.session_state.get("compare_defaults") != defaults:  # new runs: start from them
+            st.session_state["compare_defaults"] = defaults
+            st.session_state["compare_a"], st.session_state["compare_b"] = defaults
+        col_a, col_b = st.columns(2)
+        a_id = col_a.selectbox("Run A (before)", ids, format_func=labels.get, key="compare_a")
+        b_id = col_b.selectbox("Run B (after)", ids, format_func=labels.get, key="compare_b")
+        if a_id == b_id:
+            st.info("Pick two different runs.")
+        else:
+            try:
+                comparison = compare_runs(open_trace(engine, a_id), open_trace(engine, b_id))
+            except WorkbenchError as exc:
+                st.error(str(exc))
+                st.stop()
+            if not comparison.same_question:
+                st.warning("These runs answer different questions; expect every stage to differ.")
+            first = comparison.first_difference
+            if comparison.identical:
+                st.success("Every stage gave the same output and the result rows match.")
+            elif first is not None and first.divergence is not None:
+                st.markdown(
+                    f"The runs part ways at **stage {first.number} ({first.title})**, "
+                    f"word {first.divergence.word_index + 1}."
+                )
+            elif first is not None:
+                st.markdown(f"The runs part ways at **stage {first.number} ({first.title})**.")
+            else:
+                st.markdown("Every stage gave the same output, but the result rows differ.")
+            for stage in comparison.stages:
+                with st.container(border=True):
+                    edited = " · prompt edited between the runs" if stage.prompt_changed else ""
+                    st.markdown(
+                        f"**{stage.number}. {stage.title}** · {VERDICTS[stage.verdict]}{edited}"
+                    )
+                    if stage.divergence is not None:
+                        st.caption(f"First differing word: {stage.divergence.word_index + 1}")
+                    if stage.verdict != "same":
+                        side_a, side_b = st.columns(2)
+                        with side_a:
+                            _html(stage.a_html)
+                        with side_b:
+                            _html(stage.b_html)

@@ -42,6 +42,7 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     return ensure_demo_database(Settings(data_dir=tmp_path_factory.mktemp("demo-data")))
 
+
 # -- the real local model server (integration tests) ------------------------------
 @pytest.fixture(scope="session")
 def local_server(

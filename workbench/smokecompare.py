@@ -196,14 +196,17 @@ def model_matrix(runs: dict[str, RunRecord]) -> pd.DataFrame:
     rows = []
     for case_id in case_ids:
         verdicts = {label: _verdict(runs[label], case_id) for label in labels}
-        seen = {v for v in verdicts.values() if v is not None}
+        seen = {v for v in verdicts.values() if v != NOT_RUN}
         rows.append({"case": case_id, **verdicts, "flipped": len(seen) > 1})
     return pd.DataFrame(rows, columns=["case", *labels, "flipped"])
 
 
-def _verdict(record: RunRecord, case_id: str) -> str | None:
+NOT_RUN = "not run"
+
+
+def _verdict(record: RunRecord, case_id: str) -> str:
     result = record.result(case_id)
-    return result.verdict if result else None
+    return result.verdict if result else NOT_RUN
 
 
 def variant_rates(runs: dict[str, RunRecord]) -> pd.DataFrame:

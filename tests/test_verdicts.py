@@ -7,7 +7,12 @@ import pytest
 from tests.smoke_script import case
 from workbench.cases import StageExpectation
 from workbench.smokeresults import RepeatOutcome, StageOutcome
-from workbench.verdicts import case_verdict, check_expectations, expectation_stage, repeat_divergence
+from workbench.verdicts import (
+    case_verdict,
+    check_expectations,
+    expectation_stage,
+    repeat_divergence,
+)
 
 IDS = ("dates", "noise", "query", "reference", "cleanup", "sql", "narrative")
 

@@ -66,7 +66,9 @@ def result(case_id: str, verdict: str, *, category: str = "simple", query: str =
     )
 
 
-def record(run_id: str, results, *, case_ids=None, minutes: int = 0, **manifest_changes) -> RunRecord:
+def record(
+    run_id: str, results, *, case_ids=None, minutes: int = 0, **manifest_changes
+) -> RunRecord:
     results = tuple(results)
     return RunRecord(
         id=run_id,

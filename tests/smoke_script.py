@@ -42,6 +42,7 @@ class PipelineScript:
         self.planted: dict[tuple[str, str, int], Answer | Callable[[], Answer]] = {}
         self.calls: Counter[tuple[str, str]] = Counter()
         self.log: list[tuple[str, str]] = []
+        self.llm_requests: list[ChatRequest] = []
         self._lock = threading.Lock()
 
     def stage(self, system: str) -> StagePrompt:
@@ -77,6 +78,7 @@ class PipelineScript:
     # -- as a scripted LLM ----------------------------------------------------------
     def llm(self) -> ScriptedLLM:
         llm = ScriptedLLM()
+        self.llm_requests = llm.requests
 
         def respond(request: ChatRequest) -> Any:
             answer = self.answer(request.messages[0].content, request.messages[1].content)

@@ -71,7 +71,9 @@ def test_people_get_a_summary_and_export_writes_training_examples(server, capsys
     target = tmp_path / "train.jsonl"
     assert main(["smoke", "export", "--run", run_id, "--stage", "query", "-o", str(target)]) == 0
     assert "2 examples from 2 cases" in capsys.readouterr().out
-    questions = [json.loads(line)["messages"][1]["content"] for line in target.read_text().splitlines()]
+    questions = [
+        json.loads(line)["messages"][1]["content"] for line in target.read_text().splitlines()
+    ]
     assert questions == [SIMPLE_002.question, SIMPLE_003.question]
 
 

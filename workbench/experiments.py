@@ -70,7 +70,7 @@ def run_variants(
     variants: Iterable[Variant],
     *,
     store: Engine,
-    options: SmokeOptions = SmokeOptions(),
+    options: SmokeOptions | None = None,
     make_server: Callable[[Settings], Any] | None = None,
     make_llm: Callable[[Settings], LLM] | None = None,
     cases: Iterable[SmokeCase] | None = None,
@@ -84,6 +84,7 @@ def run_variants(
         ConfigError: a variant needs a server restart but the server is not managed.
     """
     variants = tuple(variants)
+    options = options or SmokeOptions()
     if any(v.restart_server or v.restart_between_repeats for v in variants) and (
         not settings.managed_server
     ):

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.smokeresults import CaseResult, RunRecord
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 VERDICT_MARKS = {"pass": "ok", "fail": "FAIL", "flaky": "FLAKY", "error": "ERROR"}
+VERDICT_LABELS = {"pass": "✅ pass", "fail": "❌ fail", "flaky": "🔀 flaky", "error": "⚠️ error"}
 
 
 def run_summary(record: RunRecord) -> dict[str, Any]:
@@ -139,3 +143,26 @@ def write_junit(record: RunRecord, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(junit_xml(record), encoding="utf-8")
     return path
+
+
+def results_frame(record: RunRecord) -> pd.DataFrame:
+    """One row per finished case, for the Smoke page's table."""
+    import pandas as pd
+
+    columns = ["case", "category", "verdict", "why", "first divergent stage", "seconds", "traces"]
+    rows = []
+    for r in record.results:
+        point = r.divergence
+        where = f"{point.stage_order} {point.stage_title}" if point and point.stage_id else ""
+        rows.append(
+            {
+                "case": r.case_id,
+                "category": r.category,
+                "verdict": VERDICT_LABELS[r.verdict],
+                "why": r.reason,
+                "first divergent stage": where,
+                "seconds": round(r.elapsed_s, 1),
+                "traces": " ".join(t[:8] for t in r.trace_ids),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)

@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from workbench.client import make_llm
 from workbench.pipeline import run_pipeline
 from workbench.settings import PROJECT_ROOT, load_settings
 from workbench.store import open_store
@@ -49,10 +48,12 @@ def describe(label: str, trace: Trace, seconds: float) -> None:
             mode = "think" if stage.parameters and stage.parameters.thinking else "no-think"
             state = f"{stage.latency_s:6.2f} s {mode}"
         error = f"  [{stage.error_kind}]" if stage.error and not stage.skipped else ""
-        print(f"  {stage.order} {stage.stage_id:10} {state}{error}")
+        print(f"  {stage.order} {stage.stage_id:20} {state}{error}")
 
 
 def main() -> None:
+    from workbench.client import make_llm
+
     base = load_settings()
     with tempfile.TemporaryDirectory() as scratch:
         prompts = Path(scratch) / "prompts"

@@ -19,6 +19,7 @@ from workbench.cases import (
     STAGE_IDS,
     CheckReport,
     SmokeCase,
+    StageExpectation,
     check_cases,
     load_case_file,
     load_cases,
@@ -297,6 +298,7 @@ def test_a_sound_planted_case_passes(suite, database, tags) -> None:
         ({"tags": ("simple", "no-such-tag")}, "unknown-tag"),
         ({"wrong_sql": "SELECT * FROM no_such_table"}, "wrong-executes"),
         ({"tags": ("simple", "ambiguous")}, "note"),
+        ({"expect": (StageExpectation("sql_gen", ("SELECT",)),)}, "expect-stage"),
     ],
 )
 def test_the_checker_catches_a_planted_bad_case(suite, database, tags, changes, check) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.scripted_llm import ScriptedLLM
-from workbench.errors import LLMTimeout, LLMUnavailable, QuestionError
+from workbench.errors import LLMTimeout, LLMUnavailable, PromptError, QuestionError
 from workbench.llm import ChatRequest, Completion, Message
 from workbench.pipeline import (
     MAX_QUESTION_CHARS,
@@ -268,7 +268,10 @@ def test_stages_are_files_removing_one_removes_the_stage(tmp_path: Path, data_di
     directory = prompts_dir(tmp_path, "02_noise.md", "04_reference.md")
     settings = Settings(data_dir=data_dir, prompts_dir=directory)
     trace = run_pipeline("q", as_of=AS_OF, llm=ScriptedLLM("a", "b"), settings=settings)
-    assert [(s.order, s.stage_id) for s in trace.stages] == [(2, "noise"), (4, "reference")]
+    assert [(s.order, s.stage_id) for s in trace.stages] == [
+        (2, "noise_removal"),
+        (4, "reference_normalizer"),
+    ]
 
 
 def test_the_trace_is_saved_in_the_store(linguistic: Settings) -> None:
@@ -483,7 +486,10 @@ def test_the_worked_example_end_to_end(full: Settings, tiny_db: Path) -> None:
         on_stage=lambda s: seen.append(s.stage_id),
     )
     assert trace.status == "ok", [s.error for s in trace.stages]
-    assert seen == ["dates", "noise", "query", "reference", "cleanup", "sql", "narrative"]
+    assert seen == [
+        "date_normalization", "noise_removal", "query_normalizer", "reference_normalizer",
+        "misc_cleanup", "sql_generation", "narrative",
+    ]  # fmt: skip
 
     dates = trace.stages[0]
     assert not dates.called_model  # Python resolved "this quarter" on its own
@@ -689,7 +695,10 @@ def test_the_worked_example_through_the_local_model(
     first = run_pipeline(ORIGINAL, as_of=AS_OF, llm=llm, settings=settings, store=engine)
 
     ids = [s.stage_id for s in first.stages]
-    assert ids == ["dates", "noise", "query", "reference", "cleanup", "sql", "narrative"]
+    assert ids == [
+        "date_normalization", "noise_removal", "query_normalizer", "reference_normalizer",
+        "misc_cleanup", "sql_generation", "narrative",
+    ]  # fmt: skip
     assert first.stages[0].date_spans[0].source == "this quarter"
     for stage in first.stages:
         assert stage.skipped or stage.error is not None or stage.output
@@ -739,3 +748,30 @@ def test_a_looping_answer_that_works_is_cached(linguistic: Settings) -> None:
     assert again.stages[0].cached
     assert again.stages[0].runaway == first.stages[0].runaway
     assert len(llm.requests) == 4
+
+
+def test_a_think_stage_always_thinks_on_its_role(tmp_path: Path, data_dir: Path) -> None:
+    directory = prompts_dir(tmp_path, "02_noise.md")
+    edit_path = directory / "02_noise.md"
+    text = edit_path.read_text(encoding="utf-8").replace("mode: no_think", "mode: think")
+    edit_path.write_text(text.replace("role: main", "role: think"), encoding="utf-8")
+    settings = Settings(data_dir=data_dir, prompts_dir=directory, model_think="m-think")
+    llm = ScriptedLLM("Show CBC results")
+    trace = run_pipeline("hi, CBC results", as_of=AS_OF, llm=llm, settings=settings)
+    request = llm.requests[0]
+    assert (request.model, request.thinking, request.max_thinking_tokens) == ("m-think", True, 2048)
+    assert request.max_tokens == 256 + 2048
+    assert trace.stages[0].gate is None
+
+
+def test_a_gate_missing_from_gates_yaml_is_a_prompt_error(tmp_path: Path, data_dir: Path) -> None:
+    directory = prompts_dir(tmp_path, "05_cleanup.md")
+    path = directory / "05_cleanup.md"
+    path.write_text(path.read_text().replace("gate: gate1", "gate: gate9"), encoding="utf-8")
+    settings = Settings(data_dir=data_dir, prompts_dir=directory)
+    llm = ScriptedLLM()
+    with pytest.raises(PromptError, match="gate 'gate9' is not defined") as info:
+        run_pipeline("q", as_of=AS_OF, llm=llm, settings=settings)
+    assert info.value.path == str(path)
+    assert path.read_text().splitlines()[info.value.line - 1] == "gate: gate9"
+    assert llm.requests == []

@@ -41,15 +41,17 @@ def write(directory: Path, name: str, text: str) -> Path:
 def test_shipped_prompts_form_the_seven_stage_pipeline() -> None:
     prompts = load_prompts(PROJECT_ROOT / "prompts")
     assert [p.id for p in prompts] == [
-        "dates", "noise", "query", "reference", "cleanup", "sql", "narrative",
+        "date_normalization", "noise_removal", "query_normalizer", "reference_normalizer",
+        "misc_cleanup", "sql_generation", "narrative",
     ]  # fmt: skip
     assert [p.kind for p in prompts] == [
         "dates", "rewrite", "rewrite", "rewrite", "rewrite", "sql", "narrative",
     ]  # fmt: skip
     by_id = {p.id: p for p in prompts}
-    assert (by_id["cleanup"].gate, by_id["cleanup"].thinking_role) == ("gate1", "think")
-    assert (by_id["sql"].gate, by_id["sql"].thinking_role) == ("gate2", "sql_think")
-    assert "schema" in by_id["sql"].variables
+    cleanup, sql = by_id["misc_cleanup"], by_id["sql_generation"]
+    assert (cleanup.gate, cleanup.thinking_role) == ("gate1", "think")
+    assert (sql.gate, sql.thinking_role) == ("gate2", "sql_think")
+    assert "schema" in sql.variables
     assert by_id["narrative"].input == "question_and_results"
 
 

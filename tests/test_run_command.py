@@ -21,3 +21,38 @@ def test_people_see_each_stage_its_gate_dates_and_errors() -> None:
     assert "7. Narrative answer  [skipped] skipped: stage 6 failed" in lines
     assert "physician_name" not in text
     assert lines[-1] == "status failed in 3.88 s"
+
+
+def test_run_prints_the_trace_as_json_and_exits_1_on_a_failed_stage(
+    tmp_path, data_dir, scripted_server, monkeypatch, capsys
+) -> None:
+    import json
+    import shutil
+
+    from workbench.cli import main
+    from workbench.settings import PROJECT_ROOT
+
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    for name in ("02_noise.md", "03_query.md", "gates.yaml"):
+        shutil.copy(PROJECT_ROOT / "prompts" / name, prompts / name)
+    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+    monkeypatch.setenv("WORKBENCH_BASE_URL", scripted_server.base_url)
+    monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
+    scripted_server.reply("count CBC results").reply("Show count CBC results")
+    assert main(["run", "hi, count CBC results", "--as-of", "2026-01-15", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["as_of"] == "2026-01-15"
+    assert [s["output"] for s in data["stages"]] == ["count CBC results", "Show count CBC results"]
+
+    # Same question again: answered from the cache, no request goes out.
+    assert main(["run", "hi, count CBC results", "--as-of", "2026-01-15"]) == 0
+    assert "cached" in capsys.readouterr().out
+    assert len(scripted_server.chat_requests) == 2
+
+    scripted_server.reply("down", status=500)
+    assert main(["run", "hi, count CBC results", "--no-cache", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "failed"
+    assert data["stages"][0]["error_kind"] == "LLMResponseError"
+    assert data["stages"][1]["skipped"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from workbench.errors import QuestionError, WorkbenchError
+from workbench.errors import PromptError, QuestionError, WorkbenchError
 from workbench.gates import Gate, GateDecision, evaluate_gate, load_gates
 from workbench.llm import LLM, ChatRequest, Completion
 from workbench.prompts import StageKind, StagePrompt, load_prompts, prompt_set_hash, render
@@ -111,15 +111,28 @@ class Stage:
 # -- calling the model ------------------------------------------------------------------
 
 
+def check_gates(prompts: tuple[StagePrompt, ...], gates: dict[str, Gate]) -> None:
+    """Every gated stage names a gate that exists; else a PromptError at its ``gate:`` line."""
+    for prompt in prompts:
+        if prompt.mode == "gated" and prompt.gate not in gates:
+            text = (
+                Path(prompt.path).read_text(encoding="utf-8") if Path(prompt.path).exists() else ""
+            )
+            line = next(
+                (n for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("gate:")), None
+            )
+            raise PromptError(
+                f"gate {prompt.gate!r} is not defined in gates.yaml "
+                f"(defined: {', '.join(sorted(gates)) or 'none'})",
+                path=prompt.path,
+                line=line,
+            )
+
+
 def _gate_decision(prompt: StagePrompt, text: str, ctx: RunContext) -> GateDecision | None:
     if prompt.mode != "gated":
         return None
-    gate = ctx.gates.get(prompt.gate or "")
-    if gate is None:
-        raise WorkbenchError(
-            f"{prompt.path}: gate {prompt.gate!r} is not defined in gates.yaml "
-            f"(defined: {', '.join(sorted(ctx.gates)) or 'none'})"
-        )
+    gate = ctx.gates[prompt.gate or ""]
     return evaluate_gate(gate, text, role=prompt.role, think_role=prompt.thinking_role)
 
 
@@ -497,6 +510,7 @@ def run_pipeline(
     if gates is None:
         gates_path = settings.prompts_dir / "gates.yaml"
         gates = load_gates(gates_path) if gates_path.exists() else {}
+    check_gates(prompts, gates)
     cache = StageCache(store, read=use_cache) if store is not None else None
     ctx = RunContext(question, as_of, llm, settings, gates, cache, database)
     started = _now()

@@ -112,13 +112,17 @@ def run_config(label: str, overrides: dict, work: Path, model_dir: Path, restart
         speed = tokens_per_second(client)
         first = sequential(client)
         again = sequential(client)
+        wall = time.monotonic()
         together = concurrent(client)
+        wall = time.monotonic() - wall
+        overlap = sum(c.latency_s for c in together) / wall
         print(f"\n[{label}]  {' '.join(manager.command()[3:])}")
         print(f"  start to healthy      {healthy_s:6.1f} s")
         print(f"  server memory (RSS)   {rss:6.0f} MiB")
         print(f"  one request           {speed:6.1f} tokens/s")
         print(f"  sequential repeat     {differences(first, again)}")
         print(f"  concurrent vs seq.    {differences(first, together)}")
+        print(f"  requests in flight    {overlap:6.1f} on average during the concurrent batch")
         if restart:
             started = time.monotonic()
             manager.restart()

@@ -457,6 +457,29 @@ def test_canonical_text_is_left_alone(text: str) -> None:
     assert (rewrite.text, rewrite.spans) == (text, ())
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Odd texts where an early version rewrote its own output a second time.
+        "YTD to date",
+        "this quarter to date to date",
+        "this quarter until between Jan 1 and Mar 31 2026",
+        "since from 2025-01-01 to 2025-06-30",
+        "this quarter - in Q1 2026",
+        "since in this quarter",
+        "before over over this quarter",
+        "Feb 29 2025 Q3",
+        "top 5 week before between Jan 1 and Mar 31 2026",
+        "labs in 2024 and in 2025",
+    ],
+)
+@pytest.mark.parametrize("as_of", [AS_OF, date(2000, 1, 1)])
+def test_second_pass_finds_nothing(text: str, as_of: date) -> None:
+    once = resolve_relative_dates(text, as_of)
+    twice = resolve_relative_dates(once.text, as_of)
+    assert (twice.text, twice.spans) == (once.text, ())
+
+
 def test_resolving_twice_changes_nothing() -> None:
     once = resolve_relative_dates(PAPER + " Also orders since Jan 15 and in Q4 2025.", AS_OF)
     twice = resolve_relative_dates(once.text, AS_OF)
@@ -568,6 +591,15 @@ FRAGMENTS = [
     "of",
     "ago",
     "-",
+    "'s",
+    "now",
+    "date",
+    "until",
+    "before",
+    "over",
+    "2025 Q3",
+    "Feb 29",
+    "the start of",
 ]
 
 

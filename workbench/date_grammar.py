@@ -130,6 +130,7 @@ _BOUNDARIES: dict[tuple[str, ...], Literal["start", "end"]] = {
     ("starting",): "start",
     ("ending",): "end",
 }
+_BOUNDARY_STARTS = {words[0] for words in _BOUNDARIES}
 # Words joining the two ends of a range ("between" takes "and").
 _CONNECTORS = ("to", "through", "thru", "until", "till", "-")
 # Periods after these words follow another calendar; left for the model.
@@ -224,6 +225,16 @@ class Parser:
     def __init__(self, tokens: list[Token], as_of: date) -> None:
         self.tokens = tokens
         self.as_of = as_of
+        # point() and between() are asked about the same index from many rules.
+        self._memo: dict[tuple[str, int, bool], _Parse | None] = {}
+
+    def _remember(
+        self, rule: str, i: int, bare_ok: bool, parse: Callable[[], _Parse | None]
+    ) -> _Parse | None:
+        key = (rule, i, bare_ok)
+        if key not in self._memo:
+            self._memo[key] = parse()
+        return self._memo[key]
 
     # token helpers
     def low(self, i: int) -> str:
@@ -343,7 +354,7 @@ class Parser:
         if day:
             k, d = day
             k2 = k + 1 if self.low(k) == "," else k
-            year = self.year(k2) if self.number(k2) else None
+            year = self.year(k2) if self.number(k2) and not self._starts_quarter(k2) else None
             if year:
                 try:
                     return year[0], _day(year[1], month, d)
@@ -375,7 +386,7 @@ class Parser:
             return None
         k, month = found
         k2 = k + 1 if self.low(k) == "," else k
-        year = self.year(k2) if self.number(k2) else None
+        year = self.year(k2) if self.number(k2) and not self._starts_quarter(k2) else None
         if year:
             try:
                 return year[0], _day(year[1], month, d)
@@ -384,6 +395,11 @@ class Parser:
         if not marked or not self._may_guard(j, bare_ok, has_year=False):
             return None
         return k, _Yearless(lambda y: _day(y, month, d), prefer_past=True)
+
+    def _starts_quarter(self, i: int) -> bool:
+        """Whether the year at i begins "2025 Q3" rather than ending a date."""
+        j = i + 2 if self.low(i + 1) == "-" else i + 1
+        return re.fullmatch(r"[qh][1-4]", self.low(j)) is not None
 
     def quarter_or_half(self, i: int) -> _Parse | None:
         word = self.low(i)
@@ -435,7 +451,7 @@ class Parser:
         edge = self.low(j)
         if edge not in ("start", "beginning", "end") or self.low(j + 1) != "of":
             return None
-        found = self.point(j + 2, bare_ok=True)
+        found = self.operand(j + 2)
         if not found:
             k = self.the(j + 2)
             if self.low(k) not in ("week", "month", "quarter", "year"):
@@ -453,7 +469,7 @@ class Parser:
         unit = self.low(j)
         if unit not in ("week", "month") or self.low(j + 1) != "of":
             return None
-        found = self.point(j + 2, bare_ok=True)
+        found = self.operand(j + 2)
         interval = self.definite(found[1]) if found else None
         if found is None or interval is None:
             return None
@@ -532,7 +548,7 @@ class Parser:
         try:
             if direction in ("before", "after") or self.words(j + 1, "prior", "to"):
                 k = j + 2 if direction != "prior" else j + 3
-                anchor = self.point(k, bare_ok=True)
+                anchor = self.operand(k)
                 if anchor:
                     interval = self.definite(anchor[1])
                     if interval is not None:
@@ -557,12 +573,12 @@ class Parser:
         return token.kind == "punct" or token.low in _CLAUSE_WORDS
 
     def to_date(self, i: int) -> _Parse | None:
-        for abbreviation, unit in (("ytd", "year"), ("qtd", "quarter"), ("mtd", "month")):
-            if self.low(i) == abbreviation:
-                return i + 1, self._so_far(unit)
-        if self.low(i) == "wtd":
-            return i + 1, self._so_far("week")
+        abbreviations = {"ytd": "year", "qtd": "quarter", "mtd": "month", "wtd": "week"}
+        if self.low(i) in abbreviations:
+            return i + 1, self._so_far(abbreviations[self.low(i)])  # type: ignore[arg-type]
         j = self.the(i)
+        if self.low(j) not in ("week", "month", "quarter", "year", "so", "this"):
+            return None
         for unit in ("week", "month", "quarter", "year"):
             k = self.words(j, unit, "to", "date")
             if k is not None:
@@ -583,6 +599,9 @@ class Parser:
 
     def point(self, i: int, bare_ok: bool) -> _Parse | None:
         """Any expression but a range: an operand of since, between, before."""
+        return self._remember("point", i, bare_ok, lambda: self._point(i, bare_ok))
+
+    def _point(self, i: int, bare_ok: bool) -> _Parse | None:
         return _longest(
             self.explicit(i, bare_ok),
             self.relative(i),
@@ -607,6 +626,9 @@ class Parser:
 
     def between(self, i: int, bare_ok: bool) -> _Parse | None:
         """A range: "from A to B", "between A and B", "A through B" (chains extend it)."""
+        return self._remember("between", i, bare_ok, lambda: self._between(i, bare_ok))
+
+    def _between(self, i: int, bare_ok: bool) -> _Parse | None:
         keyword = self.low(i)
         connectors = _CONNECTORS
         if keyword in ("from", "between"):
@@ -657,6 +679,8 @@ class Parser:
         if found:
             interval = self.definite(found[1])
             return (i, found[0], interval) if interval else None
+        if self.low(i) not in _BOUNDARY_STARTS:
+            return None
         for words, edge in _BOUNDARIES.items():
             j = self.words(i, *words)
             operand = self.operand(j) if j is not None else None

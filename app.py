@@ -10,9 +10,9 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/run.py", title="Run", icon=":material/play_arrow:"),
     st.Page("pages/smoke.py", title="Smoke", icon=":material/science:"),
+    st.Page("pages/server.py", title="Model server", icon="🖥️"),
     st.Page("pages/prompts.py", title="Prompts", icon="✏️"),
     st.Page("pages/budget.py", title="Budget", icon="📏"),
-    st.Page("pages/server.py", title="Model server", icon="🖥️"),
 ]
 
 st.navigation(PAGES).run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -45,6 +47,7 @@ PROGRESS_ICONS = {
     "running": ":blue[:material/hourglass_top:]",
     "pending": ":gray[:material/radio_button_unchecked:]",
 }
+POLL_S = 0.5
 PROMPTS_PAGE = PROJECT_ROOT / "pages" / "prompts.py"
 
 current = settings()
@@ -175,16 +178,10 @@ def _draw_progress(snapshot: RunSnapshot) -> None:
     st.markdown("  \n".join(lines))
 
 
-@st.fragment(run_every=0.5)
-def _live_run() -> None:
-    job: RunJob | None = st.session_state.get(JOB)
-    if job is None:
-        return
+def _live_run(job: RunJob) -> None:
     if st.button("Cancel", key="run_cancel", disabled=job.cancel_requested):
         job.cancel()
     snapshot = job.snapshot()
-    if not snapshot.running:
-        st.rerun()
     _draw_progress(snapshot)
     with st.container(border=True):
         _html(question_html(snapshot.question))
@@ -235,7 +232,7 @@ trace_tab, compare_tab, history_tab = st.tabs(["Trace", "Compare runs", "History
 
 with trace_tab:
     if job is not None:
-        _live_run()
+        _live_run(job)
     else:
         shown: Trace | None = st.session_state.get(SHOWN)
         if shown is None and not endpoint.up:
@@ -338,3 +335,9 @@ with compare_tab:
                             _html(stage.a_html)
                         with side_b:
                             _html(stage.b_html)
+
+if job is not None:
+    # Poll by re-running the whole page while the run goes on: it draws in well under a
+    # second (bench/bench_run_page.py), and a click on Cancel interrupts the wait.
+    time.sleep(POLL_S)
+    st.rerun()

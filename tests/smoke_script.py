@@ -22,6 +22,8 @@ from workbench.prompts import StagePrompt, load_prompts
 from workbench.settings import PROJECT_ROOT
 
 SHIPPED_PROMPTS = load_prompts(PROJECT_ROOT / "prompts")
+STAGE_BY_ORDER = {p.order: p.id for p in SHIPPED_PROMPTS}
+NOISE, QUERY, SQL = STAGE_BY_ORDER[2], STAGE_BY_ORDER[3], STAGE_BY_ORDER[6]
 SUITE = load_cases(smoke_dir(PROJECT_ROOT / "fixtures"))
 CASE_IDS = ("simple-002", "simple-003", "simple-007")
 CASES: tuple[SmokeCase, ...] = select_cases(SUITE, ids=CASE_IDS)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.scripted_server import ScriptedServer
-from tests.smoke_script import CASES, PipelineScript
+from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
 from workbench.cli import main
 from workbench.database import demo_database_path
 from workbench.settings import Settings
@@ -50,10 +50,10 @@ def test_json_summary_junit_and_a_baseline_that_regressed(server, capsys, tmp_pa
     assert first["manifest"]["endpoint"] == server.base_url
 
     for call in (3, 4):  # the next run's two repeats of simple-003
-        server.script.plant("sql", SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+        server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
     code, second = run_json(capsys, *ARGS, "--baseline", first["run_id"], "--fail-on-regression")
+    assert second["failed"] == 1, (second["results"], server.script.calls)
     assert code == 1
-    assert second["failed"] == 1
     assert second["comparison"]["changed"][0]["case"] == "simple-003"
     assert second["comparison"]["changed"][0]["change"] == "new failure"
 
@@ -69,7 +69,7 @@ def test_people_get_a_summary_and_export_writes_training_examples(server, capsys
     run_id = out.split()[2]
 
     target = tmp_path / "train.jsonl"
-    assert main(["smoke", "export", "--run", run_id, "--stage", "query", "-o", str(target)]) == 0
+    assert main(["smoke", "export", "--run", run_id, "--stage", QUERY, "-o", str(target)]) == 0
     assert "2 examples from 2 cases" in capsys.readouterr().out
     questions = [
         json.loads(line)["messages"][1]["content"] for line in target.read_text().splitlines()

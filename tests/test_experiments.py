@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.smoke_script import CASES, PipelineScript
+from tests.smoke_script import CASES, SQL, PipelineScript
 from workbench.errors import ConfigError
 from workbench.experiments import CPU_EXPERIMENT, model_variants, run_variants
 from workbench.settings import Settings
@@ -67,7 +67,7 @@ def test_two_models_run_the_same_suite_and_flips_show_in_the_matrix(settings, de
         script = PipelineScript()
         if current.model_main == "adapter-b":  # the retrained adapter gets one case wrong
             for call in (1, 2):
-                script.plant("sql", SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+                script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
         scripts[current.model_main] = script
         return script.llm()
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from tests.smoke_script import CASES, PipelineScript
+from tests.smoke_script import CASES, SQL, PipelineScript
 from workbench.database import demo_database_path
 from workbench.settings import PROJECT_ROOT, Settings
 
@@ -70,7 +70,7 @@ def test_one_click_runs_the_suite_then_a_second_run_is_compared(script) -> None:
     assert list(table["verdict"]) == ["✅ pass", "✅ pass"]
 
     for call in (3, 4):
-        script.plant("sql", SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+        script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
     page = run_suite(page)
     page.run()
     metrics = {m.label: m.value for m in page.metric}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.scripted_server import Reply, ScriptedServer
-from tests.smoke_script import CASES, PipelineScript
+from tests.smoke_script import CASES, NOISE, QUERY, SQL, PipelineScript
 from workbench.cases import StageExpectation
 from workbench.client import OpenAIClient
 from workbench.errors import ConfigError, LLMResponseError, LLMUnavailable
@@ -58,7 +58,7 @@ def test_a_faithful_pipeline_passes_every_case_and_records_what_it_ran_against(
     assert record.status == "done"
     assert all(len(r.repeats) == 2 for r in record.results)
     # each case asked the SQL stage twice: the stage cache was bypassed
-    assert all(script.calls[("sql", c.question)] == 2 for c in CASES)
+    assert all(script.calls[(SQL, c.question)] == 2 for c in CASES)
     manifest = record.manifest
     assert manifest.repeats == 2 and manifest.concurrency == 1
     assert manifest.endpoint == "scripted://llm"
@@ -72,7 +72,7 @@ def test_a_faithful_pipeline_passes_every_case_and_records_what_it_ran_against(
 def test_a_wrong_query_fails_with_the_comparators_reason(settings, store, demo_database):
     script = PipelineScript()
     for call in (1, 2):
-        script.plant("sql", SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+        script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
     record = run(settings, store, script.llm(), demo_database)
 
     result = record.result("simple-003")
@@ -96,7 +96,7 @@ def test_an_unmet_stage_expectation_fails_a_case_whose_rows_are_right(
     result = record.result("simple-002")
     assert result.verdict == "fail"
     assert result.repeats[0].equivalent is True
-    assert result.repeats[0].expectation_failures == ("query output contains 'how many'",)
+    assert result.repeats[0].expectation_failures == (f"{QUERY} output contains 'how many'",)
     assert record.result("simple-007").verdict == "pass"
 
 
@@ -110,8 +110,8 @@ def test_a_divergence_at_stage_3_on_the_second_repeat_is_flaky_and_located_to_th
     first = "Show count female patients"
     second = "Show count female patient"
     margins = [4.0, 3.0, 2.5, 0.04]
-    script.plant("query", question, Reply(content=first, margins=margins), call=1)
-    script.plant("query", question, Reply(content=second, margins=[4.0, 3.0, 2.5, 0.05]), call=2)
+    script.plant(QUERY, question, Reply(content=first, margins=margins), call=1)
+    script.plant(QUERY, question, Reply(content=second, margins=[4.0, 3.0, 2.5, 0.05]), call=2)
     script.sql[first] = SIMPLE_007.gold_sql
     script.sql[second] = SIMPLE_007.gold_sql
     with ScriptedServer() as server:
@@ -122,7 +122,7 @@ def test_a_divergence_at_stage_3_on_the_second_repeat_is_flaky_and_located_to_th
     result = record.results[0]
     assert result.verdict == "flaky"
     point = result.divergence
-    assert (point.stage_id, point.stage_order) == ("query", 3)
+    assert (point.stage_id, point.stage_order) == (QUERY, 3)
     assert (point.repeat_a, point.repeat_b) == (0, 1)
     assert point.unit == "token" and point.position == 3
     assert point.margin == pytest.approx(0.04, abs=1e-6)
@@ -137,7 +137,7 @@ def test_an_error_in_the_middle_is_recorded_on_that_case_and_the_run_goes_on(
 ):
     script = PipelineScript()
     for call in (1, 2):
-        script.plant("sql", SIMPLE_003.question, LLMResponseError("HTTP 500: boom"), call=call)
+        script.plant(SQL, SIMPLE_003.question, LLMResponseError("HTTP 500: boom"), call=call)
     record = run(settings, store, script.llm(), demo_database)
 
     assert [r.verdict for r in record.results] == ["pass", "error", "pass"]
@@ -148,7 +148,7 @@ def test_an_error_in_the_middle_is_recorded_on_that_case_and_the_run_goes_on(
 def test_sql_that_does_not_parse_in_both_repeats_is_an_error(settings, store, demo_database):
     script = PipelineScript()
     for call in (1, 2):
-        script.plant("sql", SIMPLE_002.question, "SELEC nonsense FROM", call=call)
+        script.plant(SQL, SIMPLE_002.question, "SELEC nonsense FROM", call=call)
     record = run(settings, store, script.llm(), demo_database, cases=(SIMPLE_002,))
     assert record.results[0].verdict == "error"
 
@@ -161,7 +161,7 @@ def test_a_crash_keeps_finished_cases_and_a_resume_runs_only_the_rest(
     def crash():
         raise RuntimeError("the process died")
 
-    script.plant("sql", SIMPLE_003.question, crash, call=1)
+    script.plant(SQL, SIMPLE_003.question, crash, call=1)
     with pytest.raises(RuntimeError, match="the process died"):
         run(settings, store, script.llm(), demo_database)
     run_id = max(  # the run recorded before it crashed
@@ -191,7 +191,7 @@ def test_a_server_gone_interrupts_the_run_without_scoring_the_case_in_flight(
     settings, store, demo_database
 ):
     script = PipelineScript()
-    script.plant("noise", SIMPLE_003.question, LLMUnavailable("no model server"), call=1)
+    script.plant(NOISE, SIMPLE_003.question, LLMUnavailable("no model server"), call=1)
     record = run(settings, store, script.llm(), demo_database)
     assert record.status == "interrupted"
     assert [r.case_id for r in record.results] == ["simple-002"]

@@ -17,6 +17,7 @@ prefix): it needs the local profile and takes minutes.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -133,7 +134,12 @@ def run_config(label: str, overrides: dict, work: Path, model_dir: Path, restart
         manager.stop()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that the running configuration stops its server
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
     model_dir = Path(
         os.environ.get("WORKBENCH_MODEL_DIR") or PROJECT_ROOT / ".workbench" / "models"
     )

@@ -1,4 +1,4 @@
-"""Calendar arithmetic and tokens under the date resolver, checked against a calendar."""
+"""The parser under the date resolver: where expressions start and end, and range years."""
 
 from __future__ import annotations
 
@@ -6,64 +6,58 @@ from datetime import date
 
 import pytest
 
-from workbench.date_grammar import Interval, add_months, calendar_period, tokenize
+from workbench.date_grammar import Parser
+from workbench.date_words import tokenize
+from workbench.periods import Interval
+
+AS_OF = date(2026, 3, 31)
 
 
-@pytest.mark.parametrize(
-    ("day", "months", "expected"),
-    [
-        (date(2026, 3, 31), -1, date(2026, 2, 28)),
-        (date(2024, 3, 31), -1, date(2024, 2, 29)),
-        (date(2024, 2, 29), -12, date(2023, 2, 28)),
-        (date(2024, 2, 29), 48, date(2028, 2, 29)),
-        (date(2026, 1, 31), 1, date(2026, 2, 28)),
-        (date(2025, 12, 15), 1, date(2026, 1, 15)),
-        (date(2026, 1, 15), -1, date(2025, 12, 15)),
-        (date(2026, 5, 31), -3, date(2026, 2, 28)),
-        (date(2026, 8, 31), 1, date(2026, 9, 30)),
-    ],
-)
-def test_add_months_clamps_to_month_end(day: date, months: int, expected: date) -> None:
-    assert add_months(day, months) == expected
-
-
-@pytest.mark.parametrize(
-    ("unit", "as_of", "shift", "start", "end"),
-    [
-        ("week", date(2026, 3, 31), 0, date(2026, 3, 30), date(2026, 4, 5)),
-        ("week", date(2026, 1, 1), -1, date(2025, 12, 22), date(2025, 12, 28)),
-        ("weekend", date(2026, 3, 30), 0, date(2026, 4, 4), date(2026, 4, 5)),
-        ("month", date(2026, 1, 10), -1, date(2025, 12, 1), date(2025, 12, 31)),
-        ("month", date(2024, 1, 31), 1, date(2024, 2, 1), date(2024, 2, 29)),
-        ("quarter", date(2026, 1, 1), -1, date(2025, 10, 1), date(2025, 12, 31)),
-        ("quarter", date(2025, 12, 31), 1, date(2026, 1, 1), date(2026, 3, 31)),
-        ("quarter", date(2025, 8, 15), 0, date(2025, 7, 1), date(2025, 9, 30)),
-        ("half", date(2026, 3, 31), -1, date(2025, 7, 1), date(2025, 12, 31)),
-        ("half", date(2025, 7, 1), 0, date(2025, 7, 1), date(2025, 12, 31)),
-        ("year", date(2026, 3, 31), -2, date(2024, 1, 1), date(2024, 12, 31)),
-        ("day", date(2026, 3, 1), -1, date(2026, 2, 28), date(2026, 2, 28)),
-    ],
-)
-def test_calendar_period(unit: str, as_of: date, shift: int, start: date, end: date) -> None:
-    assert calendar_period(unit, as_of, shift) == Interval(start, end)  # type: ignore[arg-type]
-
-
-def test_tokens_keep_offsets_and_kinds() -> None:
-    text = "Since 01/15/2026, Q3 and 2025-01-01 (COVID-19, 15th)"
+def parse(text: str, bare_ok: bool = False) -> tuple[str, Interval] | None:
+    """The longest expression at the first token, as (its text, its range)."""
     tokens = tokenize(text)
-    assert [(t.kind, t.text) for t in tokens] == [
-        ("word", "Since"),
-        ("mdy", "01/15/2026"),
-        ("punct", ","),
-        ("word", "Q3"),
-        ("word", "and"),
-        ("iso", "2025-01-01"),
-        ("punct", "("),
-        ("word", "COVID"),
-        ("punct", "-"),
-        ("num", "19"),
-        ("punct", ","),
-        ("num", "15th"),
-        ("punct", ")"),
-    ]
-    assert all(text[t.start : t.end] == t.text for t in tokens)
+    found = Parser(tokens, AS_OF).expression(0, bare_ok)
+    if found is None:
+        return None
+    first, after, interval = found
+    return text[tokens[first].start : tokens[after - 1].end], interval
+
+
+def test_a_boundary_covers_only_its_operand() -> None:
+    assert parse("before March 2025 please") == (
+        "March 2025",
+        Interval(date(2025, 3, 1), date(2025, 3, 1)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        # The end without a year takes it from the other end...
+        ("from Dec 1 to Jan 15, 2026", date(2025, 12, 1), date(2026, 1, 15)),
+        ("from Dec 1, 2024 to Jan 15", date(2024, 12, 1), date(2025, 1, 15)),
+        # ...and two yearless ends are placed before the as-of date together.
+        ("from Nov 1 to Feb 2", date(2025, 11, 1), date(2026, 2, 2)),
+    ],
+)
+def test_range_ends_share_a_year(text: str, start: date, end: date) -> None:
+    assert parse(text) == (text, Interval(start, end))
+
+
+def test_bare_years_and_months_need_context() -> None:
+    assert parse("2025 orders") is None
+    assert parse("2025 orders", bare_ok=True) == (
+        "2025",
+        Interval(date(2025, 1, 1), date(2025, 12, 31)),
+    )
+    assert parse("March") is None
+    assert parse("may", bare_ok=True) == ("may", Interval(date(2025, 5, 1), date(2025, 5, 31)))
+    assert parse("may be", bare_ok=True) is None
+
+
+def test_longest_reading_wins() -> None:
+    assert parse("the past 3 months to date") == (
+        "the past 3 months to date",
+        Interval(date(2026, 1, 1), AS_OF),
+    )
+    assert parse("Jan 15, 2026, and more")[0] == "Jan 15, 2026"  # type: ignore[index]

@@ -1,4 +1,4 @@
-"""The grammar behind ``workbench.dates``: tokens, vocabulary, calendar arithmetic.
+"""The grammar behind ``workbench.dates``: expressions parsed from tokens.
 
 A small recursive-descent parser over word tokens rather than one large regular
 expression, because expressions nest ("since the start of last quarter",
@@ -12,165 +12,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
-# --- calendar arithmetic ---------------------------------------------------------
-
-Unit = Literal["day", "week", "weekend", "month", "quarter", "half", "year"]
-_MONTHS_PER: dict[str, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
-
-
-@dataclass(frozen=True)
-class Interval:
-    start: date
-    end: date
-
-
-def _month_end(year: int, month: int) -> date:
-    first_of_next = date(year + month // 12, month % 12 + 1, 1)
-    return first_of_next - timedelta(days=1)
-
-
-def add_months(day: date, months: int) -> date:
-    """Shift by whole months, clamping to the end of a shorter month."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(year, month0 + 1, min(day.day, _month_end(year, month0 + 1).day))
-
-
-def _block(year: int, first_month: int, months: int) -> Interval:
-    last_index = year * 12 + first_month - 1 + months - 1
-    return Interval(date(year, first_month, 1), _month_end(last_index // 12, last_index % 12 + 1))
-
-
-def calendar_period(unit: Unit, as_of: date, shift: int = 0) -> Interval:
-    """The calendar ``unit`` containing ``as_of``, moved by ``shift`` whole units."""
-    if unit == "day":
-        day = as_of + timedelta(days=shift)
-        return Interval(day, day)
-    if unit in ("week", "weekend"):
-        monday = as_of - timedelta(days=as_of.weekday()) + timedelta(weeks=shift)
-        first = monday + timedelta(days=5 if unit == "weekend" else 0)
-        return Interval(first, monday + timedelta(days=6))
-    size = _MONTHS_PER[unit]
-    index = (as_of.year * 12 + as_of.month - 1) // size + shift
-    year, first_month0 = divmod(index * size, 12)
-    return _block(year, first_month0 + 1, size)
-
-
-def _shift(as_of: date, unit: str, count: int) -> date:
-    if unit == "day":
-        return as_of + timedelta(days=count)
-    if unit == "week":
-        return as_of + timedelta(weeks=count)
-    return add_months(as_of, count * _MONTHS_PER[unit])
-
-
-def _window(as_of: date, unit: str, count: int) -> Interval:
-    """The ``count``-unit window ending on ``as_of``, inclusive."""
-    return Interval(_shift(as_of, unit, -count) + timedelta(days=1), as_of)
-
-
-# --- vocabulary ------------------------------------------------------------------
-
-# Word lists read best as one string each.
-_MONTH_WORDS = (
-    "january february march april may june july august september october november december"
-)
-_MONTH_NAMES = _MONTH_WORDS.split()
-MONTHS: dict[str, int] = {name: i + 1 for i, name in enumerate(_MONTH_NAMES)}
-MONTHS.update({name[:3]: i + 1 for i, name in enumerate(_MONTH_NAMES)})
-MONTHS["sept"] = 9
-_WEEKDAY_NAMES = "monday tuesday wednesday thursday friday saturday sunday"
-_WEEKDAYS = {name: i for i, name in enumerate(_WEEKDAY_NAMES.split())}
-_SMALL_NUMBERS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-)
-_SMALL = _SMALL_NUMBERS.split()
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70}
-_TENS |= {"eighty": 80, "ninety": 90}
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3}
-_ORDINALS["4th"] = 4
-_UNITS = {
-    f"{unit}{plural}": unit
-    for unit in ("day", "week", "month", "quarter", "year")
-    for plural in ("", "s")
-}
-_THIS = {"this", "current"}
-_LAST = {"last", "previous", "prior"}
-_WINDOW = {"past", "last", "previous", "prior", "trailing", "preceding"}
-_CALENDAR_UNITS: tuple[Unit, ...] = ("week", "weekend", "month", "quarter", "half", "year")
-# Words after which a bare year or month name is read as a date.
-DATE_CONTEXT = {"in", "during", "for", "since", "from", "between", "until", "till", "through"}
-DATE_CONTEXT |= {"thru", "before", "after", "throughout", "within", "across"}
-# Words that carry the date context of an expression just before them ("in 2024 and 2025").
-LIST_WORDS = {"and", "or", ",", "&"}
-# Lowercase "may" is a month only when one of these (or nothing) follows it.
-_AFTER_MAY = {"and", "or", "of", "to", "through", "until", "till", "for", "with", "so"}
-ABSORBED = {"in", "during", "for", "over", "within", "throughout", "from"}
-# Words that take a date after them; a preposition after one of these is not absorbed,
-# or the "from" it turns into would be read with them on a second pass.
-TAKES_OPERAND = {"since", "-", "to", "through", "thru", "until", "till", "before", "after"}
-TAKES_OPERAND |= {"by", "of", "than", "starting", "ending"}
-# Boundary keyword -> which end of the following period it means.
-_BOUNDARIES: dict[tuple[str, ...], Literal["start", "end"]] = {
-    ("before",): "start",
-    ("since",): "start",  # only when "since D" itself failed: D lies after the as-of date
-    ("after",): "end",
-    ("until",): "end",
-    ("till",): "end",
-    ("through",): "end",
-    ("thru",): "end",
-    ("by",): "end",
-    ("prior", "to"): "start",
-    ("up", "to"): "end",
-    ("as", "of"): "end",
-    ("earlier", "than"): "start",
-    ("later", "than"): "end",
-    ("starting",): "start",
-    ("ending",): "end",
-}
-_BOUNDARY_STARTS = {words[0] for words in _BOUNDARIES}
-# Words joining the two ends of a range ("between" takes "and").
-_CONNECTORS = ("to", "through", "thru", "until", "till", "-")
-# Periods after these words follow another calendar; left for the model.
-_OTHER_CALENDARS = {"fiscal", "financial", "academic", "school", "tax", "fy"}
-# After "N days prior/before", these words begin a new clause rather than an object.
-_CLAUSE_WORDS = {"and", "or", "but", "with", "for", "in", "on", "at", "across", "sorted"}
-_CLAUSE_WORDS |= {"grouped", "ordered", "who", "which", "where", "when", "whose", "by"}
-
-
-# --- tokens ----------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"""
-    (?P<iso>\d{4}-\d{1,2}-\d{1,2})(?![\w-])
-  | (?P<ymd>\d{4}/\d{1,2}/\d{1,2})(?![\w/])
-  | (?P<mdy>\d{1,2}(?P<sep>[/-])\d{1,2}(?P=sep)(?:\d{4}|\d{2}))(?![\w/-])
-  | (?P<num>\d+(?:st|nd|rd|th)?)(?!\w)
-  | (?P<other>\d\w*)
-  | (?P<word>[^\W\d_][^\W_]*)
-  | (?P<punct>[^\s\w]|_)
-    """,
-    re.VERBOSE,
-)
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-    low: str
-    start: int
-    end: int
-
-
-def tokenize(text: str) -> list[Token]:
-    return [
-        Token(m.lastgroup or "other", m.group(), m.group().lower(), m.start(), m.end())
-        for m in _TOKEN.finditer(text)
-    ]
-
+from workbench import date_words as vocab
+from workbench.periods import MONTHS_PER, Interval, Unit, block, calendar_period
+from workbench.periods import shift as shift_by
+from workbench.periods import window as window_ending
 
 # --- meanings --------------------------------------------------------------------
 
@@ -222,7 +68,7 @@ def _longest(*parses: _Parse | None) -> _Parse | None:
 class Parser:
     """Recursive descent over tokens; each rule returns (next index, meaning) or None."""
 
-    def __init__(self, tokens: list[Token], as_of: date) -> None:
+    def __init__(self, tokens: list[vocab.Token], as_of: date) -> None:
         self.tokens = tokens
         self.as_of = as_of
         # point() and between() are asked about the same index from many rules.
@@ -253,7 +99,7 @@ class Parser:
     def the(self, i: int) -> int:
         return i + 1 if self.low(i) == "the" else i
 
-    def number(self, i: int) -> tuple[int, int, Token] | None:
+    def number(self, i: int) -> tuple[int, int, vocab.Token] | None:
         if not 0 <= i < len(self.tokens) or self.tokens[i].kind != "num":
             return None
         token = self.tokens[i]
@@ -267,14 +113,14 @@ class Parser:
         word = self.low(i)
         if article and word in ("a", "an"):
             return i + 1, 1
-        if word in _SMALL[1:]:
-            return i + 1, _SMALL.index(word)
-        if word in _TENS:
+        if word in vocab.SMALL[1:]:
+            return i + 1, vocab.SMALL.index(word)
+        if word in vocab.TENS:
             j = i + 2 if self.low(i + 1) == "-" else i + 1
             unit = self.low(j)
-            if unit in _SMALL[1:10]:
-                return j + 1, _TENS[word] + _SMALL.index(unit)
-            return i + 1, _TENS[word]
+            if unit in vocab.SMALL[1:10]:
+                return j + 1, vocab.TENS[word] + vocab.SMALL.index(unit)
+            return i + 1, vocab.TENS[word]
         return None
 
     def year(self, i: int) -> tuple[int, int] | None:
@@ -283,19 +129,19 @@ class Parser:
         if number and number[2].low.isdigit() and len(number[2].low) == 4:
             return (i + 1, number[1]) if 1900 <= number[1] <= 2099 else None
         j = self.the(i)
-        for words, shift in ((_LAST, -1), (_THIS, 0), ({"next"}, 1)):
+        for words, shift in ((vocab.LAST, -1), (vocab.THIS, 0), ({"next"}, 1)):
             if self.low(j) in words and self.low(j + 1) == "year":
                 return j + 2, self.as_of.year + shift
         return None
 
     def month(self, i: int) -> tuple[int, int] | None:
         word = self.low(i)
-        if word not in MONTHS:
+        if word not in vocab.MONTHS:
             return None
         j = i + 1
-        if word not in _MONTH_NAMES and self.low(j) == "." and self.number(j + 1):
+        if word not in vocab.MONTH_NAMES and self.low(j) == "." and self.number(j + 1):
             j += 1  # "Jan. 15"
-        return j, MONTHS[word]
+        return j, vocab.MONTHS[word]
 
     def day_of_month(self, i: int) -> tuple[int, int] | None:
         number = self.number(i)
@@ -342,7 +188,7 @@ class Parser:
             return True
         after = self.tokens[i + 1] if i + 1 < len(self.tokens) else None
         return bare_ok and (
-            after is None or after.kind in ("punct", "num") or after.low in _AFTER_MAY
+            after is None or after.kind in ("punct", "num") or after.low in vocab.AFTER_MAY
         )
 
     def month_first(self, i: int, bare_ok: bool) -> _Parse | None:
@@ -366,9 +212,9 @@ class Parser:
         k = j + 1 if self.low(j) in ("of", ",") else j
         year = self.year(k)
         if year:
-            return year[0], _block(year[1], month, 1)
+            return year[0], block(year[1], month, 1)
         if bare_ok and self._may_guard(i, bare_ok, has_year=False):
-            return j, _Yearless(lambda y: _block(y, month, 1), prefer_past=True)
+            return j, _Yearless(lambda y: block(y, month, 1), prefer_past=True)
         return None
 
     def day_first(self, i: int, bare_ok: bool) -> _Parse | None:
@@ -409,7 +255,7 @@ class Parser:
             found = re.fullmatch(r"([qh])([1-4])", self.low(j))
             if found and (found[1] == "q" or found[2] in "12"):
                 size = 3 if found[1] == "q" else 6
-                return j + 1, _block(number[1], (int(found[2]) - 1) * size + 1, size)
+                return j + 1, block(number[1], (int(found[2]) - 1) * size + 1, size)
             return None
         j: int | None = None
         if re.fullmatch(r"q[1-4]", word):
@@ -418,7 +264,7 @@ class Parser:
             unit, index, j = "half", int(word[1]), i + 1
         else:
             k = self.the(i)
-            ordinal = _ORDINALS.get(self.low(k))
+            ordinal = vocab.ORDINALS.get(self.low(k))
             unit = self.low(k + 1)
             if (
                 ordinal is None
@@ -427,14 +273,14 @@ class Parser:
             ):
                 return None
             index, j = ordinal, k + 2
-        size = _MONTHS_PER[unit]
+        size = MONTHS_PER[unit]
         k = j + 1 if self.low(j) in ("of", ",", "-") else j
         year = self.year(k)
         if year:
-            return year[0], _block(year[1], (index - 1) * size + 1, size)
+            return year[0], block(year[1], (index - 1) * size + 1, size)
         if self.low(j) == "of":  # "the first half of the list": not a date
             return None
-        return j, _Yearless(lambda y: _block(y, (index - 1) * size + 1, size), prefer_past=False)
+        return j, _Yearless(lambda y: block(y, (index - 1) * size + 1, size), prefer_past=False)
 
     def bare_year(self, i: int, bare_ok: bool) -> _Parse | None:
         j = self.words(self.the(i), "year")
@@ -443,7 +289,7 @@ class Parser:
         number = self.number(i)
         is_year = number and number[2].low.isdigit() and len(number[2].low) == 4
         if bare_ok and number and is_year and 1900 <= number[1] <= 2099:
-            return i + 1, _block(number[1], 1, 12)
+            return i + 1, block(number[1], 1, 12)
         return None
 
     def edge_of(self, i: int) -> _Parse | None:
@@ -495,31 +341,39 @@ class Parser:
             if k is not None:
                 return k, calendar_period("day", as_of, shift)
         which = self.low(j)
-        shift = 0 if which in _THIS else -1 if which in _LAST else 1 if which == "next" else None
+        shift = (
+            0
+            if which in vocab.THIS
+            else -1
+            if which in vocab.LAST
+            else 1
+            if which == "next"
+            else None
+        )
         if shift is None:
             return None
         unit = self.low(j + 1)
-        if unit in _CALENDAR_UNITS:
+        if unit in vocab.CALENDAR_UNITS:
             return j + 2, calendar_period(unit, as_of, shift)  # type: ignore[arg-type]
-        if unit in _WEEKDAYS:
-            day = calendar_period("week", as_of, shift).start + timedelta(days=_WEEKDAYS[unit])
+        if unit in vocab.WEEKDAYS:
+            day = calendar_period("week", as_of, shift).start + timedelta(days=vocab.WEEKDAYS[unit])
             return j + 2, Interval(day, day)
-        if unit in MONTHS and self.month(j + 1) and self._may_guard(j + 1, True, False):
+        if unit in vocab.MONTHS and self.month(j + 1) and self._may_guard(j + 1, True, False):
             # "last March": the latest March before the current month; "next": the first after.
-            month = MONTHS[unit]
+            month = vocab.MONTHS[unit]
             year = as_of.year
             if shift < 0 and month >= as_of.month:
                 year -= 1
             elif shift > 0 and month <= as_of.month:
                 year += 1
-            return j + 2, _block(year, month, 1)
+            return j + 2, block(year, month, 1)
         if shift == 0 and unit in ("morning", "afternoon", "evening"):
             return j + 2, calendar_period("day", as_of)
         return None
 
     def window(self, i: int) -> _Parse | None:
         j = self.the(i)
-        if self.low(j) not in _WINDOW:
+        if self.low(j) not in vocab.WINDOW:
             return None
         found = self.count(j + 1)
         if found:
@@ -528,11 +382,11 @@ class Parser:
             k, n = j + 1, 1
         else:
             return None
-        unit = _UNITS.get(self.low(k))
+        unit = vocab.UNITS.get(self.low(k))
         if unit is None:
             return None
         try:
-            return k + 1, _window(self.as_of, unit, n)
+            return k + 1, window_ending(self.as_of, unit, n)
         except (OverflowError, ValueError):
             return None
 
@@ -541,7 +395,7 @@ class Parser:
         if not found:
             return None
         j, n = found
-        unit = _UNITS.get(self.low(j))
+        unit = vocab.UNITS.get(self.low(j))
         if unit is None:
             return None
         direction = self.low(j + 1)
@@ -553,14 +407,14 @@ class Parser:
                     interval = self.definite(anchor[1])
                     if interval is not None:
                         if direction == "after":
-                            day = _shift(interval.end, unit, n)
+                            day = shift_by(interval.end, unit, n)
                         else:
-                            day = _shift(interval.start, unit, -n)
+                            day = shift_by(interval.start, unit, -n)
                         return anchor[0], Interval(day, day)
             if direction in ("ago", "back") or (
                 direction in ("prior", "before") and self._ends_clause(j + 2)
             ):
-                day = _shift(self.as_of, unit, -n)
+                day = shift_by(self.as_of, unit, -n)
                 return j + 2, Interval(day, day)
         except (OverflowError, ValueError):
             return None
@@ -570,7 +424,7 @@ class Parser:
         if i >= len(self.tokens):
             return True
         token = self.tokens[i]
-        return token.kind == "punct" or token.low in _CLAUSE_WORDS
+        return token.kind == "punct" or token.low in vocab.CLAUSE_WORDS
 
     def to_date(self, i: int) -> _Parse | None:
         abbreviations = {"ytd": "year", "qtd": "quarter", "mtd": "month", "wtd": "week"}
@@ -630,9 +484,9 @@ class Parser:
 
     def _between(self, i: int, bare_ok: bool) -> _Parse | None:
         keyword = self.low(i)
-        connectors = _CONNECTORS
+        connectors = vocab.CONNECTORS
         if keyword in ("from", "between"):
-            connectors = ("and",) if keyword == "between" else _CONNECTORS
+            connectors = ("and",) if keyword == "between" else vocab.CONNECTORS
             i, bare_ok = i + 1, True
         first = self.point(i, bare_ok)
         if first is None or self.low(first[0]) not in connectors:
@@ -647,7 +501,7 @@ class Parser:
             joined = self._join(value, second[1]) if second else None
             if second is None or joined is None:
                 break
-            end, value, connectors = second[0], joined, _CONNECTORS
+            end, value, connectors = second[0], joined, vocab.CONNECTORS
         return (end, value) if isinstance(value, Interval) and end > first[0] else None
 
     def _now(self, connector: int) -> _Parse | None:
@@ -673,15 +527,15 @@ class Parser:
 
     def expression(self, i: int, bare_ok: bool) -> tuple[int, int, Interval] | None:
         """The longest expression starting at token i, as (first, after-last, interval)."""
-        if self.low(i - 1) in _OTHER_CALENDARS:
+        if self.low(i - 1) in vocab.OTHER_CALENDARS:
             return None
         found = _longest(self.between(i, bare_ok), self.point(i, bare_ok))
         if found:
             interval = self.definite(found[1])
             return (i, found[0], interval) if interval else None
-        if self.low(i) not in _BOUNDARY_STARTS:
+        if self.low(i) not in vocab.BOUNDARY_STARTS:
             return None
-        for words, edge in _BOUNDARIES.items():
+        for words, edge in vocab.BOUNDARIES.items():
             j = self.words(i, *words)
             operand = self.operand(j) if j is not None else None
             interval = self.definite(operand[1]) if operand else None

@@ -37,7 +37,11 @@ Conventions (all ranges inclusive):
 - A bare year ("2025") or bare month name is a date only after a word such as
   "in", "during", "since", "from", "between"; plain numbers never are
   ("3 or more", "top 5", "COVID 19"). Lowercase "may" is the verb unless a
-  day or year follows it in a date context.
+  year follows it or it stands after such a word with no verb after it.
+- A range ("from A to B", "between A and B", "A through B") runs from the start
+  of A to the end of B; an end written without a year takes the other end's
+  ("between Jan 1 and Mar 31 2026"); "now", "the present" or "date" may close
+  it; "the week of D" is the Monday-to-Sunday week containing D.
 - A possessive "'s" after an expression goes with it ("last week's results"
   -> "from 2026-03-23 through 2026-03-29 results").
 - A range replaces a directly preceding "in", "during", "for", "over", "within",
@@ -56,13 +60,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from workbench.date_grammar import (
+from workbench.date_grammar import Parser
+from workbench.date_words import (
     ABSORBED,
     DATE_CONTEXT,
     LIST_WORDS,
     MONTHS,
     TAKES_OPERAND,
-    Parser,
     tokenize,
 )
 

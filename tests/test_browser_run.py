@@ -24,7 +24,10 @@ FINISHED = re.compile(r"^Run [0-9a-f]{8} · ")  # the caption over a finished ru
 
 
 def open_run_page(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Home first: a fresh server whose first run is a page other than app.py falls back to
+    Streamlit's pages/ folder navigation for that session."""
     page.goto(url)
+    page.get_by_text("Text2SQL Workbench").first.wait_for(timeout=120_000)
     page.get_by_role("link", name="Run").click()
     page.get_by_label("Question").wait_for(timeout=120_000)
 
@@ -41,7 +44,9 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
         "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight"
     )
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 200, 12_000)})
-    page.wait_for_timeout(800)
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=60_000)
+    page.get_by_label("As-of date").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
     shot = output_dir() / name
     page.screenshot(path=str(shot), full_page=True)
     return shot
@@ -96,6 +101,7 @@ def test_cancel_keeps_the_finished_stages(tmp_path: Path, scripted_server: Scrip
 
 
 @pytest.mark.integration
+@pytest.mark.timeout(2400)  # the session's model server may start inside this test
 def test_a_question_through_the_local_model(tmp_path: Path, local_llm_url: str) -> None:
     """The shipped seven stages against the real local server. The small model's answers
     are poor; what must hold is that every stage gets a card (done, failed or skipped)

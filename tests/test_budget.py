@@ -129,6 +129,12 @@ def test_hidden_rules_and_shouting() -> None:
     assert budget.status == "warn"
 
 
+def test_compound_words_are_not_hidden_rules() -> None:
+    body = "## Task\nThe connection is read-only and must-have columns come first.\n"
+    assert measure_body(body).hidden_rules == ()
+    assert [h.cue for h in measure_body("## Task\nUse only SELECT.\n").hidden_rules] == ["only"]
+
+
 def test_configured_acronyms_are_not_shouting() -> None:
     body = "## Task\n- Map HGBA1C and PLATELETS codes.\n"
     # Words with digits are codes, never shouting; PLATELETS is shouting until configured.

@@ -61,9 +61,10 @@ _HEADING2 = re.compile(r"^## +(\S.*?)\s*#*\s*$")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])\s+\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+# The hyphen guards keep compounds such as "read-only" from reading as a directive.
 _DIRECTIVE = re.compile(
-    r"\b(must|never|always|do not|don't|does not|should|shouldn't|only|avoid|ensure|"
-    r"make sure|required?|need to|cannot|can't|under no circumstances)\b",
+    r"(?<!-)\b(must|never|always|do not|don't|does not|should|shouldn't|only|avoid|ensure|"
+    r"make sure|required?|need to|cannot|can't|under no circumstances)\b(?!-)",
     re.IGNORECASE,
 )
 _CAPS_WORD = re.compile(r"(?<![\w{])[A-Z][A-Z']{3,}(?![\w}])")

@@ -92,3 +92,28 @@ def run_suite_start_only(page: AppTest) -> AppTest:
     submit.click().run()
     assert not page.exception, page.exception
     return page
+
+
+def test_cancel_keeps_the_cases_that_finished(script, scripted_server) -> None:
+    import time
+
+    def slow(body):
+        time.sleep(0.2)
+        return script.reply(body)
+
+    scripted_server.respond_with(slow)
+    page = open_page()
+    page = run_suite_start_only(page)
+    job = page.session_state["smoke_job"]
+    deadline = time.monotonic() + 60
+    while job.snapshot().progress is None or job.snapshot().progress.counts.done < 1:
+        assert time.monotonic() < deadline, "the first case did not finish"
+        time.sleep(0.1)
+    page.run()
+    page.button(key="smoke_cancel").click().run()
+    assert not page.exception, page.exception
+    record = job.wait(60).result
+    assert record.status == "cancelled"
+    assert [r.case_id for r in record.results] == ["simple-002"]
+    page.run()
+    assert any("1 unfinished runs" in e.label for e in page.expander)

@@ -149,7 +149,7 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     llm = make_llm(settings)
 
     def progress(p: SmokeProgress) -> None:
-        if args.json or p.latest is None:
+        if p.latest is None:  # on stderr, so --json output stays clean
             return
         left = f", ~{p.remaining_s:.0f} s left" if p.remaining_s is not None else ""
         print(

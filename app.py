@@ -9,6 +9,7 @@ st.set_page_config(page_title="Text2SQL Workbench", page_icon="🧪", layout="wi
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/run.py", title="Run", icon="▶️"),
+    st.Page("pages/smoke.py", title="Smoke", icon="🧪"),
     st.Page("pages/server.py", title="Model server", icon="🖥️"),
     st.Page("pages/prompts.py", title="Prompts", icon="✏️"),
     st.Page("pages/budget.py", title="Budget", icon="📏"),

@@ -87,3 +87,34 @@ class PromptVersionRow(SQLModel, table=True):
     author: str
     message: str
     origin: str
+
+
+# -- smoke runs (workbench.smokeresults converts to and from these rows) ------------------
+
+
+class SmokeRunRow(SQLModel, table=True):
+    """One smoke run: what it ran against (``manifest``) and which cases, in order."""
+
+    __tablename__ = "smoke_run"
+
+    id: str = Field(primary_key=True)
+    created: datetime = Field(index=True)
+    finished: datetime | None = None
+    status: str
+    label: str = ""
+    manifest: str
+    case_ids: str
+
+
+class SmokeCaseRow(SQLModel, table=True):
+    """One finished case of a smoke run, stored the moment it completes."""
+
+    __tablename__ = "smoke_case"
+    __table_args__ = (UniqueConstraint("run_id", "case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="smoke_run.id")
+    case_id: str
+    verdict: str
+    finished: datetime
+    result: str

@@ -7,7 +7,9 @@ adding an action (``smoke run``) means adding one ``register_*`` function there.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.cli import Outcome
@@ -36,8 +38,60 @@ def register_check(actions: argparse._SubParsersAction, common: argparse.Argumen
     parser.set_defaults(handler=check_suite)
 
 
+def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = actions.add_parser(
+        "run",
+        parents=[common],
+        help="run the suite through the pipeline, each case several times",
+        description="Run each selected case REPEAT times back to back with the stage cache "
+        "bypassed; a case is flaky when its repeats disagree anywhere. Every case result is "
+        "stored as it finishes; --resume finishes an interrupted run.",
+    )
+    parser.add_argument("--tag", action="append", default=[], help="only cases with this tag")
+    parser.add_argument("--category", help="only cases of this category")
+    parser.add_argument("--case", action="append", default=[], help="only this case id")
+    parser.add_argument("--limit", type=int, help="at most this many cases")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per case (default 2)")
+    parser.add_argument("--concurrency", type=int, default=1, help="cases at once (default 1)")
+    parser.add_argument(
+        "--restart-between-repeats",
+        action="store_true",
+        help="restart the managed model server before each repeat",
+    )
+    parser.add_argument("--label", default="", help="a name for the run")
+    parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
+    parser.add_argument("--baseline", help="compare with this earlier run id")
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when a case passing in --baseline now fails, errors or flakes",
+    )
+    parser.add_argument("--resume", metavar="RUN_ID", help="finish this run instead of a new one")
+    parser.add_argument("--verbose", action="store_true", help="list every case, passes too")
+    parser.set_defaults(handler=run_suite_command)
+
+
+def register_export(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = actions.add_parser(
+        "export",
+        parents=[common],
+        help="write passing cases of a run as ChatML JSONL training examples",
+        description="One example per stage call of each chosen case: the stage's system "
+        "prompt, its input as the user turn, its accepted output as the assistant turn.",
+    )
+    parser.add_argument("--run", required=True, help="the run to export from")
+    parser.add_argument(
+        "--fixed-since", metavar="RUN_ID", help="only cases that failed there and pass now"
+    )
+    parser.add_argument("--stage", action="append", default=[], help="only this stage id")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the JSONL file")
+    parser.set_defaults(handler=export_command)
+
+
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None], ...] = (
     register_check,
+    register_run,
+    register_export,
 )
 
 
@@ -73,3 +127,89 @@ def format_report(report: CheckReport) -> str:
         for failure in report.failures:
             lines.append(f"  {failure.case_id or '(suite)'} [{failure.check}] {failure.message}")
     return "\n".join(lines)
+
+
+def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from workbench.client import make_llm
+    from workbench.smokecompare import compare_smoke_runs, format_comparison
+    from workbench.smokereport import format_run, run_summary, write_junit
+    from workbench.smokeresults import load_run
+    from workbench.smokerun import SmokeOptions, SmokeProgress, resume_run, run_suite
+    from workbench.store import open_store
+
+    store = open_store(settings)
+    baseline = load_run(store, args.baseline) if args.baseline else None
+    server = None
+    if args.restart_between_repeats or (
+        args.resume and load_run(store, args.resume).manifest.restart_between_repeats
+    ):
+        from workbench.server import ServerManager
+
+        server = ServerManager(settings)
+    llm = make_llm(settings)
+
+    def progress(p: SmokeProgress) -> None:
+        if p.latest is None:  # on stderr, so --json output stays clean
+            return
+        left = f", ~{p.remaining_s:.0f} s left" if p.remaining_s is not None else ""
+        print(
+            f"[{p.counts.done}/{p.planned}] {p.latest.case_id}: {p.latest.verdict}{left}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        if args.resume:
+            record = resume_run(settings, args.resume, llm=llm, store=store, server=server,
+                                on_progress=progress)  # fmt: skip
+        else:
+            options = SmokeOptions(
+                repeats=args.repeat,
+                concurrency=args.concurrency,
+                restart_between_repeats=args.restart_between_repeats,
+                tags=tuple(args.tag),
+                category=args.category,
+                ids=tuple(args.case),
+                limit=args.limit,
+                label=args.label,
+            )
+            record = run_suite(settings, llm=llm, store=store, options=options, server=server,
+                               on_progress=progress)  # fmt: skip
+    finally:
+        close = getattr(llm, "close", None)
+        if callable(close):
+            close()
+    data = run_summary(record)
+    text = format_run(record, verbose=args.verbose)
+    exit_code = 0
+    if args.junit:
+        write_junit(record, args.junit)
+        text += f"\nJUnit report: {args.junit}"
+    if baseline is not None:
+        comparison = compare_smoke_runs(baseline, record)
+        data["comparison"] = comparison.to_dict()
+        text += "\n" + format_comparison(comparison)
+        if args.fail_on_regression and comparison.regressed:
+            exit_code = 1
+    if record.status == "interrupted":
+        exit_code = exit_code or 1
+    return Outcome(data=data, text=text, exit_code=exit_code)
+
+
+def export_command(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from workbench.smokeresults import load_run
+    from workbench.store import open_store
+    from workbench.training import export_training, fixed_since
+
+    store = open_store(settings)
+    record = load_run(store, args.run)
+    case_ids = None
+    if args.fixed_since:
+        case_ids = fixed_since(load_run(store, args.fixed_since), record)
+    report = export_training(
+        store, record, args.output, case_ids=case_ids, stages=tuple(args.stage)
+    )
+    return Outcome(
+        data=report.to_dict(),
+        text=f"{report.examples} examples from {report.cases} cases written to {report.path}",
+    )

@@ -1,0 +1,268 @@
+"""Smoke: run the suite in one click, watch it, compare runs, plot flakiness, run experiments."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import server_manager, settings, store
+from workbench.cases import CATEGORIES, load_cases, load_tags, smoke_dir
+from workbench.errors import WorkbenchError
+from workbench.experiments import CPU_EXPERIMENT, model_variants, run_variants
+from workbench.smokecompare import (
+    category_figure,
+    compare_smoke_runs,
+    comparison_frame,
+    divergence_figure,
+    margin_figure,
+    model_matrix,
+    rates_figure,
+    variant_rates,
+)
+from workbench.smokejob import SmokeJob, start_smoke_job
+from workbench.smokereport import results_frame
+from workbench.smokeresults import RunRecord, list_runs, load_run
+from workbench.smokerun import SmokeOptions, resume_run, run_suite
+
+JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
+
+current = settings()
+engine = store(current)
+
+
+def _llm():
+    from workbench.client import make_llm
+
+    return make_llm(current)
+
+
+def _server():
+    return server_manager(current) if current.managed_server else None
+
+
+def _start(options: SmokeOptions) -> None:
+    llm = _llm()
+    server = _server()
+
+    def work(on_progress, cancel: threading.Event) -> RunRecord:
+        return run_suite(current, llm=llm, store=engine, options=options, server=server,
+                         on_progress=on_progress, cancel=cancel)  # fmt: skip
+
+    st.session_state[JOB] = start_smoke_job(work, "run")
+
+
+def _resume(run_id: str) -> None:
+    llm = _llm()
+    server = _server()
+
+    def work(on_progress, cancel: threading.Event) -> RunRecord:
+        return resume_run(current, run_id, llm=llm, store=engine, server=server,
+                          on_progress=on_progress, cancel=cancel)  # fmt: skip
+
+    st.session_state[JOB] = start_smoke_job(work, "resume")
+
+
+@st.fragment(run_every=1.0)
+def _live() -> None:
+    job: SmokeJob | None = st.session_state.get(JOB)
+    if job is None:
+        return
+    snapshot = job.snapshot()
+    if snapshot.done:
+        st.session_state.pop(JOB, None)
+        if snapshot.error:
+            st.session_state["smoke_notice"] = snapshot.error
+        st.rerun()
+    progress = snapshot.progress
+    if st.button("Cancel", key="smoke_cancel", disabled=snapshot.cancel_requested):
+        job.cancel()
+    if progress is None:
+        st.progress(0.0, text=f"starting… {snapshot.elapsed_s:.0f} s")
+        return
+    c = progress.counts
+    left = f" · about {progress.remaining_s:.0f} s left" if progress.remaining_s is not None else ""
+    st.progress(
+        progress.fraction,
+        text=f"{c.done} of {progress.planned} cases · pass {c.passed} · fail {c.failed} · "
+        f"flaky {c.flaky} · error {c.errors}{left}",
+    )
+    if progress.note:
+        st.caption(progress.note)
+    try:
+        st.dataframe(results_frame(load_run(engine, progress.run_id)), hide_index=True)
+    except WorkbenchError as exc:
+        st.error(str(exc))
+
+
+st.title("Smoke suite")
+st.caption(
+    "Every case runs several times back to back at temperature 0 with the stage cache "
+    "bypassed: a case whose repeats disagree anywhere is flaky."
+)
+
+try:
+    directory = smoke_dir(current.fixtures_dir)
+    suite = load_cases(directory)
+    tags = sorted(load_tags(directory))
+except WorkbenchError as exc:
+    st.error(str(exc))
+    st.stop()
+
+job: SmokeJob | None = st.session_state.get(JOB)
+if notice := st.session_state.pop("smoke_notice", None):
+    st.error(notice)
+
+with st.form("smoke_run_form"):
+    left, middle, right = st.columns(3)
+    category = left.selectbox("Category", ["all", *CATEGORIES], key="smoke_category")
+    chosen_tags = middle.multiselect("Tags (all of)", tags, key="smoke_tags")
+    limit = right.number_input("At most this many cases (0: all)", 0, len(suite), 0,
+                               key="smoke_limit")  # fmt: skip
+    left, middle, right = st.columns(3)
+    repeats = left.number_input("Repeats", 1, 10, 2, key="smoke_repeats")
+    concurrency = middle.number_input("Cases at once", 1, 16, 1, key="smoke_concurrency")
+    restart = right.checkbox(
+        "Restart the server between repeats",
+        key="smoke_restart",
+        disabled=not current.managed_server,
+        help="Only when the workbench manages the model server",
+    )
+    label = st.text_input("Label", key="smoke_label", placeholder="e.g. after the noise edit")
+    submitted = st.form_submit_button(
+        "Run the smoke suite", type="primary", disabled=job is not None
+    )
+if submitted:
+    try:
+        _start(
+            SmokeOptions(
+                repeats=int(repeats),
+                concurrency=int(concurrency),
+                restart_between_repeats=bool(restart),
+                tags=tuple(chosen_tags),
+                category=None if category == "all" else category,
+                limit=int(limit) or None,
+                label=label,
+            )
+        )
+    except WorkbenchError as exc:
+        st.error(str(exc))
+    else:
+        st.rerun()
+
+_live()
+
+runs = list_runs(engine, limit=100)
+labels = {
+    r.id: f"{r.created:%Y-%m-%d %H:%M} · {r.label or r.id} · {r.status} · "
+    f"{r.counts.passed}/{r.counts.done} pass, {r.counts.flaky} flaky"
+    for r in runs
+}
+unfinished = [r.id for r in runs if r.status in ("interrupted", "cancelled", "running") and
+              r.counts.done < r.planned]  # fmt: skip
+if unfinished and job is None:
+    with st.expander(f"{len(unfinished)} unfinished runs"):
+        picked = st.selectbox("Run", unfinished, format_func=labels.get, key="smoke_resume_pick")
+        if st.button("Resume", key="smoke_resume"):
+            _resume(picked)
+            st.rerun()
+
+results_tab, compare_tab, plots_tab, lab_tab = st.tabs(
+    ["Results", "Compare runs", "Plots", "Models and server settings"]
+)
+
+with results_tab:
+    if not runs:
+        st.info("No smoke runs yet: press **Run the smoke suite**.")
+    else:
+        run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="smoke_show")
+        record = load_run(engine, run_id)
+        m = record.manifest
+        st.caption(
+            f"prompts `{m.prompt_set_hash[:12]}` · models {', '.join(sorted(set(m.models.values())))}"
+            f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
+            + (" · restarts between repeats" if m.restart_between_repeats else "")
+        )
+        st.dataframe(results_frame(record), hide_index=True)
+
+with compare_tab:
+    if len(runs) < 2:
+        st.caption("Two runs are needed to compare.")
+    else:
+        ids = list(labels)
+        left, right = st.columns(2)
+        before_id = left.selectbox(
+            "Before", ids, index=1, format_func=labels.get, key="smoke_before"
+        )
+        after_id = right.selectbox("After", ids, index=0, format_func=labels.get, key="smoke_after")
+        comparison = compare_smoke_runs(load_run(engine, before_id), load_run(engine, after_id))
+        counts = comparison.counts
+        cols = st.columns(5)
+        for col, name in zip(cols, ["new failure", "fixed", "newly flaky", "no longer flaky",
+                                    "unchanged"], strict=True):  # fmt: skip
+            col.metric(name, counts[name])
+        if comparison.prompt_set_changed:
+            st.caption("The prompt files differ between these runs.")
+        st.dataframe(comparison_frame(comparison), hide_index=True)
+        st.caption(
+            "Open both traces of a case in the Run page's **Compare runs** tab "
+            "(its trace ids are listed above)."
+        )
+
+with plots_tab:
+    if not runs:
+        st.caption("Plots appear after the first run.")
+    else:
+        st.plotly_chart(rates_figure(runs), key="smoke_rates")
+        picked = st.selectbox("Run for the per-run plots", list(labels), format_func=labels.get,
+                              key="smoke_plot_run")  # fmt: skip
+        record = load_run(engine, picked)
+        st.plotly_chart(category_figure(record), key="smoke_categories")
+        recent = [load_run(engine, r.id) for r in runs[:10]]
+        st.plotly_chart(divergence_figure(recent), key="smoke_divergence")
+        st.plotly_chart(margin_figure(recent), key="smoke_margins")
+
+with lab_tab:
+    st.markdown("**Which cases flipped** between two runs (two models, adapters or settings)")
+    if len(runs) >= 2:
+        chosen = st.multiselect("Runs", list(labels), default=list(labels)[:2],
+                                format_func=labels.get, key="smoke_matrix_runs")  # fmt: skip
+        if len(chosen) >= 2:
+            matrix = model_matrix({labels[i]: load_run(engine, i) for i in chosen})
+            st.dataframe(matrix[matrix["flipped"]], hide_index=True)
+            st.caption(f"{int(matrix['flipped'].sum())} of {len(matrix)} cases flipped")
+    st.markdown("**Run an experiment**: the same suite under each setting, one after another")
+    served = st.text_input("Models or adapters to compare (comma-separated; empty: server settings)",
+                           key="smoke_models")  # fmt: skip
+    variants = model_variants([m.strip() for m in served.split(",") if m.strip()]) or CPU_EXPERIMENT
+    st.dataframe(
+        pd.DataFrame([{"setting": v.label, "changes": v.overrides, "at once": v.concurrency,
+                       "restart between repeats": v.restart_between_repeats} for v in variants]),
+        hide_index=True,
+    )  # fmt: skip
+    exp_limit = st.number_input("Cases per setting", 1, len(suite), min(10, len(suite)),
+                                key="smoke_exp_limit")  # fmt: skip
+    needs_server = any(v.restart_server for v in variants)
+    if needs_server and not current.managed_server:
+        st.caption(
+            "Server settings can only be changed on the managed server (no WORKBENCH_BASE_URL)."
+        )
+    if st.button("Run the experiment", key="smoke_experiment",
+                 disabled=job is not None or (needs_server and not current.managed_server)):  # fmt: skip
+        options = SmokeOptions(limit=int(exp_limit), label="experiment")
+
+        def work(on_progress, cancel):
+            return run_variants(current, variants, store=engine, options=options,
+                                on_progress=on_progress, cancel=cancel)  # fmt: skip
+
+        st.session_state[JOB] = start_smoke_job(work, "experiment")
+        st.session_state[EXPERIMENT] = [v.label for v in variants]
+        st.rerun()
+    experiment = [r for r in runs if r.label.startswith("experiment ")]
+    if experiment:
+        latest = {}
+        for r in experiment:  # newest first: keep each setting's latest run
+            latest.setdefault(r.label.removeprefix("experiment "), r.id)
+        table = variant_rates({k: load_run(engine, v) for k, v in latest.items()})
+        st.dataframe(table, hide_index=True)

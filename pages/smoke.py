@@ -24,7 +24,7 @@ from workbench.smokecompare import (
 from workbench.smokejob import SmokeJob, start_smoke_job
 from workbench.smokereport import results_frame
 from workbench.smokeresults import RunRecord, list_runs, load_run
-from workbench.smokerun import SmokeOptions, resume_run, run_suite
+from workbench.smokerun import SmokeOptions, resume_run, run_suite, select_suite
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
 
@@ -43,6 +43,7 @@ def _server():
 
 
 def _start(options: SmokeOptions) -> None:
+    select_suite(options, settings=current)  # an empty selection is an error before any thread
     llm = _llm()
     server = _server()
 

@@ -55,8 +55,13 @@ def test_a_snapshot_shows_the_finished_stages_and_the_one_running(linguistic: Se
     snapshot = job.snapshot()
     assert snapshot.running and snapshot.state == "running"
     assert [s.output for s in snapshot.stages] == ["answer 1", "answer 2"]
-    assert [p.stage_id for p in snapshot.planned] == ["noise", "query", "reference", "cleanup"]
-    assert snapshot.current is not None and snapshot.current.stage_id == "reference"
+    assert [p.stage_id for p in snapshot.planned] == [
+        "noise_removal",
+        "query_normalizer",
+        "reference_normalizer",
+        "misc_cleanup",
+    ]
+    assert snapshot.current is not None and snapshot.current.stage_id == "reference_normalizer"
     assert snapshot.trace is None
     gate.release.set()
     final = job.wait(10)
@@ -120,4 +125,4 @@ def test_a_failed_stage_is_a_finished_run_not_a_job_error(linguistic: Settings) 
     final = start_run("count results", as_of=AS_OF, settings=linguistic, llm=llm).wait(10)
     assert final.error is None
     assert final.trace is not None and final.trace.status == "failed"
-    assert final.trace.failed_stage.stage_id == "query"
+    assert final.trace.failed_stage.stage_id == "query_normalizer"

@@ -85,6 +85,7 @@ def test_a_failed_start_is_shown_not_raised(script, monkeypatch) -> None:
     page.multiselect(key="smoke_tags").set_value(["window"])  # no case carries it
     page = run_suite_start_only(page)
     assert any("no smoke case matches" in e.value for e in page.error)
+    assert "smoke_job" not in page.session_state
 
 
 def run_suite_start_only(page: AppTest) -> AppTest:

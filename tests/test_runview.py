@@ -135,10 +135,10 @@ def test_prompt_paths_map_stage_ids_to_files(tmp_path: Path, data_dir: Path) -> 
     folder = prompts_dir(tmp_path, *LINGUISTIC)
     paths = prompt_paths(Settings(data_dir=data_dir, prompts_dir=folder))
     assert paths == {
-        "noise": folder / "02_noise.md",
-        "query": folder / "03_query.md",
-        "reference": folder / "04_reference.md",
-        "cleanup": folder / "05_cleanup.md",
+        "noise_removal": folder / "02_noise.md",
+        "query_normalizer": folder / "03_query.md",
+        "reference_normalizer": folder / "04_reference.md",
+        "misc_cleanup": folder / "05_cleanup.md",
     }
     (folder / "06_bad.md").write_text("no front matter")
     assert prompt_paths(Settings(data_dir=data_dir, prompts_dir=folder)) == {}

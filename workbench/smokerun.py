@@ -227,32 +227,6 @@ def run_suite(
     )
 
 
-def resume_run(
-    settings: Settings,
-    run_id: str,
-    *,
-    llm: LLM,
-    store: Engine,
-    cases: Iterable[SmokeCase] | None = None,
-    server: ServerManager | None = None,
-    database: Path | None = None,
-    on_progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-) -> RunRecord:
-    """Finish an interrupted or cancelled run: only the cases without a result are run."""
-    return execute_run(
-        settings,
-        run_id,
-        llm=llm,
-        store=store,
-        cases=cases,
-        server=server,
-        database=database,
-        on_progress=on_progress,
-        cancel=cancel,
-    )
-
-
 def execute_run(
     settings: Settings,
     run_id: str,
@@ -338,6 +312,10 @@ def execute_run(
     set_run_status(store, run_id, status)
     tracker.report(status)
     return load_run(store, run_id)
+
+
+resume_run = execute_run
+"""Finish an interrupted or cancelled run: only the cases without a result are run."""
 
 
 def _run_back_to_back(

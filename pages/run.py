@@ -18,7 +18,7 @@ from workbench.reference import (
     load_reference_trace,
     open_trace,
 )
-from workbench.runcompare import compare_runs, default_pair
+from workbench.runcompare import compare_runs, default_pair, linked_pair
 from workbench.runview import (
     RUN_PAGE_CSS,
     EndpointStatus,
@@ -30,7 +30,7 @@ from workbench.runview import (
     stage_cards,
 )
 from workbench.settings import PROJECT_ROOT, Settings
-from workbench.trace import Trace, recent_traces
+from workbench.trace import Trace, recent_traces, trace_summaries
 
 JOB, SHOWN, NOTICE = "run_job", "run_trace", "run_notice"
 VERDICTS = {
@@ -239,7 +239,17 @@ if right.button("Run", key="run_start", type="primary", disabled=job is not None
 if notice := st.session_state.pop(NOTICE, None):
     st.error(f"The run could not finish: {notice}")
 
-trace_tab, compare_tab, history_tab = st.tabs(["Trace", "Compare runs", "History"])
+wanted = st.query_params.get("trace")  # a link from another page to one stored run
+if wanted and st.session_state.get("run_linked_trace") != wanted:
+    st.session_state["run_linked_trace"] = wanted
+    try:
+        st.session_state[SHOWN] = open_trace(engine, wanted)
+    except WorkbenchError as exc:
+        st.warning(f"The linked run could not be opened: {exc}")
+linked = linked_pair(st.query_params.to_dict())  # a compare link from another page
+trace_tab, compare_tab, history_tab = st.tabs(
+    ["Trace", "Compare runs", "History"], default="Compare runs" if linked else None
+)
 
 with trace_tab:
     if job is not None:
@@ -293,17 +303,26 @@ with history_tab:
                 st.rerun()
 
 with compare_tab:
+    known = {s.id for s in summaries} | {REFERENCE_TRACE_ID}
+    older = trace_summaries(engine, [i for i in linked or () if i not in known])
     labels = {
-        s.id: f"{s.created:%Y-%m-%d %H:%M:%S} · {s.status} · {s.question[:70]}" for s in summaries
+        s.id: f"{s.created:%Y-%m-%d %H:%M:%S} · {s.status} · {s.question[:70]}"
+        for s in [*summaries, *older]
     }
     labels[REFERENCE_TRACE_ID] = "The paper's worked example (reference)"
     ids = list(labels)
+    if linked and (missing := [i for i in linked if i not in labels]):
+        st.warning(
+            f"The linked run {', '.join(f'`{i}`' for i in missing)} is not in this store; "
+            "it may have been made with another WORKBENCH_STORE_URL."
+        )
+        linked = None
     shown_trace: Trace | None = st.session_state.get(SHOWN)
     pair = default_pair(summaries, shown_trace.question if shown_trace else None)
     if len(ids) < 2:
         st.caption("Run a question at least once to compare it with another run.")
     else:
-        defaults = pair if pair else (ids[0], ids[1])
+        defaults = linked or pair or (ids[0], ids[1])
         if st.session_state.get("compare_defaults") != defaults:  # new runs: start from them
             st.session_state["compare_defaults"] = defaults
             st.session_state["compare_a"], st.session_state["compare_b"] = defaults

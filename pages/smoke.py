@@ -27,6 +27,11 @@ from workbench.smokeresults import RunRecord, list_runs, load_run
 from workbench.smokerun import SmokeOptions, resume_run, run_suite, select_suite
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
+LINKS = {  # link columns open the Run page on a case's stored traces
+    "trace": st.column_config.LinkColumn("trace", display_text="open in Run"),
+    "compare repeats": st.column_config.LinkColumn("compare repeats", display_text="compare"),
+    "compare": st.column_config.LinkColumn("compare", display_text="compare in Run"),
+}
 
 current = settings()
 engine = store(current)
@@ -92,7 +97,9 @@ def _live() -> None:
     if progress.note:
         st.caption(progress.note)
     try:
-        st.dataframe(results_frame(load_run(engine, progress.run_id)), hide_index=True)
+        st.dataframe(
+            results_frame(load_run(engine, progress.run_id)), hide_index=True, column_config=LINKS
+        )
     except WorkbenchError as exc:
         st.error(str(exc))
 
@@ -185,7 +192,7 @@ with results_tab:
             f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
             + (" · restarts between repeats" if m.restart_between_repeats else "")
         )
-        st.dataframe(results_frame(record), hide_index=True)
+        st.dataframe(results_frame(record), hide_index=True, column_config=LINKS)
 
 with compare_tab:
     if len(runs) < 2:
@@ -205,11 +212,8 @@ with compare_tab:
             col.metric(name, counts[name])
         if comparison.prompt_set_changed:
             st.caption("The prompt files differ between these runs.")
-        st.dataframe(comparison_frame(comparison), hide_index=True)
-        st.caption(
-            "Open both traces of a case in the Run page's **Compare runs** tab "
-            "(its trace ids are listed above)."
-        )
+        st.dataframe(comparison_frame(comparison), hide_index=True, column_config=LINKS)
+        st.caption("**compare in Run** opens a case's two traces in the Run page's compare view.")
 
 with plots_tab:
     if not runs:

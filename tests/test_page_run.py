@@ -269,3 +269,63 @@ def test_sql_that_does_not_parse_fails_the_sql_card(sql_server: ScriptedServer) 
     assert "SQLParseError" in page.error[0].value
     assert "does not parse" in page.info[0].value
     assert any("SELECT count( FROM results" in c.value for c in page.code)
+
+
+# -- links from other pages (the Smoke page's trace and compare columns) ------------------
+
+
+def _stored(question: str, output: str, *, minutes: int) -> str:
+    """Store a trace whose stage 6 says ``output``, started ``minutes`` after midnight."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from tests.test_trace import make_trace
+    from workbench.settings import load_settings
+    from workbench.store import open_store
+    from workbench.trace import save_trace
+
+    started = datetime(2026, 3, 31, tzinfo=UTC) + timedelta(minutes=minutes)
+    trace = make_trace(question, started=started)
+    stages = tuple(replace(s, output=output) if s.order == 6 else s for s in trace.stages)
+    return save_trace(open_store(load_settings()), replace(trace, stages=stages))
+
+
+def test_a_compare_link_picks_its_two_runs_even_when_they_are_old(server: ScriptedServer) -> None:
+    a_id = _stored("linked question", "Show count results", minutes=0)
+    b_id = _stored("linked question", "Show the count of results", minutes=1)
+    for n in range(31):  # newer runs push the linked pair out of the recent list
+        _stored(f"newer {n}", "x", minutes=10 + n)
+    page = AppTest.from_file(str(PROJECT_ROOT / "pages" / "run.py"), default_timeout=60)
+    page.query_params["a"], page.query_params["b"] = a_id, b_id
+    page.run()
+    assert not page.exception, page.exception
+    assert (page.selectbox(key="compare_a").value, page.selectbox(key="compare_b").value) == (
+        a_id,
+        b_id,
+    )
+    text = " ".join(html_values(page))
+    assert "The runs part ways at **stage 6" in text
+
+
+def test_a_link_to_an_unknown_run_says_so_and_keeps_the_page(server: ScriptedServer) -> None:
+    _stored("one", "a", minutes=0)
+    _stored("two", "b", minutes=1)
+    page = AppTest.from_file(str(PROJECT_ROOT / "pages" / "run.py"), default_timeout=60)
+    page.query_params["a"], page.query_params["b"] = "gone-1", "gone-2"
+    page.query_params["trace"] = "gone-3"
+    page.run()
+    assert not page.exception, page.exception
+    warnings = " ".join(w.value for w in page.warning)
+    assert "`gone-1`, `gone-2` is not in this store" in warnings
+    assert "The linked run could not be opened" in warnings and "gone-3" in warnings
+
+
+def test_a_trace_link_opens_that_run(server: ScriptedServer) -> None:
+    wanted = _stored("the linked one", "Show linked", minutes=0)
+    _stored("another", "Show other", minutes=1)
+    page = AppTest.from_file(str(PROJECT_ROOT / "pages" / "run.py"), default_timeout=60)
+    page.query_params["trace"] = wanted
+    page.run()
+    assert not page.exception, page.exception
+    questions = [v for v in html_values(page) if "<b>Question</b>" in v]
+    assert "the linked one" in questions[0]

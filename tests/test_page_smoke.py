@@ -77,6 +77,8 @@ def test_one_click_runs_the_suite_then_a_second_run_is_compared(script) -> None:
     assert metrics["new failure"] == "1" and metrics["unchanged"] == "1"
     compared = next(d.value for d in page.dataframe if "change" in d.value.columns)
     assert list(compared["case"]) == ["simple-003"]
+    before, after = compared["trace before"][0], compared["trace after"][0]
+    assert compared["compare"][0] == f"run?a={before}&b={after}"  # opens the Run page's compare
     assert len(page.get("plotly_chart")) == 4
 
 

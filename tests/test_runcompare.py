@@ -6,7 +6,14 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from workbench.reference import load_reference_trace
-from workbench.runcompare import compare_runs, compare_stage, default_pair
+from workbench.runcompare import (
+    compare_link,
+    compare_runs,
+    compare_stage,
+    default_pair,
+    linked_pair,
+    trace_link,
+)
 from workbench.trace import ResultTrace, StageTrace, Trace, TraceSummary
 
 
@@ -94,3 +101,20 @@ def test_default_pair_prefers_runs_of_the_shown_question() -> None:
     assert default_pair(newest_first, "unknown") == ("3", "4")
     assert default_pair(newest_first, None) == ("3", "4")
     assert default_pair(newest_first[:1], "q1") is None
+
+
+def test_links_into_the_run_page_carry_the_ids_and_read_back() -> None:
+    link = compare_link("a1 b", "c&d")
+    assert link == "run?a=a1+b&b=c%26d"
+    assert trace_link("t-1") == "run?trace=t-1"
+    from urllib.parse import parse_qsl, urlsplit
+
+    params = dict(parse_qsl(urlsplit(link).query))
+    assert linked_pair(params) == ("a1 b", "c&d")
+
+
+def test_a_link_without_two_different_runs_asks_for_no_pair() -> None:
+    assert linked_pair({}) is None
+    assert linked_pair({"a": "x"}) is None
+    assert linked_pair({"a": "x", "b": "  "}) is None
+    assert linked_pair({"a": "x", "b": "x"}) is None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.smoke_records import record, result
+from workbench.runcompare import compare_link
 from workbench.smokecompare import (
     category_figure,
     category_frame,
@@ -66,6 +68,8 @@ def test_compare_names_each_change_and_where_the_runs_first_differ() -> None:
     assert "REGRESSION" in text
     frame = comparison_frame(comparison)
     assert list(frame["case"]) == ["c1", "c2", "c3", "c5"]
+    assert frame["compare"][0] == compare_link(c1.before_trace, c1.after_trace)
+    assert pd.isna(frame["compare"][3])  # added: no trace before
     assert comparison.to_dict()["changed"][0]["traces"] == list((c1.before_trace, c1.after_trace))
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pandas as pd
+
 from tests.smoke_records import record, result
-from workbench.smokereport import format_run, junit_xml, run_summary, write_junit
+from workbench.smokereport import format_run, junit_xml, results_frame, run_summary, write_junit
 
 
 def sample():
@@ -52,3 +54,20 @@ def test_junit_counts_flaky_as_failures_and_lists_cases_not_run(tmp_path) -> Non
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["prompt_set_hash"] == "p1" and props["repeats"] == "2"
     assert junit_xml(sample()).startswith('<?xml version="1.0" encoding="utf-8"?>')
+
+
+def test_the_results_table_links_each_trace_and_the_flaky_repeats_to_the_run_page() -> None:
+    from urllib.parse import parse_qsl, urlsplit
+
+    def query(link: str) -> dict[str, str]:
+        assert urlsplit(link).path == "run"
+        return dict(parse_qsl(urlsplit(link).query))
+
+    frame = results_frame(sample()).set_index("case")
+    c3 = next(r for r in sample().results if r.case_id == "c3")
+    first, second = c3.trace_ids
+    assert first != second
+    assert query(frame.loc["c3", "trace"]) == {"trace": first}
+    assert query(frame.loc["c3", "compare repeats"]) == {"a": first, "b": second}
+    assert pd.isna(frame.loc["c1", "compare repeats"])  # repeats agree: nothing to compare
+    assert query(frame.loc["c1", "trace"]) == {"trace": "trace-pass-Show q"}

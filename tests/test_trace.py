@@ -24,6 +24,7 @@ from workbench.trace import (
     recent_traces,
     save_trace,
     trace_from_json,
+    trace_summaries,
     trace_to_json,
 )
 
@@ -167,3 +168,15 @@ def test_store_saves_loads_and_lists_newest_first(settings: Settings) -> None:
 def test_loading_an_unknown_id_says_so(settings: Settings) -> None:
     with pytest.raises(StoreError, match="no stored trace with id 'nope'"):
         load_trace(open_store(settings), "nope")
+
+
+def test_summaries_of_chosen_runs_keep_the_asked_order_and_skip_unknown_ids(
+    settings: Settings,
+) -> None:
+    engine = open_store(settings)
+    first, second = make_trace("first"), make_trace("second")
+    save_trace(engine, first)
+    save_trace(engine, second)
+    found = trace_summaries(engine, [second.id, "nope", first.id, second.id])
+    assert [s.question for s in found] == ["second", "first"]
+    assert trace_summaries(engine, []) == []

@@ -9,14 +9,18 @@ input (the stage changed, or the server is not deterministic).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlencode
 
 from workbench.diffing import Divergence, first_divergence, side_by_side_html
 from workbench.runview import escaped_block
 from workbench.trace import StageTrace, Trace, TraceSummary
 
 Verdict = Literal["same", "differs", "knock-on", "only-a", "only-b"]
+
+RUN_PAGE_URL = "run"  # the Run page's path in app.py's navigation
 
 
 @dataclass(frozen=True)
@@ -135,3 +139,24 @@ def default_pair(summaries: list[TraceSummary], question: str | None) -> tuple[s
     if len(pool) < 2:
         return None
     return pool[1].id, pool[0].id
+
+
+def compare_link(a_id: str, b_id: str) -> str:
+    """A link to the Run page's compare view with runs ``a_id`` and ``b_id`` picked.
+
+    Relative, so it works wherever the app is served; any page of the app can use it.
+    """
+    return f"{RUN_PAGE_URL}?{urlencode({'a': a_id, 'b': b_id})}"
+
+
+def trace_link(trace_id: str) -> str:
+    """A link to the Run page showing the stored run ``trace_id``."""
+    return f"{RUN_PAGE_URL}?{urlencode({'trace': trace_id})}"
+
+
+def linked_pair(params: Mapping[str, str]) -> tuple[str, str] | None:
+    """The (a, b) run ids a compare link asks for, or None when the query has no pair."""
+    a_id, b_id = (params.get(k, "").strip() for k in ("a", "b"))
+    if not a_id or not b_id or a_id == b_id:
+        return None
+    return a_id, b_id

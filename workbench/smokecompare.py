@@ -158,6 +158,8 @@ def comparison_frame(comparison: SmokeComparison, *, changed_only: bool = True) 
     """One row per case, for a table on the Smoke page."""
     import pandas as pd
 
+    from workbench.runcompare import compare_link
+
     rows = [
         {
             "case": c.case_id,
@@ -171,12 +173,17 @@ def comparison_frame(comparison: SmokeComparison, *, changed_only: bool = True) 
             ),
             "trace before": c.before_trace or "",
             "trace after": c.after_trace or "",
+            "compare": (
+                compare_link(c.before_trace, c.after_trace)
+                if c.before_trace and c.after_trace
+                else None
+            ),
         }
         for c in comparison.cases
         if not changed_only or c.change != "unchanged"
     ]
     return pd.DataFrame(rows, columns=["case", "change", "before", "after", "first differs at",
-                                       "trace before", "trace after"])  # fmt: skip
+                                       "trace before", "trace after", "compare"])  # fmt: skip
 
 
 # -- the model matrix ----------------------------------------------------------------------

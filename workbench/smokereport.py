@@ -149,11 +149,16 @@ def results_frame(record: RunRecord) -> pd.DataFrame:
     """One row per finished case, for the Smoke page's table."""
     import pandas as pd
 
-    columns = ["case", "category", "verdict", "why", "first divergent stage", "seconds", "traces"]
+    from workbench.runcompare import compare_link, trace_link
+
+    columns = ["case", "category", "verdict", "why", "first divergent stage", "seconds", "traces",
+               "trace", "compare repeats"]  # fmt: skip
     rows = []
     for r in record.results:
         point = r.divergence
         where = f"{point.stage_order} {point.stage_title}" if point and point.stage_id else ""
+        ids = r.trace_ids
+        pair = (ids[point.repeat_a], ids[point.repeat_b]) if point else None
         rows.append(
             {
                 "case": r.case_id,
@@ -162,7 +167,9 @@ def results_frame(record: RunRecord) -> pd.DataFrame:
                 "why": r.reason,
                 "first divergent stage": where,
                 "seconds": round(r.elapsed_s, 1),
-                "traces": " ".join(t[:8] for t in r.trace_ids),
+                "traces": " ".join(t[:8] for t in ids),
+                "trace": trace_link(ids[0]) if ids else None,
+                "compare repeats": compare_link(*pair) if pair else None,
             }
         )
     return pd.DataFrame(rows, columns=columns)

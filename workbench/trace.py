@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -271,3 +272,14 @@ def recent_traces(engine: Engine, limit: int = 20) -> list[TraceSummary]:
             select(TraceRow).order_by(col(TraceRow.created).desc()).limit(limit)
         ).all()
         return [TraceSummary(r.id, r.question, r.as_of, r.created, r.status) for r in rows]
+
+
+def trace_summaries(engine: Engine, trace_ids: Iterable[str]) -> list[TraceSummary]:
+    """The stored runs among ``trace_ids``, in the order asked; unknown ids are left out."""
+    from workbench.store import TraceRow
+
+    wanted = list(dict.fromkeys(trace_ids))
+    with Session(engine) as session:
+        rows = session.exec(select(TraceRow).where(col(TraceRow.id).in_(wanted))).all()
+        found = {r.id: TraceSummary(r.id, r.question, r.as_of, r.created, r.status) for r in rows}
+    return [found[i] for i in wanted if i in found]

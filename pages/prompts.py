@@ -29,6 +29,14 @@ if not files:
     st.info(f"No prompt files in `{current.prompts_dir}`.")
     st.stop()
 
+linked = st.query_params.get("stage")  # the Run page's "Edit the … prompt" link
+if linked and st.session_state.get("prompts_linked_stage") != linked:
+    st.session_state["prompts_linked_stage"] = linked
+    match = next((p for p in files if p.name == linked), None)
+    if match is None:
+        st.warning(f"No prompt file named `{linked}` in `{current.prompts_dir}`.")
+    else:
+        st.session_state["stage"] = match
 stage: Path = st.selectbox("Stage", files, format_func=lambda p: p.name, key="stage")
 newest = pv.sync_from_disk(engine, stage)
 TEXT, BASE, MESSAGE = f"text:{stage.name}", f"base:{stage.name}", f"message:{stage.name}"

@@ -119,3 +119,23 @@ def test_compare_versions_and_sets(prompts: Path) -> None:
     diffs = [h.proto.body for h in page.get("html")]
     # The versions diff and the set diff (first moment vs last) both mark the new word.
     assert sum('<ins class="wb-ins">first</ins>' in d for d in diffs) == 2
+
+
+def test_the_run_page_link_opens_its_stage(prompts: Path) -> None:
+    page = AppTest.from_file(str(PROJECT_ROOT / "pages" / "prompts.py"), default_timeout=60)
+    page.query_params["stage"] = "06_sql.md"
+    page.run()
+    assert not page.exception, page.exception
+    assert page.selectbox[0].value.name == "06_sql.md"
+    assert page.text_area[0].value == SQL
+    page.selectbox[0].set_value(prompts / "01_dates.md").run()  # the link does not pin the choice
+    assert page.text_area[0].value == DATES
+
+
+def test_a_link_to_an_unknown_stage_says_so(prompts: Path) -> None:
+    page = AppTest.from_file(str(PROJECT_ROOT / "pages" / "prompts.py"), default_timeout=60)
+    page.query_params["stage"] = "09_nope.md"
+    page.run()
+    assert not page.exception, page.exception
+    assert any("No prompt file named `09_nope.md`" in w.value for w in page.warning)
+    assert page.text_area[0].value == DATES

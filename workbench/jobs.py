@@ -12,9 +12,6 @@ recorded as cancelled, and the partial trace is stored like any other run.
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,14 +19,12 @@ from typing import Literal
 
 from sqlalchemy.engine import Engine
 
-from workbench.errors import WorkbenchError
+from workbench.background import BackgroundJob
 from workbench.llm import LLM
 from workbench.pipeline import check_question, run_pipeline
 from workbench.prompts import StagePrompt, load_prompts
 from workbench.settings import Settings
 from workbench.trace import StageTrace, Trace
-
-log = logging.getLogger(__name__)
 
 JobState = Literal["running", "cancelling", "done"]
 
@@ -75,8 +70,11 @@ class RunSnapshot:
         return self.planned[len(self.stages)]
 
 
-class RunJob:
+class RunJob(BackgroundJob):
     """One pipeline run in its own thread. Build it with ``start_run``."""
+
+    thread_name = "workbench-run"
+    what = "the run"
 
     def __init__(
         self,
@@ -91,6 +89,7 @@ class RunJob:
         database: Path | None = None,
         close_llm: bool = False,
     ):
+        super().__init__()
         self.question = question
         self.as_of = as_of
         self._settings = settings
@@ -103,32 +102,7 @@ class RunJob:
         self.planned = tuple(
             PlannedStage(p.order, p.id, p.title) for p in sorted(prompts, key=lambda p: p.order)
         )
-        self._cancel = threading.Event()
-        self._finished = threading.Event()
-        self._lock = threading.Lock()
         self._stages: list[StageTrace] = []
-        self._trace: Trace | None = None
-        self._error: str | None = None
-        self._started = time.monotonic()
-        self._ended: float | None = None
-        self._thread = threading.Thread(target=self._run, name="workbench-run", daemon=True)
-
-    def start(self) -> RunJob:
-        self._started = time.monotonic()
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Ask the run to stop after the stage in flight."""
-        self._cancel.set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
-    def done(self) -> bool:
-        return self._finished.is_set()
 
     def wait(self, timeout: float | None = None) -> RunSnapshot:
         """Block until the run is done (or the timeout passes); returns a snapshot."""
@@ -137,19 +111,18 @@ class RunJob:
 
     def snapshot(self) -> RunSnapshot:
         with self._lock:
-            if self._finished.is_set():
+            if self.done:
                 state: JobState = "done"
             else:
-                state = "cancelling" if self._cancel.is_set() else "running"
-            end = self._ended if self._ended is not None else time.monotonic()
+                state = "cancelling" if self.cancel_requested else "running"
             return RunSnapshot(
                 question=self.question,
                 as_of=self.as_of,
                 state=state,
                 stages=tuple(self._stages),
                 planned=self.planned,
-                elapsed_s=end - self._started,
-                trace=self._trace,
+                elapsed_s=self.elapsed_s,
+                trace=self._result,
                 error=self._error,
             )
 
@@ -157,37 +130,27 @@ class RunJob:
         with self._lock:
             self._stages.append(stage)
 
-    def _run(self) -> None:
-        trace: Trace | None = None
-        error: str | None = None
-        try:
-            trace = run_pipeline(
-                self.question,
-                as_of=self.as_of,
-                llm=self._llm,
-                settings=self._settings,
-                prompts=self._prompts,
-                use_cache=self._use_cache,
-                store=self._store,
-                database=self._database,
-                on_stage=self._on_stage,
-                cancel=self._cancel,
-            )
-        except WorkbenchError as exc:
-            error = str(exc)
-        except Exception as exc:  # a thread's exception would vanish: record it for the page
-            log.exception("pipeline run crashed")
-            error = f"the run crashed ({type(exc).__name__}: {exc}); see the app's log"
-        finally:
-            if self._close_llm and hasattr(self._llm, "close"):
-                self._llm.close()
-        with self._lock:
-            self._trace = trace
-            self._error = error
-            if trace is not None:
-                self._stages = list(trace.stages)
-            self._ended = time.monotonic()
-            self._finished.set()
+    def work(self) -> Trace:
+        return run_pipeline(
+            self.question,
+            as_of=self.as_of,
+            llm=self._llm,
+            settings=self._settings,
+            prompts=self._prompts,
+            use_cache=self._use_cache,
+            store=self._store,
+            database=self._database,
+            on_stage=self._on_stage,
+            cancel=self._cancel,
+        )
+
+    def finished(self, result: Trace | None) -> None:
+        if result is not None:
+            self._stages = list(result.stages)
+
+    def cleanup(self) -> None:
+        if self._close_llm and hasattr(self._llm, "close"):
+            self._llm.close()
 
 
 def start_run(

@@ -7,17 +7,13 @@ each case finishes, so a closed browser loses nothing: the run can be resumed.
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.errors import WorkbenchError
+from workbench.background import BackgroundJob
 from workbench.smokerun import ProgressCallback, SmokeProgress
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,45 +26,33 @@ class JobSnapshot:
     error: str | None = None
 
 
-class SmokeJob:
+class SmokeJob(BackgroundJob):
     """Runs ``work(on_progress, cancel)`` on a thread; ``start_smoke_job`` builds one."""
 
+    thread_name = "smoke-run"
+    what = "the smoke run"
+    crash_advice = "resume it from the page"
+
     def __init__(self, work: Callable[[ProgressCallback, threading.Event], Any], name: str = ""):
+        super().__init__()
         self.name = name
         self._work = work
-        self._cancel = threading.Event()
-        self._done = threading.Event()
-        self._lock = threading.Lock()
         self._progress: SmokeProgress | None = None
-        self._result: Any = None
-        self._error: str | None = None
-        self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="smoke-run", daemon=True)
 
-    def start(self) -> SmokeJob:
-        self._started = time.monotonic()
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Stop starting cases; the cases in flight finish their stage and are dropped."""
-        self._cancel.set()
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
+    def work(self) -> Any:
+        return self._work(self._on_progress, self._cancel)
 
     def wait(self, timeout: float | None = None) -> JobSnapshot:
-        self._done.wait(timeout)
+        self._finished.wait(timeout)
         return self.snapshot()
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
             return JobSnapshot(
                 progress=self._progress,
-                done=self._done.is_set(),
-                cancel_requested=self._cancel.is_set(),
-                elapsed_s=time.monotonic() - self._started,
+                done=self.done,
+                cancel_requested=self.cancel_requested,
+                elapsed_s=self.elapsed_s,
                 result=self._result,
                 error=self._error,
             )
@@ -76,21 +60,6 @@ class SmokeJob:
     def _on_progress(self, progress: SmokeProgress) -> None:
         with self._lock:
             self._progress = progress
-
-    def _run(self) -> None:
-        result: Any = None
-        error: str | None = None
-        try:
-            result = self._work(self._on_progress, self._cancel)
-        except WorkbenchError as exc:
-            error = str(exc)
-        except Exception as exc:  # a thread's exception would vanish: keep it for the page
-            log.exception("smoke run crashed")
-            error = f"the smoke run crashed ({type(exc).__name__}: {exc}); resume it from the page"
-        with self._lock:
-            self._result = result
-            self._error = error
-            self._done.set()
 
 
 def start_smoke_job(

@@ -80,3 +80,31 @@ def test_people_get_a_summary_and_export_writes_training_examples(server, capsys
 def test_resume_of_an_unknown_run_names_what_exists(server, capsys):
     assert main(["smoke", "run", "--resume", "nope"]) == 1
     assert "no smoke run with id 'nope'" in capsys.readouterr().err
+
+
+def test_an_experiment_over_two_models_shows_rates_and_the_flipped_case(server, capsys):
+    for call in (3, 4):  # the second model's two repeats of simple-003
+        server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+    code = main(["smoke", "experiment", "--json", *ARGS, "--model", "base", "--model", "retrained"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    data = json.loads(captured.out)
+    rates = {r["setting"]: (r["cases"], r["pass rate"], r["flaky rate"]) for r in data["settings"]}
+    assert rates == {"base": (2, 1.0, 0.0), "retrained": (2, 0.5, 0.0)}
+    assert data["flipped"] == ["simple-003"]
+    assert "[1/2] simple-002: pass" in captured.err  # progress goes to stderr
+
+    main(["smoke", "experiment", *ARGS, "--repeat", "1", "--model", "base"])
+    text = capsys.readouterr().out
+    assert text.splitlines()[1].startswith("base") and " 100% " in text
+
+
+def test_server_settings_need_the_managed_server(server, capsys):
+    assert main(["smoke", "experiment", *ARGS]) == 1
+    assert "needs the managed model server" in capsys.readouterr().err
+
+
+def test_an_experiment_with_no_matching_case_fails_before_anything_runs(server, capsys):
+    assert main(["smoke", "experiment", "--tag", "no-such-tag", "--model", "base"]) == 1
+    assert "no smoke case matches" in capsys.readouterr().err
+    assert server.script.calls == {}

@@ -47,10 +47,13 @@ def test_each_server_setting_restarts_the_server_and_is_recorded(settings, demo_
         database=demo_database,
     )
     assert list(runs) == [v.label for v in CPU_EXPERIMENT]
-    # one restart per setting, plus one between the repeats of the restart setting
+    # one restart per setting, one between the repeats of the restart setting, and one
+    # at the end back to the configured server
     assert [(s.server_dtype, s.server_max_num_seqs) for s in RecordingServer.restarts] == [
         ("bfloat16", 4), ("bfloat16", 1), ("float32", 4), ("bfloat16", 4), ("bfloat16", 4),
+        (settings.server_dtype, settings.server_max_num_seqs),
     ]  # fmt: skip
+    assert RecordingServer.restarts[-1] == settings
     table = variant_rates(runs)
     assert list(table["dtype"]) == ["bfloat16", "bfloat16", "float32", "bfloat16"]
     assert list(table["concurrency"]) == [4, 4, 4, 1]
@@ -86,3 +89,12 @@ def test_server_settings_need_the_managed_server(data_dir):
     external = Settings(data_dir=data_dir, base_url="http://127.0.0.1:9/v1")
     with pytest.raises(ConfigError, match="managed model server"):
         run_variants(external, CPU_EXPERIMENT[:1], store=open_store(external))
+
+
+def test_models_on_the_running_server_need_no_restart_and_leave_it_alone(settings, demo_database):
+    RecordingServer.restarts = []
+    runs = run_variants(settings, model_variants(["adapter-a"]), store=open_store(settings),
+                        make_server=RecordingServer, make_llm=lambda s: PipelineScript().llm(),
+                        cases=CASES[:1], database=demo_database)  # fmt: skip
+    assert list(runs) == ["adapter-a"]
+    assert RecordingServer.restarts == []

@@ -80,6 +80,10 @@ def run_variants(
 ) -> dict[str, RunRecord]:
     """Run the suite once per variant; returns each variant's stored run, by label.
 
+    When a variant restarted the managed server with other settings, the server is
+    restarted with ``settings`` once the experiment ends, so what runs next (a page, a
+    smoke run) meets the configured server, not the last variant's.
+
     Raises:
         ConfigError: a variant needs a server restart but the server is not managed.
     """
@@ -99,6 +103,7 @@ def run_variants(
     cases = tuple(cases) if cases is not None else None
     cancel = cancel or threading.Event()
     runs: dict[str, RunRecord] = {}
+    restarted = False
     for variant in variants:
         if cancel.is_set():
             break
@@ -106,6 +111,7 @@ def run_variants(
         server = make_server(current) if settings.managed_server else None
         if server is not None and variant.restart_server:
             server.restart()
+            restarted = True
         llm = make_llm(current)
         try:
             runs[variant.label] = run_suite(
@@ -128,4 +134,6 @@ def run_variants(
             close = getattr(llm, "close", None)
             if callable(close):
                 close()
+    if restarted:
+        make_server(settings).restart()
     return runs

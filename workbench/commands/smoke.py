@@ -10,13 +10,14 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench.cli import Outcome
 from workbench.settings import Settings
 
 if TYPE_CHECKING:
     from workbench.cases import CheckReport
+    from workbench.smokerun import SmokeOptions, SmokeProgress
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -47,18 +48,13 @@ def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentP
         "bypassed; a case is flaky when its repeats disagree anywhere. Every case result is "
         "stored as it finishes; --resume finishes an interrupted run.",
     )
-    parser.add_argument("--tag", action="append", default=[], help="only cases with this tag")
-    parser.add_argument("--category", help="only cases of this category")
-    parser.add_argument("--case", action="append", default=[], help="only this case id")
-    parser.add_argument("--limit", type=int, help="at most this many cases")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per case (default 2)")
+    add_selection(parser)
     parser.add_argument("--concurrency", type=int, default=1, help="cases at once (default 1)")
     parser.add_argument(
         "--restart-between-repeats",
         action="store_true",
         help="restart the managed model server before each repeat",
     )
-    parser.add_argument("--label", default="", help="a name for the run")
     parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
     parser.add_argument("--baseline", help="compare with this earlier run id")
     parser.add_argument(
@@ -69,6 +65,53 @@ def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentP
     parser.add_argument("--resume", metavar="RUN_ID", help="finish this run instead of a new one")
     parser.add_argument("--verbose", action="store_true", help="list every case, passes too")
     parser.set_defaults(handler=run_suite_command)
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """The arguments that pick cases and repeats, shared by ``run`` and ``experiment``."""
+    parser.add_argument("--tag", action="append", default=[], help="only cases with this tag")
+    parser.add_argument("--category", help="only cases of this category")
+    parser.add_argument("--case", action="append", default=[], help="only this case id")
+    parser.add_argument("--limit", type=int, help="at most this many cases")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per case (default 2)")
+    parser.add_argument("--label", default="", help="a name for the run")
+
+
+def selection(args: argparse.Namespace, **changes: Any) -> SmokeOptions:
+    from workbench.smokerun import SmokeOptions
+
+    return SmokeOptions(
+        repeats=args.repeat,
+        tags=tuple(args.tag),
+        category=args.category,
+        ids=tuple(args.case),
+        limit=args.limit,
+        label=args.label,
+        **changes,
+    )
+
+
+def register_experiment(
+    actions: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> None:
+    parser = actions.add_parser(
+        "experiment",
+        parents=[common],
+        help="run the same cases under each server setting (or model) and compare flake rates",
+        description="Without --model: restart the managed server with each CPU setting in "
+        "turn (bf16 with 4 at once, max-num-seqs 1, float32, a restart between repeats), "
+        "run the cases under each, and put the flake rates side by side; the server is "
+        "restarted with the configured settings at the end. With --model: the same cases "
+        "against each served model or LoRA adapter, with no restart.",
+    )
+    add_selection(parser)
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="a served model or adapter name to compare (repeat the option)",
+    )
+    parser.set_defaults(handler=experiment_command)
 
 
 def register_export(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -91,6 +134,7 @@ def register_export(actions: argparse._SubParsersAction, common: argparse.Argume
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None], ...] = (
     register_check,
     register_run,
+    register_experiment,
     register_export,
 )
 
@@ -134,7 +178,7 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     from workbench.smokecompare import compare_smoke_runs, format_comparison
     from workbench.smokereport import format_run, run_summary, write_junit
     from workbench.smokeresults import load_run
-    from workbench.smokerun import SmokeOptions, SmokeProgress, resume_run, run_suite
+    from workbench.smokerun import resume_run, run_suite
     from workbench.store import open_store
 
     store = open_store(settings)
@@ -148,33 +192,18 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
         server = ServerManager(settings)
     llm = make_llm(settings)
 
-    def progress(p: SmokeProgress) -> None:
-        if p.latest is None:  # on stderr, so --json output stays clean
-            return
-        left = f", ~{p.remaining_s:.0f} s left" if p.remaining_s is not None else ""
-        print(
-            f"[{p.counts.done}/{p.planned}] {p.latest.case_id}: {p.latest.verdict}{left}",
-            file=sys.stderr,
-            flush=True,
-        )
-
     try:
         if args.resume:
             record = resume_run(settings, args.resume, llm=llm, store=store, server=server,
-                                on_progress=progress)  # fmt: skip
+                                on_progress=print_progress)  # fmt: skip
         else:
-            options = SmokeOptions(
-                repeats=args.repeat,
+            options = selection(
+                args,
                 concurrency=args.concurrency,
                 restart_between_repeats=args.restart_between_repeats,
-                tags=tuple(args.tag),
-                category=args.category,
-                ids=tuple(args.case),
-                limit=args.limit,
-                label=args.label,
             )
             record = run_suite(settings, llm=llm, store=store, options=options, server=server,
-                               on_progress=progress)  # fmt: skip
+                               on_progress=print_progress)  # fmt: skip
     finally:
         close = getattr(llm, "close", None)
         if callable(close):
@@ -194,6 +223,56 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     if record.status == "interrupted":
         exit_code = exit_code or 1
     return Outcome(data=data, text=text, exit_code=exit_code)
+
+
+def print_progress(p: SmokeProgress) -> None:
+    """One line per finished case, on stderr so that --json output stays clean."""
+    if p.latest is None:
+        if p.note:
+            print(p.note, file=sys.stderr, flush=True)
+        return
+    left = f", ~{p.remaining_s:.0f} s left" if p.remaining_s is not None else ""
+    print(
+        f"[{p.counts.done}/{p.planned}] {p.latest.case_id}: {p.latest.verdict}{left}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from workbench.experiments import CPU_EXPERIMENT, model_variants, run_variants
+    from workbench.smokecompare import model_matrix, variant_rates
+    from workbench.smokerun import select_suite
+    from workbench.store import open_store
+
+    options = selection(args)
+    select_suite(options, settings=settings)  # an empty selection fails before any restart
+    variants = model_variants(args.model) if args.model else CPU_EXPERIMENT
+    runs = run_variants(
+        settings,
+        variants,
+        store=open_store(settings),
+        options=options,
+        on_progress=print_progress,
+    )
+    table = variant_rates(runs)
+    flipped: list[str] = []
+    if len(runs) >= 2:
+        matrix = model_matrix(runs)
+        flipped = list(matrix.loc[matrix["flipped"], "case"])
+    rows = table.to_dict(orient="records")
+    lines = [f"{'setting':32} {'cases':>5} {'pass':>6} {'flaky':>6} {'error':>6}  run"]
+    lines += [
+        f"{r['setting']:32} {r['cases']:5d} {r['pass rate']:6.0%} {r['flaky rate']:6.0%} "
+        f"{r['error rate']:6.0%}  {r['run']}"
+        for r in rows
+    ]
+    if len(runs) >= 2:
+        lines.append(f"verdict flipped between settings: {len(flipped)} cases {flipped or ''}")
+    if len(runs) < len(variants):
+        lines.append(f"stopped after {len(runs)} of {len(variants)} settings")
+    data = {"settings": rows, "flipped": flipped}
+    return Outcome(data=data, text="\n".join(lines).rstrip())
 
 
 def export_command(args: argparse.Namespace, settings: Settings) -> Outcome:

@@ -15,7 +15,7 @@ from tests.scripted_server import ScriptedServer
 from workbench.client import OpenAIClient
 from workbench.errors import ServerError
 from workbench.llm import ChatRequest, Message
-from workbench.server import BATCH_INVARIANT_ON_CPU, ServerManager
+from workbench.server import BATCH_INVARIANT_ON_CPU, ServerManager, serving
 from workbench.settings import LOCAL_MODEL_NAME, Settings
 
 FAKE_SERVER = Path(__file__).with_name("fake_vllm.py")
@@ -236,6 +236,43 @@ def test_autostart_only_for_the_managed_default(settings: Settings, update: dict
     manager = FakeVLLM(settings.model_copy(update=update), free_port())
     assert not manager.autostart()
     assert manager._worker is None
+
+
+def test_a_command_starts_the_server_it_needs_and_stops_it_after(settings: Settings) -> None:
+    current = settings.model_copy(update={"server_autostart": True})
+    manager = FakeVLLM(current, free_port())
+    said: list[str] = []
+    try:
+        with serving(current, said.append, manager=manager) as used:
+            assert used is manager
+            assert manager.status().state == "running" and manager.status().owned
+        assert manager.status().state == "stopped"
+        assert any("starting the local one for this command" in m for m in said)
+        assert said[-1] == "stopping the model server started for this command"
+    finally:
+        if manager.status().owned:
+            manager.stop(timeout_s=5)
+
+
+def test_a_command_uses_a_running_server_and_leaves_it_running(fake: FakeVLLM) -> None:
+    fake.settings = fake.settings.model_copy(update={"server_autostart": True})
+    pid = fake.start().pid
+    with serving(fake.settings, manager=fake) as used:
+        assert used is fake
+    assert fake.status().state == "running" and fake.status().pid == pid
+
+
+def test_a_command_starts_nothing_without_autostart_or_for_a_named_server(
+    settings: Settings,
+) -> None:
+    manager = FakeVLLM(settings.model_copy(update={"server_autostart": False}), free_port())
+    with serving(manager.settings, manager=manager) as used:
+        assert used is manager and manager.status().state == "stopped"
+    named = settings.model_copy(
+        update={"server_autostart": True, "base_url": "http://127.0.0.1:9/v1"}
+    )
+    with serving(named) as used:
+        assert used is None
 
 
 def _pgid(pid: int) -> int | None:

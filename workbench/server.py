@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -397,6 +397,41 @@ class ServerManager:
 
     def _forget(self) -> None:
         self.pid_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def serving(
+    settings: Settings, progress: Progress | None = None, *, manager: ServerManager | None = None
+) -> Iterator[ServerManager | None]:
+    """The managed server for one command, started for it when none answers.
+
+    For the managed default (no WORKBENCH_BASE_URL) with WORKBENCH_SERVER_AUTOSTART on
+    and the local profile installed: a server already answering is used (and left
+    running); otherwise one is started, waited for, and stopped when the block ends.
+    Yields the manager, or None when WORKBENCH_BASE_URL names the server. When no server
+    can be started, the first model call says what is wrong and how to fix it.
+    """
+    say = progress or (lambda message: None)
+    if not settings.managed_server:
+        yield None
+        return
+    manager = manager or ServerManager(settings)
+    if not settings.server_autostart or manager._client().health():
+        yield manager
+        return
+    if manager.profile != "cpu" or local_profile_missing():
+        yield manager
+        return
+    say(
+        "no model server answers; starting the local one for this command "
+        "(`python -m workbench serve` keeps one running between commands)"
+    )
+    manager.start(say)
+    try:
+        yield manager
+    finally:
+        say("stopping the model server started for this command")
+        manager.stop()
 
 
 def _alive(pid: int) -> bool:

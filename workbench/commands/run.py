@@ -9,6 +9,7 @@ stage cache unless ``--no-cache``.
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 
 from workbench.cli import Outcome
@@ -34,17 +35,20 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def run_question(args: argparse.Namespace, settings: Settings) -> Outcome:
     from workbench.client import make_llm
-    from workbench.pipeline import run_pipeline
+    from workbench.pipeline import check_question, run_pipeline
+    from workbench.server import serving
     from workbench.store import open_store
 
-    trace = run_pipeline(
-        args.question,
-        as_of=args.as_of or settings.as_of,
-        llm=make_llm(settings),
-        settings=settings,
-        use_cache=not args.no_cache,
-        store=open_store(settings),
-    )
+    question = check_question(args.question)  # a bad question fails before a server starts
+    with serving(settings, lambda message: print(message, file=sys.stderr, flush=True)):
+        trace = run_pipeline(
+            question,
+            as_of=args.as_of or settings.as_of,
+            llm=make_llm(settings),
+            settings=settings,
+            use_cache=not args.no_cache,
+            store=open_store(settings),
+        )
     return Outcome(
         data=trace_to_dict(trace),
         text=format_trace(trace),

@@ -175,39 +175,35 @@ def format_report(report: CheckReport) -> str:
 
 def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     from workbench.client import make_llm
+    from workbench.server import serving
     from workbench.smokecompare import compare_smoke_runs, format_comparison
     from workbench.smokereport import format_run, run_summary, write_junit
     from workbench.smokeresults import load_run
-    from workbench.smokerun import resume_run, run_suite
+    from workbench.smokerun import resume_run, run_suite, select_suite
     from workbench.store import open_store
 
     store = open_store(settings)
     baseline = load_run(store, args.baseline) if args.baseline else None
-    server = None
-    if args.restart_between_repeats or (
-        args.resume and load_run(store, args.resume).manifest.restart_between_repeats
-    ):
-        from workbench.server import ServerManager
-
-        server = ServerManager(settings)
-    llm = make_llm(settings)
-
-    try:
-        if args.resume:
-            record = resume_run(settings, args.resume, llm=llm, store=store, server=server,
-                                on_progress=print_progress)  # fmt: skip
-        else:
-            options = selection(
-                args,
-                concurrency=args.concurrency,
-                restart_between_repeats=args.restart_between_repeats,
-            )
-            record = run_suite(settings, llm=llm, store=store, options=options, server=server,
-                               on_progress=print_progress)  # fmt: skip
-    finally:
-        close = getattr(llm, "close", None)
-        if callable(close):
-            close()
+    if args.resume:
+        load_run(store, args.resume)  # an unknown run id fails before a server starts
+    else:
+        options = selection(
+            args, concurrency=args.concurrency, restart_between_repeats=args.restart_between_repeats
+        )
+        select_suite(options, settings=settings)  # so does an empty selection
+    with serving(settings, say) as server:
+        llm = make_llm(settings)
+        try:
+            if args.resume:
+                record = resume_run(settings, args.resume, llm=llm, store=store, server=server,
+                                    on_progress=print_progress)  # fmt: skip
+            else:
+                record = run_suite(settings, llm=llm, store=store, options=options, server=server,
+                                   on_progress=print_progress)  # fmt: skip
+        finally:
+            close = getattr(llm, "close", None)
+            if callable(close):
+                close()
     data = run_summary(record)
     text = format_run(record, verbose=args.verbose)
     exit_code = 0
@@ -225,22 +221,24 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     return Outcome(data=data, text=text, exit_code=exit_code)
 
 
+def say(message: str) -> None:
+    """A progress line on stderr, so that --json output stays clean."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def print_progress(p: SmokeProgress) -> None:
     """One line per finished case, on stderr so that --json output stays clean."""
     if p.latest is None:
         if p.note:
-            print(p.note, file=sys.stderr, flush=True)
+            say(p.note)
         return
     left = f", ~{p.remaining_s:.0f} s left" if p.remaining_s is not None else ""
-    print(
-        f"[{p.counts.done}/{p.planned}] {p.latest.case_id}: {p.latest.verdict}{left}",
-        file=sys.stderr,
-        flush=True,
-    )
+    say(f"[{p.counts.done}/{p.planned}] {p.latest.case_id}: {p.latest.verdict}{left}")
 
 
 def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     from workbench.experiments import CPU_EXPERIMENT, model_variants, run_variants
+    from workbench.server import serving
     from workbench.smokecompare import model_matrix, variant_rates
     from workbench.smokerun import select_suite
     from workbench.store import open_store
@@ -248,13 +246,14 @@ def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     options = selection(args)
     select_suite(options, settings=settings)  # an empty selection fails before any restart
     variants = model_variants(args.model) if args.model else CPU_EXPERIMENT
-    runs = run_variants(
-        settings,
-        variants,
-        store=open_store(settings),
-        options=options,
-        on_progress=print_progress,
-    )
+    with serving(settings, say):
+        runs = run_variants(
+            settings,
+            variants,
+            store=open_store(settings),
+            options=options,
+            on_progress=print_progress,
+        )
     table = variant_rates(runs)
     flipped: list[str] = []
     if len(runs) >= 2:

@@ -26,6 +26,7 @@ from workbench.cases import (
     load_tags,
     select_cases,
     smoke_dir,
+    tie_broken_variants,
 )
 from workbench.errors import CaseError
 from workbench.settings import PROJECT_ROOT, Settings
@@ -297,12 +298,32 @@ def test_a_sound_planted_case_passes(suite, database, tags) -> None:
         ({"tags": ("simple", "empty-expected")}, "gold-rows"),
         ({"tags": ("simple", "no-such-tag")}, "unknown-tag"),
         ({"wrong_sql": "SELECT * FROM no_such_table"}, "wrong-executes"),
+        (
+            {"gold_sql": "SELECT physician_name FROM physicians ORDER BY department_id LIMIT 1"},
+            "gold-limit-tie",  # department 1 has six physicians
+        ),
+        ({"gold_sql": "SELECT physician_name FROM physicians LIMIT 2"}, "gold-limit-tie"),
         ({"tags": ("simple", "ambiguous")}, "note"),
         ({"expect": (StageExpectation("sql_gen", ("SELECT",)),)}, "expect-stage"),
     ],
 )
 def test_the_checker_catches_a_planted_bad_case(suite, database, tags, changes, check) -> None:
     assert failures_of(planted(suite, **changes), database, tags) == [("simple-999", check)]
+
+
+def test_a_limit_past_any_tie_is_sound(suite, database, tags) -> None:
+    gold = "SELECT physician_name FROM physicians ORDER BY department_id, physician_name LIMIT 3"
+    assert failures_of(planted(suite, gold_sql=gold), database, tags) == []
+
+
+def test_tie_broken_variants_extend_only_the_outermost_order() -> None:
+    sql = "SELECT a, COUNT(*) AS n FROM t GROUP BY a ORDER BY n DESC LIMIT 2"
+    asc, desc = tie_broken_variants(sql, 2)
+    assert asc.endswith("ORDER BY n DESC, 1 ASC, 2 ASC LIMIT 2")
+    assert desc.endswith("ORDER BY n DESC, 1 DESC, 2 DESC LIMIT 2")
+    assert tie_broken_variants("SELECT a FROM t ORDER BY a", 1) is None  # no LIMIT: no cut
+    assert tie_broken_variants("SELECT a FROM t LIMIT 1", 1)[1].endswith("ORDER BY 1 DESC LIMIT 1")
+    assert tie_broken_variants("SELECT (", 1) is None
 
 
 def test_a_wrong_sql_that_is_equivalent_is_caught(suite, database, tags) -> None:

@@ -368,6 +368,9 @@ def check_cases(
         failures += gold_failures
         if gold is not None:
             failures += _check_wrong(case, gold, database, timeout_s=timeout_s, row_cap=row_cap)
+            failures += _check_limit_ties(
+                case, gold, database, timeout_s=timeout_s, row_cap=row_cap
+            )
     by_category = count_by_category(cases)
     for category, minimum in minimums.items():
         if by_category.get(category, 0) < minimum:
@@ -519,3 +522,58 @@ def _check_wrong(
             )
         ]
     return []
+
+
+def tie_broken_variants(sql: str, columns: int) -> tuple[str, str] | None:
+    """``sql`` twice, its outermost ORDER BY extended by every output column ascending,
+    then descending; None when its outermost query has no LIMIT.
+
+    The two return the same rows exactly when the LIMIT does not cut through rows that
+    tie on the ORDER BY keys (with no ORDER BY, every row ties).
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    if tree.args.get("limit") is None:
+        return None
+    order = tree.args.get("order")
+    given = list(order.expressions) if order is not None else []
+    variants = []
+    for desc in (False, True):
+        copy = tree.copy()
+        keys = [exp.Ordered(this=exp.Literal.number(i), desc=desc) for i in range(1, columns + 1)]
+        copy.set("order", exp.Order(expressions=[*given, *keys]))
+        variants.append(copy.sql(dialect="duckdb"))
+    return variants[0], variants[1]
+
+
+def _check_limit_ties(
+    case: SmokeCase, gold: QueryResult, database: Path, *, timeout_s: float, row_cap: int
+) -> list[CaseFailure]:
+    """A LIMIT that cuts through a tie makes the gold's rows arbitrary: a right answer
+    could then fail (or a wrong one pass) depending on the engine's whim."""
+    variants = tie_broken_variants(case.gold_sql, len(gold.columns))
+    if variants is None:
+        return []
+    from workbench.execution import run_query
+
+    try:
+        first, second = (
+            run_query(sql, database, timeout_s=timeout_s, row_cap=row_cap) for sql in variants
+        )
+    except WorkbenchError:
+        return []  # the gold itself ran; a rewrite DuckDB refuses proves nothing either way
+    if sorted(map(repr, first.rows)) == sorted(map(repr, second.rows)):
+        return []
+    return [
+        CaseFailure(
+            case.id,
+            "gold-limit-tie",
+            "the gold's LIMIT cuts through rows that tie on its ORDER BY keys, so the rows it "
+            "returns are arbitrary; add an ORDER BY key that breaks the tie or move the LIMIT",
+        )
+    ]

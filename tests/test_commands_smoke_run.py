@@ -92,6 +92,12 @@ def test_an_experiment_over_two_models_shows_rates_and_the_flipped_case(server, 
     rates = {r["setting"]: (r["cases"], r["pass rate"], r["flaky rate"]) for r in data["settings"]}
     assert rates == {"base": (2, 1.0, 0.0), "retrained": (2, 0.5, 0.0)}
     assert data["flipped"] == ["simple-003"]
+    from workbench.settings import load_settings
+    from workbench.smokeresults import list_runs
+    from workbench.store import open_store
+
+    labels = [r.label for r in list_runs(open_store(load_settings()))]
+    assert sorted(labels) == ["experiment base", "experiment retrained"]  # as the page lists them
     assert "[1/2] simple-002: pass" in captured.err  # progress goes to stderr
 
     main(["smoke", "experiment", *ARGS, "--repeat", "1", "--model", "base"])

@@ -80,15 +80,15 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
 def selection(args: argparse.Namespace, **changes: Any) -> SmokeOptions:
     from workbench.smokerun import SmokeOptions
 
-    return SmokeOptions(
-        repeats=args.repeat,
-        tags=tuple(args.tag),
-        category=args.category,
-        ids=tuple(args.case),
-        limit=args.limit,
-        label=args.label,
-        **changes,
-    )
+    fields: dict[str, Any] = {
+        "repeats": args.repeat,
+        "tags": tuple(args.tag),
+        "category": args.category,
+        "ids": tuple(args.case),
+        "limit": args.limit,
+        "label": args.label,
+    }
+    return SmokeOptions(**(fields | changes))
 
 
 def register_experiment(
@@ -243,7 +243,7 @@ def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     from workbench.smokerun import select_suite
     from workbench.store import open_store
 
-    options = selection(args)
+    options = selection(args, label=args.label or "experiment")  # the Smoke page lists these
     select_suite(options, settings=settings)  # an empty selection fails before any restart
     variants = model_variants(args.model) if args.model else CPU_EXPERIMENT
     with serving(settings, say):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -43,10 +44,12 @@ st.dataframe(
         [
             {"stage": b.stage, "profile": b.profile, "status": b.status}
             | {v.measure: f"{v.value} {v.status}" for v in b.verdicts}
+            | {"edit": f"prompts?{urlencode({'stage': Path(b.path).name})}"}
             for b in measured
         ]
     ),
     hide_index=True,
+    column_config={"edit": st.column_config.LinkColumn("edit", display_text="open in Prompts")},
 )
 
 columns = st.columns(2)

@@ -122,3 +122,39 @@ def test_a_question_through_the_local_model(tmp_path: Path, local_llm_url: str) 
         assert page.locator(".wb-status-ok").count() >= 1
         assert page.locator("text=Traceback").count() == 0
     assert shot.stat().st_size > 20_000
+
+
+def test_a_compare_link_opens_the_compare_view_on_its_two_runs(tmp_path: Path) -> None:
+    """The Smoke page's "compare in Run" links are plain URLs: they must land on the Run
+    page's compare tab with both runs picked, in a new browser session."""
+    from dataclasses import replace
+
+    from tests.test_trace import make_trace
+    from workbench.runcompare import compare_link
+    from workbench.settings import Settings
+    from workbench.store import open_store
+    from workbench.trace import save_trace
+
+    data = tmp_path / "data"
+    store = open_store(Settings(data_dir=data))
+    before = make_trace("how many CBC results")
+    after = replace(make_trace("how many CBC results"), stages=tuple(
+        replace(s, output="SELECT COUNT(*) AS n FROM results JOIN tests USING (test_id)")
+        if s.order == 6 else s
+        for s in before.stages
+    ))  # fmt: skip
+    save_trace(store, before)
+    save_trace(store, after)
+    env = {
+        "WORKBENCH_DATA_DIR": str(data),
+        "WORKBENCH_PROMPTS_DIR": str(prompts_dir(tmp_path, *LINGUISTIC)),
+        "WORKBENCH_BASE_URL": "http://127.0.0.1:9/v1",  # no model needed to compare
+    }
+    with running_app(env) as url, browser_page() as page:
+        page.goto(url)
+        page.get_by_text("Text2SQL Workbench").first.wait_for(timeout=120_000)
+        page.goto(f"{url.rstrip('/')}/{compare_link(before.id, after.id)}")
+        part_ways = page.get_by_text("The runs part ways at stage 6 (SQL generation)")
+        part_ways.wait_for(state="visible", timeout=120_000)  # the compare tab is the one shown
+        assert page.locator("ins.wb-ins").count() >= 1
+        assert page.locator("text=Traceback").count() == 0

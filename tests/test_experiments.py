@@ -30,6 +30,7 @@ class RecordingServer:
         return {
             "dtype": self.settings.server_dtype,
             "max_num_seqs": self.settings.server_max_num_seqs,
+            "prefix_caching": self.settings.server_prefix_caching,
         }
 
 
@@ -49,16 +50,21 @@ def test_each_server_setting_restarts_the_server_and_is_recorded(settings, demo_
     assert list(runs) == [v.label for v in CPU_EXPERIMENT]
     # one restart per setting, one between the repeats of the restart setting, and one
     # at the end back to the configured server
-    assert [(s.server_dtype, s.server_max_num_seqs) for s in RecordingServer.restarts] == [
-        ("bfloat16", 4), ("bfloat16", 1), ("float32", 4), ("bfloat16", 4), ("bfloat16", 4),
-        (settings.server_dtype, settings.server_max_num_seqs),
+    assert [
+        (s.server_dtype, s.server_max_num_seqs, s.server_prefix_caching)
+        for s in RecordingServer.restarts
+    ] == [
+        ("bfloat16", 4, True), ("bfloat16", 1, True), ("float32", 4, True),
+        ("bfloat16", 4, True), ("bfloat16", 4, True), ("bfloat16", 4, False),
+        (settings.server_dtype, settings.server_max_num_seqs, settings.server_prefix_caching),
     ]  # fmt: skip
     assert RecordingServer.restarts[-1] == settings
     table = variant_rates(runs)
-    assert list(table["dtype"]) == ["bfloat16", "bfloat16", "float32", "bfloat16"]
-    assert list(table["concurrency"]) == [4, 4, 4, 1]
-    assert list(table["restart"]) == [False, False, False, True]
-    assert list(table["pass rate"]) == [1.0] * 4
+    assert list(table["dtype"]) == ["bfloat16", "bfloat16", "float32", "bfloat16", "bfloat16"]
+    assert list(table["concurrency"]) == [4, 4, 4, 1, 1]
+    assert list(table["restart"]) == [False, False, False, True, False]
+    assert list(table["prefix_caching"]) == [True, True, True, True, False]
+    assert list(table["pass rate"]) == [1.0] * 5
     assert runs["bf16, restart between repeats"].label == "knobs bf16, restart between repeats"
 
 

@@ -3,7 +3,9 @@
 On the CPU default the paper's three problems can be reproduced with the server's
 knobs: bf16 with concurrent requests (batching changes the numerics, outputs flip), one
 sequence at a time (they stop flipping), float32 (different numerics, same weights: a
-stand-in for a retrain), and a restart between repeats. An experiment restarts the
+stand-in for a retrain), a restart between repeats, and the prefix cache off (with it
+on, a repeat reuses the cached keys and values of the shared system prompt instead of
+computing them afresh, which is enough to flip a near-tie even one request at a time). An experiment restarts the
 managed server with each setting in turn and runs the suite; the flake rate of each
 setting then sits side by side (``smokecompare.variant_rates``), and which cases flipped
 between two settings is the model matrix (``smokecompare.model_matrix``).
@@ -49,6 +51,11 @@ CPU_EXPERIMENT: tuple[Variant, ...] = (
     Variant("bf16, max-num-seqs 1", {"server_dtype": "bfloat16", "server_max_num_seqs": 1}, 4),
     Variant("float32, 4 at once", {"server_dtype": "float32", "server_max_num_seqs": 4}, 4),
     Variant("bf16, restart between repeats", {"server_dtype": "bfloat16"}, 1, True),
+    Variant(
+        "bf16, no prefix cache",
+        {"server_dtype": "bfloat16", "server_prefix_caching": False},
+        1,
+    ),
 )
 """The knobs that make outputs flip, or stop flipping, on the CPU server."""
 

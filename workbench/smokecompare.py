@@ -235,6 +235,7 @@ def variant_rates(runs: dict[str, RunRecord]) -> pd.DataFrame:
                 "error rate": counts.errors / done,
                 "dtype": flags.get("dtype"),
                 "max_num_seqs": flags.get("max_num_seqs"),
+                "prefix_caching": flags.get("prefix_caching"),
                 "concurrency": record.manifest.concurrency,
                 "restart": record.manifest.restart_between_repeats,
             }

@@ -99,7 +99,8 @@ def register_experiment(
         parents=[common],
         help="run the same cases under each server setting (or model) and compare flake rates",
         description="Without --model: restart the managed server with each CPU setting in "
-        "turn (bf16 with 4 at once, max-num-seqs 1, float32, a restart between repeats), "
+        "turn (bf16 with 4 at once, max-num-seqs 1, float32, a restart between repeats, the prefix "
+        "cache off), "
         "run the cases under each, and put the flake rates side by side; the server is "
         "restarted with the configured settings at the end. With --model: the same cases "
         "against each served model or LoRA adapter, with no restart.",

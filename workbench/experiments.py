@@ -3,9 +3,10 @@
 On the CPU default the paper's three problems can be reproduced with the server's
 knobs: bf16 with concurrent requests (batching changes the numerics, outputs flip), one
 sequence at a time (they stop flipping), float32 (different numerics, same weights: a
-stand-in for a retrain), a restart between repeats, and the prefix cache off (with it
-on, a repeat reuses the cached keys and values of the shared system prompt instead of
-computing them afresh, which is enough to flip a near-tie even one request at a time). An experiment restarts the
+stand-in for a retrain), a restart between repeats, and the prefix cache off. With the
+cache on, a repeat reuses the keys and values its first run left behind instead of
+computing the prompt afresh, which is enough to flip a near-tie even one request at a
+time; with it off, every repeat computes the same prefill. An experiment restarts the
 managed server with each setting in turn and runs the suite; the flake rate of each
 setting then sits side by side (``smokecompare.variant_rates``), and which cases flipped
 between two settings is the model matrix (``smokecompare.model_matrix``).

@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from workbench.pipeline import run_pipeline
+from workbench.pipeline.run import run_pipeline
+from workbench.pipeline.trace import Trace, trace_to_json
 from workbench.settings import PROJECT_ROOT, load_settings
 from workbench.store import open_store
-from workbench.trace import Trace, trace_to_json
 
 QUESTION = (
     "Hi chatbot, good morning! Give me a bulleted breakdown by physician of how many abnormal "
@@ -52,7 +52,7 @@ def describe(label: str, trace: Trace, seconds: float) -> None:
 
 
 def main() -> None:
-    from workbench.client import make_llm
+    from workbench.llm.client import make_llm
 
     base = load_settings()
     with tempfile.TemporaryDirectory() as scratch:
@@ -65,7 +65,7 @@ def main() -> None:
         llm = make_llm(settings)
         common = dict(as_of=settings.as_of, llm=llm, settings=settings, store=engine)
         database_started = time.perf_counter()
-        from workbench.database import ensure_demo_database
+        from workbench.sql.demo import ensure_demo_database
 
         database = ensure_demo_database(settings)
         print(f"demo database ready in {time.perf_counter() - database_started:.1f} s")

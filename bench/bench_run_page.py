@@ -17,8 +17,8 @@ import tempfile
 import time
 import timeit
 
-from workbench.reference import load_reference_trace
-from workbench.runview import stage_cards
+from workbench.pipeline.reference import load_reference_trace
+from workbench.pipeline.view import stage_cards
 from workbench.settings import PROJECT_ROOT
 
 ROUNDS = 20

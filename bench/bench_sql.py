@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 
 from tests.labdb import build_lab_database
-from workbench.compare import compare_results
-from workbench.execution import QueryResult, run_query
-from workbench.sqlcheck import check_readonly, tree_to_duckdb
+from workbench.sql.accuracy import compare_results
+from workbench.sql.check import check_readonly, tree_to_duckdb
+from workbench.sql.execute import QueryResult, run_query
 
 QUERY = (
     "SELECT ph.physician_name, COUNT(*) AS n FROM results r JOIN orders o ON r.order_id = o.id "

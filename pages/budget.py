@@ -10,10 +10,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.common import settings, store
-from workbench import promptversions as pv
-from workbench.budget import MEASURES, budget_paths, budget_series
 from workbench.errors import WorkbenchError
-from workbench.thresholds import load_budget_config
+from workbench.prompts import versions as pv
+from workbench.prompts.budget import MEASURES, budget_paths, budget_series
+from workbench.prompts.thresholds import load_budget_config
 
 COLORS = {"ok": "#2e7d32", "warn": "#ef6c00", "over": "#c62828"}
 

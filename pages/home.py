@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import settings
-from workbench.database import ensure_demo_database, table_counts
 from workbench.errors import WorkbenchError
+from workbench.sql.demo import ensure_demo_database, table_counts
 
 current = settings()
 

@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from pages.common import settings, store
-from workbench import promptversions as pv
-from workbench.budget import budget_text, prompt_files
 from workbench.errors import PromptError, VersionConflict, WorkbenchError
-from workbench.thresholds import load_budget_config
+from workbench.prompts import versions as pv
+from workbench.prompts.budget import budget_text, prompt_files
+from workbench.prompts.thresholds import load_budget_config
 
 BADGES = {"ok": ":green-badge[ok]", "warn": ":orange-badge[warn]", "over": ":red-badge[over]"}
 

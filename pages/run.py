@@ -11,15 +11,16 @@ from streamlit.errors import StreamlitAPIException
 from pages.common import server_manager, settings, store
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
-from workbench.jobs import RunJob, RunSnapshot, start_run
-from workbench.reference import (
+from workbench.pipeline.compare import compare_runs, default_pair, linked_pair
+from workbench.pipeline.job import RunJob, RunSnapshot, start_run
+from workbench.pipeline.reference import (
     REFERENCE_TRACE_ID,
     is_reference,
     load_reference_trace,
     open_trace,
 )
-from workbench.runcompare import compare_runs, default_pair, linked_pair
-from workbench.runview import (
+from workbench.pipeline.trace import Trace, recent_traces, trace_summaries
+from workbench.pipeline.view import (
     RUN_PAGE_CSS,
     EndpointStatus,
     StageCard,
@@ -30,7 +31,6 @@ from workbench.runview import (
     stage_cards,
 )
 from workbench.settings import PROJECT_ROOT, Settings
-from workbench.trace import Trace, recent_traces, trace_summaries
 
 JOB, SHOWN, NOTICE = "run_job", "run_trace", "run_notice"
 VERDICTS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import server_manager, settings
-from workbench.client import OpenAIClient
 from workbench.errors import WorkbenchError
+from workbench.llm.client import OpenAIClient
 
 current = settings()
 manager = server_manager(current)

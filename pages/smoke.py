@@ -8,10 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from pages.common import server_manager, settings, store
-from workbench.cases import CATEGORIES, load_cases, load_tags, smoke_dir
 from workbench.errors import WorkbenchError
-from workbench.experiments import CPU_EXPERIMENT, model_variants, run_variants
-from workbench.smokecompare import (
+from workbench.smoke.cases import CATEGORIES, load_cases, load_tags, smoke_dir
+from workbench.smoke.compare import (
     category_figure,
     compare_smoke_runs,
     comparison_frame,
@@ -21,10 +20,11 @@ from workbench.smokecompare import (
     rates_figure,
     variant_rates,
 )
-from workbench.smokejob import SmokeJob, start_smoke_job
-from workbench.smokereport import results_frame
-from workbench.smokeresults import RunRecord, list_runs, load_run
-from workbench.smokerun import SmokeOptions, resume_run, run_suite, select_suite
+from workbench.smoke.experiments import CPU_EXPERIMENT, model_variants, run_variants
+from workbench.smoke.job import SmokeJob, start_smoke_job
+from workbench.smoke.report import results_frame
+from workbench.smoke.results import RunRecord, list_runs, load_run
+from workbench.smoke.runner import SmokeOptions, resume_run, run_suite, select_suite
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
 LINKS = {  # link columns open the Run page on a case's stored traces
@@ -38,7 +38,7 @@ engine = store(current)
 
 
 def _llm():
-    from workbench.client import make_llm
+    from workbench.llm.client import make_llm
 
     return make_llm(current)
 

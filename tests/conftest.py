@@ -11,8 +11,8 @@ import pytest
 
 from tests.scripted_server import ScriptedServer
 from workbench.errors import WorkbenchError
-from workbench.localmodel import INSTALL_HINT, local_profile_missing
-from workbench.server import ServerManager
+from workbench.llm.localmodel import INSTALL_HINT, local_profile_missing
+from workbench.llm.server import ServerManager
 from workbench.settings import Settings
 
 # Pages and apps under test never start the embedded model server by themselves:
@@ -42,7 +42,7 @@ def scripted_server() -> Iterator[ScriptedServer]:
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo database with the default seed, built once per test session."""
-    from workbench.database import ensure_demo_database
+    from workbench.sql.demo import ensure_demo_database
 
     return ensure_demo_database(Settings(data_dir=tmp_path_factory.mktemp("demo-data")))
 

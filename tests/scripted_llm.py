@@ -6,13 +6,13 @@ from collections import deque
 from collections.abc import Callable
 
 from workbench.errors import LLMError
-from workbench.llm import ChatRequest, Completion
+from workbench.llm.protocol import ChatRequest, Completion
 
 Answer = Completion | LLMError | str
 
 
 class ScriptedLLM:
-    """Implements ``workbench.llm.LLM``. A queued ``str`` becomes a plain completion whose
+    """Implements ``workbench.llm.protocol.LLM``. A queued ``str`` becomes a plain completion whose
     text starts with the request's prefill (as the real client returns it); an
     ``LLMError`` is raised; a ``Completion`` is returned as is."""
 

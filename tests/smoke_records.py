@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from workbench.smokeresults import (
+from workbench.smoke.results import (
     CaseResult,
     DivergencePoint,
     RepeatOutcome,

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     request_timeout_s: float = 300.0
     max_retries: int = 2
 
-    # The managed server (see workbench.server).
+    # The managed server (see workbench.llm.server).
     server_profile: Literal["cpu", "gpu"] = "cpu"
     server_host: str = "127.0.0.1"
     server_port: int = 8000

@@ -44,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-# -- pipeline runs (workbench.trace converts to and from these rows) ---------------------
+# -- pipeline runs (workbench.pipeline.trace converts to and from these rows) ---------------------
 
 
 class TraceRow(SQLModel, table=True):
@@ -61,7 +61,7 @@ class TraceRow(SQLModel, table=True):
 
 
 class StageCacheRow(SQLModel, table=True):
-    """One cached stage call (workbench.stagecache); ``key`` hashes the whole request."""
+    """One cached stage call (workbench.pipeline.cache); ``key`` hashes the whole request."""
 
     __tablename__ = "stage_cache"
 
@@ -73,7 +73,7 @@ class StageCacheRow(SQLModel, table=True):
 
 
 class PromptVersionRow(SQLModel, table=True):
-    """One saved version of one stage prompt file (see workbench.promptversions)."""
+    """One saved version of one stage prompt file (see workbench.prompts.versions)."""
 
     __tablename__ = "prompt_version"
     __table_args__ = (UniqueConstraint("stage", "number"),)
@@ -89,7 +89,7 @@ class PromptVersionRow(SQLModel, table=True):
     origin: str
 
 
-# -- smoke runs (workbench.smokeresults converts to and from these rows) ------------------
+# -- smoke runs (workbench.smoke.results converts to and from these rows) ------------------
 
 
 class SmokeRunRow(SQLModel, table=True):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.budget import PromptBudget, budget_paths
 from workbench.cli import Outcome
+from workbench.prompts.budget import PromptBudget, budget_paths
 from workbench.settings import Settings
 
 

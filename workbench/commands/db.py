@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from workbench.cli import Outcome
-from workbench.database import build_demo_database
 from workbench.settings import Settings
+from workbench.sql.demo import build_demo_database
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -13,8 +13,8 @@ import sys
 from datetime import date
 
 from workbench.cli import Outcome
+from workbench.pipeline.trace import Trace, trace_to_dict
 from workbench.settings import Settings
-from workbench.trace import Trace, trace_to_dict
 
 ROWS_SHOWN = 20
 
@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_question(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.client import make_llm
-    from workbench.pipeline import check_question, run_pipeline
-    from workbench.server import serving
+    from workbench.llm.client import make_llm
+    from workbench.llm.server import serving
+    from workbench.pipeline.run import check_question, run_pipeline
     from workbench.store import open_store
 
     question = check_question(args.question)  # a bad question fails before a server starts

@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 from workbench.cli import Outcome
-from workbench.client import OpenAIClient
 from workbench.errors import ServerError
-from workbench.server import ServerManager
+from workbench.llm.client import OpenAIClient
+from workbench.llm.server import ServerManager
 from workbench.settings import Settings
 
 

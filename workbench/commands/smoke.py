@@ -16,8 +16,8 @@ from workbench.cli import Outcome
 from workbench.settings import Settings
 
 if TYPE_CHECKING:
-    from workbench.cases import CheckReport
-    from workbench.smokerun import SmokeOptions, SmokeProgress
+    from workbench.smoke.cases import CheckReport
+    from workbench.smoke.runner import SmokeOptions, SmokeProgress
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -78,7 +78,7 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
 
 
 def selection(args: argparse.Namespace, **changes: Any) -> SmokeOptions:
-    from workbench.smokerun import SmokeOptions
+    from workbench.smoke.runner import SmokeOptions
 
     fields: dict[str, Any] = {
         "repeats": args.repeat,
@@ -141,8 +141,8 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
 
 
 def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.cases import check_cases, load_cases, load_tags, smoke_dir
-    from workbench.database import ensure_demo_database
+    from workbench.smoke.cases import check_cases, load_cases, load_tags, smoke_dir
+    from workbench.sql.demo import ensure_demo_database
 
     directory = smoke_dir(settings.fixtures_dir)
     cases = load_cases(directory)
@@ -175,12 +175,12 @@ def format_report(report: CheckReport) -> str:
 
 
 def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.client import make_llm
-    from workbench.server import serving
-    from workbench.smokecompare import compare_smoke_runs, format_comparison
-    from workbench.smokereport import format_run, run_summary, write_junit
-    from workbench.smokeresults import load_run
-    from workbench.smokerun import resume_run, run_suite, select_suite
+    from workbench.llm.client import make_llm
+    from workbench.llm.server import serving
+    from workbench.smoke.compare import compare_smoke_runs, format_comparison
+    from workbench.smoke.report import format_run, run_summary, write_junit
+    from workbench.smoke.results import load_run
+    from workbench.smoke.runner import resume_run, run_suite, select_suite
     from workbench.store import open_store
 
     store = open_store(settings)
@@ -238,10 +238,10 @@ def print_progress(p: SmokeProgress) -> None:
 
 
 def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.experiments import CPU_EXPERIMENT, model_variants, run_variants
-    from workbench.server import serving
-    from workbench.smokecompare import model_matrix, variant_rates
-    from workbench.smokerun import select_suite
+    from workbench.llm.server import serving
+    from workbench.smoke.compare import model_matrix, variant_rates
+    from workbench.smoke.experiments import CPU_EXPERIMENT, model_variants, run_variants
+    from workbench.smoke.runner import select_suite
     from workbench.store import open_store
 
     options = selection(args, label=args.label or "experiment")  # the Smoke page lists these
@@ -276,9 +276,9 @@ def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def export_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.smokeresults import load_run
+    from workbench.smoke.results import load_run
+    from workbench.smoke.training import export_training, fixed_since
     from workbench.store import open_store
-    from workbench.training import export_training, fixed_since
 
     store = open_store(settings)
     record = load_run(store, args.run)

@@ -63,13 +63,13 @@ def _text(value: str) -> str:
 def _database(args: argparse.Namespace, settings: Settings) -> Path:
     if args.database is not None:
         return args.database
-    from workbench.database import ensure_demo_database
+    from workbench.sql.demo import ensure_demo_database
 
     return ensure_demo_database(settings)
 
 
 def run_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.execution import run_query
+    from workbench.sql.execute import run_query
 
     result = run_query(
         _text(args.sql),
@@ -94,7 +94,7 @@ def run_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def compare_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.compare import compare_queries
+    from workbench.sql.accuracy import compare_queries
 
     verdict = compare_queries(
         args.gold,
@@ -112,7 +112,7 @@ def compare_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def check_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sqlcheck import check_readonly, tree_to_duckdb
+    from workbench.sql.check import check_readonly, tree_to_duckdb
 
     tree = check_readonly(_text(args.sql), args.dialect)
     duckdb_sql = tree_to_duckdb(tree)
@@ -123,14 +123,14 @@ def check_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def format_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sqlcheck import format_sql
+    from workbench.sql.check import format_sql
 
     formatted = format_sql(_text(args.sql), args.dialect)
     return Outcome(data={"sql": formatted}, text=formatted)
 
 
 def extract_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sqlcheck import extract_sql
+    from workbench.sql.check import extract_sql
 
     sql = extract_sql(sys.stdin.read())
     return Outcome(data={"sql": sql}, text=sql)

@@ -1,0 +1,116 @@
+"""``workbench smoke run`` and ``smoke export`` end to end, against a scripted HTTP server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.scripted_server import ScriptedServer
+from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
+from workbench.cli import main
+from workbench.settings import Settings
+from workbench.sql.demo import demo_database_path
+
+SIMPLE_002, SIMPLE_003, _ = CASES
+ARGS = ["--case", "simple-002", "--case", "simple-003"]
+
+
+@pytest.fixture
+def server(settings: Settings, demo_database: Path, monkeypatch: pytest.MonkeyPatch):
+    target = demo_database_path(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(demo_database, target)
+    script = PipelineScript()
+    with ScriptedServer() as scripted:
+        scripted.respond_with(script.reply)
+        monkeypatch.setenv("WORKBENCH_BASE_URL", scripted.base_url)
+        monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
+        scripted.script = script
+        yield scripted
+
+
+def run_json(capsys, *argv: str) -> tuple[int, dict]:
+    code = main(["smoke", "run", "--json", *argv])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_json_summary_junit_and_a_baseline_that_regressed(server, capsys, tmp_path):
+    code, first = run_json(capsys, *ARGS, "--junit", str(tmp_path / "a.xml"))
+    assert code == 0
+    assert {k: first[k] for k in ("cases", "passed", "failed", "flaky", "errors")} == {
+        "cases": 2, "passed": 2, "failed": 0, "flaky": 0, "errors": 0,
+    }  # fmt: skip
+    assert set(first) >= {"run_id", "wall_s", "results"}
+    assert [r["case"] for r in first["results"]] == ["simple-002", "simple-003"]
+    assert ET.parse(tmp_path / "a.xml").getroot().get("tests") == "2"
+    assert first["manifest"]["endpoint"] == server.base_url
+
+    for call in (3, 4):  # the next run's two repeats of simple-003
+        server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+    code, second = run_json(capsys, *ARGS, "--baseline", first["run_id"], "--fail-on-regression")
+    assert second["failed"] == 1, (second["results"], server.script.calls)
+    assert code == 1
+    assert second["comparison"]["changed"][0]["case"] == "simple-003"
+    assert second["comparison"]["changed"][0]["change"] == "new failure"
+
+    code, _ = run_json(capsys, *ARGS, "--baseline", first["run_id"])
+    assert code == 0  # a regression only fails the command when asked to
+
+
+def test_people_get_a_summary_and_export_writes_training_examples(server, capsys, tmp_path):
+    assert main(["smoke", "run", *ARGS, "--repeat", "1", "--concurrency", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "passed 2 · failed 0 · flaky 0 · errors 0" in out
+    assert "repeats" in out and "concurrency 2" in out
+    run_id = out.split()[2]
+
+    target = tmp_path / "train.jsonl"
+    assert main(["smoke", "export", "--run", run_id, "--stage", QUERY, "-o", str(target)]) == 0
+    assert "2 examples from 2 cases" in capsys.readouterr().out
+    questions = [
+        json.loads(line)["messages"][1]["content"] for line in target.read_text().splitlines()
+    ]
+    assert questions == [SIMPLE_002.question, SIMPLE_003.question]
+
+
+def test_resume_of_an_unknown_run_names_what_exists(server, capsys):
+    assert main(["smoke", "run", "--resume", "nope"]) == 1
+    assert "no smoke run with id 'nope'" in capsys.readouterr().err
+
+
+def test_an_experiment_over_two_models_shows_rates_and_the_flipped_case(server, capsys):
+    for call in (3, 4):  # the second model's two repeats of simple-003
+        server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+    code = main(["smoke", "experiment", "--json", *ARGS, "--model", "base", "--model", "retrained"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    data = json.loads(captured.out)
+    rates = {r["setting"]: (r["cases"], r["pass rate"], r["flaky rate"]) for r in data["settings"]}
+    assert rates == {"base": (2, 1.0, 0.0), "retrained": (2, 0.5, 0.0)}
+    assert data["flipped"] == ["simple-003"]
+    from workbench.settings import load_settings
+    from workbench.smoke.results import list_runs
+    from workbench.store import open_store
+
+    labels = [r.label for r in list_runs(open_store(load_settings()))]
+    assert sorted(labels) == ["experiment base", "experiment retrained"]  # as the page lists them
+    assert "[1/2] simple-002: pass" in captured.err  # progress goes to stderr
+
+    main(["smoke", "experiment", *ARGS, "--repeat", "1", "--model", "base"])
+    text = capsys.readouterr().out
+    assert text.splitlines()[1].startswith("base") and " 100% " in text
+
+
+def test_server_settings_need_the_managed_server(server, capsys):
+    assert main(["smoke", "experiment", *ARGS]) == 1
+    assert "needs the managed model server" in capsys.readouterr().err
+
+
+def test_an_experiment_with_no_matching_case_fails_before_anything_runs(server, capsys):
+    assert main(["smoke", "experiment", "--tag", "no-such-tag", "--model", "base"]) == 1
+    assert "no smoke case matches" in capsys.readouterr().err
+    assert server.script.calls == {}

@@ -1,0 +1,417 @@
+"""The server manager: command lines, process handling, and the real local vLLM server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scripted_server import ScriptedServer
+from workbench.errors import ServerError
+from workbench.llm.client import OpenAIClient
+from workbench.llm.protocol import ChatRequest, Message
+from workbench.llm.server import BATCH_INVARIANT_ON_CPU, ServerManager, serving
+from workbench.settings import LOCAL_MODEL_NAME, Settings
+
+FAKE_SERVER = Path(__file__).with_name("fake_vllm.py")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flag_value(command: list[str], flag: str) -> str:
+    return command[command.index(flag) + 1]
+
+
+# -- command lines -----------------------------------------------------------------
+def test_cpu_command_uses_the_module_and_the_settings(settings: Settings) -> None:
+    s = settings.model_copy(
+        update={"server_dtype": "float32", "server_max_num_seqs": 1, "server_prefix_caching": False}
+    )
+    command = ServerManager(s, port=8123).command(Path("/models/smol"))
+    assert command[:5] == [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        "/models/smol",
+    ]
+    assert flag_value(command, "--served-model-name") == LOCAL_MODEL_NAME
+    assert flag_value(command, "--port") == "8123"
+    assert flag_value(command, "--dtype") == "float32"
+    assert flag_value(command, "--max-num-seqs") == "1"
+    assert flag_value(command, "--kv-cache-memory-bytes") == str(2**30)
+    assert "--no-enable-prefix-caching" in command and "--enable-prefix-caching" not in command
+    assert "--enforce-eager" in command
+    assert "--reasoning-parser" not in command
+
+
+def test_cpu_serves_every_model_name_the_roles_use(settings: Settings) -> None:
+    s = settings.model_copy(update={"model_think": "thinker", "model_sql_think": "thinker"})
+    command = ServerManager(s).command(Path("/m"))
+    start = command.index("--served-model-name") + 1
+    assert command[start : start + 3] == [LOCAL_MODEL_NAME, "thinker", "--host"]
+
+
+def test_gpu_command_has_the_reasoning_parser_lora_and_determinism_switches(
+    settings: Settings,
+) -> None:
+    s = settings.model_copy(
+        update={
+            "server_profile": "gpu",
+            "server_gpu_model": "Qwen/Qwen3-14B-AWQ",
+            "server_lora_modules": "sql=/adapters/sql,dates=/adapters/dates",
+            "server_batch_invariant": True,
+            "server_enforce_eager": False,
+            "seed": 42,
+            "model_main": "qwen3",
+            "model_think": "qwen3",
+            "model_sql_think": "sql",
+        }
+    )
+    manager = ServerManager(s)
+    command = manager.command()
+    assert command[:3] == ["vllm", "serve", "Qwen/Qwen3-14B-AWQ"]
+    assert flag_value(command, "--reasoning-parser") == "qwen3"
+    assert flag_value(command, "--seed") == "42"
+    lora = command.index("--lora-modules")
+    assert command[lora + 1 : lora + 3] == ["sql=/adapters/sql", "dates=/adapters/dates"]
+    assert "--enable-lora" in command and "--enforce-eager" not in command
+    names = command.index("--served-model-name")
+    assert command[names + 1 : names + 3] == ["qwen3", "--host"]  # "sql" is an adapter
+    assert manager.env()["VLLM_BATCH_INVARIANT"] == "1"
+    assert manager.env()["HF_HUB_OFFLINE"] == "1"
+    assert manager.notes() == []
+    assert manager.flags()["batch_invariant"] is True
+
+
+def test_batch_invariance_on_cpu_is_reported_not_passed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VLLM_BATCH_INVARIANT", "1")
+    manager = ServerManager(settings.model_copy(update={"server_batch_invariant": True}))
+    assert "VLLM_BATCH_INVARIANT" not in manager.env()
+    assert manager.notes() == [BATCH_INVARIANT_ON_CPU]
+    assert manager.flags()["batch_invariant"] is False
+    assert BATCH_INVARIANT_ON_CPU in manager.status().note
+
+
+def test_flags_record_what_changes_outputs(settings: Settings) -> None:
+    flags = ServerManager(settings).flags()
+    assert {k: flags[k] for k in ("profile", "dtype", "max_num_seqs", "enforce_eager")} == {
+        "profile": "cpu",
+        "dtype": settings.server_dtype,
+        "max_num_seqs": settings.server_max_num_seqs,
+        "enforce_eager": settings.server_enforce_eager,
+    }
+    assert flags["prefix_caching"] == settings.server_prefix_caching
+
+
+def test_gpu_profile_without_vllm_says_where_to_run_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    manager = ServerManager(settings.model_copy(update={"server_profile": "gpu"}), port=free_port())
+    with pytest.raises(ServerError, match="vllm serve.*WORKBENCH_BASE_URL"):
+        manager.start()
+
+
+# -- process handling (a stand-in server process) ------------------------------------
+class FakeVLLM(ServerManager):
+    """The real manager, launching tests/llm/fake_vllm.py instead of vLLM."""
+
+    def __init__(self, settings: Settings, port: int, *extra: str):
+        super().__init__(settings, port=port)
+        self.extra = extra
+
+    def prepare(self, progress):  # type: ignore[no-untyped-def]
+        return [sys.executable, str(FAKE_SERVER), str(self.port), "0.5", *self.extra]
+
+
+@pytest.fixture
+def fake(settings: Settings) -> Iterator[FakeVLLM]:
+    manager = FakeVLLM(settings, free_port())
+    yield manager
+    if manager.status().owned:
+        manager.stop(timeout_s=5)
+
+
+def test_start_waits_for_health_and_stop_ends_the_group(fake: FakeVLLM) -> None:
+    messages: list[str] = []
+    assert fake.status().state == "stopped"
+    status = fake.start(messages.append)
+    assert status.state == "running" and status.owned and status.healthy
+    assert status.seconds_to_healthy is not None and status.seconds_to_healthy > 0
+    assert any("healthy after" in m for m in messages)
+    assert any("Application startup complete." in line for line in fake.last_log_lines(5))
+    pid = status.pid
+    assert pid is not None
+    worker_pids = [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _pgid(int(p.name)) == pid
+    ]
+    assert len(worker_pids) >= 2  # the launcher and its worker
+
+    fake.stop(timeout_s=5)
+    assert fake.status().state == "stopped"
+    assert not fake.pid_path.exists()
+    assert all(not _running(p) for p in worker_pids)
+
+
+def test_another_manager_adopts_and_can_stop_an_owned_server(
+    fake: FakeVLLM, settings: Settings
+) -> None:
+    fake.start()
+    other = ServerManager(settings, port=fake.port)
+    status = other.status()
+    assert status.owned and status.state == "running"
+    assert other.start().pid == status.pid  # adopts instead of starting a second one
+    other.stop(timeout_s=5)
+    assert fake.status().state == "stopped"
+
+
+def test_a_foreign_server_is_used_but_never_stopped(settings: Settings) -> None:
+    with ScriptedServer() as server:
+        port = int(server.base_url.rsplit(":", 1)[1].split("/")[0])
+        manager = ServerManager(settings, port=port)
+        status = manager.start()
+        assert status.state == "adopted" and status.healthy and not status.owned
+        with pytest.raises(ServerError, match="not started by the workbench"):
+            manager.stop()
+        assert server.chat_requests == []  # adopting sends no warm-up
+
+
+def test_a_server_that_dies_while_starting_reports_its_log(settings: Settings) -> None:
+    manager = FakeVLLM(settings, free_port(), "--exit-early")
+    with pytest.raises(ServerError, match="exited with code 3(.|\n)*out of memory"):
+        manager.start()
+    assert manager.status().state == "exited"
+
+
+def test_restart_gives_a_new_process(fake: FakeVLLM) -> None:
+    first = fake.start().pid
+    second = fake.restart().pid
+    assert first != second and second is not None
+    assert not _running(first)  # type: ignore[arg-type]
+
+
+def test_background_start_reports_progress(fake: FakeVLLM) -> None:
+    assert fake.start_in_background()
+    assert not fake.start_in_background()  # one at a time
+    assert fake._worker is not None
+    fake._worker.join(timeout=60)
+    assert fake.last_error is None
+    assert fake.status().state == "running"
+    assert any("healthy after" in line for line in fake.progress_lines)
+
+
+def test_autostart_starts_the_embedded_server_once(settings: Settings) -> None:
+    manager = FakeVLLM(settings.model_copy(update={"server_autostart": True}), free_port())
+    try:
+        assert manager.autostart()
+        assert not manager.autostart()  # already starting
+        assert manager._worker is not None
+        manager._worker.join(timeout=60)
+        assert manager.status().state == "running"
+        assert not manager.autostart()  # already healthy
+    finally:
+        if manager.status().owned:
+            manager.stop(timeout_s=5)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [{"server_autostart": False}, {"server_autostart": True, "base_url": "http://127.0.0.1:9/v1"}],
+)
+def test_autostart_only_for_the_managed_default(settings: Settings, update: dict) -> None:
+    manager = FakeVLLM(settings.model_copy(update=update), free_port())
+    assert not manager.autostart()
+    assert manager._worker is None
+
+
+def test_a_command_starts_the_server_it_needs_and_stops_it_after(settings: Settings) -> None:
+    current = settings.model_copy(update={"server_autostart": True})
+    manager = FakeVLLM(current, free_port())
+    said: list[str] = []
+    try:
+        with serving(current, said.append, manager=manager) as used:
+            assert used is manager
+            assert manager.status().state == "running" and manager.status().owned
+        assert manager.status().state == "stopped"
+        assert any("starting the local one for this command" in m for m in said)
+        assert said[-1] == "stopping the model server started for this command"
+    finally:
+        if manager.status().owned:
+            manager.stop(timeout_s=5)
+
+
+def test_a_command_uses_a_running_server_and_leaves_it_running(fake: FakeVLLM) -> None:
+    fake.settings = fake.settings.model_copy(update={"server_autostart": True})
+    pid = fake.start().pid
+    with serving(fake.settings, manager=fake) as used:
+        assert used is fake
+    assert fake.status().state == "running" and fake.status().pid == pid
+
+
+def test_a_command_starts_nothing_without_autostart_or_for_a_named_server(
+    settings: Settings,
+) -> None:
+    manager = FakeVLLM(settings.model_copy(update={"server_autostart": False}), free_port())
+    with serving(manager.settings, manager=manager) as used:
+        assert used is manager and manager.status().state == "stopped"
+    named = settings.model_copy(
+        update={"server_autostart": True, "base_url": "http://127.0.0.1:9/v1"}
+    )
+    with serving(named) as used:
+        assert used is None
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+# -- the real local server -----------------------------------------------------------
+QUESTION = (
+    Message("system", "Rewrite the user's question as one short sentence."),
+    Message("user", "hi, pls give me abnormal CBC results this quarter, thx"),
+)
+
+
+@pytest.fixture(scope="module")
+def real(local_llm_url: str) -> Iterator[OpenAIClient]:
+    client = OpenAIClient(local_llm_url, request_timeout_s=120)
+    yield client
+    client.close()
+
+
+def ask(**kwargs: object) -> ChatRequest:
+    fields: dict[str, object] = {"model": LOCAL_MODEL_NAME, "messages": QUESTION, "max_tokens": 32}
+    fields.update(kwargs)
+    return ChatRequest(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.integration
+def test_real_chat_at_temperature_0_repeats(real: OpenAIClient) -> None:
+    first = real.complete(ask())
+    second = real.complete(ask())
+    assert first.text.strip()
+    assert first.text == second.text
+    assert first.finish_reason in ("stop", "length")
+    assert first.completion_tokens > 0 and first.model == LOCAL_MODEL_NAME
+
+
+@pytest.mark.integration
+def test_real_thinking_switch_is_accepted(real: OpenAIClient) -> None:
+    completion = real.complete(ask(thinking=True, max_thinking_tokens=16))
+    assert completion.text.strip()
+    assert completion.runaway is False
+
+
+@pytest.mark.integration
+def test_real_prefill_is_continued(real: OpenAIClient) -> None:
+    prefill = "Rewritten question: Show"
+    completion = real.complete(ask(prefill=prefill, stop=("\n",)))
+    assert completion.text.startswith(prefill)
+    assert len(completion.text) > len(prefill)
+    assert completion.completion_tokens > 0
+
+
+@pytest.mark.integration
+def test_real_logprob_margins(real: OpenAIClient) -> None:
+    completion = real.complete(ask())
+    assert len(completion.margins) == completion.completion_tokens == len(completion.tokens)
+    assert all(m >= 0 for m in completion.margins)  # greedy: the chosen token is the top one
+    assert completion.min_margin == min(completion.margins)
+    # every generated token, the end-of-sequence one included
+    assert "".join(completion.tokens).startswith(completion.text)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kwargs", [{}, {"prefill": "Rewritten: "}, {"thinking": True}])
+def test_real_tokenize_agrees_with_usage(real: OpenAIClient, kwargs: dict) -> None:
+    request = ask(max_tokens=4, **kwargs)
+    assert real.count_tokens(request) == real.complete(request).prompt_tokens
+
+
+@pytest.mark.integration
+def test_real_model_list_and_health(real: OpenAIClient) -> None:
+    models = real.list_models()
+    assert [m.id for m in models] == [LOCAL_MODEL_NAME]
+    assert models[0].max_model_len and models[0].max_model_len >= 2048
+    assert real.health()
+
+
+@pytest.mark.integration
+def test_real_restart_keeps_sequential_outputs(
+    local_server: ServerManager | None, real: OpenAIClient
+) -> None:
+    if local_server is None:
+        pytest.skip("WORKBENCH_TEST_BASE_URL points at a server this session does not manage")
+    before = real.complete(ask())
+    old_pid = local_server.status().pid
+    status = local_server.restart()
+    assert status.state == "running" and status.pid != old_pid
+    assert real.complete(ask()).text == before.text
+
+
+# -- the commands ------------------------------------------------------------------
+def test_serve_print_command(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.cli import main
+
+    monkeypatch.setenv("WORKBENCH_SERVER_DTYPE", "float32")
+    assert main(["serve", "--print-command", "--port", "8200", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert flag_value(out["command"], "--port") == "8200"
+    assert out["flags"]["dtype"] == "float32"
+
+
+def test_models_command_lists_every_server_of_the_pool(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.cli import main
+
+    with (
+        ScriptedServer(models=("a",)) as first,
+        ScriptedServer(models=("b",), lora=("l",)) as second,
+    ):
+        monkeypatch.setenv("WORKBENCH_BASE_URL", f"{first.base_url},{second.base_url}")
+        assert main(["models", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert [(r["id"], r["parent"], r["base_url"]) for r in rows] == [
+            ("a", None, first.base_url),
+            ("b", None, second.base_url),
+            ("l", "b", second.base_url),
+        ]
+
+
+def test_models_command_without_a_server_says_how_to_start_one(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.cli import main
+
+    monkeypatch.setenv("WORKBENCH_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
+    assert main(["models"]) == 1
+    assert "python -m workbench serve" in capsys.readouterr().err

@@ -1,0 +1,57 @@
+"""The Server page renders for a stopped server and for one that answers."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.scripted_server import ScriptedServer
+from workbench.settings import PROJECT_ROOT
+
+PAGE = str(PROJECT_ROOT / "pages" / "server.py")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def labels(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_stopped_server(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    monkeypatch.setenv("WORKBENCH_SERVER_PORT", str(port))
+    monkeypatch.setenv("WORKBENCH_SERVER_BATCH_INVARIANT", "true")
+    app = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not app.exception
+    assert "stopped" in labels(app)["State"]
+    assert labels(app)["Base URL"] == f"http://127.0.0.1:{port}/v1"
+    buttons = {b.label: b for b in app.button}
+    assert set(buttons) == {"Start", "Restart", "Stop"}
+    assert not buttons["Start"].disabled
+    assert buttons["Restart"].disabled and buttons["Stop"].disabled
+    assert any("not supported by the CPU build" in w.value for w in app.warning)
+    assert any("--enforce-eager" in c.value for c in app.code)
+
+
+def test_adopted_server_lists_its_models(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedServer(models=("qwen3-32b",), lora=("sql-lora",)) as server:
+        port = server.base_url.rsplit(":", 1)[1].split("/")[0]
+        monkeypatch.setenv("WORKBENCH_SERVER_PORT", port)
+        app = AppTest.from_file(PAGE, default_timeout=30).run()
+        assert not app.exception
+        assert "adopted" in labels(app)["State"]
+        table = app.dataframe[0].value
+        assert list(table["model"]) == ["qwen3-32b", "sql-lora"]
+        assert list(table["adapter of"]) == ["", "qwen3-32b"]
+        assert {b.label: b.disabled for b in app.button} == {
+            "Start": True,
+            "Restart": True,
+            "Stop": True,
+        }

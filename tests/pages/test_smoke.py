@@ -1,0 +1,122 @@
+"""The Smoke page (AppTest): a run in one click against the scripted server, results as
+they finish, a second run compared with the first, the plots and the experiment table."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from tests.smoke_script import CASES, SQL, PipelineScript
+from workbench.settings import PROJECT_ROOT, Settings
+from workbench.sql.demo import demo_database_path
+
+SIMPLE_002, SIMPLE_003, _ = CASES
+
+
+@pytest.fixture
+def script(tmp_path: Path, settings: Settings, demo_database: Path, monkeypatch, scripted_server):
+    """Two cases of the suite, the demo database in place, the pipeline scripted."""
+    smoke = tmp_path / "fixtures" / "smoke"
+    smoke.mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "fixtures" / "smoke" / "tags.yaml", smoke / "tags.yaml")
+    cases = [
+        {"id": c.id, "question": c.question, "gold_sql": c.gold_sql, "tags": list(c.tags)}
+        for c in (SIMPLE_002, SIMPLE_003)
+    ]
+    (smoke / "simple.yaml").write_text(yaml.safe_dump(cases))
+    target = demo_database_path(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(demo_database, target)
+    monkeypatch.setenv("WORKBENCH_FIXTURES_DIR", str(tmp_path / "fixtures"))
+    monkeypatch.setenv("WORKBENCH_BASE_URL", scripted_server.base_url)
+    monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
+    pipeline = PipelineScript()
+    scripted_server.respond_with(pipeline.reply)
+    return pipeline
+
+
+def open_page() -> AppTest:
+    page = AppTest.from_file(str(PROJECT_ROOT / "pages" / "smoke.py"), default_timeout=60)
+    page.run()
+    assert not page.exception, page.exception
+    return page
+
+
+def run_suite(page: AppTest) -> AppTest:
+    submit = next(b for b in page.button if b.label == "Run the smoke suite")
+    submit.click().run()
+    assert not page.exception, page.exception
+    page.session_state["smoke_job"].wait(120)
+    page.run()
+    assert not page.exception, page.exception
+    return page
+
+
+def test_the_empty_page_offers_a_run(script) -> None:
+    page = open_page()
+    assert any("No smoke runs yet" in i.value for i in page.info)
+    assert any(b.label == "Run the smoke suite" for b in page.button)
+    assert page.selectbox(key="smoke_category").options[0] == "all"
+
+
+def test_one_click_runs_the_suite_then_a_second_run_is_compared(script) -> None:
+    page = run_suite(open_page())
+    table = page.dataframe[0].value
+    assert list(table["case"]) == ["simple-002", "simple-003"]
+    assert list(table["verdict"]) == ["✅ pass", "✅ pass"]
+
+    for call in (3, 4):
+        script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+    page = run_suite(page)
+    page.run()
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["new failure"] == "1" and metrics["unchanged"] == "1"
+    compared = next(d.value for d in page.dataframe if "change" in d.value.columns)
+    assert list(compared["case"]) == ["simple-003"]
+    before, after = compared["trace before"][0], compared["trace after"][0]
+    assert compared["compare"][0] == f"run?a={before}&b={after}"  # opens the Run page's compare
+    assert len(page.get("plotly_chart")) == 4
+
+
+def test_a_failed_start_is_shown_not_raised(script, monkeypatch) -> None:
+    page = open_page()
+    page.multiselect(key="smoke_tags").set_value(["window"])  # no case carries it
+    page = run_suite_start_only(page)
+    assert any("no smoke case matches" in e.value for e in page.error)
+    assert "smoke_job" not in page.session_state
+
+
+def run_suite_start_only(page: AppTest) -> AppTest:
+    submit = next(b for b in page.button if b.label == "Run the smoke suite")
+    submit.click().run()
+    assert not page.exception, page.exception
+    return page
+
+
+def test_cancel_keeps_the_cases_that_finished(script, scripted_server) -> None:
+    import time
+
+    def slow(body):
+        time.sleep(0.2)
+        return script.reply(body)
+
+    scripted_server.respond_with(slow)
+    page = open_page()
+    page = run_suite_start_only(page)
+    job = page.session_state["smoke_job"]
+    deadline = time.monotonic() + 60
+    while job.snapshot().progress is None or job.snapshot().progress.counts.done < 1:
+        assert time.monotonic() < deadline, "the first case did not finish"
+        time.sleep(0.1)
+    page.run()
+    page.button(key="smoke_cancel").click().run()
+    assert not page.exception, page.exception
+    record = job.wait(60).result
+    assert record.status == "cancelled"
+    assert [r.case_id for r in record.results] == ["simple-002"]
+    page.run()
+    assert any("1 unfinished runs" in e.label for e in page.expander)

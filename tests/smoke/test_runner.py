@@ -1,0 +1,255 @@
+"""The smoke runner with scripted model answers: each verdict planted, the divergence
+located, an error mid-run, a crash and a resume, a server gone, cancel, concurrency."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.scripted_server import Reply, ScriptedServer
+from tests.smoke_script import CASES, NOISE, QUERY, SQL, PipelineScript
+from workbench.errors import ConfigError, LLMResponseError, LLMUnavailable
+from workbench.llm.client import OpenAIClient
+from workbench.settings import PROJECT_ROOT, Settings
+from workbench.smoke.cases import StageExpectation
+from workbench.smoke.results import load_run
+from workbench.smoke.runner import (
+    SmokeOptions,
+    SmokeProgress,
+    resume_run,
+    run_suite,
+    select_suite,
+)
+from workbench.store import open_store
+
+SIMPLE_002, SIMPLE_003, SIMPLE_007 = CASES
+
+
+@pytest.fixture
+def store(settings: Settings):
+    return open_store(settings)
+
+
+def run(settings, store, llm, demo_database, **options):
+    cases = options.pop("cases", CASES)
+    kwargs = {k: options.pop(k) for k in ("on_progress", "cancel") if k in options}
+    return run_suite(
+        settings,
+        llm=llm,
+        store=store,
+        options=SmokeOptions(**options),
+        cases=cases,
+        database=demo_database,
+        **kwargs,
+    )
+
+
+def test_a_faithful_pipeline_passes_every_case_and_records_what_it_ran_against(
+    settings, store, demo_database
+):
+    script = PipelineScript()
+    record = run(settings, store, script.llm(), demo_database)
+
+    assert [r.verdict for r in record.results] == ["pass", "pass", "pass"]
+    assert record.status == "done"
+    assert all(len(r.repeats) == 2 for r in record.results)
+    # each case asked the SQL stage twice: the stage cache was bypassed
+    assert all(script.calls[(SQL, c.question)] == 2 for c in CASES)
+    manifest = record.manifest
+    assert manifest.repeats == 2 and manifest.concurrency == 1
+    assert manifest.endpoint == "scripted://llm"
+    assert set(manifest.stage_versions) == {p.id for p in PipelineScript().openings.values()}
+    assert manifest.models["main"] == settings.model_main
+    assert manifest.as_of_dates == ("2026-03-31",)
+    assert manifest.server_flags["dtype"] == settings.server_dtype  # the managed server's knobs
+    assert load_run(store, record.id) == record
+
+
+def test_a_wrong_query_fails_with_the_comparators_reason(settings, store, demo_database):
+    script = PipelineScript()
+    for call in (1, 2):
+        script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+    record = run(settings, store, script.llm(), demo_database)
+
+    result = record.result("simple-003")
+    assert result.verdict == "fail"
+    assert result.divergence is None
+    assert result.repeats[0].equivalent is False
+    assert "row" in result.reason  # the comparator says which rows differ
+    assert record.result("simple-002").verdict == "pass"
+
+
+def test_an_unmet_stage_expectation_fails_a_case_whose_rows_are_right(
+    settings, store, demo_database
+):
+    held = StageExpectation("noise_removal", contains=("physicians",))
+    unmet = StageExpectation("query_normalizer", not_contains=("how many",))
+    expecting = replace(SIMPLE_002, expect=(held, unmet))
+    holding = replace(SIMPLE_007, expect=(held,) if "physicians" in SIMPLE_007.question else ())
+    record = run(settings, store, PipelineScript().llm(), demo_database,
+                 cases=(expecting, holding), repeats=1)  # fmt: skip
+
+    result = record.result("simple-002")
+    assert result.verdict == "fail"
+    assert result.repeats[0].equivalent is True
+    assert result.repeats[0].expectation_failures == (f"{QUERY} output contains 'how many'",)
+    assert record.result("simple-007").verdict == "pass"
+
+
+def test_a_divergence_at_stage_3_on_the_second_repeat_is_flaky_and_located_to_the_token(
+    settings, store, demo_database
+):
+    script = PipelineScript()
+    question = SIMPLE_007.question
+    # The query normalizer answers the same text twice, except for its fourth token,
+    # whose margin over the runner-up was small the first time.
+    first = "Show count female patients"
+    second = "Show count female patient"
+    margins = [4.0, 3.0, 2.5, 0.04]
+    script.plant(QUERY, question, Reply(content=first, margins=margins), call=1)
+    script.plant(QUERY, question, Reply(content=second, margins=[4.0, 3.0, 2.5, 0.05]), call=2)
+    script.sql[first] = SIMPLE_007.gold_sql
+    script.sql[second] = SIMPLE_007.gold_sql
+    with ScriptedServer() as server:
+        server.respond_with(script.reply)
+        client = OpenAIClient(server.base_url, max_retries=0)
+        record = run(settings, store, client, demo_database, cases=(SIMPLE_007,))
+
+    result = record.results[0]
+    assert result.verdict == "flaky"
+    point = result.divergence
+    assert (point.stage_id, point.stage_order) == (QUERY, 3)
+    assert (point.repeat_a, point.repeat_b) == (0, 1)
+    assert point.unit == "token" and point.position == 3
+    assert point.margin == pytest.approx(0.04, abs=1e-6)
+    assert point.a_context.strip() == "patients" and point.b_context.strip() == "patient"
+    # both repeats found the right rows: flakiness outranks the verdict of each repeat
+    assert [r.verdict for r in result.repeats] == ["pass", "pass"]
+    assert "stage 3 (Query normalizer)" in result.reason
+
+
+def test_an_error_in_the_middle_is_recorded_on_that_case_and_the_run_goes_on(
+    settings, store, demo_database
+):
+    script = PipelineScript()
+    for call in (1, 2):
+        script.plant(SQL, SIMPLE_003.question, LLMResponseError("HTTP 500: boom"), call=call)
+    record = run(settings, store, script.llm(), demo_database)
+
+    assert [r.verdict for r in record.results] == ["pass", "error", "pass"]
+    assert "stage 6 (SQL generation) failed: HTTP 500: boom" in record.result("simple-003").reason
+    assert record.status == "done"
+
+
+def test_sql_that_does_not_parse_in_both_repeats_is_an_error(settings, store, demo_database):
+    script = PipelineScript()
+    for call in (1, 2):
+        script.plant(SQL, SIMPLE_002.question, "SELEC nonsense FROM", call=call)
+    record = run(settings, store, script.llm(), demo_database, cases=(SIMPLE_002,))
+    assert record.results[0].verdict == "error"
+
+
+def test_a_crash_keeps_finished_cases_and_a_resume_runs_only_the_rest(
+    settings, store, demo_database
+):
+    script = PipelineScript()
+
+    def crash():
+        raise RuntimeError("the process died")
+
+    script.plant(SQL, SIMPLE_003.question, crash, call=1)
+    with pytest.raises(RuntimeError, match="the process died"):
+        run(settings, store, script.llm(), demo_database)
+    run_id = max(  # the run recorded before it crashed
+        (r for r in _runs(store)), key=lambda r: r.created
+    ).id
+    crashed = load_run(store, run_id)
+    assert crashed.status == "running"
+    assert [r.case_id for r in crashed.results] == ["simple-002"]
+    assert crashed.pending == ("simple-003", "simple-007")
+
+    fresh = PipelineScript()
+    resumed = resume_run(settings, run_id, llm=fresh.llm(), store=store, cases=CASES,
+                         database=demo_database)  # fmt: skip
+    assert resumed.status == "done"
+    assert [r.verdict for r in resumed.results] == ["pass", "pass", "pass"]
+    assert resumed.result("simple-002") == crashed.result("simple-002")  # kept, not redone
+    assert {q for _, q in fresh.log} == {SIMPLE_003.question, SIMPLE_007.question}
+
+
+def _runs(store):
+    from workbench.smoke.results import list_runs
+
+    return list_runs(store)
+
+
+def test_a_server_gone_interrupts_the_run_without_scoring_the_case_in_flight(
+    settings, store, demo_database
+):
+    script = PipelineScript()
+    script.plant(NOISE, SIMPLE_003.question, LLMUnavailable("no model server"), call=1)
+    record = run(settings, store, script.llm(), demo_database)
+    assert record.status == "interrupted"
+    assert [r.case_id for r in record.results] == ["simple-002"]
+
+    resumed = resume_run(settings, record.id, llm=PipelineScript().llm(), store=store,
+                         cases=CASES, database=demo_database)  # fmt: skip
+    assert [r.verdict for r in resumed.results] == ["pass", "pass", "pass"]
+
+
+def test_cancel_keeps_what_finished_and_reports_progress(settings, store, demo_database):
+    cancel = threading.Event()
+    seen: list[SmokeProgress] = []
+
+    def progress(p: SmokeProgress) -> None:
+        seen.append(p)
+        if p.latest is not None:
+            cancel.set()
+
+    record = run(settings, store, PipelineScript().llm(), demo_database, on_progress=progress,
+                 cancel=cancel)  # fmt: skip
+    assert record.status == "cancelled"
+    assert len(record.results) == 1 and len(record.pending) == 2
+    first = next(p for p in seen if p.latest is not None)
+    assert (first.counts.done, first.counts.passed, first.planned) == (1, 1, 3)
+    assert first.remaining_s is not None and first.remaining_s >= 0
+    assert seen[-1].state == "cancelled"
+
+
+def test_concurrent_cases_give_the_same_verdicts_and_the_run_records_the_concurrency(
+    settings, store, demo_database
+):
+    record = run(settings, store, PipelineScript().llm(), demo_database, concurrency=3)
+    assert sorted(r.verdict for r in record.results) == ["pass", "pass", "pass"]
+    assert [r.case_id for r in record.results] == [c.id for c in CASES]  # planned order
+    assert record.manifest.concurrency == 3
+
+
+def test_a_resume_after_a_prompt_edit_is_refused(settings, store, demo_database, tmp_path: Path):
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    edited = settings.model_copy(update={"prompts_dir": prompts})
+    cancel = threading.Event()
+    cancel.set()
+    record = run(edited, store, PipelineScript().llm(), demo_database, cancel=cancel)
+    assert record.status == "cancelled" and not record.results
+    path = prompts / "02_noise.md"
+    path.write_text(path.read_text() + "\n- Keep numbers.\n")
+    with pytest.raises(ConfigError, match="prompt files changed"):
+        resume_run(edited, record.id, llm=PipelineScript().llm(), store=store, cases=CASES,
+                   database=demo_database)  # fmt: skip
+
+
+def test_selection_by_tag_category_and_limit(settings):
+    chosen = select_suite(SmokeOptions(tags=("aggregate",), category="simple", limit=2),
+                          settings=settings)  # fmt: skip
+    assert len(chosen) == 2
+    assert all(c.category == "simple" and "aggregate" in c.tags for c in chosen)
+    with pytest.raises(ConfigError, match="no smoke case matches"):
+        select_suite(SmokeOptions(tags=("no-such-tag",)), settings=settings)
+    with pytest.raises(ConfigError, match="repeats"):
+        SmokeOptions(repeats=0)

@@ -1,0 +1,60 @@
+"""Passing cases as ChatML JSONL: one example per stage call, fixed cases chosen."""
+
+from __future__ import annotations
+
+import json
+
+from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
+from workbench.pipeline.trace import load_trace
+from workbench.smoke.runner import SmokeOptions, run_suite
+from workbench.smoke.training import export_training, fixed_since
+from workbench.store import open_store
+
+SIMPLE_002, SIMPLE_003, SIMPLE_007 = CASES
+
+
+def test_fixed_cases_export_each_stage_call_as_system_user_assistant(
+    settings, demo_database, tmp_path
+):
+    store = open_store(settings)
+    options = SmokeOptions(repeats=1)
+    broken = PipelineScript()
+    broken.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql)
+    baseline = run_suite(settings, llm=broken.llm(), store=store, options=options, cases=CASES,
+                         database=demo_database)  # fmt: skip
+    now = run_suite(settings, llm=PipelineScript().llm(), store=store, options=options,
+                    cases=CASES, database=demo_database)  # fmt: skip
+    assert fixed_since(baseline, now) == ("simple-003",)
+
+    out = tmp_path / "train.jsonl"
+    report = export_training(store, now, out, case_ids=fixed_since(baseline, now))
+    examples = [json.loads(line) for line in out.read_text().splitlines()]
+    trace = load_trace(store, now.result("simple-003").trace_ids[0])
+    called = [s for s in trace.stages if s.called_model]
+    assert report.cases == 1 and report.examples == len(examples) == len(called)
+    for example, stage in zip(examples, called, strict=True):
+        roles = [m["role"] for m in example["messages"]]
+        assert roles == ["system", "user", "assistant"]
+        assert example["messages"][0]["content"] == stage.messages[0].content
+        assert example["messages"][1]["content"] == stage.messages[1].content
+    sql = next(e for e, s in zip(examples, called, strict=True) if s.stage_id == SQL)
+    sql_stage = next(s for s in called if s.stage_id == SQL)
+    answer = sql["messages"][2]["content"]
+    if sql_stage.parameters.prefill:  # the shape the stage is called in: prefill .. stop
+        assert answer == "```sql\n" + sql_stage.output.strip("\n") + "\n```"
+    else:
+        assert answer == sql_stage.output
+    assert "FROM labs WHERE region = 'West'" in answer
+
+
+def test_cases_that_did_not_pass_are_left_out_and_named(settings, demo_database, tmp_path):
+    store = open_store(settings)
+    script = PipelineScript()
+    script.plant(SQL, SIMPLE_002.question, SIMPLE_003.gold_sql)
+    record = run_suite(settings, llm=script.llm(), store=store, options=SmokeOptions(repeats=1),
+                       cases=CASES[:2], database=demo_database)  # fmt: skip
+    report = export_training(store, record, tmp_path / "t.jsonl", stages=(QUERY,))
+    assert report.skipped == ("simple-002: fail",)
+    lines = (tmp_path / "t.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["messages"][2]["content"] == SIMPLE_003.question

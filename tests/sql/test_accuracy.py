@@ -1,0 +1,220 @@
+"""The comparator: golden pairs run on a real database, plus the edge cases of values and verdicts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy
+import pytest
+
+from tests.labdb import build_lab_database
+from workbench.errors import SQLExecutionError
+from workbench.sql.accuracy import (
+    Verdict,
+    compare_queries,
+    compare_results,
+    gold_is_ordered,
+    multiset_difference,
+    normalize_value,
+    values_equal,
+)
+from workbench.sql.execute import QueryResult
+
+PAIRS_DIR = Path(__file__).parent / "fixtures" / "compare"
+
+
+@dataclass(frozen=True)
+class Pair:
+    source: str
+    title: str
+    equivalent: bool
+    reason: str
+    gold: str
+    pred: str
+
+
+def load_pairs() -> list[Pair]:
+    pairs = []
+    for path in sorted(PAIRS_DIR.glob("*.sql")):
+        for block in re.split(r"\n\s*\n", path.read_text().strip()):
+            lines = block.strip().splitlines()
+            title = lines[0].removeprefix("-- ").strip()
+            expect = re.fullmatch(r"-- expect: (equivalent|different)(?:: (.*))?", lines[1])
+            assert expect, f"{path.name}: pair {title!r} needs an '-- expect:' second line"
+            statements = [s.strip() for s in re.split(r";\s*$", "\n".join(lines[2:]), flags=re.M)]
+            statements = [s for s in statements if s]
+            assert len(statements) == 2, f"{path.name}: pair {title!r} needs gold and prediction"
+            pairs.append(
+                Pair(
+                    path.stem,
+                    title,
+                    expect.group(1) == "equivalent",
+                    expect.group(2) or "",
+                    *statements,
+                )
+            )
+    return pairs
+
+
+PAIRS = load_pairs()
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_lab_database(tmp_path_factory.mktemp("compare") / "lab.duckdb")
+
+
+def test_there_are_at_least_forty_pairs_of_both_kinds() -> None:
+    assert len(PAIRS) >= 40
+    assert sum(p.equivalent for p in PAIRS) >= 15
+    assert sum(not p.equivalent for p in PAIRS) >= 15
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[f"{p.source}: {p.title}" for p in PAIRS])
+def test_golden_pair(pair: Pair, database: Path) -> None:
+    verdict = compare_queries(pair.gold, pair.pred, database)
+    assert verdict.equivalent is pair.equivalent, verdict.reason
+    assert pair.reason in verdict.reason
+
+
+UNORDERED_MATCHES = [
+    p for p in PAIRS if p.equivalent and not gold_is_ordered(p.gold) and not gold_is_ordered(p.pred)
+]
+
+
+@pytest.mark.parametrize("pair", UNORDERED_MATCHES, ids=lambda p: p.title)
+def test_equivalence_is_symmetric_without_order(pair: Pair, database: Path) -> None:
+    """Swapping gold and prediction keeps an unordered match (order only binds the gold)."""
+    assert compare_queries(pair.pred, pair.gold, database).equivalent
+
+
+def result(columns: tuple[str, ...], rows: list[tuple], *, sql: str = "SELECT 1", truncated=False):
+    return QueryResult(sql, sql, columns, tuple(rows), len(rows), truncated, 1.0)
+
+
+def test_a_truncated_result_is_never_equivalent() -> None:
+    rows = [(i,) for i in range(5)]
+    gold = result(("n",), rows)
+    verdict = compare_results(gold, result(("n",), rows, truncated=True), ordered=False)
+    assert verdict == Verdict(False, verdict.reason) and "cut at 5 rows" in verdict.reason
+    verdict = compare_results(result(("n",), rows, truncated=True), gold, ordered=False)
+    assert not verdict.equivalent and "WORKBENCH_SQL_ROW_CAP" in verdict.reason
+
+
+def test_row_cap_in_compare_queries_marks_truncation(database: Path) -> None:
+    verdict = compare_queries(
+        "SELECT id FROM orders", "SELECT id FROM orders", database, row_cap=10
+    )
+    assert not verdict.equivalent and "ROW_CAP" in verdict.reason
+
+
+def test_a_failing_prediction_is_a_verdict(database: Path) -> None:
+    verdict = compare_queries("SELECT 1", "SELECT nope FROM labs", database)
+    assert not verdict.equivalent
+    assert verdict.reason.startswith("the prediction fails")
+    refused = compare_queries("SELECT 1", "DROP TABLE labs", database)
+    assert not refused.equivalent and "refused" in refused.reason
+
+
+def test_a_failing_gold_is_an_error(database: Path) -> None:
+    with pytest.raises(SQLExecutionError):
+        compare_queries("SELECT nope FROM labs", "SELECT 1", database)
+
+
+def test_near_ties_in_floats_still_pair_up() -> None:
+    gold = result(("v", "k"), [(1.0000000001, "b"), (1.0, "a")])
+    pred = result(("v", "k"), [(1.0, "b"), (1.0000000001, "a")])
+    assert compare_results(gold, pred, ordered=False).equivalent
+
+
+def test_numpy_and_decimal_values_compare_by_value() -> None:
+    gold = result(("a", "b"), [(numpy.int64(3), numpy.float64(0.5))])
+    pred = result(("a", "b"), [(Decimal("3.00"), Decimal("0.5000000001"))])
+    assert compare_results(gold, pred, ordered=False).equivalent
+
+
+def test_many_rows_compare_in_one_pass() -> None:
+    rows = [(i, i * 0.1, f"name {i % 97}") for i in range(20_000)]
+    shuffled = rows[1::2] + rows[::2]
+    assert compare_results(
+        result(("a", "b", "c"), rows), result(("a", "b", "c"), shuffled), ordered=False
+    ).equivalent
+    changed = shuffled[:-1] + [(0, 0.0, "other")]
+    verdict = compare_results(
+        result(("a", "b", "c"), rows), result(("a", "b", "c"), changed), ordered=False
+    )
+    assert not verdict.equivalent and "1 gold row not returned" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "equal"),
+    [
+        (3, 3.0, True),
+        (3, Decimal("3.000"), True),
+        (0.1 + 0.2, 0.3, True),
+        (1e10, 1e10 + 1, True),  # 1e-10 relative
+        (100, 101, False),
+        (10**18, 10**18 + 1, False),
+        (2.5, 2.50001, False),
+        (True, 1, False),
+        (None, None, True),
+        (None, 0, False),
+        (float("nan"), float("nan"), True),
+        (float("inf"), float("inf"), True),
+        (float("inf"), 1e308, False),
+        (date(2026, 1, 1), datetime(2026, 1, 1), True),
+        (date(2026, 1, 1), datetime(2026, 1, 1, 0, 0, 1), False),
+        (timedelta(days=1), timedelta(hours=24), True),
+        (timedelta(seconds=60), 60, False),
+        ("a", "A", False),
+        ([1, 2], (1, 2.0), True),
+        (b"x", b"x", True),
+    ],
+)
+def test_values_equal(gold: object, pred: object, equal: bool) -> None:
+    assert values_equal(normalize_value(gold), normalize_value(pred)) is equal
+
+
+def test_multiset_difference_names_both_sides() -> None:
+    missing, extra = multiset_difference([(1,), (1,), (2,)], [(1,), (2,), (3,)])
+    assert missing == [(1,)] and extra == [(3,)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "ordered"),
+    [
+        ("SELECT a FROM t ORDER BY a", True),
+        ("SELECT a FROM t", False),
+        ("SELECT a FROM (SELECT a FROM t ORDER BY a) s", False),
+        ("WITH x AS (SELECT a FROM t ORDER BY a) SELECT a FROM x", False),
+        ("WITH x AS (SELECT a FROM t) SELECT a FROM x ORDER BY a DESC", True),
+        ("SELECT a, ROW_NUMBER() OVER (ORDER BY a) FROM t", False),
+        ("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1", True),
+        ("(SELECT a FROM t ORDER BY a)", True),
+    ],
+)
+def test_gold_is_ordered_looks_only_at_the_outermost_query(sql: str, ordered: bool) -> None:
+    assert gold_is_ordered(sql) is ordered
+
+
+def test_ordered_match_tries_every_pairing_of_equal_columns() -> None:
+    gold = result(("a", "b"), [(1, 2), (2, 1)], sql="SELECT a, b FROM t ORDER BY a")
+    pred = result(("b", "a"), [(2, 1), (1, 2)], sql="SELECT b, a FROM t ORDER BY a")
+    verdict = compare_results(gold, pred, ordered=True)
+    assert verdict.equivalent, verdict.reason
+    assert "columns matched by value: a→a, b→b" in verdict.reason
+
+
+def test_ordered_mismatch_shows_the_row_in_gold_column_order() -> None:
+    gold = result(("n", "name"), [(3, "x"), (2, "y")], sql="SELECT n, name FROM t ORDER BY n DESC")
+    pred = result(("name", "n"), [("y", 2), ("x", 3)], sql="SELECT name, n FROM t")
+    verdict = compare_results(gold, pred, ordered=True)
+    assert verdict == Verdict(
+        False,
+        "gold is ordered, prediction is not (same rows, no ORDER BY); "
+        "row 1 differs: gold (3, 'x') vs prediction (2, 'y')",
+    )

@@ -1,0 +1,475 @@
+"""The real LLM: any OpenAI-compatible server, vLLM first.
+
+Chat completions go through the official ``openai`` client; the two vLLM
+endpoints that live at the server root (``/tokenize`` and ``/health``) and the
+model list go through plain ``httpx``. The client never retries on its own
+(``max_retries=0``): we retry, with backoff, only what a retry can fix: a refused
+connection (the server is still starting) and a 5xx. A timeout is not retried: a
+request that took the whole budget once will take it again.
+
+Answers are parsed by hand rather than through the ``openai`` types so that the
+vLLM extras (``reasoning``, ``reasoning_content``, LoRA ``parent``) survive and a
+malformed answer becomes an ``LLMResponseError`` naming the missing field.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import openai
+
+from workbench.errors import LLMError, LLMResponseError, LLMTimeout, LLMUnavailable
+from workbench.llm.protocol import LLM, ChatRequest, Completion, Message
+from workbench.settings import Settings
+
+T = TypeVar("T")
+
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One entry of ``/v1/models``; LoRA adapters carry the base model as ``parent``."""
+
+    id: str
+    root: str | None = None
+    parent: str | None = None
+    owned_by: str | None = None
+    max_model_len: int | None = None
+
+    @property
+    def is_adapter(self) -> bool:
+        return self.parent is not None
+
+
+def root_url(base_url: str) -> str:
+    """The server root for a ``.../v1`` base URL (vLLM serves /tokenize and /health there)."""
+    url = base_url.rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+def request_body(request: ChatRequest) -> dict[str, Any]:
+    """The JSON body of a chat completion, vLLM extras included (what goes on the wire)."""
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": _wire_messages(request),
+        "temperature": request.temperature,
+        "seed": request.seed,
+        "max_tokens": request.max_tokens,
+        "chat_template_kwargs": {"enable_thinking": request.thinking},
+    }
+    if request.stop:
+        body["stop"] = list(request.stop)
+    if request.logprobs:
+        body["logprobs"] = True
+        body["top_logprobs"] = 2
+    if request.prefill is not None:
+        body["continue_final_message"] = True
+        body["add_generation_prompt"] = False
+    if request.thinking and request.max_thinking_tokens is not None:
+        body["thinking_token_budget"] = request.max_thinking_tokens
+    return body
+
+
+def _wire_messages(request: ChatRequest) -> list[dict[str, str]]:
+    messages = [{"role": m.role, "content": m.content} for m in request.messages]
+    if request.prefill is not None:
+        messages.append({"role": "assistant", "content": request.prefill})
+    return messages
+
+
+class OpenAIClient:
+    """The LLM protocol over one OpenAI-compatible base URL.
+
+    Args:
+        base_url: OpenAI-style URL ending in ``/v1``.
+        api_key: any string for local servers.
+        connect_timeout_s, request_timeout_s: per-request limits.
+        max_retries: extra attempts after a refused connection or a 5xx.
+        backoff_s: first wait between attempts; doubles each time.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str = "EMPTY",
+        connect_timeout_s: float = 5.0,
+        request_timeout_s: float = 300.0,
+        max_retries: int = 2,
+        backoff_s: float = 0.5,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.root_url = root_url(self.base_url)
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self._timeout = httpx.Timeout(request_timeout_s, connect=connect_timeout_s)
+        self._openai = openai.OpenAI(
+            base_url=self.base_url, api_key=api_key, timeout=self._timeout, max_retries=0
+        )
+        self._http = httpx.Client(timeout=self._timeout)
+        self.thinking_budget_supported = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, base_url: str | None = None) -> OpenAIClient:
+        return cls(
+            base_url or settings.base_urls[0],
+            api_key=settings.api_key,
+            connect_timeout_s=settings.connect_timeout_s,
+            request_timeout_s=settings.request_timeout_s,
+            max_retries=settings.max_retries,
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url
+
+    def close(self) -> None:
+        self._openai.close()
+        self._http.close()
+
+    # -- chat --------------------------------------------------------------
+    def complete(self, request: ChatRequest) -> Completion:
+        """Run one chat completion; raises an ``LLMError`` subclass on failure.
+
+        A thinking budget is a vLLM extra that only servers with a reasoning parser
+        accept; when the server refuses it, the request is sent again without it
+        (``max_tokens`` still caps the thinking) and later requests leave it out.
+        """
+        try:
+            return self._complete(request, budget=self.thinking_budget_supported)
+        except LLMResponseError as exc:
+            if "thinking_token_budget" not in str(exc) or "thinking_token_budget" not in (
+                request_body(request)
+            ):
+                raise
+            self.thinking_budget_supported = False
+            return self._complete(request, budget=False)
+
+    def _complete(self, request: ChatRequest, *, budget: bool) -> Completion:
+        body = request_body(request)
+        if not budget:
+            body.pop("thinking_token_budget", None)
+        extra = {k: v for k, v in body.items() if k not in _OPENAI_ARGS}
+
+        def call() -> httpx.Response:
+            raw = self._openai.chat.completions.with_raw_response.create(
+                model=body["model"],
+                messages=body["messages"],
+                temperature=body["temperature"],
+                seed=body["seed"],
+                max_tokens=body["max_tokens"],
+                stop=body.get("stop", openai.omit),
+                logprobs=body.get("logprobs", openai.omit),
+                top_logprobs=body.get("top_logprobs", openai.omit),
+                extra_body=extra,
+            )
+            return raw.http_response
+
+        started = time.perf_counter()
+        response = self._with_retries(call, "chat completion")
+        latency = time.perf_counter() - started
+        return parse_completion(_json(response, "chat completion"), request, latency)
+
+    # -- discovery ---------------------------------------------------------
+    def list_models(self) -> list[ServedModel]:
+        """What the server serves, LoRA adapters included."""
+        response = self._with_retries(lambda: self._get(f"{self.base_url}/models"), "model list")
+        data = _field(_json(response, "model list"), "data", "model list")
+        models = []
+        for entry in data:
+            models.append(
+                ServedModel(
+                    id=_field(entry, "id", "model list entry"),
+                    root=entry.get("root"),
+                    parent=entry.get("parent"),
+                    owned_by=entry.get("owned_by"),
+                    max_model_len=entry.get("max_model_len"),
+                )
+            )
+        return models
+
+    def count_tokens(
+        self, what: str | Sequence[Message] | ChatRequest, model: str | None = None
+    ) -> int:
+        """Exact prompt tokens from the server's ``/tokenize``.
+
+        A ``ChatRequest`` is counted the way ``complete`` would send it (thinking
+        switch and prefill included), so the count equals ``usage.prompt_tokens``.
+        """
+        if isinstance(what, ChatRequest):
+            wire = request_body(what)
+            body: dict[str, Any] = {
+                "model": model or what.model,
+                "messages": wire["messages"],
+                "chat_template_kwargs": wire["chat_template_kwargs"],
+                "add_generation_prompt": wire.get("add_generation_prompt", True),
+            }
+            if what.prefill is not None:
+                body["continue_final_message"] = True
+        elif isinstance(what, str):
+            body = {"prompt": what}
+        else:
+            body = {
+                "messages": [{"role": m.role, "content": m.content} for m in what],
+                "add_generation_prompt": True,
+            }
+        if "model" not in body and model is not None:
+            body["model"] = model
+        response = self._with_retries(
+            lambda: self._post(f"{self.root_url}/tokenize", body), "tokenize"
+        )
+        result = _json(response, "tokenize")
+        count = _field(result, "count", "tokenize")
+        if not isinstance(count, int):
+            raise LLMResponseError(f"/tokenize at {self.root_url} returned count={count!r}")
+        return count
+
+    def health(self) -> bool:
+        """True when ``GET /health`` at the server root answers 200; never raises."""
+        try:
+            return self._http.get(f"{self.root_url}/health", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    # -- plumbing ----------------------------------------------------------
+    def _get(self, url: str) -> httpx.Response:
+        return _raise_for_status(self._http.get(url))
+
+    def _post(self, url: str, body: dict[str, Any]) -> httpx.Response:
+        return _raise_for_status(self._http.post(url, json=body))
+
+    def _with_retries(self, call: Callable[[], T], what: str) -> T:
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+                raise LLMTimeout(
+                    f"{what} at {self.base_url} took longer than {self._timeout.read:g} s; "
+                    "raise WORKBENCH_REQUEST_TIMEOUT_S or lower max_tokens"
+                ) from exc
+            except (openai.APIConnectionError, httpx.TransportError) as exc:
+                if not _refused(exc):
+                    raise LLMUnavailable(
+                        f"lost the connection to {self.base_url} during {what}: {exc}"
+                    ) from exc
+                if attempt >= self.max_retries:
+                    raise LLMUnavailable(
+                        f"no model server at {self.root_url} — start one with "
+                        "`python -m workbench serve` or set WORKBENCH_BASE_URL"
+                    ) from exc
+            except (openai.APIStatusError, _StatusError) as exc:
+                status = exc.status_code
+                if status < 500 or attempt >= self.max_retries:
+                    raise _status_error(what, self.base_url, status, _error_text(exc)) from exc
+            time.sleep(self.backoff_s * 2**attempt)
+            attempt += 1
+
+
+_OPENAI_ARGS = frozenset(
+    {"model", "messages", "temperature", "seed", "max_tokens", "stop", "logprobs", "top_logprobs"}
+)
+
+
+class _StatusError(Exception):
+    def __init__(self, response: httpx.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.status_code = response.status_code
+        self.response = response
+
+
+def _raise_for_status(response: httpx.Response) -> httpx.Response:
+    if response.status_code >= 400:
+        raise _StatusError(response)
+    return response
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, httpx.ConnectError | ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _error_text(exc: openai.APIStatusError | _StatusError) -> str:
+    try:
+        text = exc.response.text
+    except Exception:  # a streamed or closed body: the status says enough
+        return ""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(payload, dict):
+        err = payload.get("error", payload.get("detail", payload))
+        if isinstance(err, dict) and "message" in err:
+            return str(err["message"])[:300]
+        return str(err)[:300]
+    return text[:300]
+
+
+def _status_error(what: str, base_url: str, status: int, detail: str) -> LLMError:
+    hint = ""
+    if status == 404:
+        hint = "; check the model name (python -m workbench models) and WORKBENCH_BASE_URL"
+    elif status >= 500:
+        hint = "; the server failed: see its log (python -m workbench serve, or the Server page)"
+    elif status == 400:
+        hint = "; the server rejected the request (model context length, unknown parameter?)"
+    return LLMResponseError(f"{what} at {base_url} failed with HTTP {status}: {detail}{hint}")
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise LLMResponseError(
+            f"{what} at {response.request.url} returned invalid JSON: {response.text[:200]!r}"
+        ) from exc
+
+
+def _field(obj: Any, name: str, what: str) -> Any:
+    if not isinstance(obj, dict) or name not in obj or obj[name] is None:
+        raise LLMResponseError(f"{what} answer has no {name!r} field: {str(obj)[:200]}")
+    return obj[name]
+
+
+# -- parsing an answer ---------------------------------------------------------
+def parse_completion(payload: Any, request: ChatRequest, latency_s: float) -> Completion:
+    """Turn a chat-completion JSON body into a Completion (thinking split off, margins)."""
+    choices = _field(payload, "choices", "chat completion")
+    if not isinstance(choices, list) or not choices:
+        raise LLMResponseError(f"chat completion answer has no choices: {str(payload)[:200]}")
+    choice = choices[0]
+    message = _field(choice, "message", "chat completion choice")
+    finish_reason = choice.get("finish_reason") or "unknown"
+    content = message.get("content") or ""
+    reasoning = message.get("reasoning") or message.get("reasoning_content")
+    unclosed = False
+    if reasoning is None:
+        content, reasoning, unclosed = split_thinking(content)
+    runaway = finish_reason == "length" and (unclosed or (bool(reasoning) and not content.strip()))
+
+    tokens: tuple[str, ...] = ()
+    margins: tuple[float, ...] = ()
+    logprobs = choice.get("logprobs")
+    if request.logprobs and isinstance(logprobs, dict) and logprobs.get("content"):
+        tokens, margins = content_margins(logprobs["content"])
+    min_margin = min(margins) if margins else None
+    min_index = margins.index(min_margin) if min_margin is not None else None
+
+    usage = payload.get("usage") or {}
+    text = (request.prefill or "") + content
+    return Completion(
+        text=text,
+        model=payload.get("model") or request.model,
+        finish_reason=finish_reason,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        latency_s=latency_s,
+        reasoning=reasoning or None,
+        runaway=runaway,
+        tokens=tokens,
+        margins=margins,
+        min_margin=None if min_margin is None or math.isinf(min_margin) else min_margin,
+        min_margin_index=None if min_margin is None or math.isinf(min_margin) else min_index,
+    )
+
+
+def split_thinking(content: str) -> tuple[str, str | None, bool]:
+    """Split a ``<think>…</think>`` block off the content.
+
+    Returns (content, reasoning, unclosed): ``unclosed`` is True when the
+    thinking was opened and never closed (the output stopped inside it).
+    """
+    stripped = content.lstrip()
+    if stripped.startswith(THINK_OPEN):
+        inner = stripped[len(THINK_OPEN) :]
+    elif THINK_CLOSE in content and THINK_OPEN not in content:
+        # The template put <think> into the prompt; only the close is generated.
+        inner = content
+    else:
+        return content, None, False
+    if THINK_CLOSE not in inner:
+        return "", inner.strip(), True
+    reasoning, _, rest = inner.partition(THINK_CLOSE)
+    return rest.lstrip(), reasoning.strip(), False
+
+
+def content_margins(entries: list[Any]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Tokens after any thinking, each with chosen logprob minus the best other top logprob.
+
+    A token with no alternative listed gets ``inf`` (nothing could flip there). The
+    end-of-sequence token stays in when the server reports it (vLLM does): a small
+    margin there means the answer nearly went on.
+    """
+    texts = [str(e.get("token", "")) for e in entries]
+    start = 0
+    joined = ""
+    for i, text in enumerate(texts):
+        joined += text
+        if THINK_CLOSE in joined:
+            start = i + 1
+            break
+    tokens: list[str] = []
+    margins: list[float] = []
+    for entry in entries[start:]:
+        token = str(entry.get("token", ""))
+        chosen = entry.get("logprob")
+        if not isinstance(chosen, int | float):
+            raise LLMResponseError(f"logprobs entry has no numeric 'logprob': {str(entry)[:200]}")
+        others = [
+            alt["logprob"]
+            for alt in entry.get("top_logprobs") or []
+            if alt.get("token") != token and isinstance(alt.get("logprob"), int | float)
+        ]
+        tokens.append(token)
+        margins.append(chosen - max(others) if others else math.inf)
+    if start:
+        # The blank tokens right after </think> belong to neither part.
+        while tokens and not tokens[0].strip():
+            tokens.pop(0)
+            margins.pop(0)
+    return tuple(tokens), tuple(margins)
+
+
+# -- several servers -----------------------------------------------------------
+class ClientPool:
+    """Round-robin over several clients: spreads a smoke run over several servers."""
+
+    def __init__(self, clients: Sequence[LLM]):
+        if not clients:
+            raise ValueError("a ClientPool needs at least one client")
+        self.clients = tuple(clients)
+        self._next = itertools.cycle(self.clients)
+        self._lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return ",".join(c.endpoint for c in self.clients)
+
+    def pick(self) -> LLM:
+        """The next client in turn (thread-safe)."""
+        with self._lock:
+            return next(self._next)
+
+    def complete(self, request: ChatRequest) -> Completion:
+        return self.pick().complete(request)
+
+
+def make_llm(settings: Settings) -> LLM:
+    """The LLM for these settings: one client, or a pool when several base URLs are set."""
+    clients = [OpenAIClient.from_settings(settings, url) for url in settings.base_urls]
+    return clients[0] if len(clients) == 1 else ClientPool(clients)

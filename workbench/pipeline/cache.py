@@ -1,0 +1,85 @@
+"""The stage cache: a stage call is answered from the store when nothing that
+determines it has changed.
+
+The key hashes the endpoint and the whole request (model, rendered messages and every
+parameter: thinking, prefill, seed, max tokens, stop, temperature, logprobs). Editing
+stage k's prompt changes k's messages, so k is called again; stage k+1 is called again
+only if k's output, which is k+1's input, changed. A completion is stored only when
+its stage succeeded: a failed call, an empty answer, or SQL that does not parse, is
+refused or does not run, is never replayed. A runaway whose stage still produced an
+answer is stored like any other answer.
+
+``use_cache=False`` (``StageCache(engine, read=False)``) bypasses reads but still
+writes: a fresh run refreshes the cache, so the next cached run shows what was last
+seen. Determinism checks bypass reads, which is what they need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, delete, func, select
+
+from workbench.llm.protocol import ChatRequest, Completion
+from workbench.store import StageCacheRow
+
+
+def cache_key(endpoint: str, request: ChatRequest) -> str:
+    """SHA-256 over everything that determines a call."""
+    payload = {"endpoint": endpoint, "request": asdict(request)}
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class StageCache:
+    """Stage completions in the store, keyed by ``cache_key``."""
+
+    def __init__(self, engine: Engine, *, read: bool = True, write: bool = True):
+        self.engine = engine
+        self.read = read
+        self.write = write
+
+    def get(self, key: str) -> Completion | None:
+        if not self.read:
+            return None
+        with Session(self.engine) as session:
+            row = session.get(StageCacheRow, key)
+            return _completion_from_json(row.completion) if row is not None else None
+
+    def put(self, key: str, stage_id: str, completion: Completion) -> None:
+        if not self.write:
+            return
+        row = StageCacheRow(
+            key=key,
+            stage_id=stage_id,
+            model=completion.model,
+            created=datetime.now(UTC),
+            completion=json.dumps(asdict(completion), ensure_ascii=False),
+        )
+        with Session(self.engine) as session:
+            session.merge(row)
+            session.commit()
+
+    def __len__(self) -> int:
+        with Session(self.engine) as session:
+            return session.exec(select(func.count()).select_from(StageCacheRow)).one()
+
+    def clear(self, stage_id: str | None = None) -> None:
+        """Forget every entry, or one stage's."""
+        statement = delete(StageCacheRow)
+        if stage_id is not None:
+            statement = statement.where(col(StageCacheRow.stage_id) == stage_id)
+        with Session(self.engine) as session:
+            session.exec(statement)  # type: ignore[call-overload]
+            session.commit()
+
+
+def _completion_from_json(text: str) -> Completion:
+    data = json.loads(text)
+    data["tokens"] = tuple(data.get("tokens", ()))
+    data["margins"] = tuple(data.get("margins", ()))
+    return Completion(**data)

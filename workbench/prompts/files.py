@@ -1,0 +1,270 @@
+"""Prompt files: Markdown with YAML front matter, one file per pipeline stage.
+
+The files are the pipeline: each one is validated into a ``StagePrompt`` and the
+stages run in the order their ``order`` keys give. Template variables must be
+declared in the front matter so that a typo in ``{{schema}}`` fails when the file is
+loaded, with its line, rather than reaching the model as literal braces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from workbench.errors import PromptError
+from workbench.llm.protocol import Message
+from workbench.settings import ModelRole
+
+
+@dataclass(frozen=True)
+class PromptText:
+    """A prompt file split into its parts, before validation."""
+
+    front_matter: dict
+    body: str
+    body_start_line: int
+    """1-based line number of the body's first line in the file."""
+
+
+def split_front_matter(text: str, *, path: str | Path = "<prompt>") -> PromptText:
+    """Split ``---``-delimited YAML front matter from the Markdown body."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise PromptError(
+            "a prompt file must start with a '---' line opening its YAML front matter",
+            path=str(path),
+            line=1,
+        )
+    for index in range(1, len(lines)):
+        if lines[index].strip() == "---":
+            raw = "".join(lines[1:index])
+            try:
+                meta = yaml.safe_load(raw) or {}
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line = mark.line + 2 if mark is not None else 2
+                raise PromptError(
+                    f"front matter is not valid YAML: {exc}", path=str(path), line=line
+                ) from exc
+            if not isinstance(meta, dict):
+                raise PromptError("front matter must be a YAML mapping", path=str(path), line=2)
+            return PromptText(
+                front_matter=meta, body="".join(lines[index + 1 :]), body_start_line=index + 2
+            )
+    raise PromptError(
+        "front matter is never closed: add a '---' line after it", path=str(path), line=1
+    )
+
+
+# -- validated stage prompts ------------------------------------------------------------
+
+StageKind = Literal["dates", "rewrite", "sql", "narrative"]
+StageMode = Literal["no_think", "think", "gated"]
+StageInput = Literal["previous", "question_and_results"]
+
+TEMPLATE_VARIABLES: dict[str, str] = {
+    "as_of": "the pinned reference date, YYYY-MM-DD",
+    "as_of_weekday": "the weekday name of the reference date",
+    "schema": "the demo database's tables, columns and status values",
+    "question": "the original question, as the user typed it",
+}
+"""Every ``{{variable}}`` a prompt body may use, with what the pipeline fills in."""
+
+_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class FrontMatter(BaseModel):
+    """The front matter of a stage prompt file, as users write it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    order: int
+    kind: StageKind = "rewrite"
+    role: ModelRole = "main"
+    mode: StageMode = "no_think"
+    gate: str | None = None
+    think_role: ModelRole | None = None
+    prefill: str | None = None
+    max_tokens: int = Field(default=512, ge=1, le=32_768)
+    max_thinking_tokens: int | None = Field(default=None, ge=1, le=65_536)
+    stop: tuple[str, ...] = ()
+    hard: bool = False
+    budget_profile: str | None = None
+    input: StageInput = "previous"
+    variables: tuple[str, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("use lowercase letters, digits, '-' or '_', starting with a letter")
+        return value
+
+    @model_validator(mode="after")
+    def _check_gate(self) -> FrontMatter:
+        if self.mode == "gated" and not self.gate:
+            raise ValueError("mode 'gated' needs a 'gate' (a gate name from prompts/gates.yaml)")
+        if self.mode != "gated" and (self.gate or self.think_role):
+            raise ValueError("'gate' and 'think_role' only apply to mode 'gated'")
+        return self
+
+
+@dataclass(frozen=True)
+class StagePrompt:
+    """One validated stage of the pipeline, built from its prompt file."""
+
+    id: str
+    title: str
+    order: int
+    kind: StageKind
+    role: ModelRole
+    mode: StageMode
+    gate: str | None
+    think_role: ModelRole | None
+    prefill: str | None
+    max_tokens: int
+    max_thinking_tokens: int | None
+    stop: tuple[str, ...]
+    hard: bool
+    budget_profile: str | None
+    input: StageInput
+    variables: tuple[str, ...]
+    body: str
+    path: str
+    body_start_line: int
+    content_hash: str
+    """SHA-256 of the whole file's text: any edit, front matter included, changes it."""
+
+    @property
+    def thinking_role(self) -> ModelRole:
+        """The role used when this stage thinks (a gated stage's think_role, else its role)."""
+        return self.think_role or self.role
+
+
+def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
+    """Validate a prompt file's text; errors name the file and line."""
+    parts = split_front_matter(text, path=path)
+    try:
+        meta = FrontMatter.model_validate(parts.front_matter)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else None
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'front matter'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise PromptError(
+            f"invalid front matter: {problems}", path=str(path), line=_key_line(text, key)
+        ) from exc
+    unknown = [name for name in meta.variables if name not in TEMPLATE_VARIABLES]
+    if unknown:
+        raise PromptError(
+            f"unknown template variable {unknown[0]!r} in 'variables'; known: "
+            f"{', '.join(sorted(TEMPLATE_VARIABLES))}",
+            path=str(path),
+            line=_key_line(text, "variables"),
+        )
+    for offset, line in enumerate(parts.body.splitlines()):
+        for match in _VARIABLE.finditer(line):
+            name = match.group(1)
+            if name not in meta.variables:
+                hint = (
+                    "add it to 'variables' in the front matter"
+                    if name in TEMPLATE_VARIABLES
+                    else f"known variables: {', '.join(sorted(TEMPLATE_VARIABLES))}"
+                )
+                raise PromptError(
+                    f"template variable {{{{{name}}}}} is not declared; {hint}",
+                    path=str(path),
+                    line=parts.body_start_line + offset,
+                )
+    return StagePrompt(
+        **meta.model_dump(),
+        body=parts.body,
+        path=str(path),
+        body_start_line=parts.body_start_line,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def load_prompt(path: str | Path) -> StagePrompt:
+    """Read and validate one prompt file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptError(f"cannot read the prompt file: {exc.strerror}", path=str(path)) from exc
+    return parse_prompt(text, path=path)
+
+
+def load_prompts(directory: str | Path) -> tuple[StagePrompt, ...]:
+    """Every ``*.md`` prompt in a directory except README.md, sorted by ``order``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise PromptError(
+            "the prompts directory does not exist; set WORKBENCH_PROMPTS_DIR", path=str(directory)
+        )
+    prompts = [
+        load_prompt(path)
+        for path in sorted(directory.glob("*.md"))
+        if path.name.lower() != "readme.md"
+    ]
+    if not prompts:
+        raise PromptError("no stage prompt files (*.md) found", path=str(directory))
+    for attribute in ("id", "order"):
+        seen: dict[object, str] = {}
+        for prompt in prompts:
+            value = getattr(prompt, attribute)
+            if value in seen:
+                raise PromptError(
+                    f"duplicate {attribute} {value!r}: also used by {seen[value]}",
+                    path=prompt.path,
+                    line=_key_line(Path(prompt.path).read_text(encoding="utf-8"), attribute),
+                )
+            seen[value] = prompt.path
+    return tuple(sorted(prompts, key=lambda p: p.order))
+
+
+def render(prompt: StagePrompt, variables: Mapping[str, str], user: str) -> tuple[Message, ...]:
+    """The messages for one stage call: the body as system message, ``user`` as user turn.
+
+    Raises:
+        PromptError: a declared variable has no value (names the variable and the file).
+    """
+    missing = [name for name in prompt.variables if name not in variables]
+    if missing:
+        raise PromptError(f"no value for template variable {{{{{missing[0]}}}}}", path=prompt.path)
+
+    def fill(match: re.Match[str]) -> str:
+        return str(variables[match.group(1)])
+
+    system = _VARIABLE.sub(fill, prompt.body).strip()
+    return (Message("system", system), Message("user", user))
+
+
+def prompt_set_hash(prompts: Iterable[StagePrompt]) -> str:
+    """One hash for the whole pipeline: changes when any stage file changes, or the order."""
+    digest = hashlib.sha256()
+    for prompt in prompts:
+        digest.update(f"{prompt.order}:{prompt.id}:{prompt.content_hash}\n".encode())
+    return digest.hexdigest()
+
+
+def _key_line(text: str, key: str | None) -> int | None:
+    """The 1-based line of a top-level front matter key, if it can be found."""
+    if key is None:
+        return 2
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"^{re.escape(key)}\s*:", line):
+            return number
+    return 2

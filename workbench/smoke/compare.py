@@ -1,0 +1,346 @@
+"""Two smoke runs side by side, the model matrix, and the plots of the determinism lab.
+
+After a prompt edit the question is which cases it fixed and which it broke; between two
+models (or a model served in two precisions) it is which cases flipped. Either way, for
+a case that changed we want the stage where its runs first differ, and the trace ids
+to open both runs in the Run page's compare view.
+
+Plots are built here as plotly figures from plain data frames; a page only draws them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from workbench.smoke.results import CaseResult, DivergencePoint, RunRecord, RunSummary
+from workbench.smoke.verdicts import repeat_divergence
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+Change = Literal[
+    "new failure", "fixed", "newly flaky", "no longer flaky", "unchanged", "added", "removed"
+]
+CHANGES: tuple[Change, ...] = (
+    "new failure", "fixed", "newly flaky", "no longer flaky", "unchanged", "added", "removed"
+)  # fmt: skip
+FAILING = ("fail", "error")
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    case_id: str
+    change: Change
+    before: str | None
+    after: str | None
+    first_difference: DivergencePoint | None
+    """Where the first repeat of each run part ways (None when they agree or one is missing)."""
+    before_trace: str | None
+    after_trace: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class SmokeComparison:
+    before_id: str
+    after_id: str
+    cases: tuple[CaseChange, ...]
+    prompt_set_changed: bool
+
+    def of(self, change: Change) -> tuple[CaseChange, ...]:
+        return tuple(c for c in self.cases if c.change == change)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {change: len(self.of(change)) for change in CHANGES}
+
+    @property
+    def regressed(self) -> bool:
+        """A case that passed before now fails, errors or flakes."""
+        return any(
+            c.change == "new failure" or (c.change == "newly flaky" and c.before == "pass")
+            for c in self.cases
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "before": self.before_id,
+            "after": self.after_id,
+            "counts": self.counts,
+            "regressed": self.regressed,
+            "changed": [
+                {
+                    "case": c.case_id,
+                    "change": c.change,
+                    "before": c.before,
+                    "after": c.after,
+                    "first_difference_stage": c.first_difference.stage_id
+                    if c.first_difference
+                    else None,
+                    "traces": [c.before_trace, c.after_trace],
+                }
+                for c in self.cases
+                if c.change != "unchanged"
+            ],
+        }
+
+
+def classify(before: str | None, after: str | None) -> Change:
+    """How a case's verdict moved between two runs."""
+    if before is None:
+        return "added"
+    if after is None:
+        return "removed"
+    if after == "flaky" and before != "flaky":
+        return "newly flaky"
+    if before == "flaky" and after != "flaky":
+        return "no longer flaky"
+    if before == "pass" and after in FAILING:
+        return "new failure"
+    if before in FAILING and after == "pass":
+        return "fixed"
+    return "unchanged"
+
+
+def _first_difference(a: CaseResult | None, b: CaseResult | None) -> DivergencePoint | None:
+    if a is None or b is None or not a.repeats or not b.repeats:
+        return None
+    return repeat_divergence(a.repeats[0], b.repeats[0])
+
+
+def compare_smoke_runs(before: RunRecord, after: RunRecord) -> SmokeComparison:
+    """Every case of either run: how it changed, and where its runs first differ."""
+    ids = list(before.case_ids) + [c for c in after.case_ids if c not in set(before.case_ids)]
+    changes = []
+    for case_id in ids:
+        a, b = before.result(case_id), after.result(case_id)
+        if a is None and b is None:
+            continue
+        change = classify(a.verdict if a else None, b.verdict if b else None)
+        changes.append(
+            CaseChange(
+                case_id=case_id,
+                change=change,
+                before=a.verdict if a else None,
+                after=b.verdict if b else None,
+                first_difference=_first_difference(a, b),
+                before_trace=a.trace_ids[0] if a and a.trace_ids else None,
+                after_trace=b.trace_ids[0] if b and b.trace_ids else None,
+                reason=(b or a).reason,  # type: ignore[union-attr]
+            )
+        )
+    return SmokeComparison(
+        before_id=before.id,
+        after_id=after.id,
+        cases=tuple(changes),
+        prompt_set_changed=before.manifest.prompt_set_hash != after.manifest.prompt_set_hash,
+    )
+
+
+def format_comparison(comparison: SmokeComparison) -> str:
+    counts = ", ".join(f"{k} {v}" for k, v in comparison.counts.items() if v)
+    lines = [f"against {comparison.before_id}: {counts}"]
+    for case in comparison.cases:
+        if case.change in ("unchanged",):
+            continue
+        where = ""
+        if case.first_difference is not None and case.first_difference.stage_id:
+            where = f"; first differs at stage {case.first_difference.stage_order} ({case.first_difference.stage_title})"
+        lines.append(f"  {case.change}: {case.case_id} {case.before} -> {case.after}{where}")
+    if comparison.regressed:
+        lines.append("REGRESSION: a case that passed before no longer does")
+    return "\n".join(lines)
+
+
+def comparison_frame(comparison: SmokeComparison, *, changed_only: bool = True) -> pd.DataFrame:
+    """One row per case, for a table on the Smoke page."""
+    import pandas as pd
+
+    from workbench.pipeline.compare import compare_link
+
+    rows = [
+        {
+            "case": c.case_id,
+            "change": c.change,
+            "before": c.before,
+            "after": c.after,
+            "first differs at": (
+                f"{c.first_difference.stage_order} {c.first_difference.stage_title}"
+                if c.first_difference and c.first_difference.stage_id
+                else ""
+            ),
+            "trace before": c.before_trace or "",
+            "trace after": c.after_trace or "",
+            "compare": (
+                compare_link(c.before_trace, c.after_trace)
+                if c.before_trace and c.after_trace
+                else None
+            ),
+        }
+        for c in comparison.cases
+        if not changed_only or c.change != "unchanged"
+    ]
+    return pd.DataFrame(rows, columns=["case", "change", "before", "after", "first differs at",
+                                       "trace before", "trace after", "compare"])  # fmt: skip
+
+
+# -- the model matrix ----------------------------------------------------------------------
+
+
+def model_matrix(runs: dict[str, RunRecord]) -> pd.DataFrame:
+    """Case by variant (model, adapter or server setting): each verdict, and whether it flipped.
+
+    ``flipped`` is True when the variants do not all give the case the same verdict.
+    """
+    import pandas as pd
+
+    labels = list(runs)
+    case_ids: list[str] = []
+    for record in runs.values():
+        case_ids += [c for c in record.case_ids if c not in case_ids]
+    rows = []
+    for case_id in case_ids:
+        verdicts = {label: _verdict(runs[label], case_id) for label in labels}
+        seen = {v for v in verdicts.values() if v != NOT_RUN}
+        rows.append({"case": case_id, **verdicts, "flipped": len(seen) > 1})
+    return pd.DataFrame(rows, columns=["case", *labels, "flipped"])
+
+
+NOT_RUN = "not run"
+
+
+def _verdict(record: RunRecord, case_id: str) -> str:
+    result = record.result(case_id)
+    return result.verdict if result else NOT_RUN
+
+
+def variant_rates(runs: dict[str, RunRecord]) -> pd.DataFrame:
+    """Per variant: cases run and the pass, flaky and error rates (the experiment table)."""
+    import pandas as pd
+
+    rows = []
+    for label, record in runs.items():
+        counts = record.counts
+        done = counts.done or 1
+        flags = record.manifest.server_flags or {}
+        rows.append(
+            {
+                "setting": label,
+                "run": record.id,
+                "cases": counts.done,
+                "pass rate": counts.passed / done,
+                "flaky rate": counts.flaky / done,
+                "error rate": counts.errors / done,
+                "dtype": flags.get("dtype"),
+                "max_num_seqs": flags.get("max_num_seqs"),
+                "prefix_caching": flags.get("prefix_caching"),
+                "concurrency": record.manifest.concurrency,
+                "restart": record.manifest.restart_between_repeats,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# -- plots -------------------------------------------------------------------------------
+
+
+def rates_frame(summaries: list[RunSummary]) -> pd.DataFrame:
+    """Pass and flaky rates of finished cases, oldest run first."""
+    import pandas as pd
+
+    rows = []
+    for s in sorted(summaries, key=lambda s: s.created):
+        done = s.counts.done
+        if not done:
+            continue
+        rows.append(
+            {
+                "run": s.id,
+                "label": s.label or s.id,
+                "created": s.created,
+                "pass rate": s.counts.passed / done,
+                "flaky rate": s.counts.flaky / done,
+            }
+        )
+    return pd.DataFrame(rows, columns=["run", "label", "created", "pass rate", "flaky rate"])
+
+
+def rates_figure(summaries: list[RunSummary]) -> go.Figure:
+    import plotly.express as px
+
+    frame = rates_frame(summaries)
+    long = frame.melt(id_vars=["run", "label", "created"], var_name="rate", value_name="share")
+    figure = px.line(long, x="created", y="share", color="rate", markers=True, hover_data=["run"])
+    figure.update_layout(title="Pass and flaky rates over runs", yaxis_tickformat=".0%")
+    return figure
+
+
+def category_frame(record: RunRecord) -> pd.DataFrame:
+    import pandas as pd
+
+    rows: dict[str, dict[str, Any]] = {}
+    for r in record.results:
+        row = rows.setdefault(r.category, {"category": r.category, "cases": 0, "passed": 0})
+        row["cases"] += 1
+        row["passed"] += r.verdict == "pass"
+    frame = pd.DataFrame(list(rows.values()), columns=["category", "cases", "passed"])
+    frame["pass rate"] = frame["passed"] / frame["cases"].where(frame["cases"] > 0, 1)
+    return frame
+
+
+def category_figure(record: RunRecord) -> go.Figure:
+    import plotly.express as px
+
+    figure = px.bar(category_frame(record), x="category", y="pass rate", hover_data=["cases"])
+    figure.update_layout(title=f"Pass rate per category ({record.id})", yaxis_tickformat=".0%")
+    return figure
+
+
+def divergence_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """Flaky cases per first divergent stage, in pipeline order."""
+    import pandas as pd
+
+    counts: dict[tuple[int, str], int] = {}
+    for record in records:
+        for r in record.results:
+            point = r.divergence
+            if point is not None and point.stage_id is not None:
+                key = (point.stage_order or 0, f"{point.stage_order} {point.stage_title}")
+                counts[key] = counts.get(key, 0) + 1
+    rows = [{"stage": name, "flaky cases": n} for (_, name), n in sorted(counts.items())]
+    return pd.DataFrame(rows, columns=["stage", "flaky cases"])
+
+
+def divergence_figure(records: list[RunRecord]) -> go.Figure:
+    import plotly.express as px
+
+    figure = px.bar(divergence_frame(records), x="stage", y="flaky cases")
+    figure.update_layout(title="Where flaky cases first diverge")
+    return figure
+
+
+def margin_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """Per case and run: its lowest logprob margin and whether it was flaky."""
+    import pandas as pd
+
+    rows = [
+        {"run": record.id, "case": r.case_id, "min margin": r.min_margin,
+         "flaky": r.verdict == "flaky"}
+        for record in records
+        for r in record.results
+        if r.min_margin is not None
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["run", "case", "min margin", "flaky"])
+
+
+def margin_figure(records: list[RunRecord]) -> go.Figure:
+    """Does a low margin predict a flip? Each case's lowest margin, flaky cases apart."""
+    import plotly.express as px
+
+    frame = margin_frame(records)
+    frame["outcome"] = frame["flaky"].map({True: "flaky", False: "stable"})
+    figure = px.strip(frame, x="outcome", y="min margin", hover_data=["case", "run"])
+    figure.update_layout(title="Lowest logprob margin of each case, flaky or stable")
+    return figure

@@ -1,0 +1,206 @@
+"""One smoke case: its repeats through the pipeline, each judged, then the case's verdict.
+
+Each repeat goes through a ``RecordingLLM`` that keeps the completions, because the
+trace keeps each stage's text but not its tokens and margins, and those are what
+locate a divergence to the token. The gold query runs once per case and run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+
+from workbench.errors import LLMUnavailable, WorkbenchError
+from workbench.llm.protocol import LLM, ChatRequest, Completion
+from workbench.pipeline.run import run_pipeline
+from workbench.pipeline.trace import StageTrace, Trace
+from workbench.prompts.files import StagePrompt
+from workbench.prompts.gates import Gate
+from workbench.settings import Settings
+from workbench.smoke.cases import SmokeCase
+from workbench.smoke.results import CaseResult, RepeatOutcome, StageOutcome
+from workbench.smoke.verdicts import case_verdict, check_expectations
+
+if TYPE_CHECKING:
+    from workbench.sql.execute import QueryResult
+
+
+class RecordingLLM:
+    """Passes calls through and keeps each completion, to recover its tokens and margins."""
+
+    def __init__(self, llm: LLM):
+        self.llm = llm
+        self.calls: list[tuple[ChatRequest, Completion]] = []
+
+    @property
+    def endpoint(self) -> str:
+        return self.llm.endpoint
+
+    def complete(self, request: ChatRequest) -> Completion:
+        completion = self.llm.complete(request)
+        self.calls.append((request, completion))
+        return completion
+
+    def completion_for(self, stage: StageTrace) -> Completion | None:
+        """The completion of the call whose messages this stage sent."""
+        return next((c for r, c in reversed(self.calls) if r.messages == stage.messages), None)
+
+
+def stage_outcome(stage: StageTrace, completion: Completion | None) -> StageOutcome:
+    return StageOutcome(
+        stage_id=stage.stage_id,
+        order=stage.order,
+        title=stage.title,
+        output=stage.output,
+        error=stage.error,
+        error_kind=stage.error_kind,
+        skipped=stage.skipped,
+        tokens=completion.tokens if completion else (),
+        margins=completion.margins if completion else (),
+        min_margin=stage.min_margin,
+    )
+
+
+@dataclass
+class SuiteContext:
+    """What every case of a run shares."""
+
+    settings: Settings
+    llm: LLM
+    prompts: tuple[StagePrompt, ...]
+    gates: dict[str, Gate]
+    store: Engine | None
+    database: Path
+    cancel: threading.Event
+    _gold: dict[str, QueryResult | WorkbenchError]
+
+    def gold(self, case: SmokeCase) -> QueryResult:
+        """The gold result of a case, run once per run; raises when the gold fails."""
+        if case.id not in self._gold:
+            from workbench.sql.execute import run_query
+
+            try:
+                self._gold[case.id] = run_query(
+                    case.gold_sql,
+                    self.database,
+                    timeout_s=self.settings.sql_timeout_s,
+                    row_cap=self.settings.sql_row_cap,
+                )
+            except WorkbenchError as exc:
+                self._gold[case.id] = exc
+        gold = self._gold[case.id]
+        if isinstance(gold, WorkbenchError):
+            raise gold
+        return gold
+
+
+def judge_repeat(
+    case: SmokeCase, trace: Trace, recorder: RecordingLLM, ctx: SuiteContext
+) -> RepeatOutcome:
+    """One repeat on its own: error, or pass/fail by the comparator and the expectations."""
+    from workbench.sql.accuracy import compare_results, gold_is_ordered
+    from workbench.sql.execute import run_query
+
+    stages = tuple(stage_outcome(s, recorder.completion_for(s)) for s in trace.stages)
+    base = RepeatOutcome(
+        trace_id=trace.id,
+        verdict="error",
+        reason="",
+        stages=stages,
+        sql=trace.sql.original if trace.sql else None,
+        elapsed_s=trace.elapsed_s,
+    )
+    failed = trace.failed_stage
+    if failed is not None:
+        return replace(base, reason=f"stage {failed.order} ({failed.title}) failed: {failed.error}")
+    if trace.sql is None:
+        return replace(base, verdict="fail", reason="the pipeline produced no SQL")
+    try:
+        gold = ctx.gold(case)
+        predicted = run_query(
+            trace.sql.original,
+            ctx.database,
+            timeout_s=ctx.settings.sql_timeout_s,
+            row_cap=ctx.settings.sql_row_cap,
+        )
+    except WorkbenchError as exc:
+        return replace(base, reason=f"the SQL could not be judged: {exc}")
+    verdict = compare_results(gold, predicted, ordered=gold_is_ordered(case.gold_sql))
+    unmet = check_expectations(case, stages)
+    passed = verdict.equivalent and not unmet
+    reasons = ([] if verdict.equivalent else [verdict.reason]) + list(unmet)
+    return replace(
+        base,
+        verdict="pass" if passed else "fail",
+        reason="; ".join(reasons) or "equivalent to the gold",
+        equivalent=verdict.equivalent,
+        expectation_failures=unmet,
+    )
+
+
+def run_repeat(case: SmokeCase, ctx: SuiteContext) -> RepeatOutcome | None:
+    """One run of a case through the pipeline (None when cancelled part way).
+
+    Raises:
+        LLMUnavailable: the model server is gone; the run must stop, not score this case.
+    """
+    recorder = RecordingLLM(ctx.llm)
+    trace = run_pipeline(
+        case.question,
+        as_of=case.as_of,
+        llm=recorder,
+        settings=ctx.settings,
+        prompts=ctx.prompts,
+        gates=ctx.gates,
+        use_cache=False,
+        store=ctx.store,
+        database=ctx.database,
+        cancel=ctx.cancel,
+    )
+    if trace.status == "cancelled":
+        return None
+    down = next((s for s in trace.stages if s.error_kind == "LLMUnavailable"), None)
+    if down is not None:
+        raise LLMUnavailable(down.error or "the model server is gone")
+    return judge_repeat(case, trace, recorder, ctx)
+
+
+def case_result(case: SmokeCase, repeats: list[RepeatOutcome], elapsed_s: float) -> CaseResult:
+    verdict, reason, divergence = case_verdict(repeats)
+    return CaseResult(
+        case_id=case.id,
+        question=case.question,
+        category=case.category,
+        tags=case.tags,
+        verdict=verdict,
+        reason=reason,
+        repeats=tuple(repeats),
+        divergence=divergence,
+        elapsed_s=elapsed_s,
+        finished=datetime.now(UTC),
+    )
+
+
+def run_case(case: SmokeCase, repeats: int, ctx: SuiteContext) -> CaseResult | None:
+    """A case's repeats back to back, judged (None when cancelled part way)."""
+    started = time.monotonic()
+    try:
+        ctx.gold(case)
+    except WorkbenchError as exc:
+        outcome = RepeatOutcome(
+            trace_id="", verdict="error", reason=f"the gold query fails: {exc}", stages=()
+        )
+        return case_result(case, [outcome], time.monotonic() - started)
+    outcomes = []
+    for _ in range(repeats):
+        outcome = run_repeat(case, ctx)
+        if outcome is None:
+            return None
+        outcomes.append(outcome)
+    return case_result(case, outcomes, time.monotonic() - started)

@@ -1,0 +1,175 @@
+"""Smoke runs for people and for CI: a text summary, a JSON summary and JUnit XML.
+
+In JUnit a flaky case is a failure (CI must not stay green over nondeterminism) and a
+case that could not run is an error; the reason and where the repeats part ways go in
+the message, so a CI page shows them without opening the workbench.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.smoke.results import CaseResult, RunRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+VERDICT_MARKS = {"pass": "ok", "fail": "FAIL", "flaky": "FLAKY", "error": "ERROR"}
+VERDICT_LABELS = {"pass": "✅ pass", "fail": "❌ fail", "flaky": "🔀 flaky", "error": "⚠️ error"}
+
+
+def run_summary(record: RunRecord) -> dict[str, Any]:
+    """The ``--json`` summary: counts and wall time, plus one entry per finished case."""
+    counts = record.counts
+    wall = (record.finished - record.created).total_seconds() if record.finished else None
+    return {
+        "run_id": record.id,
+        "status": record.status,
+        "cases": counts.cases,
+        "passed": counts.passed,
+        "failed": counts.failed,
+        "flaky": counts.flaky,
+        "errors": counts.errors,
+        "pending": len(record.pending),
+        "wall_s": round(wall if wall is not None else record.wall_s, 3),
+        "manifest": {
+            "prompt_set_hash": record.manifest.prompt_set_hash,
+            "endpoint": record.manifest.endpoint,
+            "models": record.manifest.models,
+            "repeats": record.manifest.repeats,
+            "concurrency": record.manifest.concurrency,
+            "restart_between_repeats": record.manifest.restart_between_repeats,
+            "server_flags": record.manifest.server_flags,
+        },
+        "results": [case_summary(r) for r in record.results],
+    }
+
+
+def case_summary(result: CaseResult) -> dict[str, Any]:
+    point = result.divergence
+    return {
+        "case": result.case_id,
+        "category": result.category,
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "trace_ids": list(result.trace_ids),
+        "divergence": None
+        if point is None
+        else {
+            "stage": point.stage_id,
+            "stage_order": point.stage_order,
+            "position": point.position,
+            "unit": point.unit,
+            "margin": point.margin,
+        },
+    }
+
+
+def format_run(record: RunRecord, *, verbose: bool = False) -> str:
+    """A few lines: the counts, then every case that did not pass (all of them if verbose)."""
+    counts = record.counts
+    summary = run_summary(record)
+    lines = [
+        f"smoke run {record.id} ({record.status}): {counts.done} of {counts.cases} cases, "
+        f"{record.manifest.repeats} repeats, concurrency {record.manifest.concurrency}",
+        f"passed {counts.passed} · failed {counts.failed} · flaky {counts.flaky} · "
+        f"errors {counts.errors} · {summary['wall_s']:.1f} s",
+    ]
+    for result in record.results:
+        if verbose or result.verdict != "pass":
+            lines.append(f"  {VERDICT_MARKS[result.verdict]:5} {result.case_id}: {result.reason}")
+    if record.pending:
+        lines.append(
+            f"{len(record.pending)} cases not run; finish with "
+            f"`python -m workbench smoke run --resume {record.id}`"
+        )
+    return "\n".join(lines)
+
+
+def junit_xml(record: RunRecord) -> str:
+    """The run as a JUnit XML report, one test case per smoke case (classname: category)."""
+    counts = record.counts
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": f"smoke {record.id}",
+            "tests": str(len(record.case_ids)),
+            "failures": str(counts.failed + counts.flaky),
+            "errors": str(counts.errors),
+            "skipped": str(len(record.pending)),
+            "time": f"{record.wall_s:.3f}",
+        },
+    )
+    props = ET.SubElement(suite, "properties")
+    manifest = record.manifest
+    for name, value in (
+        ("prompt_set_hash", manifest.prompt_set_hash),
+        ("endpoint", manifest.endpoint),
+        ("repeats", manifest.repeats),
+        ("concurrency", manifest.concurrency),
+    ):
+        ET.SubElement(props, "property", {"name": name, "value": str(value)})
+    for result in record.results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": f"smoke.{result.category}", "name": result.case_id,
+             "time": f"{result.elapsed_s:.3f}"},
+        )  # fmt: skip
+        if result.verdict in ("fail", "flaky"):
+            node = ET.SubElement(
+                case, "failure", {"type": result.verdict, "message": result.reason}
+            )
+            node.text = result.question
+        elif result.verdict == "error":
+            node = ET.SubElement(case, "error", {"type": "error", "message": result.reason})
+            node.text = result.question
+    for case_id in record.pending:
+        case = ET.SubElement(suite, "testcase", {"classname": "smoke", "name": case_id})
+        ET.SubElement(
+            case, "skipped", {"message": "not run (the run was cancelled or interrupted)"}
+        )
+    ET.indent(suite)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    )
+
+
+def write_junit(record: RunRecord, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(junit_xml(record), encoding="utf-8")
+    return path
+
+
+def results_frame(record: RunRecord) -> pd.DataFrame:
+    """One row per finished case, for the Smoke page's table."""
+    import pandas as pd
+
+    from workbench.pipeline.compare import compare_link, trace_link
+
+    columns = ["case", "category", "verdict", "why", "first divergent stage", "seconds", "traces",
+               "trace", "compare repeats"]  # fmt: skip
+    rows = []
+    for r in record.results:
+        point = r.divergence
+        where = f"{point.stage_order} {point.stage_title}" if point and point.stage_id else ""
+        ids = r.trace_ids
+        pair = (ids[point.repeat_a], ids[point.repeat_b]) if point else None
+        rows.append(
+            {
+                "case": r.case_id,
+                "category": r.category,
+                "verdict": VERDICT_LABELS[r.verdict],
+                "why": r.reason,
+                "first divergent stage": where,
+                "seconds": round(r.elapsed_s, 1),
+                "traces": " ".join(t[:8] for t in ids),
+                "trace": trace_link(ids[0]) if ids else None,
+                "compare repeats": compare_link(*pair) if pair else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,191 @@
+"""Run one checked, read-only query against a DuckDB file, with a timeout and a row cap.
+
+``check_readonly`` refuses everything but one read-only query before a connection is opened;
+DuckDB's own locks then stand behind it, so a gap in the check still cannot write or read files:
+the database is opened read-only, external access (files, network, extensions) is disabled and
+the configuration is locked so the query cannot switch it back. The SQL that runs is regenerated
+from the checked syntax tree, never the text as written, and DuckDB's parser must agree it is a
+single SELECT.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from workbench.errors import SQLExecutionError, SQLRefused
+from workbench.sql.check import check_readonly, tree_to_duckdb
+
+if TYPE_CHECKING:
+    import pandas
+
+READ_ONLY_CONFIG: dict[str, Any] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "threads": 2,
+    # One runaway join must not take the memory the other tools on the machine need.
+    "memory_limit": "2GB",
+    # Last, so that the query itself cannot change any of the above.
+    "lock_configuration": True,
+}
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The rows a query returned, with the SQL as written and as run."""
+
+    sql: str
+    executed_sql: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    row_count: int
+    truncated: bool
+    elapsed_ms: float
+
+    def to_frame(self) -> pandas.DataFrame:
+        """The rows as a DataFrame (duplicate column names are kept)."""
+        import pandas
+
+        return pandas.DataFrame(list(self.rows), columns=list(self.columns))
+
+
+def connect_readonly(database: Path, *, wait_s: float = 0) -> duckdb.DuckDBPyConnection:
+    """Open ``database`` read-only with external access disabled and the configuration locked.
+
+    Args:
+        wait_s: DuckDB refuses a second in-process connection to a file that is open with other
+            settings (say, a page counting rows); retry for up to this long before giving up.
+    """
+    if not Path(database).is_file():
+        raise SQLExecutionError(
+            f"database file {database} does not exist; build it with `python -m workbench db build`"
+        )
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(database), read_only=True, config=dict(READ_ONLY_CONFIG))
+        except duckdb.Error as exc:
+            conflict = "different configuration" in str(exc)
+            if conflict and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            hint = (
+                "; another connection in this process holds the file open with other settings: "
+                "open it with workbench.sql.execute.connect_readonly, or close it first"
+                if conflict
+                else ""
+            )
+            raise SQLExecutionError(f"cannot open {database} read-only: {exc}{hint}") from exc
+
+
+def run_query(
+    sql: str,
+    database: Path,
+    *,
+    timeout_s: float = 10,
+    row_cap: int = 10_000,
+    dialect: str = "postgres",
+) -> QueryResult:
+    """Check, transpile and run one read-only query.
+
+    Args:
+        sql: the query as written (PostgreSQL by default).
+        database: a DuckDB file, opened read-only.
+        timeout_s: the query is interrupted after this many seconds.
+        row_cap: at most this many rows are kept; ``truncated`` says whether more existed.
+        dialect: the dialect ``sql`` is written in.
+
+    Raises:
+        SQLParseError, SQLRefused: before anything runs.
+        SQLExecutionError: DuckDB rejected the query or it ran out of time.
+    """
+    tree = check_readonly(sql, dialect)
+    connection = connect_readonly(database, wait_s=timeout_s)
+    try:
+        executed_sql = tree_to_duckdb(tree, _cached_schema(database, connection))
+        _confirm_single_select(executed_sql)
+    except BaseException:
+        connection.close()
+        raise
+    timed_out = threading.Event()
+
+    def interrupt() -> None:
+        timed_out.set()
+        connection.interrupt()
+
+    watchdog = threading.Timer(timeout_s, interrupt)
+    watchdog.daemon = True
+    started = time.perf_counter()
+    watchdog.start()
+    try:
+        cursor = connection.execute(executed_sql)
+        columns = tuple(d[0] for d in cursor.description or ())
+        fetched = cursor.fetchmany(row_cap + 1)
+    except duckdb.Error as exc:
+        if timed_out.is_set():
+            raise SQLExecutionError(
+                f"the query timed out after {timeout_s:g} s; simplify it or raise "
+                f"WORKBENCH_SQL_TIMEOUT_S"
+            ) from exc
+        raise SQLExecutionError(f"DuckDB rejected the query: {exc}") from exc
+    finally:
+        watchdog.cancel()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        connection.close()
+    truncated = len(fetched) > row_cap
+    rows = tuple(tuple(row) for row in fetched[:row_cap])
+    return QueryResult(
+        sql=sql,
+        executed_sql=executed_sql,
+        columns=columns,
+        rows=rows,
+        row_count=len(rows),
+        truncated=truncated,
+        elapsed_ms=elapsed_ms,
+    )
+
+
+def database_schema(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """``{table: {column: type}}`` of the main schema, for type-aware transpilation."""
+    rows = connection.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND database_name = current_database() "
+        "ORDER BY table_name, column_index"
+    ).fetchall()
+    schema: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        schema.setdefault(table, {})[column] = data_type
+    return schema
+
+
+_schema_cache: dict[tuple[str, int, int], dict[str, dict[str, str]]] = {}
+
+
+def _cached_schema(
+    database: Path, connection: duckdb.DuckDBPyConnection
+) -> dict[str, dict[str, str]]:
+    # Keyed by the file's identity, so a rebuilt database is read afresh.
+    stat = Path(database).stat()
+    key = (str(Path(database).resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _schema_cache:
+        _schema_cache.clear()
+        _schema_cache[key] = database_schema(connection)
+    return _schema_cache[key]
+
+
+def _confirm_single_select(executed_sql: str) -> None:
+    try:
+        statements = duckdb.extract_statements(executed_sql)
+    except duckdb.Error as exc:
+        raise SQLExecutionError(f"DuckDB cannot parse the transpiled query: {exc}") from exc
+    kinds = [statement.type for statement in statements]
+    if kinds != [duckdb.StatementType.SELECT]:
+        names = ", ".join(kind.name for kind in kinds) or "nothing"
+        raise SQLRefused(f"refused: DuckDB reads the transpiled query as {names}, not one SELECT")

@@ -52,7 +52,7 @@ def describe(label: str, trace: Trace, seconds: float) -> None:
 
 
 def main() -> None:
-    from workbench.llm.client import make_llm
+    from workbench.llm.pool import make_llm
 
     base = load_settings()
     with tempfile.TemporaryDirectory() as scratch:

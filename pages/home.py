@@ -6,7 +6,8 @@ import streamlit as st
 
 from pages.common import settings
 from workbench.errors import WorkbenchError
-from workbench.sql.demo import ensure_demo_database, table_counts
+from workbench.sql.demo import ensure_demo_database
+from workbench.sql.schema import table_counts
 
 current = settings()
 

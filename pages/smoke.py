@@ -38,7 +38,7 @@ engine = store(current)
 
 
 def _llm():
-    from workbench.llm.client import make_llm
+    from workbench.llm.pool import make_llm
 
     return make_llm(current)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench.cli import main
-from workbench.sql.demo import table_counts
+from workbench.sql.schema import table_counts
 
 
 def test_db_build_json_then_reuse_then_force(

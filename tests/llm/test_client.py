@@ -10,14 +10,9 @@ import pytest
 
 from tests.scripted_server import Reply, ScriptedServer
 from workbench.errors import LLMResponseError, LLMTimeout, LLMUnavailable
-from workbench.llm.client import (
-    ClientPool,
-    OpenAIClient,
-    ServedModel,
-    make_llm,
-    root_url,
-    split_thinking,
-)
+from workbench.llm.client import OpenAIClient, ServedModel, root_url
+from workbench.llm.parsing import split_thinking
+from workbench.llm.pool import ClientPool, make_llm
 from workbench.llm.protocol import LLM, ChatRequest, Message
 from workbench.settings import Settings
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from fixtures import labdb
 from workbench.settings import PROJECT_ROOT
-from workbench.sql.demo import table_counts
+from workbench.sql.schema import table_counts
 
 
 def run_app() -> AppTest:

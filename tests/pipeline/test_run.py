@@ -602,7 +602,7 @@ def test_the_model_finds_what_python_cannot_and_python_resolves_it(
 def test_the_wire_requests_of_both_sql_paths(
     tmp_path: Path, data_dir: Path, tiny_db: Path, scripted_server
 ) -> None:
-    from workbench.llm.client import make_llm
+    from workbench.llm.pool import make_llm
 
     settings = Settings(
         data_dir=data_dir,
@@ -662,7 +662,7 @@ def test_the_wire_requests_of_both_sql_paths(
 def test_a_server_error_is_recorded_on_the_stage(
     tmp_path: Path, data_dir: Path, scripted_server
 ) -> None:
-    from workbench.llm.client import make_llm
+    from workbench.llm.pool import make_llm
 
     settings = Settings(
         data_dir=data_dir,
@@ -686,7 +686,7 @@ def test_the_worked_example_through_the_local_model(
     """The small model's answers are poor; the plumbing must hold: every stage either ran
     against the real server or was skipped after a recorded failure, and a re-run after
     editing the SQL prompt recomputes only the SQL stage and the narrative."""
-    from workbench.llm.client import make_llm
+    from workbench.llm.pool import make_llm
 
     directory = prompts_dir(tmp_path, *sorted(p.name for p in SHIPPED.glob("0*.md")))
     settings = Settings(data_dir=data_dir, prompts_dir=directory, base_url=local_llm_url)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.smoke_script import CASES
-from workbench.llm.client import make_llm
+from workbench.llm.pool import make_llm
 from workbench.pipeline.trace import load_trace
 from workbench.settings import Settings
 from workbench.smoke.runner import SmokeOptions, run_suite

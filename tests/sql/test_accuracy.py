@@ -13,16 +13,9 @@ import pytest
 
 from tests.labdb import build_lab_database
 from workbench.errors import SQLExecutionError
-from workbench.sql.accuracy import (
-    Verdict,
-    compare_queries,
-    compare_results,
-    gold_is_ordered,
-    multiset_difference,
-    normalize_value,
-    values_equal,
-)
+from workbench.sql.accuracy import Verdict, compare_queries, compare_results, gold_is_ordered
 from workbench.sql.execute import QueryResult
+from workbench.sql.values import multiset_difference, normalize_value, values_equal
 
 PAIRS_DIR = Path(__file__).parent / "fixtures" / "compare"
 

@@ -6,7 +6,8 @@ import pytest
 from sqlglot import exp
 
 from workbench.errors import SQLParseError, SQLRefused
-from workbench.sql.check import check_readonly, extract_sql, format_sql, parse_sql, to_duckdb
+from workbench.sql.check import check_readonly, format_sql, parse_sql, to_duckdb
+from workbench.sql.extract import extract_sql
 
 WORKED_EXAMPLE = (
     "SELECT ph.physician_name, COUNT(*) AS abnormal_cbc_count FROM results r "

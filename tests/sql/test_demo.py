@@ -14,28 +14,27 @@ from workbench.errors import ConfigError, SQLExecutionError
 from workbench.settings import Settings
 from workbench.sql.demo import (
     build_demo_database,
-    cache_key,
     demo_database_path,
     ensure_demo_database,
     generator_path,
-    schema_description,
-    table_counts,
+    source_key,
 )
 from workbench.sql.execute import connect_readonly
+from workbench.sql.schema import schema_description, table_counts
 
 
 def test_cache_key_follows_generator_source_and_seed() -> None:
     source = generator_path().read_bytes()
-    key = cache_key(1, source)
-    assert key == cache_key(1, source)
-    assert key != cache_key(2, source)
-    assert key != cache_key(1, source + b"\n# edited\n")
+    key = source_key(1, source)
+    assert key == source_key(1, source)
+    assert key != source_key(2, source)
+    assert key != source_key(1, source + b"\n# edited\n")
 
 
 def test_path_lives_under_the_data_dir(settings: Settings) -> None:
     path = demo_database_path(settings)
     assert path.parent == settings.data_dir / "demo"
-    assert cache_key(settings.demo_seed, generator_path().read_bytes()) in path.name
+    assert source_key(settings.demo_seed, generator_path().read_bytes()) in path.name
     other = demo_database_path(settings.model_copy(update={"demo_seed": 5}))
     assert other != path and other.parent == path.parent
 

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_question(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.llm.client import make_llm
+    from workbench.llm.pool import make_llm
     from workbench.llm.server import serving
     from workbench.pipeline.run import check_question, run_pipeline
     from workbench.store import open_store

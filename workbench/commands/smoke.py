@@ -175,7 +175,7 @@ def format_report(report: CheckReport) -> str:
 
 
 def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.llm.client import make_llm
+    from workbench.llm.pool import make_llm
     from workbench.llm.server import serving
     from workbench.smoke.compare import compare_smoke_runs, format_comparison
     from workbench.smoke.report import format_run, run_summary, write_junit

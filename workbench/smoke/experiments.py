@@ -107,7 +107,7 @@ def run_variants(
     if make_server is None:
         from workbench.llm.server import ServerManager as make_server  # noqa: N813
     if make_llm is None:
-        from workbench.llm.client import make_llm
+        from workbench.llm.pool import make_llm
     cases = tuple(cases) if cases is not None else None
     cancel = cancel or threading.Event()
     runs: dict[str, RunRecord] = {}

@@ -30,14 +30,10 @@ Every verdict carries a reason a person can act on.
 
 from __future__ import annotations
 
-import bisect
 import itertools
-import math
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +41,9 @@ from sqlglot import exp
 
 from workbench.errors import SQLError
 from workbench.sql.check import parse_sql
+from workbench.sql.columns import candidate_permutations
 from workbench.sql.execute import QueryResult, run_query
-
-RELATIVE_TOLERANCE = 1e-6
-ABSOLUTE_TOLERANCE = 1e-9
-MAX_PERMUTATIONS = 120
-"""Column permutations verified before giving up on ambiguous columns."""
+from workbench.sql.values import is_number, multiset_difference, normalize_value, rows_equal
 
 
 @dataclass(frozen=True)
@@ -59,229 +52,6 @@ class Verdict:
 
     equivalent: bool
     reason: str
-
-
-# --- values -------------------------------------------------------------------------------
-
-
-def normalize_value(value: Any) -> Any:
-    """The canonical, hashable form of one result value (see the module docstring)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return ("bool", value)
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()  # numpy scalars
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float | Decimal):
-        if isinstance(value, Decimal):
-            if value.is_nan():
-                return ("nan",)
-            if value.is_finite() and value == value.to_integral_value():
-                return int(value)
-            return float(value)
-        return ("nan",) if math.isnan(value) else value
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return ("datetime", value)
-    if isinstance(value, date):
-        return ("datetime", datetime(value.year, value.month, value.day))
-    if isinstance(value, time):
-        return ("time", value.replace(tzinfo=None))
-    if isinstance(value, timedelta):
-        return ("interval", value.total_seconds())
-    if isinstance(value, str | bytes):
-        return value
-    if isinstance(value, list | tuple):
-        return ("list", tuple(normalize_value(v) for v in value))
-    if isinstance(value, dict):
-        return ("map", tuple(sorted((str(k), normalize_value(v)) for k, v in value.items())))
-    return ("other", str(value))
-
-
-def values_equal(gold: Any, pred: Any) -> bool:
-    """Whether two normalized values are equal under the tolerance rules."""
-    if gold == pred:
-        return True
-    if _is_number(gold) and _is_number(pred):
-        if isinstance(gold, int) and isinstance(pred, int):
-            return False
-        return _close(float(gold), float(pred))
-    if (
-        isinstance(gold, tuple)
-        and isinstance(pred, tuple)
-        and len(gold) == len(pred) == 2
-        and gold[0] == pred[0] == "interval"
-    ):
-        return _close(gold[1], pred[1])
-    return False
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _close(a: float, b: float) -> bool:
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return abs(a - b) <= max(RELATIVE_TOLERANCE * max(abs(a), abs(b)), ABSOLUTE_TOLERANCE)
-
-
-def _rows_equal(gold: Sequence[Any], pred: Sequence[Any]) -> bool:
-    return all(values_equal(g, p) for g, p in zip(gold, pred, strict=True))
-
-
-def _coarse(value: Any) -> Any:
-    """A hashable key equal for values that may be equal within tolerance."""
-    if isinstance(value, float) and not math.isinf(value):
-        return ("number",)
-    if isinstance(value, int):
-        return ("number",)
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "interval":
-        return ("interval",)
-    return value
-
-
-# --- multisets -----------------------------------------------------------------------------
-
-
-def multiset_difference(
-    gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...]]
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Rows of gold the prediction lacks, and rows of the prediction gold lacks (normalized).
-
-    Exact matches are removed first; the rest are paired within the tolerance, bucketed by their
-    non-numeric values and sorted by their numbers so each gold row looks at few candidates.
-    """
-    exact_gold = Counter(gold)
-    exact_pred = Counter(pred)
-    common = exact_gold & exact_pred
-    left_gold = list((exact_gold - common).elements())
-    left_pred = list((exact_pred - common).elements())
-    if not left_gold or not left_pred:
-        return left_gold, left_pred
-    buckets: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
-    for row in left_pred:
-        buckets[tuple(_coarse(v) for v in row)].append(row)
-    for rows in buckets.values():
-        rows.sort(key=_numeric_sort_key)
-    leads = {key: [_lead(row) for row in rows] for key, rows in buckets.items()}
-    missing: list[tuple[Any, ...]] = []
-    for row in sorted(left_gold, key=_numeric_sort_key):
-        key = tuple(_coarse(v) for v in row)
-        candidates, candidate_leads = buckets.get(key, []), leads.get(key, [])
-        # Only rows whose first number is within the tolerance can match: bisect to them.
-        lead = _lead(row)
-        slack = (
-            0.0 if math.isinf(lead) else max(ABSOLUTE_TOLERANCE, 2 * RELATIVE_TOLERANCE * abs(lead))
-        )
-        start = bisect.bisect_left(candidate_leads, lead - slack)
-        stop = bisect.bisect_right(candidate_leads, lead + slack)
-        match = next((i for i in range(start, stop) if _rows_equal(row, candidates[i])), None)
-        if match is None:
-            missing.append(row)
-        else:
-            del candidates[match], candidate_leads[match]
-    extra = [row for rows in buckets.values() for row in rows]
-    return missing, extra
-
-
-def _lead(row: tuple[Any, ...]) -> float:
-    """The row's first number (0 when it has none), the key rows are bisected on."""
-    key = _numeric_sort_key(row)
-    return key[0] if key else 0.0
-
-
-def _numeric_sort_key(row: tuple[Any, ...]) -> tuple[float, ...]:
-    key = []
-    for value in row:
-        if _is_number(value):
-            key.append(float(value))
-        elif isinstance(value, tuple) and len(value) == 2 and value[0] == "interval":
-            key.append(float(value[1]))
-    return tuple(key)
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (0, 0)
-    if _is_number(value):
-        return (1, float(value))
-    if isinstance(value, str):
-        return (2, value)
-    return (3, repr(value))
-
-
-# --- columns -------------------------------------------------------------------------------
-
-
-def _column_signature(rows: Sequence[tuple[Any, ...]], index: int) -> tuple[Any, ...]:
-    values = (_signature_value(row[index]) for row in rows)
-    return tuple(sorted(Counter(values).items(), key=lambda item: _sort_key(item[0])))
-
-
-def _signature_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isinf(value):
-        return float(f"{value:.5g}")
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "interval":
-        return ("interval", float(f"{value[1]:.5g}"))
-    return value
-
-
-def _candidate_permutations(
-    gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...]], width: int
-) -> Iterable[tuple[int, ...]]:
-    """Column permutations (gold index -> prediction index), most plausible first."""
-    if not gold and not pred:
-        yield tuple(range(width))
-        return
-    gold_sigs = [_column_signature(gold, i) for i in range(width)]
-    pred_sigs = [_column_signature(pred, j) for j in range(width)]
-    candidates = [[j for j in range(width) if pred_sigs[j] == gold_sigs[i]] for i in range(width)]
-    seen: set[tuple[int, ...]] = set()
-    if all(candidates):
-        for permutation in _assignments(candidates):
-            seen.add(permutation)
-            yield permutation
-    fallback = _greedy_permutation(candidates, width)
-    if fallback not in seen:
-        yield fallback
-
-
-def _assignments(candidates: list[list[int]]) -> Iterable[tuple[int, ...]]:
-    order = sorted(range(len(candidates)), key=lambda i: len(candidates[i]))
-    produced = 0
-
-    def extend(position: int, chosen: dict[int, int]) -> Iterable[tuple[int, ...]]:
-        nonlocal produced
-        if produced >= MAX_PERMUTATIONS:
-            return
-        if position == len(order):
-            produced += 1
-            yield tuple(chosen[i] for i in range(len(candidates)))
-            return
-        gold_index = order[position]
-        used = set(chosen.values())
-        for pred_index in candidates[gold_index]:
-            if pred_index not in used:
-                chosen[gold_index] = pred_index
-                yield from extend(position + 1, chosen)
-                del chosen[gold_index]
-
-    yield from extend(0, {})
-
-
-def _greedy_permutation(candidates: list[list[int]], width: int) -> tuple[int, ...]:
-    """Matched columns where possible, the rest by position: the mapping used to explain a miss."""
-    chosen: dict[int, int] = {}
-    for i in range(width):
-        free = [j for j in candidates[i] if j not in chosen.values()]
-        if free:
-            chosen[i] = i if i in free else free[0]
-    rest = iter(j for j in range(width) if j not in chosen.values())
-    return tuple(chosen[i] if i in chosen else next(rest) for i in range(width))
 
 
 # --- the verdict ---------------------------------------------------------------------------
@@ -374,7 +144,7 @@ def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> V
 
     verified: list[tuple[int, ...]] = []
     first_try: tuple[list[Any], list[Any]] | None = None
-    for candidate in _candidate_permutations(gold_rows, pred_rows, width):
+    for candidate in candidate_permutations(gold_rows, pred_rows, width):
         missing, extra = multiset_difference(gold_rows, _permute(pred_rows, candidate))
         if not missing and not extra:
             verified.append(candidate)
@@ -421,17 +191,17 @@ def _first_order_difference(
 ) -> int | None:
     if keys is None:
         for index, (g, p) in enumerate(zip(gold, pred, strict=True)):
-            if not _rows_equal(g, p):
+            if not rows_equal(g, p):
                 return index
         return None
     # Rows tying on the ORDER BY keys may come in any order: compare key runs, then each run.
     index = 0
     while index < len(gold):
         end = index + 1
-        while end < len(gold) and _rows_equal(_pick(gold[end], keys), _pick(gold[index], keys)):
+        while end < len(gold) and rows_equal(_pick(gold[end], keys), _pick(gold[index], keys)):
             end += 1
         for offset in range(index, end):
-            if not _rows_equal(_pick(gold[offset], keys), _pick(pred[offset], keys)):
+            if not rows_equal(_pick(gold[offset], keys), _pick(pred[offset], keys)):
                 return offset
         missing, _ = multiset_difference(list(gold[index:end]), list(pred[index:end]))
         if missing:
@@ -451,7 +221,7 @@ def _permute(rows: Sequence[tuple[Any, ...]], permutation: Sequence[int]) -> lis
 def _best_guess(
     gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...]], width: int
 ) -> tuple[int, ...]:
-    return next(iter(_candidate_permutations(gold, pred, width)), tuple(range(width)))
+    return next(iter(candidate_permutations(gold, pred, width)), tuple(range(width)))
 
 
 def _count_reason(gold_count: int, pred_count: int, missing: list[Any], extra: list[Any]) -> str:
@@ -486,7 +256,7 @@ def _examples(missing: list[Any], extra: list[Any]) -> str:
 def _rounding_hint(missing: list[Any], extra: list[Any]) -> str:
     for gold_value, pred_value in itertools.product(
         (v for row in missing[:20] for v in row if isinstance(v, float)),
-        (v for row in extra[:20] for v in row if _is_number(v)),
+        (v for row in extra[:20] for v in row if is_number(v)),
     ):
         for digits in range(0, 7):
             if round(gold_value, digits) == pred_value and gold_value != pred_value:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from workbench.errors import SQLExecutionError, SQLRefused
+from workbench.settings import Settings
 from workbench.sql.check import check_readonly, tree_to_duckdb
 
 if TYPE_CHECKING:
@@ -54,6 +55,35 @@ class QueryResult:
         import pandas
 
         return pandas.DataFrame(list(self.rows), columns=list(self.columns))
+
+
+@dataclass(frozen=True)
+class Database:
+    """A DuckDB file that checked queries run on, with the limits every query gets.
+
+    One value instead of a path, a timeout and a row cap passed along separately: the
+    pipeline, the smoke runner and the commands hand it on and call ``run``.
+    """
+
+    path: Path
+    timeout_s: float = 10.0
+    row_cap: int = 10_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings, path: Path) -> Database:
+        """``path`` with the limits of ``WORKBENCH_SQL_TIMEOUT_S`` and ``WORKBENCH_SQL_ROW_CAP``."""
+        return cls(Path(path), timeout_s=settings.sql_timeout_s, row_cap=settings.sql_row_cap)
+
+    @property
+    def label(self) -> str:
+        """How the database is named in a trace or a run's record."""
+        return f"duckdb:///{self.path}"
+
+    def run(self, sql: str, *, dialect: str = "postgres") -> QueryResult:
+        """Check, transpile and run one read-only query (see ``run_query``)."""
+        return run_query(
+            sql, self.path, timeout_s=self.timeout_s, row_cap=self.row_cap, dialect=dialect
+        )
 
 
 def connect_readonly(database: Path, *, wait_s: float = 0) -> duckdb.DuckDBPyConnection:

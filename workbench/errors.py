@@ -6,8 +6,9 @@ and nothing else is swallowed::
     WorkbenchError
     ├── ConfigError            a setting or the environment is wrong
     ├── QuestionError          a question is empty or too long to run
-    ├── PromptError            a prompt file (or gates/budget file) is malformed
-    ├── CaseError              a smoke case file is malformed
+    ├── FileError              a file the user writes is malformed (names file:line)
+    │   ├── PromptError        a prompt file (or gates/budget file)
+    │   └── CaseError          a smoke case file
     ├── StoreError
     │   └── VersionConflict    a save was based on a stale version
     ├── LLMError
@@ -34,8 +35,8 @@ class ConfigError(WorkbenchError):
     """A setting or the environment is wrong; the message names the setting."""
 
 
-class PromptError(WorkbenchError):
-    """A prompt file is malformed; the message names the file and line."""
+class FileError(WorkbenchError):
+    """A file the user writes is malformed; the message starts with ``path:line:``."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
         where = ""
@@ -46,7 +47,11 @@ class PromptError(WorkbenchError):
         self.line = line
 
 
-class CaseError(WorkbenchError):
+class PromptError(FileError):
+    """A prompt file, ``gates.yaml`` or ``budget.yaml`` is malformed."""
+
+
+class CaseError(FileError):
     """A smoke case file is malformed."""
 
 

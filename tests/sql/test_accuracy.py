@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +14,7 @@ import pytest
 from tests.labdb import build_lab_database
 from workbench.errors import SQLExecutionError
 from workbench.sql.accuracy import Verdict, compare_queries, compare_results, gold_is_ordered
-from workbench.sql.execute import QueryResult
+from workbench.sql.execute import Database, QueryResult
 from workbench.sql.values import multiset_difference, normalize_value, values_equal
 
 PAIRS_DIR = Path(__file__).parent / "fixtures" / "compare"
@@ -57,8 +57,8 @@ PAIRS = load_pairs()
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_lab_database(tmp_path_factory.mktemp("compare") / "lab.duckdb")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    return Database(build_lab_database(tmp_path_factory.mktemp("compare") / "lab.duckdb"))
 
 
 def test_there_are_at_least_forty_pairs_of_both_kinds() -> None:
@@ -68,7 +68,7 @@ def test_there_are_at_least_forty_pairs_of_both_kinds() -> None:
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[f"{p.source}: {p.title}" for p in PAIRS])
-def test_golden_pair(pair: Pair, database: Path) -> None:
+def test_golden_pair(pair: Pair, database: Database) -> None:
     verdict = compare_queries(pair.gold, pair.pred, database)
     assert verdict.equivalent is pair.equivalent, verdict.reason
     assert pair.reason in verdict.reason
@@ -80,7 +80,7 @@ UNORDERED_MATCHES = [
 
 
 @pytest.mark.parametrize("pair", UNORDERED_MATCHES, ids=lambda p: p.title)
-def test_equivalence_is_symmetric_without_order(pair: Pair, database: Path) -> None:
+def test_equivalence_is_symmetric_without_order(pair: Pair, database: Database) -> None:
     """Swapping gold and prediction keeps an unordered match (order only binds the gold)."""
     assert compare_queries(pair.pred, pair.gold, database).equivalent
 
@@ -98,14 +98,14 @@ def test_a_truncated_result_is_never_equivalent() -> None:
     assert not verdict.equivalent and "WORKBENCH_SQL_ROW_CAP" in verdict.reason
 
 
-def test_row_cap_in_compare_queries_marks_truncation(database: Path) -> None:
+def test_row_cap_in_compare_queries_marks_truncation(database: Database) -> None:
     verdict = compare_queries(
-        "SELECT id FROM orders", "SELECT id FROM orders", database, row_cap=10
+        "SELECT id FROM orders", "SELECT id FROM orders", replace(database, row_cap=10)
     )
     assert not verdict.equivalent and "ROW_CAP" in verdict.reason
 
 
-def test_a_failing_prediction_is_a_verdict(database: Path) -> None:
+def test_a_failing_prediction_is_a_verdict(database: Database) -> None:
     verdict = compare_queries("SELECT 1", "SELECT nope FROM labs", database)
     assert not verdict.equivalent
     assert verdict.reason.startswith("the prediction fails")
@@ -113,7 +113,7 @@ def test_a_failing_prediction_is_a_verdict(database: Path) -> None:
     assert not refused.equivalent and "refused" in refused.reason
 
 
-def test_a_failing_gold_is_an_error(database: Path) -> None:
+def test_a_failing_gold_is_an_error(database: Database) -> None:
     with pytest.raises(SQLExecutionError):
         compare_queries("SELECT nope FROM labs", "SELECT 1", database)
 

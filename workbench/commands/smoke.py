@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.cli import Outcome
 from workbench.settings import Settings
+from workbench.smoke.cases import load_cases, load_tags, smoke_dir
+from workbench.smoke.check import CheckReport, check_cases
+from workbench.sql import demo_database
 
 if TYPE_CHECKING:
-    from workbench.smoke.cases import CheckReport
     from workbench.smoke.runner import SmokeOptions, SmokeProgress
 
 
@@ -141,20 +143,10 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
 
 
 def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.smoke.cases import check_cases, load_cases, load_tags, smoke_dir
-    from workbench.sql.demo import ensure_demo_database
-
     directory = smoke_dir(settings.fixtures_dir)
     cases = load_cases(directory)
     tags = load_tags(directory)
-    database = ensure_demo_database(settings)
-    report = check_cases(
-        cases,
-        database,
-        known_tags=tags,
-        timeout_s=settings.sql_timeout_s,
-        row_cap=settings.sql_row_cap,
-    )
+    report = check_cases(cases, demo_database(settings), known_tags=tags)
     return Outcome(
         data=report.to_dict(), text=format_report(report), exit_code=0 if report.ok else 1
     )

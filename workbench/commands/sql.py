@@ -9,6 +9,11 @@ from typing import Any
 
 from workbench.cli import Outcome
 from workbench.settings import Settings
+from workbench.sql.execute import Database
+from workbench.sql.check import check_readonly, format_sql, tree_to_duckdb
+from workbench.sql.accuracy import compare_queries
+from workbench.sql.demo import demo_database
+from workbench.sql.extract import extract_sql
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -60,24 +65,14 @@ def _text(value: str) -> str:
     return sys.stdin.read() if value == "-" else value
 
 
-def _database(args: argparse.Namespace, settings: Settings) -> Path:
+def _database(args: argparse.Namespace, settings: Settings) -> Database:
     if args.database is not None:
-        return args.database
-    from workbench.sql.demo import ensure_demo_database
-
-    return ensure_demo_database(settings)
+        return Database.from_settings(settings, args.database)
+    return demo_database(settings)
 
 
 def run_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sql.execute import run_query
-
-    result = run_query(
-        _text(args.sql),
-        _database(args, settings),
-        timeout_s=settings.sql_timeout_s,
-        row_cap=settings.sql_row_cap,
-        dialect=args.dialect,
-    )
+    result = _database(args, settings).run(_text(args.sql), dialect=args.dialect)
     data = {
         "sql": result.sql,
         "executed_sql": result.executed_sql,
@@ -94,16 +89,7 @@ def run_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def compare_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sql.accuracy import compare_queries
-
-    verdict = compare_queries(
-        args.gold,
-        args.pred,
-        _database(args, settings),
-        timeout_s=settings.sql_timeout_s,
-        row_cap=settings.sql_row_cap,
-        dialect=args.dialect,
-    )
+    verdict = compare_queries(args.gold, args.pred, _database(args, settings), dialect=args.dialect)
     data = {"equivalent": verdict.equivalent, "reason": verdict.reason}
     word = "equivalent" if verdict.equivalent else "different"
     return Outcome(
@@ -112,8 +98,6 @@ def compare_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def check_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sql.check import check_readonly, tree_to_duckdb
-
     tree = check_readonly(_text(args.sql), args.dialect)
     duckdb_sql = tree_to_duckdb(tree)
     return Outcome(
@@ -123,15 +107,11 @@ def check_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def format_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sql.check import format_sql
-
     formatted = format_sql(_text(args.sql), args.dialect)
     return Outcome(data={"sql": formatted}, text=formatted)
 
 
 def extract_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.sql.extract import extract_sql
-
     sql = extract_sql(sys.stdin.read())
     return Outcome(data={"sql": sql}, text=sql)
 

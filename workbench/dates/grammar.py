@@ -4,6 +4,9 @@ A small recursive-descent parser over word tokens rather than one large regular
 expression, because expressions nest ("since the start of last quarter",
 "between Jan 1 and Mar 31 2026", where the year of one end completes the other)
 and because what counts as a date depends on the word before it.
+
+One module for one parser: its rules call each other, so splitting them would only
+spread one grammar over several files.
 """
 
 from __future__ import annotations

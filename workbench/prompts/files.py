@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workbench.errors import PromptError
 from workbench.llm.protocol import Message
 from workbench.settings import ModelRole
+from workbench.yamlfiles import line_of, parse_yaml, read_text, validate
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class PromptText:
     """A prompt file split into its parts, before validation."""
 
     front_matter: dict
+    front_matter_text: str
     body: str
     body_start_line: int
     """1-based line number of the body's first line in the file."""
@@ -45,18 +46,14 @@ def split_front_matter(text: str, *, path: str | Path = "<prompt>") -> PromptTex
     for index in range(1, len(lines)):
         if lines[index].strip() == "---":
             raw = "".join(lines[1:index])
-            try:
-                meta = yaml.safe_load(raw) or {}
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                line = mark.line + 2 if mark is not None else 2
-                raise PromptError(
-                    f"front matter is not valid YAML: {exc}", path=str(path), line=line
-                ) from exc
+            meta = parse_yaml(raw, path=path, error=PromptError, first_line=2) or {}
             if not isinstance(meta, dict):
                 raise PromptError("front matter must be a YAML mapping", path=str(path), line=2)
             return PromptText(
-                front_matter=meta, body="".join(lines[index + 1 :]), body_start_line=index + 2
+                front_matter=meta,
+                front_matter_text=raw,
+                body="".join(lines[index + 1 :]),
+                body_start_line=index + 2,
             )
     raise PromptError(
         "front matter is never closed: add a '---' line after it", path=str(path), line=1
@@ -154,25 +151,22 @@ class StagePrompt:
 def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
     """Validate a prompt file's text; errors name the file and line."""
     parts = split_front_matter(text, path=path)
-    try:
-        meta = FrontMatter.model_validate(parts.front_matter)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else None
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'front matter'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise PromptError(
-            f"invalid front matter: {problems}", path=str(path), line=_key_line(text, key)
-        ) from exc
+    meta = validate(
+        FrontMatter,
+        parts.front_matter,
+        text=parts.front_matter_text,
+        path=path,
+        error=PromptError,
+        what="front matter",
+        first_line=2,
+    )
     unknown = [name for name in meta.variables if name not in TEMPLATE_VARIABLES]
     if unknown:
         raise PromptError(
             f"unknown template variable {unknown[0]!r} in 'variables'; known: "
             f"{', '.join(sorted(TEMPLATE_VARIABLES))}",
             path=str(path),
-            line=_key_line(text, "variables"),
+            line=line_of(parts.front_matter_text, ["variables"], first_line=2),
         )
     for offset, line in enumerate(parts.body.splitlines()):
         for match in _VARIABLE.finditer(line):
@@ -200,11 +194,7 @@ def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
 def load_prompt(path: str | Path) -> StagePrompt:
     """Read and validate one prompt file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PromptError(f"cannot read the prompt file: {exc.strerror}", path=str(path)) from exc
-    return parse_prompt(text, path=path)
+    return parse_prompt(read_text(path, error=PromptError, what="prompt file"), path=path)
 
 
 def load_prompts(directory: str | Path) -> tuple[StagePrompt, ...]:
@@ -229,7 +219,7 @@ def load_prompts(directory: str | Path) -> tuple[StagePrompt, ...]:
                 raise PromptError(
                     f"duplicate {attribute} {value!r}: also used by {seen[value]}",
                     path=prompt.path,
-                    line=_key_line(Path(prompt.path).read_text(encoding="utf-8"), attribute),
+                    line=_front_matter_line(prompt, attribute),
                 )
             seen[value] = prompt.path
     return tuple(sorted(prompts, key=lambda p: p.order))
@@ -260,11 +250,9 @@ def prompt_set_hash(prompts: Iterable[StagePrompt]) -> str:
     return digest.hexdigest()
 
 
-def _key_line(text: str, key: str | None) -> int | None:
-    """The 1-based line of a top-level front matter key, if it can be found."""
-    if key is None:
-        return 2
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"^{re.escape(key)}\s*:", line):
-            return number
-    return 2
+def _front_matter_line(prompt: StagePrompt, key: str) -> int | None:
+    """The line of a front matter key of a loaded prompt's file."""
+    text = read_text(Path(prompt.path), error=PromptError, what="prompt file")
+    return line_of(
+        split_front_matter(text, path=prompt.path).front_matter_text, [key], first_line=2
+    )

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.errors import PromptError
 from workbench.settings import ModelRole
+from workbench.yamlfiles import parse_yaml, read_text, validate
 
 
 class _FilterCountRule(BaseModel):
@@ -120,20 +120,8 @@ def count_filter_elements(
 
 def parse_gates(text: str, *, path: str | Path = "<gates>") -> dict[str, Gate]:
     """Validate a gates file; errors name the file and, where possible, the line."""
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PromptError(
-            f"not valid YAML: {exc}", path=str(path), line=mark.line + 1 if mark else None
-        ) from exc
-    try:
-        spec = _GatesFile.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise PromptError(f"invalid gates file: {problems}", path=str(path)) from exc
+    raw = parse_yaml(text, path=path, error=PromptError) or {}
+    spec = validate(_GatesFile, raw, text=text, path=path, error=PromptError, what="gates file")
     gates: dict[str, Gate] = {}
     for name, gate in spec.gates.items():
         rules: list[GateRule] = []
@@ -156,11 +144,7 @@ def parse_gates(text: str, *, path: str | Path = "<gates>") -> dict[str, Gate]:
 def load_gates(path: str | Path) -> dict[str, Gate]:
     """Read and validate ``gates.yaml``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PromptError(f"cannot read the gates file: {exc.strerror}", path=str(path)) from exc
-    return parse_gates(text, path=path)
+    return parse_gates(read_text(path, error=PromptError, what="gates file"), path=path)
 
 
 def evaluate_gate(gate: Gate, text: str, *, role: ModelRole, think_role: ModelRole) -> GateDecision:

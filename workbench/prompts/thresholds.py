@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from workbench.errors import PromptError
+from workbench.yamlfiles import parse_yaml, read_text, validate
 
 
 class Band(BaseModel):
@@ -124,20 +124,11 @@ def load_budget_config(path: Path) -> BudgetConfig:
     """Read a budget.yaml; a missing file gives the defaults, a malformed one a PromptError."""
     if not path.exists():
         return DEFAULT_CONFIG
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise PromptError(f"not valid YAML: {exc}", path=str(path), line=line) from exc
-    try:
-        return BudgetConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise PromptError(f"invalid budget thresholds: {problems}", path=str(path)) from exc
+    text = read_text(path, error=PromptError, what="budget thresholds file")
+    raw = parse_yaml(text, path=path, error=PromptError) or {}
+    return validate(
+        BudgetConfig, raw, text=text, path=path, error=PromptError, what="budget thresholds"
+    )
 
 
 def choose_profile(

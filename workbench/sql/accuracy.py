@@ -42,7 +42,7 @@ from sqlglot import exp
 from workbench.errors import SQLError
 from workbench.sql.check import parse_sql
 from workbench.sql.columns import candidate_permutations
-from workbench.sql.execute import QueryResult, run_query
+from workbench.sql.execute import Database, QueryResult
 from workbench.sql.values import is_number, multiset_difference, normalize_value, rows_equal
 
 
@@ -321,20 +321,18 @@ def _display_normalized(row: Sequence[Any]) -> str:
     return "(" + ", ".join(show(v) for v in row) + ")"
 
 
-def compare_queries(gold_sql: str, pred_sql: str, database: Path, **run_kwargs: Any) -> Verdict:
+def compare_queries(
+    gold_sql: str, pred_sql: str, database: Database, *, dialect: str = "postgres"
+) -> Verdict:
     """Run both queries on ``database`` and judge the prediction.
-
-    Args:
-        run_kwargs: passed to ``run_query`` (timeout_s, row_cap, dialect).
 
     Raises:
         SQLError: the gold query fails (the reference must work); a failing prediction is a
             verdict, not an error.
     """
-    gold = run_query(gold_sql, database, **run_kwargs)
+    gold = database.run(gold_sql, dialect=dialect)
     try:
-        pred = run_query(pred_sql, database, **run_kwargs)
+        pred = database.run(pred_sql, dialect=dialect)
     except SQLError as exc:
         return Verdict(False, f"the prediction fails: {exc}")
-    ordered = gold_is_ordered(gold_sql, run_kwargs.get("dialect", "postgres"))
-    return compare_results(gold, pred, ordered=ordered)
+    return compare_results(gold, pred, ordered=gold_is_ordered(gold_sql, dialect))

@@ -1,0 +1,304 @@
+"""Proving the smoke suite: the checks against the real demo database, and ``smoke check``."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.smoke.test_cases import GOOD_CASE, SMOKE_DIR
+from workbench.settings import PROJECT_ROOT, Settings
+from workbench.smoke.cases import (
+    CATEGORIES,
+    CATEGORY_MINIMUMS,
+    DEFAULT_AS_OF,
+    STAGE_IDS,
+    SmokeCase,
+    StageExpectation,
+    load_cases,
+    load_tags,
+    select_cases,
+)
+from workbench.smoke.check import CheckReport, check_cases, tie_broken_variants
+from workbench.sql import Database, demo_database
+
+# --- the real suite ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def suite() -> tuple[SmokeCase, ...]:
+    return load_cases(SMOKE_DIR)
+
+
+@pytest.fixture(scope="module")
+def tags() -> dict[str, str]:
+    return load_tags(SMOKE_DIR)
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    return demo_database(Settings(data_dir=tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture(scope="module")
+def report(suite, tags, database) -> CheckReport:
+    return check_cases(suite, database, known_tags=tags)
+
+
+def test_the_whole_suite_passes_its_checks_on_the_demo_database(report: CheckReport) -> None:
+    assert [f.to_dict() for f in report.failures] == []
+    for category, minimum in CATEGORY_MINIMUMS.items():
+        assert report.by_category[category] >= minimum
+    assert report.wrong_sql_cases >= 40
+    assert report.cases >= 163
+
+
+def test_every_category_file_holds_only_its_category(suite) -> None:
+    for case in suite:
+        assert Path(case.source.split(":")[0]).stem == case.category, case.id
+        assert case.id.startswith(case.category + "-"), case.id
+
+
+def test_every_documented_tag_is_used(suite, tags) -> None:
+    used = {t for c in suite for t in c.tags}
+    assert sorted(set(tags) - used) == []
+
+
+SHAPE_RULES = {
+    "join": r"\bJOIN\b",
+    "cte": r"^\s*WITH\b",
+    "window": r"\bOVER\s*\(",
+    "having": r"\bHAVING\b",
+    "aggregate": r"\b(COUNT|AVG|SUM|MIN|MAX|PERCENTILE_CONT)\s*\(",
+}
+
+
+def test_sql_shape_tags_match_the_gold_sql(suite) -> None:
+    wrong = [
+        (case.id, tag)
+        for case in suite
+        for tag, pattern in SHAPE_RULES.items()
+        if (tag in case.tags) != bool(re.search(pattern, case.gold_sql, re.IGNORECASE))
+    ]
+    assert wrong == []
+
+
+def test_the_readme_documents_every_tag(tags) -> None:
+    readme = (SMOKE_DIR / "README.md").read_text(encoding="utf-8")
+    assert [t for t in tags if f"| `{t}` | {tags[t]} |" not in readme] == []
+
+
+def test_messy_language_problems_each_appear_several_times(report: CheckReport) -> None:
+    problems = [
+        "preamble",
+        "pleasantry",
+        "presentation",
+        "relative-date",
+        "star-filter",
+        "vague-relation",
+        "compound-number",
+        "tautology",
+        "vague-reference",
+        "synonym",
+        "typo",
+    ]
+    assert {p: report.by_tag.get(p, 0) for p in problems if report.by_tag.get(p, 0) < 5} == {}
+
+
+def test_some_cases_are_asked_on_other_days(suite) -> None:
+    other_days = {c.as_of for c in suite if c.as_of != DEFAULT_AS_OF}
+    assert len(other_days) >= 5
+
+
+def test_ambiguous_cases_document_their_reading(suite) -> None:
+    ambiguous = [c for c in suite if "ambiguous" in c.tags]
+    assert len(ambiguous) >= 3
+    assert all(c.note for c in ambiguous)
+
+
+def test_the_worked_example_reproduces_the_papers_table(suite, database) -> None:
+    (case,) = select_cases(suite, tags=["worked-example"])
+    assert case.question.startswith("Hi chatbot, good morning!")
+    result = replace(database, row_cap=100).run(case.gold_sql)
+    rows = [tuple(r) for r in result.rows]
+    assert rows == [
+        ("Dr. Sarah Chen", 12),
+        ("Dr. Marcus Webb", 8),
+        ("Dr. Priya Patel", 6),
+        ("Dr. James Okafor", 4),
+        ("Dr. Lisa Fontaine", 3),
+    ]
+
+
+def test_expectations_name_known_stages(suite) -> None:
+    assert {e.stage for c in suite for e in c.expect} <= set(STAGE_IDS)
+    assert sum(1 for c in suite if c.expect) >= 20
+
+
+# --- the checker catches planted bad cases ------------------------------------------------
+
+
+def planted(suite, **changes) -> SmokeCase:
+    base = next(c for c in suite if c.category == "simple" and c.wrong_sql)
+    return replace(base, id="simple-999", question="a question nobody else asks", **changes)
+
+
+def failures_of(case_or_cases, database, tags, **kwargs) -> list[tuple[str | None, str]]:
+    cases = case_or_cases if isinstance(case_or_cases, tuple) else (case_or_cases,)
+    report = check_cases(cases, database, known_tags=tags, minimums={}, min_wrong_sql=0, **kwargs)
+    return [(f.case_id, f.check) for f in report.failures]
+
+
+def test_a_sound_planted_case_passes(suite, database, tags) -> None:
+    assert failures_of(planted(suite), database, tags) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "check"),
+    [
+        ({"gold_sql": "SELECT physician_name FROM physicians WHERE ("}, "gold-parses"),
+        ({"gold_sql": "SELEC physician_name FROM physicians"}, "gold-readonly"),
+        ({"gold_sql": "DELETE FROM orders"}, "gold-readonly"),
+        ({"gold_sql": "SELECT 1; DROP TABLE labs"}, "gold-readonly"),
+        ({"gold_sql": "SELECT no_such_column FROM labs"}, "gold-executes"),
+        ({"gold_sql": "SELECT * FROM labs WHERE lab_name = 'Nowhere Lab'"}, "gold-rows"),
+        ({"tags": ("simple", "empty-expected")}, "gold-rows"),
+        ({"tags": ("simple", "no-such-tag")}, "unknown-tag"),
+        ({"wrong_sql": "SELECT * FROM no_such_table"}, "wrong-executes"),
+        (
+            {"gold_sql": "SELECT physician_name FROM physicians ORDER BY department_id LIMIT 1"},
+            "gold-limit-tie",  # department 1 has six physicians
+        ),
+        ({"gold_sql": "SELECT physician_name FROM physicians LIMIT 2"}, "gold-limit-tie"),
+        ({"tags": ("simple", "ambiguous")}, "note"),
+        ({"expect": (StageExpectation("sql_gen", ("SELECT",)),)}, "expect-stage"),
+    ],
+)
+def test_the_checker_catches_a_planted_bad_case(suite, database, tags, changes, check) -> None:
+    assert failures_of(planted(suite, **changes), database, tags) == [("simple-999", check)]
+
+
+def test_a_limit_past_any_tie_is_sound(suite, database, tags) -> None:
+    gold = "SELECT physician_name FROM physicians ORDER BY department_id, physician_name LIMIT 3"
+    assert failures_of(planted(suite, gold_sql=gold), database, tags) == []
+
+
+def test_tie_broken_variants_extend_only_the_outermost_order() -> None:
+    sql = "SELECT a, COUNT(*) AS n FROM t GROUP BY a ORDER BY n DESC LIMIT 2"
+    asc, desc = tie_broken_variants(sql, 2)
+    assert asc.endswith("ORDER BY n DESC, 1 ASC, 2 ASC LIMIT 2")
+    assert desc.endswith("ORDER BY n DESC, 1 DESC, 2 DESC LIMIT 2")
+    assert tie_broken_variants("SELECT a FROM t ORDER BY a", 1) is None  # no LIMIT: no cut
+    assert tie_broken_variants("SELECT a FROM t LIMIT 1", 1)[1].endswith("ORDER BY 1 DESC LIMIT 1")
+    assert tie_broken_variants("SELECT (", 1) is None
+
+
+def test_a_wrong_sql_that_is_equivalent_is_caught(suite, database, tags) -> None:
+    case = planted(suite)
+    # The same query written differently: an alias and a reformatting change nothing.
+    same = case.gold_sql.replace("\n", " \n ")
+    case = replace(case, wrong_sql=same)
+    assert failures_of(case, database, tags) == [("simple-999", "wrong-discriminates")]
+
+
+def test_duplicate_ids_and_questions_are_caught(suite, database, tags) -> None:
+    first = planted(suite)
+    same_id = replace(first, question="something else entirely")
+    same_question = replace(first, id="simple-998", question="  A QUESTION nobody  else asks ")
+    found = failures_of((first, same_id, same_question), database, tags)
+    assert ("simple-999", "duplicate-id") in found
+    assert ("simple-998", "duplicate-question") in found
+    assert len(found) == 2
+
+
+def test_suite_level_minimums_are_enforced(suite, database, tags) -> None:
+    report = check_cases((planted(suite),), database, known_tags=tags)
+    checks = sorted(f.check for f in report.failures if f.case_id is None)
+    assert checks == ["category-minimum"] * len(CATEGORIES) + ["wrong-sql-minimum"]
+
+
+def test_one_failing_case_does_not_stop_the_check(suite, database, tags) -> None:
+    bad = planted(suite, gold_sql="SELECT (1")
+    good = replace(planted(suite), id="simple-998", question="another question")
+    assert failures_of((bad, good), database, tags) == [("simple-999", "gold-parses")]
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cli_data_dir(database: Database) -> Path:
+    """The data directory the database fixture built, so the command does not rebuild it."""
+    return database.path.parent.parent
+
+
+def run_cli(data_dir: Path, fixtures: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        "WORKBENCH_DATA_DIR": str(data_dir),
+        "WORKBENCH_FIXTURES_DIR": str(fixtures),
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", "smoke", "check", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
+
+
+@pytest.fixture
+def small_fixtures(tmp_path: Path) -> Path:
+    """A fixtures directory holding the real tag list and the real simple cases only."""
+    smoke = tmp_path / "fixtures" / "smoke"
+    smoke.mkdir(parents=True)
+    for name in ("tags.yaml", "simple.yaml"):
+        (smoke / name).write_text((SMOKE_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return smoke.parent
+
+
+def test_smoke_check_json(cli_data_dir: Path, small_fixtures: Path, suite) -> None:
+    out = run_cli(cli_data_dir, small_fixtures, "--json")
+    data = json.loads(out.stdout)
+    assert set(data) == {"cases", "by_category", "by_tag", "wrong_sql_cases", "failures"}
+    simple = select_cases(suite, category="simple")
+    assert data["cases"] == len(simple)
+    assert data["by_category"] == {c: (len(simple) if c == "simple" else 0) for c in CATEGORIES}
+    assert data["by_tag"]["simple"] == len(simple)
+    # The simple cases themselves are sound; only the suite-wide minimums fail.
+    assert {f["case"] for f in data["failures"]} == {None}
+    assert {f["check"] for f in data["failures"]} == {"category-minimum", "wrong-sql-minimum"}
+    assert out.returncode == 1
+
+
+def test_smoke_check_text_names_each_failure(cli_data_dir: Path, tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    (fixtures / "smoke").mkdir(parents=True)
+    (fixtures / "smoke" / "tags.yaml").write_text(
+        (SMOKE_DIR / "tags.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    bad = GOOD_CASE.replace("simple-001", "simple-002").replace("FROM labs", "FROM nowhere")
+    (fixtures / "smoke" / "simple.yaml").write_text(GOOD_CASE + bad, encoding="utf-8")
+    out = run_cli(cli_data_dir, fixtures)
+    assert out.returncode == 1
+    assert "2 cases, 0 with a wrong_sql" in out.stdout
+    assert "simple-002 [gold-executes]" in out.stdout
+    assert "simple-001 [" not in out.stdout
+    assert "(suite) [category-minimum] messy has 0 cases; needs 80" in out.stdout
+
+
+def test_smoke_check_reports_a_malformed_file(cli_data_dir: Path, tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    (fixtures / "smoke").mkdir(parents=True)
+    (fixtures / "smoke" / "tags.yaml").write_text("simple: s\n", encoding="utf-8")
+    (fixtures / "smoke" / "simple.yaml").write_text(GOOD_CASE + "  colour: red\n", encoding="utf-8")
+    out = run_cli(cli_data_dir, fixtures, "--json")
+    assert out.returncode == 1
+    error = json.loads(out.stdout)
+    assert error["kind"] == "CaseError"
+    assert "unknown field 'colour'" in error["error"]

@@ -16,9 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from workbench.pipeline.run import run_pipeline
-from workbench.pipeline.trace import Trace, trace_to_json
-from workbench.settings import PROJECT_ROOT, load_settings
+from sqlalchemy.engine import Engine
+
+from workbench.llm import LLM, make_llm
+from workbench.pipeline import RunEnvironment, Trace, run_pipeline, trace_to_json
+from workbench.settings import PROJECT_ROOT, Settings, load_settings
+from workbench.sql import demo_database
 from workbench.store import open_store
 
 QUESTION = (
@@ -29,9 +32,11 @@ QUESTION = (
 )
 
 
-def timed_run(**kwargs) -> tuple[Trace, float]:
+def timed_run(settings: Settings, llm: LLM, store: Engine) -> tuple[Trace, float]:
+    """One run with the prompt files as they are now (read again for every run)."""
     started = time.perf_counter()
-    trace = run_pipeline(QUESTION, **kwargs)
+    env = RunEnvironment.load(settings, llm, store=store, database=demo_database(settings))
+    trace = run_pipeline(QUESTION, env, as_of=settings.as_of)
     return trace, time.perf_counter() - started
 
 
@@ -52,8 +57,6 @@ def describe(label: str, trace: Trace, seconds: float) -> None:
 
 
 def main() -> None:
-    from workbench.llm.pool import make_llm
-
     base = load_settings()
     with tempfile.TemporaryDirectory() as scratch:
         prompts = Path(scratch) / "prompts"
@@ -63,21 +66,18 @@ def main() -> None:
         )
         engine = open_store(settings)
         llm = make_llm(settings)
-        common = dict(as_of=settings.as_of, llm=llm, settings=settings, store=engine)
         database_started = time.perf_counter()
-        from workbench.sql.demo import ensure_demo_database
-
-        database = ensure_demo_database(settings)
+        demo_database(settings)
         print(f"demo database ready in {time.perf_counter() - database_started:.1f} s")
-        full, full_s = timed_run(database=database, **common)
+        full, full_s = timed_run(settings, llm, engine)
         describe("full run, empty cache", full, full_s)
-        cached, cached_s = timed_run(database=database, **common)
+        cached, cached_s = timed_run(settings, llm, engine)
         describe("re-run, same prompts", cached, cached_s)
         sql_prompt = prompts / "06_sql.md"
         sql_prompt.write_text(
             sql_prompt.read_text().replace("Use only the tables", "Use just the tables")
         )
-        edited, edited_s = timed_run(database=database, **common)
+        edited, edited_s = timed_run(settings, llm, engine)
         describe("re-run after editing stage 6", edited, edited_s)
         print(f"cached re-run / full run:        {cached_s / full_s:.3f}")
         print(f"edit-stage-6 re-run / full run:  {edited_s / full_s:.3f}")

@@ -13,6 +13,7 @@ from pages.common import settings, store
 from workbench.errors import WorkbenchError
 from workbench.prompts import versions as pv
 from workbench.prompts.budget import MEASURES, budget_paths, budget_series
+from workbench.prompts.promptset import BUDGET_FILE
 from workbench.prompts.thresholds import load_budget_config
 
 COLORS = {"ok": "#2e7d32", "warn": "#ef6c00", "over": "#c62828"}
@@ -23,7 +24,7 @@ engine = store(current)
 st.title("Prompt budget")
 try:
     budgets = budget_paths([current.prompts_dir])
-    config = load_budget_config(current.prompts_dir / "budget.yaml")
+    config = load_budget_config(current.prompts_dir / BUDGET_FILE)
 except WorkbenchError as exc:
     st.error(str(exc))
     st.stop()
@@ -37,7 +38,7 @@ if not measured:
 
 st.caption(
     f"{len(measured)} stage prompts · tokens by `{measured[0].measures.tokenizer}` · "
-    f"thresholds from `{current.prompts_dir / 'budget.yaml'}`"
+    f"thresholds from `{current.prompts_dir / BUDGET_FILE}`"
 )
 st.dataframe(
     pd.DataFrame(

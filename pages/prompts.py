@@ -11,6 +11,7 @@ from pages.common import settings, store
 from workbench.errors import PromptError, VersionConflict, WorkbenchError
 from workbench.prompts import versions as pv
 from workbench.prompts.budget import budget_text, prompt_files
+from workbench.prompts.promptset import BUDGET_FILE
 from workbench.prompts.thresholds import load_budget_config
 
 BADGES = {"ok": ":green-badge[ok]", "warn": ":orange-badge[warn]", "over": ":red-badge[over]"}
@@ -21,7 +22,7 @@ engine = store(current)
 st.title("Prompts")
 try:
     files = prompt_files([current.prompts_dir])
-    config = load_budget_config(current.prompts_dir / "budget.yaml")
+    config = load_budget_config(current.prompts_dir / BUDGET_FILE)
 except WorkbenchError as exc:
     st.error(str(exc))
     st.stop()

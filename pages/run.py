@@ -12,7 +12,7 @@ from pages.common import server_manager, settings, store
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.pipeline.compare import compare_runs, default_pair, linked_pair
-from workbench.pipeline.job import RunJob, RunSnapshot, start_run
+from workbench.pipeline.job import RunJob, RunSnapshot, start_run_job
 from workbench.pipeline.reference import (
     REFERENCE_TRACE_ID,
     is_reference,
@@ -229,7 +229,9 @@ as_of = left.date_input("As-of date", value=current.as_of, key="run_as_of")
 use_cache = middle.checkbox("Use the stage cache", value=True, key="run_use_cache")
 if right.button("Run", key="run_start", type="primary", disabled=job is not None):
     try:
-        job = start_run(question, as_of=as_of, settings=current, store=engine, use_cache=use_cache)
+        job = start_run_job(
+            question, as_of=as_of, settings=current, store=engine, use_cache=use_cache
+        )
     except WorkbenchError as exc:
         st.error(str(exc))
     else:

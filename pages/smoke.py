@@ -9,22 +9,36 @@ import streamlit as st
 
 from pages.common import server_manager, settings, store
 from workbench.errors import WorkbenchError
-from workbench.smoke.cases import CATEGORIES, load_cases, load_tags, smoke_dir
-from workbench.smoke.compare import (
+from workbench.llm import make_llm
+from workbench.pipeline import RunEnvironment
+from workbench.prompts import load_prompt_set
+from workbench.smoke import (
+    CATEGORIES,
+    CPU_EXPERIMENT,
+    RunRecord,
+    SmokeJob,
+    SmokeOptions,
     category_figure,
     compare_smoke_runs,
     comparison_frame,
     divergence_figure,
+    list_runs,
+    load_cases,
+    load_run,
+    load_tags,
     margin_figure,
     model_matrix,
+    model_variants,
     rates_figure,
+    results_frame,
+    resume_run,
+    run_suite,
+    run_variants,
+    select_suite,
+    smoke_dir,
+    start_smoke_job,
     variant_rates,
 )
-from workbench.smoke.experiments import CPU_EXPERIMENT, model_variants, run_variants
-from workbench.smoke.job import SmokeJob, start_smoke_job
-from workbench.smoke.report import results_frame
-from workbench.smoke.results import RunRecord, list_runs, load_run
-from workbench.smoke.runner import SmokeOptions, resume_run, run_suite, select_suite
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
 LINKS = {  # link columns open the Run page on a case's stored traces
@@ -37,10 +51,10 @@ current = settings()
 engine = store(current)
 
 
-def _llm():
-    from workbench.llm.pool import make_llm
-
-    return make_llm(current)
+def _env() -> RunEnvironment:
+    """The environment of a job; its model client is closed when the job ends."""
+    prompts = load_prompt_set(current.prompts_dir)  # a bad prompt file fails before a client
+    return RunEnvironment(current, make_llm(current), prompts, store=engine)
 
 
 def _server():
@@ -49,23 +63,25 @@ def _server():
 
 def _start(options: SmokeOptions) -> None:
     select_suite(options, settings=current)  # an empty selection is an error before any thread
-    llm = _llm()
-    server = _server()
+    env, server = _env(), _server()
 
     def work(on_progress, cancel: threading.Event) -> RunRecord:
-        return run_suite(current, llm=llm, store=engine, options=options, server=server,
-                         on_progress=on_progress, cancel=cancel)  # fmt: skip
+        try:
+            return run_suite(env, options, server=server, on_progress=on_progress, cancel=cancel)
+        finally:
+            env.llm.close()
 
     st.session_state[JOB] = start_smoke_job(work, "run")
 
 
 def _resume(run_id: str) -> None:
-    llm = _llm()
-    server = _server()
+    env, server = _env(), _server()
 
     def work(on_progress, cancel: threading.Event) -> RunRecord:
-        return resume_run(current, run_id, llm=llm, store=engine, server=server,
-                          on_progress=on_progress, cancel=cancel)  # fmt: skip
+        try:
+            return resume_run(env, run_id, server=server, on_progress=on_progress, cancel=cancel)
+        finally:
+            env.llm.close()
 
     st.session_state[JOB] = start_smoke_job(work, "resume")
 
@@ -257,9 +273,14 @@ with lab_tab:
                  disabled=job is not None or (needs_server and not current.managed_server)):  # fmt: skip
         options = SmokeOptions(limit=int(exp_limit), label="experiment")
 
+        env = _env()
+
         def work(on_progress, cancel):
-            return run_variants(current, variants, store=engine, options=options,
-                                on_progress=on_progress, cancel=cancel)  # fmt: skip
+            try:
+                return run_variants(env, variants, options=options, on_progress=on_progress,
+                                    cancel=cancel)  # fmt: skip
+            finally:
+                env.llm.close()
 
         st.session_state[JOB] = start_smoke_job(work, "experiment")
         st.session_state[EXPERIMENT] = [v.label for v in variants]

@@ -21,10 +21,14 @@ class ScriptedLLM:
         self.queue: deque[Answer] = deque(answers)
         self.responder: Callable[[ChatRequest], Answer] | None = None
         self.requests: list[ChatRequest] = []
+        self.closed = False
 
     @property
     def endpoint(self) -> str:
         return self._endpoint
+
+    def close(self) -> None:
+        self.closed = True
 
     def reply(self, *answers: Answer) -> ScriptedLLM:
         self.queue.extend(answers)

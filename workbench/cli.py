@@ -1,44 +1,27 @@
 """``python -m workbench``: the command line.
 
-Each concept contributes its subcommands from a module in ``workbench.commands``
-(found by ``command_modules``). A handler returns an ``Outcome``; this module
-prints it, as text for people or as JSON with ``--json``.
+Each concept contributes its subcommands from a module in ``workbench.commands``, listed
+in ``COMMANDS``. A handler returns an ``Outcome``; this module prints it, as text for
+people or as JSON with ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import pkgutil
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from workbench.commands import Outcome, budget, dates, db, diff, info, run, serve, smoke, sql
 from workbench.errors import WorkbenchError
-from workbench.settings import Settings, load_settings
+from workbench.settings import load_settings
 
-
-def command_modules() -> list[str]:
-    """Every module in ``workbench.commands``; each has ``register(subparsers, common)``."""
-    import workbench.commands as package
-
-    return sorted(f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a subcommand produced: data for ``--json``, text for people."""
-
-    data: Any
-    text: str
-    exit_code: int = 0
-
-
-Handler = Callable[[argparse.Namespace, Settings], Outcome]
+COMMANDS: tuple[ModuleType, ...] = (budget, dates, db, diff, info, run, serve, smoke, sql)
+"""The subcommand modules; each has ``register(subparsers, common)``."""
 
 
 def json_default(value: Any) -> Any:
@@ -58,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="workbench", description="Prompt-engineering workbench for serial Text2SQL pipelines"
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in command_modules():
-        importlib.import_module(name).register(subparsers, common)
+    for module in COMMANDS:
+        module.register(subparsers, common)
     return parser
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from workbench.llm.protocol import ChatRequest, Completion, Message
-from workbench.pipeline.cache import StageCache, cache_key
+from workbench.pipeline.cache import StageCache, request_key
 from workbench.settings import Settings
 from workbench.store import open_store
 
@@ -51,17 +51,19 @@ COMPLETION = Completion(
     ],
 )
 def test_every_parameter_is_part_of_the_key(change: dict) -> None:
-    assert cache_key("http://a/v1", REQUEST) != cache_key("http://a/v1", replace(REQUEST, **change))
+    assert request_key("http://a/v1", REQUEST) != request_key(
+        "http://a/v1", replace(REQUEST, **change)
+    )
 
 
 def test_the_endpoint_is_part_of_the_key() -> None:
-    assert cache_key("http://a/v1", REQUEST) != cache_key("http://b/v1", REQUEST)
-    assert cache_key("http://a/v1", REQUEST) == cache_key("http://a/v1", replace(REQUEST))
+    assert request_key("http://a/v1", REQUEST) != request_key("http://b/v1", REQUEST)
+    assert request_key("http://a/v1", REQUEST) == request_key("http://a/v1", replace(REQUEST))
 
 
 def test_put_then_get_returns_the_same_completion(settings: Settings) -> None:
     cache = StageCache(open_store(settings))
-    key = cache_key("http://a/v1", REQUEST)
+    key = request_key("http://a/v1", REQUEST)
     assert cache.get(key) is None
     cache.put(key, "sql", COMPLETION)
     assert cache.get(key) == COMPLETION
@@ -72,7 +74,7 @@ def test_without_reads_nothing_is_returned_but_answers_are_still_written(
     settings: Settings,
 ) -> None:
     engine = open_store(settings)
-    key = cache_key("http://a/v1", REQUEST)
+    key = request_key("http://a/v1", REQUEST)
     bypass = StageCache(engine, read=False)
     bypass.put(key, "sql", COMPLETION)
     assert bypass.get(key) is None
@@ -81,7 +83,7 @@ def test_without_reads_nothing_is_returned_but_answers_are_still_written(
 
 def test_a_newer_answer_replaces_the_older(settings: Settings) -> None:
     cache = StageCache(open_store(settings))
-    key = cache_key("http://a/v1", REQUEST)
+    key = request_key("http://a/v1", REQUEST)
     cache.put(key, "sql", COMPLETION)
     cache.put(key, "sql", replace(COMPLETION, text="```sql\nSELECT 2"))
     assert cache.get(key).text == "```sql\nSELECT 2"

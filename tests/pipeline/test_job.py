@@ -12,7 +12,7 @@ from tests.pipeline.test_run import LINGUISTIC, prompts_dir
 from tests.scripted_llm import ScriptedLLM
 from workbench.errors import PromptError, QuestionError
 from workbench.llm.protocol import ChatRequest
-from workbench.pipeline.job import start_run
+from workbench.pipeline.job import start_run_job
 from workbench.pipeline.trace import load_trace, recent_traces
 from workbench.settings import Settings
 from workbench.store import open_store
@@ -50,7 +50,7 @@ def held_llm(hold_call: int) -> tuple[ScriptedLLM, Gate]:
 
 def test_a_snapshot_shows_the_finished_stages_and_the_one_running(linguistic: Settings) -> None:
     llm, gate = held_llm(hold_call=3)
-    job = start_run("count results", as_of=AS_OF, settings=linguistic, llm=llm)
+    job = start_run_job("count results", as_of=AS_OF, settings=linguistic, llm=llm)
     assert gate.reached.wait(10)
     snapshot = job.snapshot()
     assert snapshot.running and snapshot.state == "running"
@@ -76,7 +76,7 @@ def test_cancel_keeps_the_finished_stages_and_stores_the_partial_trace(
 ) -> None:
     engine = open_store(linguistic)
     llm, gate = held_llm(hold_call=2)
-    job = start_run("count results", as_of=AS_OF, settings=linguistic, llm=llm, store=engine)
+    job = start_run_job("count results", as_of=AS_OF, settings=linguistic, llm=llm, store=engine)
     assert gate.reached.wait(10)
     job.cancel()
     assert job.snapshot().state == "cancelling"
@@ -95,14 +95,14 @@ def test_cancel_keeps_the_finished_stages_and_stores_the_partial_trace(
 def test_a_bad_question_is_refused_before_any_thread_starts(linguistic: Settings) -> None:
     llm = ScriptedLLM()
     with pytest.raises(QuestionError, match="empty"):
-        start_run("   ", as_of=AS_OF, settings=linguistic, llm=llm)
+        start_run_job("   ", as_of=AS_OF, settings=linguistic, llm=llm)
     assert llm.requests == []
 
 
 def test_a_broken_prompt_file_is_refused_with_its_name(linguistic: Settings) -> None:
     (linguistic.prompts_dir / "09_broken.md").write_text("---\nid: Broken!\n---\nbody\n")
     with pytest.raises(PromptError, match="09_broken.md"):
-        start_run("count results", as_of=AS_OF, settings=linguistic, llm=ScriptedLLM())
+        start_run_job("count results", as_of=AS_OF, settings=linguistic, llm=ScriptedLLM())
 
 
 def test_a_crash_inside_the_run_is_recorded_not_lost(linguistic: Settings) -> None:
@@ -112,7 +112,7 @@ def test_a_crash_inside_the_run_is_recorded_not_lost(linguistic: Settings) -> No
         raise RuntimeError("boom")
 
     llm.responder = explode
-    final = start_run("count results", as_of=AS_OF, settings=linguistic, llm=llm).wait(10)
+    final = start_run_job("count results", as_of=AS_OF, settings=linguistic, llm=llm).wait(10)
     assert not final.running
     assert final.trace is None
     assert final.error is not None and "RuntimeError: boom" in final.error
@@ -122,7 +122,7 @@ def test_a_failed_stage_is_a_finished_run_not_a_job_error(linguistic: Settings) 
     from workbench.errors import LLMUnavailable
 
     llm = ScriptedLLM("clean", LLMUnavailable("connection refused"))
-    final = start_run("count results", as_of=AS_OF, settings=linguistic, llm=llm).wait(10)
+    final = start_run_job("count results", as_of=AS_OF, settings=linguistic, llm=llm).wait(10)
     assert final.error is None
     assert final.trace is not None and final.trace.status == "failed"
     assert final.trace.failed_stage.stage_id == "query_normalizer"

@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import environment
 from tests.scripted_llm import ScriptedLLM
 from workbench.errors import LLMTimeout, LLMUnavailable, PromptError, QuestionError
 from workbench.llm.protocol import ChatRequest, Completion, Message
-from workbench.pipeline.run import (
-    MAX_QUESTION_CHARS,
-    clean_rewrite,
-    repeated_phrase,
-    run_pipeline,
-)
+from workbench.pipeline.cleaner import clean_rewrite
+from workbench.pipeline.run import MAX_QUESTION_CHARS, run_pipeline
+from workbench.pipeline.stages import repeated_phrase
 from workbench.pipeline.trace import StageTrace
 from workbench.prompts.files import load_prompts, split_front_matter
 from workbench.settings import PROJECT_ROOT, Settings
@@ -87,7 +85,7 @@ def system_text(name: str) -> str:
 
 def test_the_exact_requests_of_the_no_think_path(linguistic: Settings) -> None:
     llm = ScriptedLLM("show CBC results", "Show CBC results", "Show CBC results", "Show CBC")
-    trace = run_pipeline("hi, CBC results please", as_of=AS_OF, llm=llm, settings=linguistic)
+    trace = run_pipeline("hi, CBC results please", environment(linguistic, llm), as_of=AS_OF)
     assert trace.status == "ok"
     assert llm.requests[0] == ChatRequest(
         model="m-main",
@@ -132,7 +130,7 @@ def test_gate1_switches_the_cleanup_stage_to_the_thinking_model(linguistic: Sett
             min_margin_index=14,
         ),
     )
-    trace = run_pipeline(DATED, as_of=AS_OF, llm=llm, settings=linguistic)
+    trace = run_pipeline(DATED, environment(linguistic, llm), as_of=AS_OF)
     request = llm.requests[3]
     assert request.messages[1].content == REFERENCED
     assert (request.model, request.thinking) == ("m-think", True)
@@ -152,7 +150,7 @@ def test_gate1_switches_the_cleanup_stage_to_the_thinking_model(linguistic: Sett
 
 def test_gate1_fires_on_problematic_wording_alone(linguistic: Settings) -> None:
     llm = ScriptedLLM("a", "b", "Show results by physicians involved with COVID-19", "done")
-    trace = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic)
+    trace = run_pipeline("q", environment(linguistic, llm), as_of=AS_OF)
     assert llm.requests[3].thinking
     assert trace.stages[3].gate.fired == ("known-problematic wording: 'involved with'",)
 
@@ -162,7 +160,7 @@ def test_a_failing_call_is_recorded_and_later_stages_are_skipped(linguistic: Set
     llm = ScriptedLLM(
         "clean", LLMUnavailable("no model server at http://x — start one"), "never sent"
     )
-    trace = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, on_stage=seen.append)
+    trace = run_pipeline("q", environment(linguistic, llm), as_of=AS_OF, on_stage=seen.append)
     assert trace.status == "failed"
     assert len(llm.requests) == 2
     failed = trace.stages[1]
@@ -178,7 +176,7 @@ def test_a_failing_call_is_recorded_and_later_stages_are_skipped(linguistic: Set
 
 
 def test_an_empty_answer_is_a_stage_error(linguistic: Settings) -> None:
-    trace = run_pipeline("q", as_of=AS_OF, llm=ScriptedLLM("  \n "), settings=linguistic)
+    trace = run_pipeline("q", environment(linguistic, ScriptedLLM("  \n ")), as_of=AS_OF)
     assert trace.stages[0].error_kind == "EmptyOutput"
     assert trace.status == "failed"
 
@@ -188,7 +186,7 @@ def test_a_runaway_thinking_is_recorded_as_such(linguistic: Settings) -> None:
         text="", model="m-think", finish_reason="length", reasoning="hmm " * 50, runaway=True
     )
     llm = ScriptedLLM("a", "b", "Show results by physicians involved with X", runaway)
-    trace = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic)
+    trace = run_pipeline("q", environment(linguistic, llm), as_of=AS_OF)
     cleanup = trace.stages[3]
     assert cleanup.runaway == "the thinking hit the token cap"
     assert cleanup.error_kind == "EmptyOutput"
@@ -201,7 +199,7 @@ def test_looping_thinking_is_flagged_even_when_an_answer_comes(linguistic: Setti
         "a", "b", "Show x involved with y",
         Completion(text="Show x", model="m-think", finish_reason="stop", reasoning=loop),
     )  # fmt: skip
-    trace = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic)
+    trace = run_pipeline("q", environment(linguistic, llm), as_of=AS_OF)
     assert trace.stages[3].runaway.startswith("the thinking loops: 'so the count is")
     assert trace.stages[3].error is None
     assert trace.stages[3].output == "Show x"
@@ -240,7 +238,7 @@ def test_cancel_skips_the_stages_not_yet_started(linguistic: Settings) -> None:
 
     llm = ScriptedLLM("a", "b", "c", "d")
     trace = run_pipeline(
-        "q", as_of=AS_OF, llm=llm, settings=linguistic, cancel=cancel, on_stage=after
+        "q", environment(linguistic, llm), as_of=AS_OF, cancel=cancel, on_stage=after
     )
     assert trace.status == "cancelled"
     assert len(llm.requests) == 2
@@ -252,22 +250,21 @@ def test_cancel_skips_the_stages_not_yet_started(linguistic: Settings) -> None:
 def test_an_empty_question_is_refused(linguistic: Settings, question: str) -> None:
     llm = ScriptedLLM()
     with pytest.raises(QuestionError, match="empty"):
-        run_pipeline(question, as_of=AS_OF, llm=llm, settings=linguistic)
+        run_pipeline(question, environment(linguistic, llm), as_of=AS_OF)
     assert llm.requests == []
 
 
 def test_a_huge_question_is_refused(linguistic: Settings) -> None:
     llm = ScriptedLLM()
     with pytest.raises(QuestionError, match="at most 4,000"):
-        run_pipeline("x" * (MAX_QUESTION_CHARS + 1), as_of=AS_OF, llm=llm, settings=linguistic)
-    run_pipeline("x" * MAX_QUESTION_CHARS, as_of=AS_OF, llm=llm.reply("a", "b", "c", "d"),
-                 settings=linguistic)  # fmt: skip
+        run_pipeline("x" * (MAX_QUESTION_CHARS + 1), environment(linguistic, llm), as_of=AS_OF)
+    run_pipeline("x" * MAX_QUESTION_CHARS, environment(linguistic, llm.reply("a", "b", "c", "d")), as_of=AS_OF)  # fmt: skip
 
 
 def test_stages_are_files_removing_one_removes_the_stage(tmp_path: Path, data_dir: Path) -> None:
     directory = prompts_dir(tmp_path, "02_noise.md", "04_reference.md")
     settings = Settings(data_dir=data_dir, prompts_dir=directory)
-    trace = run_pipeline("q", as_of=AS_OF, llm=ScriptedLLM("a", "b"), settings=settings)
+    trace = run_pipeline("q", environment(settings, ScriptedLLM("a", "b")), as_of=AS_OF)
     assert [(s.order, s.stage_id) for s in trace.stages] == [
         (2, "noise_removal"),
         (4, "reference_normalizer"),
@@ -279,7 +276,7 @@ def test_the_trace_is_saved_in_the_store(linguistic: Settings) -> None:
 
     engine = open_store(linguistic)
     trace = run_pipeline(
-        "q", as_of=AS_OF, llm=ScriptedLLM("a", "b", "c", "d"), settings=linguistic, store=engine
+        "q", environment(linguistic, ScriptedLLM("a", "b", "c", "d"), store=engine), as_of=AS_OF
     )
     assert load_trace(engine, trace.id) == trace
 
@@ -308,9 +305,9 @@ def test_a_rerun_is_answered_from_the_cache(linguistic: Settings) -> None:
     engine = open_store(linguistic)
     llm = ScriptedLLM()
     llm.responder = echo_with("+")
-    first = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    first = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert len(llm.requests) == 4
-    second = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    second = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert len(llm.requests) == 4
     assert [s.cached for s in second.stages] == [True] * 4
     assert [s.output for s in second.stages] == [s.output for s in first.stages]
@@ -321,10 +318,10 @@ def test_editing_stage_k_recomputes_only_k_and_later(linguistic: Settings) -> No
     engine = open_store(linguistic)
     llm = ScriptedLLM()
     llm.responder = echo_with("+")
-    run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     edit(linguistic, "04_reference.md", "- multiple, several -> 2 or more", "- a few -> 3 or more")
     llm.requests.clear()
-    trace = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    trace = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert [s.cached for s in trace.stages] == [True, True, False, False]
     assert [r.messages[0].content for r in llm.requests][0] == system_text_of(linguistic, 4)
 
@@ -339,10 +336,10 @@ def test_the_next_stage_stays_cached_when_the_edited_stage_says_the_same(
 ) -> None:
     engine = open_store(linguistic)
     llm = ScriptedLLM("a", "b", "c", "d")
-    run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     edit(linguistic, "03_query.md", "Start with the verb", "Begin with the verb")
     llm.reply("b")  # the edited stage answers as before
-    trace = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    trace = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert [s.cached for s in trace.stages] == [True, False, True, True]
     assert len(llm.requests) == 5
 
@@ -350,10 +347,10 @@ def test_the_next_stage_stays_cached_when_the_edited_stage_says_the_same(
 def test_errors_are_never_cached(linguistic: Settings) -> None:
     engine = open_store(linguistic)
     llm = ScriptedLLM("a", LLMTimeout("took too long"))
-    failed = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    failed = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert failed.stages[1].error_kind == "LLMTimeout"
     llm.reply("b", "c", "d")
-    trace = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    trace = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert trace.status == "ok"
     assert [s.cached for s in trace.stages] == [True, False, False, False]
 
@@ -361,14 +358,14 @@ def test_errors_are_never_cached(linguistic: Settings) -> None:
 def test_no_cache_bypasses_reads_but_refreshes_the_cache(linguistic: Settings) -> None:
     engine = open_store(linguistic)
     llm = ScriptedLLM("a", "b", "c", "d")
-    run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     llm.reply("a", "b2", "c2", "d2")
     fresh = run_pipeline(
-        "q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine, use_cache=False
+        "q", environment(linguistic, llm, store=engine), as_of=AS_OF, use_cache=False
     )
     assert [s.cached for s in fresh.stages] == [False] * 4
     assert len(llm.requests) == 8
-    again = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    again = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert [s.output for s in again.stages] == ["a", "b2", "c2", "d2"]
     assert len(llm.requests) == 8
 
@@ -376,10 +373,10 @@ def test_no_cache_bypasses_reads_but_refreshes_the_cache(linguistic: Settings) -
 def test_another_endpoint_does_not_share_answers(linguistic: Settings) -> None:
     engine = open_store(linguistic)
     run_pipeline(
-        "q", as_of=AS_OF, llm=ScriptedLLM("a", "b", "c", "d"), settings=linguistic, store=engine
+        "q", environment(linguistic, ScriptedLLM("a", "b", "c", "d"), store=engine), as_of=AS_OF
     )
     other = ScriptedLLM("a", "b", "c", "d", endpoint="http://other/v1")
-    trace = run_pipeline("q", as_of=AS_OF, llm=other, settings=linguistic, store=engine)
+    trace = run_pipeline("q", environment(linguistic, other, store=engine), as_of=AS_OF)
     assert len(other.requests) == 4
     assert not any(s.cached for s in trace.stages)
 
@@ -479,10 +476,8 @@ def test_the_worked_example_end_to_end(full: Settings, tiny_db: Path) -> None:
     seen: list[str] = []
     trace = run_pipeline(
         ORIGINAL,
+        environment(full, llm, database=tiny_db),
         as_of=AS_OF,
-        llm=llm,
-        settings=full,
-        database=tiny_db,
         on_stage=lambda s: seen.append(s.stage_id),
     )
     assert trace.status == "ok", [s.error for s in trace.stages]
@@ -538,7 +533,7 @@ def test_a_simple_request_takes_the_prefilled_no_think_sql_path(
     settings = sql_only(tmp_path, data_dir)
     llm = ScriptedLLM("SELECT COUNT(*) AS n FROM results\n", "There are 12 results.")
     trace = run_pipeline(
-        "Show count results", as_of=AS_OF, llm=llm, settings=settings, database=tiny_db
+        "Show count results", environment(settings, llm, database=tiny_db), as_of=AS_OF
     )
     request = llm.requests[0]
     assert (request.thinking, request.model) == (False, "m-main")
@@ -563,7 +558,7 @@ def test_sql_failures_are_recorded_and_the_narrative_skipped(
 ) -> None:
     settings = sql_only(tmp_path, data_dir)
     llm = ScriptedLLM(answer)
-    trace = run_pipeline("Show x", as_of=AS_OF, llm=llm, settings=settings, database=tiny_db)
+    trace = run_pipeline("Show x", environment(settings, llm, database=tiny_db), as_of=AS_OF)
     sql_stage, narrative = trace.stages
     assert trace.status == "failed"
     assert sql_stage.error_kind == kind
@@ -584,7 +579,7 @@ def test_the_model_finds_what_python_cannot_and_python_resolves_it(
     assert resolve_relative_dates(question, AS_OF).spans == ()
     assert find_unresolved_hints(question, AS_OF)
     llm = ScriptedLLM("since the holidays => since December 24 2025\nlately")
-    trace = run_pipeline(question, as_of=AS_OF, llm=llm, settings=settings)
+    trace = run_pipeline(question, environment(settings, llm), as_of=AS_OF)
     stage = trace.stages[0]
     assert stage.called_model
     assert llm.requests[0].messages[1].content == question
@@ -617,13 +612,11 @@ def test_the_wire_requests_of_both_sql_paths(
     llm = make_llm(settings)
     scripted_server.reply("Show count results").reply("SELECT COUNT(*) AS n FROM results")
     scripted_server.reply("12 results.", margins=[0.05, 6.0])
-    simple = run_pipeline("count results", as_of=AS_OF, llm=llm, settings=settings,
-                          database=tiny_db)  # fmt: skip
+    simple = run_pipeline("count results", environment(settings, llm, database=tiny_db), as_of=AS_OF)  # fmt: skip
     scripted_server.reply(CLEANED, reasoning="drop the match-all filter")
     scripted_server.reply(f"```sql\n{WORKED_SQL}\n```", reasoning="join four tables")
     scripted_server.reply("- Dr. Sarah Chen: 4")
-    hard = run_pipeline(REFERENCED, as_of=AS_OF, llm=llm, settings=settings,
-                        database=tiny_db)  # fmt: skip
+    hard = run_pipeline(REFERENCED, environment(settings, llm, database=tiny_db), as_of=AS_OF)  # fmt: skip
     bodies = scripted_server.chat_requests
     assert len(bodies) == 6
     for body in bodies:
@@ -671,7 +664,7 @@ def test_a_server_error_is_recorded_on_the_stage(
         max_retries=0,
     )
     scripted_server.reply("clean").reply("overloaded", status=500)
-    trace = run_pipeline("q", as_of=AS_OF, llm=make_llm(settings), settings=settings)
+    trace = run_pipeline("q", environment(settings, make_llm(settings)), as_of=AS_OF)
     assert trace.stages[1].error_kind == "LLMResponseError"
     assert [s.skipped for s in trace.stages] == [False, False, True, True]
 
@@ -692,7 +685,7 @@ def test_the_worked_example_through_the_local_model(
     settings = Settings(data_dir=data_dir, prompts_dir=directory, base_url=local_llm_url)
     llm = make_llm(settings)
     engine = open_store(settings)
-    first = run_pipeline(ORIGINAL, as_of=AS_OF, llm=llm, settings=settings, store=engine)
+    first = run_pipeline(ORIGINAL, environment(settings, llm, store=engine), as_of=AS_OF)
 
     ids = [s.stage_id for s in first.stages]
     assert ids == [
@@ -711,7 +704,7 @@ def test_the_worked_example_through_the_local_model(
 
     reached = [s for s in first.stages if not s.skipped]
     edit(settings, "06_sql.md", "Use only the tables", "Use just the tables")
-    second = run_pipeline(ORIGINAL, as_of=AS_OF, llm=llm, settings=settings, store=engine)
+    second = run_pipeline(ORIGINAL, environment(settings, llm, store=engine), as_of=AS_OF)
     for before, after in zip(reached, second.stages, strict=False):
         if before.order < 6 and before.called_model and before.error is None:
             assert after.cached
@@ -727,12 +720,10 @@ def test_a_stage_that_failed_after_its_call_is_not_cached(
     settings = sql_only(tmp_path, data_dir)
     engine = open_store(settings)
     llm = ScriptedLLM("SELECT nope FROM results")
-    failed = run_pipeline("Show x", as_of=AS_OF, llm=llm, settings=settings, store=engine,
-                          database=tiny_db)  # fmt: skip
+    failed = run_pipeline("Show x", environment(settings, llm, store=engine, database=tiny_db), as_of=AS_OF)  # fmt: skip
     assert failed.stages[0].error_kind == "SQLExecutionError"
     llm.reply("SELECT COUNT(*) AS n FROM results", "12.")
-    trace = run_pipeline("Show x", as_of=AS_OF, llm=llm, settings=settings, store=engine,
-                         database=tiny_db)  # fmt: skip
+    trace = run_pipeline("Show x", environment(settings, llm, store=engine, database=tiny_db), as_of=AS_OF)  # fmt: skip
     assert trace.status == "ok"
     assert not trace.stages[0].cached
     assert len(llm.requests) == 3
@@ -742,9 +733,9 @@ def test_a_looping_answer_that_works_is_cached(linguistic: Settings) -> None:
     engine = open_store(linguistic)
     loop = "Show x from " + "2023, " * 20
     llm = ScriptedLLM(loop, "b", "c", "d")
-    first = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    first = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert first.stages[0].runaway.startswith("the output loops:")
-    again = run_pipeline("q", as_of=AS_OF, llm=llm, settings=linguistic, store=engine)
+    again = run_pipeline("q", environment(linguistic, llm, store=engine), as_of=AS_OF)
     assert again.stages[0].cached
     assert again.stages[0].runaway == first.stages[0].runaway
     assert len(llm.requests) == 4
@@ -757,7 +748,7 @@ def test_a_think_stage_always_thinks_on_its_role(tmp_path: Path, data_dir: Path)
     edit_path.write_text(text.replace("role: main", "role: think"), encoding="utf-8")
     settings = Settings(data_dir=data_dir, prompts_dir=directory, model_think="m-think")
     llm = ScriptedLLM("Show CBC results")
-    trace = run_pipeline("hi, CBC results", as_of=AS_OF, llm=llm, settings=settings)
+    trace = run_pipeline("hi, CBC results", environment(settings, llm), as_of=AS_OF)
     request = llm.requests[0]
     assert (request.model, request.thinking, request.max_thinking_tokens) == ("m-think", True, 2048)
     assert request.max_tokens == 256 + 2048
@@ -771,7 +762,7 @@ def test_a_gate_missing_from_gates_yaml_is_a_prompt_error(tmp_path: Path, data_d
     settings = Settings(data_dir=data_dir, prompts_dir=directory)
     llm = ScriptedLLM()
     with pytest.raises(PromptError, match="gate 'gate9' is not defined") as info:
-        run_pipeline("q", as_of=AS_OF, llm=llm, settings=settings)
+        run_pipeline("q", environment(settings, llm), as_of=AS_OF)
     assert info.value.path == str(path)
     assert path.read_text().splitlines()[info.value.line - 1] == "gate: gate9"
     assert llm.requests == []

@@ -25,7 +25,8 @@ from workbench.smoke.cases import (
     select_cases,
 )
 from workbench.smoke.check import CheckReport, check_cases, tie_broken_variants
-from workbench.sql import Database, demo_database
+from workbench.sql.demo import demo_database
+from workbench.sql.execute import Database
 
 # --- the real suite ----------------------------------------------------------------------
 

@@ -8,19 +8,21 @@ import pytest
 from tests.smoke_records import record, result
 from workbench.pipeline.compare import compare_link
 from workbench.smoke.compare import (
-    category_figure,
-    category_frame,
     classify,
     compare_smoke_runs,
     comparison_frame,
-    divergence_frame,
     format_comparison,
+    model_matrix,
+    variant_rates,
+)
+from workbench.smoke.plots import (
+    category_figure,
+    category_frame,
+    divergence_frame,
     margin_figure,
     margin_frame,
-    model_matrix,
     rates_figure,
     rates_frame,
-    variant_rates,
 )
 from workbench.smoke.results import RunSummary, count_verdicts
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from tests.environment import environment
 from tests.smoke_script import CASES, SQL, PipelineScript
 from workbench.errors import ConfigError
 from workbench.settings import Settings
 from workbench.smoke.compare import model_matrix, variant_rates
-from workbench.smoke.experiments import CPU_EXPERIMENT, model_variants, run_variants
+from workbench.smoke.experiments import (
+    CPU_EXPERIMENT,
+    Connections,
+    model_variants,
+    run_variants,
+)
 from workbench.smoke.runner import SmokeOptions
 from workbench.store import open_store
 
@@ -38,14 +44,11 @@ def test_each_server_setting_restarts_the_server_and_is_recorded(settings, demo_
     RecordingServer.restarts = []
     store = open_store(settings)
     runs = run_variants(
-        settings,
+        environment(settings, PipelineScript().llm(), store=store, database=demo_database),
         CPU_EXPERIMENT,
-        store=store,
         options=SmokeOptions(repeats=2, label="knobs"),
-        make_server=RecordingServer,
-        make_llm=lambda s: PipelineScript().llm(),
+        connect=Connections(llm=lambda s: PipelineScript().llm(), server=RecordingServer),
         cases=CASES[:1],
-        database=demo_database,
     )
     assert list(runs) == [v.label for v in CPU_EXPERIMENT]
     # one restart per setting, one between the repeats of the restart setting, and one
@@ -80,8 +83,9 @@ def test_two_models_run_the_same_suite_and_flips_show_in_the_matrix(settings, de
         scripts[current.model_main] = script
         return script.llm()
 
-    runs = run_variants(settings, model_variants(["adapter-a", "adapter-b"]), store=store,
-                        make_llm=llm_for, cases=CASES[:2], database=demo_database)  # fmt: skip
+    env = environment(settings, PipelineScript().llm(), store=store, database=demo_database)
+    runs = run_variants(env, model_variants(["adapter-a", "adapter-b"]),
+                        connect=Connections(llm=llm_for), cases=CASES[:2])  # fmt: skip
     assert runs["adapter-a"].manifest.models["main"] == "adapter-a"
     assert {r.model for r in scripts["adapter-b"].llm_requests} == {"adapter-b"}
     assert runs["adapter-b"].manifest.models == {
@@ -94,13 +98,16 @@ def test_two_models_run_the_same_suite_and_flips_show_in_the_matrix(settings, de
 def test_server_settings_need_the_managed_server(data_dir):
     external = Settings(data_dir=data_dir, base_url="http://127.0.0.1:9/v1")
     with pytest.raises(ConfigError, match="managed model server"):
-        run_variants(external, CPU_EXPERIMENT[:1], store=open_store(external))
+        env = environment(external, PipelineScript().llm(), store=open_store(external))
+        run_variants(env, CPU_EXPERIMENT[:1])
 
 
 def test_models_on_the_running_server_need_no_restart_and_leave_it_alone(settings, demo_database):
     RecordingServer.restarts = []
-    runs = run_variants(settings, model_variants(["adapter-a"]), store=open_store(settings),
-                        make_server=RecordingServer, make_llm=lambda s: PipelineScript().llm(),
-                        cases=CASES[:1], database=demo_database)  # fmt: skip
+    env = environment(settings, PipelineScript().llm(), store=open_store(settings),
+                      database=demo_database)  # fmt: skip
+    runs = run_variants(env, model_variants(["adapter-a"]), cases=CASES[:1],
+                        connect=Connections(llm=lambda s: PipelineScript().llm(),
+                                            server=RecordingServer))  # fmt: skip
     assert list(runs) == ["adapter-a"]
     assert RecordingServer.restarts == []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import environment
 from tests.scripted_server import Reply, ScriptedServer
 from tests.smoke_script import CASES, NOISE, QUERY, SQL, PipelineScript
 from workbench.errors import ConfigError, LLMResponseError, LLMUnavailable
@@ -38,12 +39,9 @@ def run(settings, store, llm, demo_database, **options):
     cases = options.pop("cases", CASES)
     kwargs = {k: options.pop(k) for k in ("on_progress", "cancel") if k in options}
     return run_suite(
-        settings,
-        llm=llm,
-        store=store,
-        options=SmokeOptions(**options),
+        environment(settings, llm, store=store, database=demo_database),
+        SmokeOptions(**options),
         cases=cases,
-        database=demo_database,
         **kwargs,
     )
 
@@ -173,8 +171,7 @@ def test_a_crash_keeps_finished_cases_and_a_resume_runs_only_the_rest(
     assert crashed.pending == ("simple-003", "simple-007")
 
     fresh = PipelineScript()
-    resumed = resume_run(settings, run_id, llm=fresh.llm(), store=store, cases=CASES,
-                         database=demo_database)  # fmt: skip
+    resumed = resume_run(environment(settings, fresh.llm(), store=store, database=demo_database), run_id, cases=CASES)  # fmt: skip
     assert resumed.status == "done"
     assert [r.verdict for r in resumed.results] == ["pass", "pass", "pass"]
     assert resumed.result("simple-002") == crashed.result("simple-002")  # kept, not redone
@@ -196,8 +193,7 @@ def test_a_server_gone_interrupts_the_run_without_scoring_the_case_in_flight(
     assert record.status == "interrupted"
     assert [r.case_id for r in record.results] == ["simple-002"]
 
-    resumed = resume_run(settings, record.id, llm=PipelineScript().llm(), store=store,
-                         cases=CASES, database=demo_database)  # fmt: skip
+    resumed = resume_run(environment(settings, PipelineScript().llm(), store=store, database=demo_database), record.id, cases=CASES)  # fmt: skip
     assert [r.verdict for r in resumed.results] == ["pass", "pass", "pass"]
 
 
@@ -240,8 +236,7 @@ def test_a_resume_after_a_prompt_edit_is_refused(settings, store, demo_database,
     path = prompts / "02_noise.md"
     path.write_text(path.read_text() + "\n- Keep numbers.\n")
     with pytest.raises(ConfigError, match="prompt files changed"):
-        resume_run(edited, record.id, llm=PipelineScript().llm(), store=store, cases=CASES,
-                   database=demo_database)  # fmt: skip
+        resume_run(environment(edited, PipelineScript().llm(), store=store, database=demo_database), record.id, cases=CASES)  # fmt: skip
 
 
 def test_selection_by_tag_category_and_limit(settings):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import environment
 from tests.smoke_script import CASES
 from workbench.llm.pool import make_llm
 from workbench.pipeline.trace import load_trace
@@ -36,12 +37,9 @@ def test_verdicts_agree_with_a_direct_comparison_of_the_outputs(
     engine = open_store(settings)
     llm = make_llm(settings)
     record = run_suite(
-        settings,
-        llm=llm,
-        store=engine,
-        options=SmokeOptions(repeats=2, concurrency=concurrency),
+        environment(settings, llm, store=engine, database=demo_database),
+        SmokeOptions(repeats=2, concurrency=concurrency),
         cases=CASES[:2],
-        database=demo_database,
     )
     assert record.status == "done" and len(record.results) == 2
     assert record.manifest.concurrency == concurrency

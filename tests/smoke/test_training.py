@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tests.environment import environment
 from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
 from workbench.pipeline.trace import load_trace
 from workbench.smoke.runner import SmokeOptions, run_suite
@@ -20,10 +21,8 @@ def test_fixed_cases_export_each_stage_call_as_system_user_assistant(
     options = SmokeOptions(repeats=1)
     broken = PipelineScript()
     broken.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql)
-    baseline = run_suite(settings, llm=broken.llm(), store=store, options=options, cases=CASES,
-                         database=demo_database)  # fmt: skip
-    now = run_suite(settings, llm=PipelineScript().llm(), store=store, options=options,
-                    cases=CASES, database=demo_database)  # fmt: skip
+    baseline = run_suite(environment(settings, broken.llm(), store=store, database=demo_database), options, cases=CASES)  # fmt: skip
+    now = run_suite(environment(settings, PipelineScript().llm(), store=store, database=demo_database), options, cases=CASES)  # fmt: skip
     assert fixed_since(baseline, now) == ("simple-003",)
 
     out = tmp_path / "train.jsonl"
@@ -51,8 +50,7 @@ def test_cases_that_did_not_pass_are_left_out_and_named(settings, demo_database,
     store = open_store(settings)
     script = PipelineScript()
     script.plant(SQL, SIMPLE_002.question, SIMPLE_003.gold_sql)
-    record = run_suite(settings, llm=script.llm(), store=store, options=SmokeOptions(repeats=1),
-                       cases=CASES[:2], database=demo_database)  # fmt: skip
+    record = run_suite(environment(settings, script.llm(), store=store, database=demo_database), SmokeOptions(repeats=1), cases=CASES[:2])  # fmt: skip
     report = export_training(store, record, tmp_path / "t.jsonl", stages=(QUERY,))
     assert report.skipped == ("simple-002: fail",)
     lines = (tmp_path / "t.jsonl").read_text().splitlines()

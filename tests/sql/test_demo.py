@@ -23,7 +23,7 @@ from workbench.sql.execute import connect_readonly
 from workbench.sql.schema import schema_description, table_counts
 
 
-def test_cache_key_follows_generator_source_and_seed() -> None:
+def test_source_key_follows_generator_source_and_seed() -> None:
     source = generator_path().read_bytes()
     key = source_key(1, source)
     assert key == source_key(1, source)

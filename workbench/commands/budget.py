@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli import Outcome
+from workbench.commands import Outcome
 from workbench.prompts.budget import PromptBudget, budget_paths
 from workbench.settings import Settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from workbench.cli import Outcome
+from workbench.commands import Outcome
 from workbench.dates.resolve import find_unresolved_hints, resolve_relative_dates
 from workbench.errors import ConfigError
 from workbench.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from workbench.cli import Outcome
+from workbench.commands import Outcome
 from workbench.diffing import format_edits, word_diff
 from workbench.settings import Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import Outcome
+from workbench.commands import Outcome
 from workbench.settings import Settings
 
 

@@ -12,9 +12,12 @@ import argparse
 import sys
 from datetime import date
 
-from workbench.cli import Outcome
-from workbench.pipeline.trace import Trace, trace_to_dict
+from workbench.commands import Outcome
+from workbench.llm import make_llm, serving
+from workbench.pipeline import RunEnvironment, Trace, check_question, run_pipeline, trace_to_dict
+from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
+from workbench.store import open_store
 
 ROWS_SHOWN = 20
 
@@ -34,21 +37,17 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_question(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.llm.pool import make_llm
-    from workbench.llm.server import serving
-    from workbench.pipeline.run import check_question, run_pipeline
-    from workbench.store import open_store
-
     question = check_question(args.question)  # a bad question fails before a server starts
+    prompts = load_prompt_set(settings.prompts_dir)  # so does a bad prompt file
     with serving(settings, lambda message: print(message, file=sys.stderr, flush=True)):
-        trace = run_pipeline(
-            question,
-            as_of=args.as_of or settings.as_of,
-            llm=make_llm(settings),
-            settings=settings,
-            use_cache=not args.no_cache,
-            store=open_store(settings),
-        )
+        llm = make_llm(settings)
+        try:
+            env = RunEnvironment(settings, llm, prompts, store=open_store(settings))
+            trace = run_pipeline(
+                question, env, as_of=args.as_of or settings.as_of, use_cache=not args.no_cache
+            )
+        finally:
+            llm.close()
     return Outcome(
         data=trace_to_dict(trace),
         text=format_trace(trace),

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from workbench.cli import Outcome
+from workbench.commands import Outcome
 from workbench.errors import ServerError
 from workbench.llm.client import OpenAIClient
 from workbench.llm.server import ServerManager

@@ -10,16 +10,40 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from workbench.cli import Outcome
+from workbench.commands import Outcome
+from workbench.llm import make_llm, serving
+from workbench.pipeline import RunEnvironment
+from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
-from workbench.smoke.cases import load_cases, load_tags, smoke_dir
-from workbench.smoke.check import CheckReport, check_cases
+from workbench.smoke import (
+    CPU_EXPERIMENT,
+    CheckReport,
+    SmokeOptions,
+    SmokeProgress,
+    check_cases,
+    compare_smoke_runs,
+    export_training,
+    fixed_since,
+    format_comparison,
+    format_run,
+    load_cases,
+    load_run,
+    load_tags,
+    model_matrix,
+    model_variants,
+    resume_run,
+    run_suite,
+    run_summary,
+    run_variants,
+    select_suite,
+    smoke_dir,
+    variant_rates,
+    write_junit,
+)
 from workbench.sql import demo_database
-
-if TYPE_CHECKING:
-    from workbench.smoke.runner import SmokeOptions, SmokeProgress
+from workbench.store import open_store
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -80,7 +104,6 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
 
 
 def selection(args: argparse.Namespace, **changes: Any) -> SmokeOptions:
-    from workbench.smoke.runner import SmokeOptions
 
     fields: dict[str, Any] = {
         "repeats": args.repeat,
@@ -167,13 +190,6 @@ def format_report(report: CheckReport) -> str:
 
 
 def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.llm.pool import make_llm
-    from workbench.llm.server import serving
-    from workbench.smoke.compare import compare_smoke_runs, format_comparison
-    from workbench.smoke.report import format_run, run_summary, write_junit
-    from workbench.smoke.results import load_run
-    from workbench.smoke.runner import resume_run, run_suite, select_suite
-    from workbench.store import open_store
 
     store = open_store(settings)
     baseline = load_run(store, args.baseline) if args.baseline else None
@@ -184,19 +200,17 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             args, concurrency=args.concurrency, restart_between_repeats=args.restart_between_repeats
         )
         select_suite(options, settings=settings)  # so does an empty selection
+    prompts = load_prompt_set(settings.prompts_dir)  # and a bad prompt file
     with serving(settings, say) as server:
         llm = make_llm(settings)
         try:
+            env = RunEnvironment(settings, llm, prompts, store=store)
             if args.resume:
-                record = resume_run(settings, args.resume, llm=llm, store=store, server=server,
-                                    on_progress=print_progress)  # fmt: skip
+                record = resume_run(env, args.resume, server=server, on_progress=print_progress)
             else:
-                record = run_suite(settings, llm=llm, store=store, options=options, server=server,
-                                   on_progress=print_progress)  # fmt: skip
+                record = run_suite(env, options, server=server, on_progress=print_progress)
         finally:
-            close = getattr(llm, "close", None)
-            if callable(close):
-                close()
+            llm.close()
     data = run_summary(record)
     text = format_run(record, verbose=args.verbose)
     exit_code = 0
@@ -230,23 +244,18 @@ def print_progress(p: SmokeProgress) -> None:
 
 
 def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.llm.server import serving
-    from workbench.smoke.compare import model_matrix, variant_rates
-    from workbench.smoke.experiments import CPU_EXPERIMENT, model_variants, run_variants
-    from workbench.smoke.runner import select_suite
-    from workbench.store import open_store
 
     options = selection(args, label=args.label or "experiment")  # the Smoke page lists these
     select_suite(options, settings=settings)  # an empty selection fails before any restart
     variants = model_variants(args.model) if args.model else CPU_EXPERIMENT
+    prompts = load_prompt_set(settings.prompts_dir)
     with serving(settings, say):
-        runs = run_variants(
-            settings,
-            variants,
-            store=open_store(settings),
-            options=options,
-            on_progress=print_progress,
-        )
+        llm = make_llm(settings)
+        try:
+            env = RunEnvironment(settings, llm, prompts, store=open_store(settings))
+            runs = run_variants(env, variants, options=options, on_progress=print_progress)
+        finally:
+            llm.close()
     table = variant_rates(runs)
     flipped: list[str] = []
     if len(runs) >= 2:
@@ -268,9 +277,6 @@ def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def export_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.smoke.results import load_run
-    from workbench.smoke.training import export_training, fixed_since
-    from workbench.store import open_store
 
     store = open_store(settings)
     record = load_run(store, args.run)

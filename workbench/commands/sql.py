@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workbench.cli import Outcome
+from workbench.commands import Outcome
 from workbench.settings import Settings
-from workbench.sql.execute import Database
-from workbench.sql.check import check_readonly, format_sql, tree_to_duckdb
 from workbench.sql.accuracy import compare_queries
+from workbench.sql.check import check_readonly, format_sql, tree_to_duckdb
 from workbench.sql.demo import demo_database
+from workbench.sql.execute import Database
 from workbench.sql.extract import extract_sql
 
 

@@ -28,7 +28,7 @@ from workbench.llm.protocol import ChatRequest, Completion
 from workbench.store import StageCacheRow
 
 
-def cache_key(endpoint: str, request: ChatRequest) -> str:
+def request_key(endpoint: str, request: ChatRequest) -> str:
     """SHA-256 over everything that determines a call."""
     payload = {"endpoint": endpoint, "request": asdict(request)}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
@@ -36,7 +36,7 @@ def cache_key(endpoint: str, request: ChatRequest) -> str:
 
 
 class StageCache:
-    """Stage completions in the store, keyed by ``cache_key``."""
+    """Stage completions in the store, keyed by ``request_key``."""
 
     def __init__(self, engine: Engine, *, read: bool = True, write: bool = True):
         self.engine = engine

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Literal
 
 from sqlalchemy.engine import Engine
 
 from workbench.background import BackgroundJob
+from workbench.llm.pool import make_llm
 from workbench.llm.protocol import LLM
+from workbench.pipeline.environment import RunEnvironment
 from workbench.pipeline.run import check_question, run_pipeline
 from workbench.pipeline.trace import StageTrace, Trace
-from workbench.prompts.files import StagePrompt, load_prompts
+from workbench.prompts.promptset import load_prompt_set
 from workbench.settings import Settings
+from workbench.sql.execute import Database
 
 JobState = Literal["running", "cancelling", "done"]
 
@@ -71,7 +73,11 @@ class RunSnapshot:
 
 
 class RunJob(BackgroundJob):
-    """One pipeline run in its own thread. Build it with ``start_run``."""
+    """One pipeline run in its own thread. Build it with ``start_run_job``.
+
+    Args:
+        close_llm: close ``env.llm`` when the run ends (it was made for this run).
+    """
 
     thread_name = "workbench-run"
     what = "the run"
@@ -79,29 +85,19 @@ class RunJob(BackgroundJob):
     def __init__(
         self,
         question: str,
+        env: RunEnvironment,
         *,
         as_of: date,
-        settings: Settings,
-        llm: LLM,
-        prompts: tuple[StagePrompt, ...],
-        store: Engine | None = None,
         use_cache: bool = True,
-        database: Path | None = None,
         close_llm: bool = False,
     ):
         super().__init__()
         self.question = question
         self.as_of = as_of
-        self._settings = settings
-        self._llm = llm
-        self._prompts = prompts
-        self._store = store
+        self._env = env
         self._use_cache = use_cache
-        self._database = database
         self._close_llm = close_llm
-        self.planned = tuple(
-            PlannedStage(p.order, p.id, p.title) for p in sorted(prompts, key=lambda p: p.order)
-        )
+        self.planned = tuple(PlannedStage(p.order, p.id, p.title) for p in env.prompts.stages)
         self._stages: list[StageTrace] = []
 
     def wait(self, timeout: float | None = None) -> RunSnapshot:
@@ -133,13 +129,9 @@ class RunJob(BackgroundJob):
     def work(self) -> Trace:
         return run_pipeline(
             self.question,
+            self._env,
             as_of=self.as_of,
-            llm=self._llm,
-            settings=self._settings,
-            prompts=self._prompts,
             use_cache=self._use_cache,
-            store=self._store,
-            database=self._database,
             on_stage=self._on_stage,
             cancel=self._cancel,
         )
@@ -149,11 +141,11 @@ class RunJob(BackgroundJob):
             self._stages = list(result.stages)
 
     def cleanup(self) -> None:
-        if self._close_llm and hasattr(self._llm, "close"):
-            self._llm.close()
+        if self._close_llm:
+            self._env.llm.close()
 
 
-def start_run(
+def start_run_job(
     question: str,
     *,
     as_of: date,
@@ -161,34 +153,22 @@ def start_run(
     store: Engine | None = None,
     llm: LLM | None = None,
     use_cache: bool = True,
-    database: Path | None = None,
+    database: Database | None = None,
 ) -> RunJob:
     """Check the question and the prompt files, then start the run in the background.
 
     Args:
         llm: the model to call; default: a client for ``settings`` (closed at the end).
         store: where the finished (or cancelled) trace is saved, and the stage cache.
+        database: where the SQL runs; default: the demo database.
 
     Raises:
         QuestionError: the question is empty or too long.
         PromptError: a prompt file or the gates file is malformed.
     """
     question = check_question(question)
-    prompts = load_prompts(settings.prompts_dir)
+    prompts = load_prompt_set(settings.prompts_dir)  # a bad prompt file fails before a client
     close_llm = llm is None
-    if llm is None:
-        from workbench.llm.pool import make_llm
-
-        llm = make_llm(settings)
-    job = RunJob(
-        question,
-        as_of=as_of,
-        settings=settings,
-        llm=llm,
-        prompts=prompts,
-        store=store,
-        use_cache=use_cache,
-        database=database,
-        close_llm=close_llm,
-    )
+    env = RunEnvironment(settings, llm or make_llm(settings), prompts, database, store)
+    job = RunJob(question, env, as_of=as_of, use_cache=use_cache, close_llm=close_llm)
     return job.start()

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from workbench.errors import StoreError
 from workbench.llm.protocol import Message
 from workbench.prompts.gates import GateDecision
+from workbench.store import TraceRow
 
 TraceStatus = Literal["ok", "failed", "cancelled"]
 
@@ -237,8 +238,6 @@ class TraceSummary:
 
 def save_trace(engine: Engine, trace: Trace) -> str:
     """Store a trace (replacing one with the same id); returns its id."""
-    from workbench.store import TraceRow
-
     row = TraceRow(
         id=trace.id,
         question=trace.question,
@@ -254,8 +253,6 @@ def save_trace(engine: Engine, trace: Trace) -> str:
 
 
 def load_trace(engine: Engine, trace_id: str) -> Trace:
-    from workbench.store import TraceRow
-
     with Session(engine) as session:
         row = session.get(TraceRow, trace_id)
         if row is None:
@@ -265,8 +262,6 @@ def load_trace(engine: Engine, trace_id: str) -> Trace:
 
 def recent_traces(engine: Engine, limit: int = 20) -> list[TraceSummary]:
     """The newest stored runs first."""
-    from workbench.store import TraceRow
-
     with Session(engine) as session:
         rows = session.exec(
             select(TraceRow).order_by(col(TraceRow.created).desc()).limit(limit)
@@ -276,8 +271,6 @@ def recent_traces(engine: Engine, limit: int = 20) -> list[TraceSummary]:
 
 def trace_summaries(engine: Engine, trace_ids: Iterable[str]) -> list[TraceSummary]:
     """The stored runs among ``trace_ids``, in the order asked; unknown ids are left out."""
-    from workbench.store import TraceRow
-
     wanted = list(dict.fromkeys(trace_ids))
     with Session(engine) as session:
         rows = session.exec(select(TraceRow).where(col(TraceRow.id).in_(wanted))).all()

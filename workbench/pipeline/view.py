@@ -18,6 +18,7 @@ from typing import Literal
 
 from workbench.diffing import render_html, word_diff
 from workbench.errors import WorkbenchError
+from workbench.llm.client import OpenAIClient
 from workbench.pipeline.trace import StageTrace
 from workbench.prompts.files import load_prompts
 from workbench.settings import Settings
@@ -305,8 +306,6 @@ class EndpointStatus:
 
 def endpoint_status(settings: Settings) -> EndpointStatus:
     """Ask each configured server's ``/health``; up when any answers."""
-    from workbench.llm.client import OpenAIClient
-
     up = False
     for url in settings.base_urls:
         client = OpenAIClient.from_settings(settings, url)

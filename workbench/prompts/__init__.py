@@ -1,1 +1,61 @@
-"""TODO"""
+"""Prompts: the stage prompt files of a pipeline, their gates, budget and saved versions.
+
+- ``files``: a prompt file (YAML front matter and a Markdown body) into a ``StagePrompt``;
+  ``render`` fills its ``{{variables}}``;
+- ``gates``: ``gates.yaml``, the complexity gates that switch a stage to thinking;
+- ``promptset``: a whole directory (stages, gates, budget) loaded at once;
+- ``budget``, ``thresholds``, ``tokens``: a prompt measured against its size budget;
+- ``versions``: every save of a prompt kept in the store.
+"""
+
+from __future__ import annotations
+
+from workbench.prompts.budget import PromptBudget, budget_paths, budget_series, budget_text
+from workbench.prompts.files import (
+    TEMPLATE_VARIABLES,
+    StageKind,
+    StagePrompt,
+    load_prompt,
+    load_prompts,
+    parse_prompt,
+    prompt_set_hash,
+    render,
+    split_front_matter,
+)
+from workbench.prompts.gates import Gate, GateDecision, evaluate_gate, load_gates, parse_gates
+from workbench.prompts.promptset import (
+    BUDGET_FILE,
+    GATES_FILE,
+    PromptSet,
+    budget_config_for,
+    load_prompt_set,
+)
+from workbench.prompts.thresholds import BudgetConfig, load_budget_config
+
+__all__ = [
+    "BUDGET_FILE",
+    "GATES_FILE",
+    "TEMPLATE_VARIABLES",
+    "BudgetConfig",
+    "Gate",
+    "GateDecision",
+    "PromptBudget",
+    "PromptSet",
+    "StageKind",
+    "StagePrompt",
+    "budget_config_for",
+    "budget_paths",
+    "budget_series",
+    "budget_text",
+    "evaluate_gate",
+    "load_budget_config",
+    "load_gates",
+    "load_prompt",
+    "load_prompt_set",
+    "load_prompts",
+    "parse_gates",
+    "parse_prompt",
+    "prompt_set_hash",
+    "render",
+    "split_front_matter",
+]

@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Literal
 
 from workbench.errors import PromptError
-from workbench.prompts.files import split_front_matter
+from workbench.prompts.files import TEMPLATE_VARIABLE, split_front_matter
+from workbench.prompts.promptset import budget_config_for
 from workbench.prompts.thresholds import (
     DEFAULT_CONFIG,
     Band,
     BudgetConfig,
     Profile,
     choose_profile,
-    load_budget_config,
 )
 from workbench.prompts.tokens import Tokenizer, offline_tokenizer
 
@@ -69,7 +69,6 @@ _DIRECTIVE = re.compile(
 )
 _CAPS_WORD = re.compile(r"(?<![\w{])[A-Z][A-Z']{3,}(?![\w}])")
 _INLINE_CODE = re.compile(r"`[^`]*`")
-_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
 _ACRONYMS = """
     SQL ISO CBC JSON YAML HTML HTTP HTTPS UUID UTC ASCII UTF CSV NULL TRUE FALSE
@@ -166,7 +165,7 @@ def measure_body(
         if not line.strip():
             blank_since_item = True
             continue
-        prose = _INLINE_CODE.sub(" ", _VARIABLE.sub(" ", line))
+        prose = _INLINE_CODE.sub(" ", TEMPLATE_VARIABLE.sub(" ", line))
         shouts.extend(Shout(number, "!!") for _ in range(prose.count("!!")))
         shouts.extend(
             Shout(number, word)
@@ -197,7 +196,7 @@ def measure_body(
     task_values = [TaskRules(title, line, rules, hid) for title, line, rules, hid in tasks]
     if not task_values[0].counted and len(task_values) > 1:
         task_values = task_values[1:]
-    variables = tuple(dict.fromkeys(_VARIABLE.findall(body)))
+    variables = tuple(dict.fromkeys(TEMPLATE_VARIABLE.findall(body)))
     count = (tokenizer or offline_tokenizer()).count(body.strip())
     return Measures(
         nonblank_lines=nonblank,
@@ -395,11 +394,10 @@ def budget_paths(
     results = []
     for file in prompt_files(paths):
         try:
-            if config is None:
-                folder = file.resolve().parent
-                if folder not in configs:
-                    configs[folder] = load_budget_config(folder / "budget.yaml")
-            used = config or configs[file.resolve().parent]
+            folder = file.resolve().parent
+            if config is None and folder not in configs:
+                configs[folder] = budget_config_for(file)
+            used = config or configs[folder]
             text = file.read_text(encoding="utf-8")
             results.append(budget_text(text, path=file, config=used, tokenizer=tokenizer))
         except (PromptError, OSError, UnicodeDecodeError) as exc:

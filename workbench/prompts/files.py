@@ -74,7 +74,8 @@ TEMPLATE_VARIABLES: dict[str, str] = {
 }
 """Every ``{{variable}}`` a prompt body may use, with what the pipeline fills in."""
 
-_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+TEMPLATE_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+"""A ``{{variable}}`` in a prompt body, loosely, so that a misspelt one is caught too."""
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
@@ -169,7 +170,7 @@ def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
             line=line_of(parts.front_matter_text, ["variables"], first_line=2),
         )
     for offset, line in enumerate(parts.body.splitlines()):
-        for match in _VARIABLE.finditer(line):
+        for match in TEMPLATE_VARIABLE.finditer(line):
             name = match.group(1)
             if name not in meta.variables:
                 hint = (
@@ -238,7 +239,7 @@ def render(prompt: StagePrompt, variables: Mapping[str, str], user: str) -> tupl
     def fill(match: re.Match[str]) -> str:
         return str(variables[match.group(1)])
 
-    system = _VARIABLE.sub(fill, prompt.body).strip()
+    system = TEMPLATE_VARIABLE.sub(fill, prompt.body).strip()
     return (Message("system", system), Message("user", user))
 
 

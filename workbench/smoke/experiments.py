@@ -17,13 +17,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from workbench.errors import ConfigError
+from workbench.llm.pool import make_llm
 from workbench.llm.protocol import LLM
+from workbench.llm.server import ServerManager
+from workbench.pipeline.environment import RunEnvironment
 from workbench.settings import Settings
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import RunRecord
@@ -73,28 +73,37 @@ def model_variants(models: Iterable[str]) -> tuple[Variant, ...]:
     )
 
 
+@dataclass(frozen=True)
+class Connections:
+    """How an experiment reaches the model under each setting: a client, and the server."""
+
+    llm: Callable[[Settings], LLM] = make_llm
+    server: Callable[[Settings], Any] = ServerManager
+
+
 def run_variants(
-    settings: Settings,
+    env: RunEnvironment,
     variants: Iterable[Variant],
     *,
-    store: Engine,
     options: SmokeOptions | None = None,
-    make_server: Callable[[Settings], Any] | None = None,
-    make_llm: Callable[[Settings], LLM] | None = None,
     cases: Iterable[SmokeCase] | None = None,
-    database: Path | None = None,
+    connect: Connections = Connections(),
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> dict[str, RunRecord]:
     """Run the suite once per variant; returns each variant's stored run, by label.
 
+    Each variant runs with ``env``'s prompts, database and store, its settings changed
+    by the variant and a model client of its own (``env.llm`` is not used).
+
     When a variant restarted the managed server with other settings, the server is
-    restarted with ``settings`` once the experiment ends, so what runs next (a page, a
-    smoke run) meets the configured server, not the last variant's.
+    restarted with ``env.settings`` once the experiment ends, so what runs next (a page,
+    a smoke run) meets the configured server, not the last variant's.
 
     Raises:
         ConfigError: a variant needs a server restart but the server is not managed.
     """
+    settings = env.settings
     variants = tuple(variants)
     options = options or SmokeOptions()
     if any(v.restart_server or v.restart_between_repeats for v in variants) and (
@@ -104,10 +113,6 @@ def run_variants(
             "changing server settings needs the managed model server: leave "
             "WORKBENCH_BASE_URL empty so the workbench can restart it"
         )
-    if make_server is None:
-        from workbench.llm.server import ServerManager as make_server  # noqa: N813
-    if make_llm is None:
-        from workbench.llm.pool import make_llm
     cases = tuple(cases) if cases is not None else None
     cancel = cancel or threading.Event()
     runs: dict[str, RunRecord] = {}
@@ -116,17 +121,15 @@ def run_variants(
         if cancel.is_set():
             break
         current = settings.model_copy(update=variant.overrides)
-        server = make_server(current) if settings.managed_server else None
+        server = connect.server(current) if settings.managed_server else None
         if server is not None and variant.restart_server:
             server.restart()
             restarted = True
-        llm = make_llm(current)
+        llm = connect.llm(current)
         try:
             runs[variant.label] = run_suite(
-                current,
-                llm=llm,
-                store=store,
-                options=replace(
+                replace(env, settings=current, llm=llm),
+                replace(
                     options,
                     concurrency=variant.concurrency,
                     restart_between_repeats=variant.restart_between_repeats,
@@ -134,14 +137,11 @@ def run_variants(
                 ),
                 cases=cases,
                 server=server,
-                database=database,
                 on_progress=on_progress,
                 cancel=cancel,
             )
         finally:
-            close = getattr(llm, "close", None)
-            if callable(close):
-                close()
+            llm.close()
     if restarted:
-        make_server(settings).restart()
+        connect.server(settings).restart()
     return runs

@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from sqlalchemy.engine import Engine
 
 from workbench.errors import LLMUnavailable, WorkbenchError
 from workbench.llm.protocol import LLM, ChatRequest, Completion
+from workbench.pipeline.environment import RunEnvironment
 from workbench.pipeline.run import run_pipeline
 from workbench.pipeline.trace import StageTrace, Trace
-from workbench.prompts.files import StagePrompt
-from workbench.prompts.gates import Gate
-from workbench.settings import Settings
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import CaseResult, RepeatOutcome, StageOutcome
 from workbench.smoke.verdicts import case_verdict, check_expectations
-
-if TYPE_CHECKING:
-    from workbench.sql.execute import QueryResult
+from workbench.sql.accuracy import compare_results, gold_is_ordered
+from workbench.sql.execute import Database, QueryResult
 
 
 class RecordingLLM:
@@ -46,6 +39,9 @@ class RecordingLLM:
         completion = self.llm.complete(request)
         self.calls.append((request, completion))
         return completion
+
+    def close(self) -> None:
+        """Nothing to release: the wrapped LLM belongs to the run and outlives a repeat."""
 
     def completion_for(self, stage: StageTrace) -> Completion | None:
         """The completion of the call whose messages this stage sent."""
@@ -69,29 +65,23 @@ def stage_outcome(stage: StageTrace, completion: Completion | None) -> StageOutc
 
 @dataclass
 class SuiteContext:
-    """What every case of a run shares."""
+    """What every case of a run shares: the environment (its database open), the cancel
+    event, and each case's gold result, run once per run."""
 
-    settings: Settings
-    llm: LLM
-    prompts: tuple[StagePrompt, ...]
-    gates: dict[str, Gate]
-    store: Engine | None
-    database: Path
+    env: RunEnvironment
     cancel: threading.Event
-    _gold: dict[str, QueryResult | WorkbenchError]
+    _gold: dict[str, QueryResult | WorkbenchError] = field(default_factory=dict)
+
+    @property
+    def database(self) -> Database:
+        assert self.env.database is not None, "a smoke run opens its database before its cases"
+        return self.env.database
 
     def gold(self, case: SmokeCase) -> QueryResult:
         """The gold result of a case, run once per run; raises when the gold fails."""
         if case.id not in self._gold:
-            from workbench.sql.execute import run_query
-
             try:
-                self._gold[case.id] = run_query(
-                    case.gold_sql,
-                    self.database,
-                    timeout_s=self.settings.sql_timeout_s,
-                    row_cap=self.settings.sql_row_cap,
-                )
+                self._gold[case.id] = self.database.run(case.gold_sql)
             except WorkbenchError as exc:
                 self._gold[case.id] = exc
         gold = self._gold[case.id]
@@ -104,9 +94,6 @@ def judge_repeat(
     case: SmokeCase, trace: Trace, recorder: RecordingLLM, ctx: SuiteContext
 ) -> RepeatOutcome:
     """One repeat on its own: error, or pass/fail by the comparator and the expectations."""
-    from workbench.sql.accuracy import compare_results, gold_is_ordered
-    from workbench.sql.execute import run_query
-
     stages = tuple(stage_outcome(s, recorder.completion_for(s)) for s in trace.stages)
     base = RepeatOutcome(
         trace_id=trace.id,
@@ -123,12 +110,7 @@ def judge_repeat(
         return replace(base, verdict="fail", reason="the pipeline produced no SQL")
     try:
         gold = ctx.gold(case)
-        predicted = run_query(
-            trace.sql.original,
-            ctx.database,
-            timeout_s=ctx.settings.sql_timeout_s,
-            row_cap=ctx.settings.sql_row_cap,
-        )
+        predicted = ctx.database.run(trace.sql.original)
     except WorkbenchError as exc:
         return replace(base, reason=f"the SQL could not be judged: {exc}")
     verdict = compare_results(gold, predicted, ordered=gold_is_ordered(case.gold_sql))
@@ -150,17 +132,12 @@ def run_repeat(case: SmokeCase, ctx: SuiteContext) -> RepeatOutcome | None:
     Raises:
         LLMUnavailable: the model server is gone; the run must stop, not score this case.
     """
-    recorder = RecordingLLM(ctx.llm)
+    recorder = RecordingLLM(ctx.env.llm)
     trace = run_pipeline(
         case.question,
+        replace(ctx.env, llm=recorder),
         as_of=case.as_of,
-        llm=recorder,
-        settings=ctx.settings,
-        prompts=ctx.prompts,
-        gates=ctx.gates,
         use_cache=False,
-        store=ctx.store,
-        database=ctx.database,
         cancel=ctx.cancel,
     )
     if trace.status == "cancelled":

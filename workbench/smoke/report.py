@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.pipeline.compare import compare_link, trace_link
 from workbench.smoke.results import CaseResult, RunRecord
 
 if TYPE_CHECKING:
@@ -148,8 +149,6 @@ def write_junit(record: RunRecord, path: Path) -> Path:
 def results_frame(record: RunRecord) -> pd.DataFrame:
     """One row per finished case, for the Smoke page's table."""
     import pandas as pd
-
-    from workbench.pipeline.compare import compare_link, trace_link
 
     columns = ["case", "category", "verdict", "why", "first divergent stage", "seconds", "traces",
                "trace", "compare repeats"]  # fmt: skip

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from workbench.errors import StoreError
+from workbench.store import SmokeCaseRow, SmokeRunRow
 
 Verdict = Literal["pass", "fail", "flaky", "error"]
 RepeatVerdict = Literal["pass", "fail", "error"]
@@ -255,8 +256,6 @@ def create_run(
     engine: Engine, manifest: RunManifest, case_ids: tuple[str, ...], *, label: str = ""
 ) -> str:
     """Record a new run before its first case starts; returns its id."""
-    from workbench.store import SmokeRunRow
-
     run_id = _now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     row = SmokeRunRow(
         id=run_id,
@@ -274,8 +273,6 @@ def create_run(
 
 def save_case_result(engine: Engine, run_id: str, result: CaseResult) -> None:
     """Store one finished case (replacing an earlier result of the same case in this run)."""
-    from workbench.store import SmokeCaseRow
-
     with Session(engine) as session:
         existing = session.exec(
             select(SmokeCaseRow).where(
@@ -291,8 +288,6 @@ def save_case_result(engine: Engine, run_id: str, result: CaseResult) -> None:
 
 
 def set_run_status(engine: Engine, run_id: str, status: RunStatus) -> None:
-    from workbench.store import SmokeRunRow
-
     with Session(engine) as session:
         row = session.get(SmokeRunRow, run_id)
         if row is None:
@@ -304,8 +299,6 @@ def set_run_status(engine: Engine, run_id: str, status: RunStatus) -> None:
 
 
 def finished_case_ids(engine: Engine, run_id: str) -> set[str]:
-    from workbench.store import SmokeCaseRow
-
     with Session(engine) as session:
         rows = session.exec(
             select(SmokeCaseRow.case_id).where(col(SmokeCaseRow.run_id) == run_id)
@@ -315,8 +308,6 @@ def finished_case_ids(engine: Engine, run_id: str) -> set[str]:
 
 def load_run(engine: Engine, run_id: str) -> RunRecord:
     """A stored run with every finished case; StoreError when there is no such run."""
-    from workbench.store import SmokeCaseRow, SmokeRunRow
-
     with Session(engine) as session:
         row = session.get(SmokeRunRow, run_id)
         if row is None:
@@ -343,8 +334,6 @@ def load_run(engine: Engine, run_id: str) -> RunRecord:
 
 def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:
     """The newest runs first, with their counts."""
-    from workbench.store import SmokeCaseRow, SmokeRunRow
-
     with Session(engine) as session:
         rows = session.exec(
             select(SmokeRunRow).order_by(col(SmokeRunRow.created).desc()).limit(limit)

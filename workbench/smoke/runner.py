@@ -21,14 +21,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 
 from workbench.errors import ConfigError, LLMError, LLMUnavailable, WorkbenchError
-from workbench.llm.protocol import LLM
-from workbench.prompts.files import StagePrompt, load_prompts, prompt_set_hash
-from workbench.prompts.gates import load_gates
+from workbench.llm.server import ServerManager
+from workbench.pipeline.environment import RunEnvironment
+from workbench.prompts.files import StagePrompt
+from workbench.prompts.versions import latest
 from workbench.settings import Settings
 from workbench.smoke.cases import SmokeCase, load_cases, select_cases, smoke_dir
 from workbench.smoke.repeat import SuiteContext, case_result, run_case, run_repeat
@@ -45,9 +46,6 @@ from workbench.smoke.results import (
     save_case_result,
     set_run_status,
 )
-
-if TYPE_CHECKING:
-    from workbench.llm.server import ServerManager
 
 ProgressState = Literal["running", "cancelling", "done", "cancelled", "interrupted"]
 
@@ -113,38 +111,33 @@ def select_suite(
 
 
 def describe_run(
-    settings: Settings,
-    *,
-    prompts: tuple[StagePrompt, ...],
-    llm: LLM,
+    env: RunEnvironment,
     options: SmokeOptions,
     cases: tuple[SmokeCase, ...],
-    store: Engine | None = None,
     server: ServerManager | None = None,
 ) -> RunManifest:
     """What a run runs against, recorded before its first case."""
+    settings = env.settings
     flags = None
     if server is not None:
         flags = server.flags()
     elif settings.managed_server:
-        from workbench.llm.server import ServerManager
-
         flags = ServerManager(settings).flags()
     adapters = tuple(
         m.split("=", 1)[0].strip() for m in settings.server_lora_modules.split(",") if m.strip()
     )
-    list_models = getattr(llm, "list_models", None)
+    list_models = getattr(env.llm, "list_models", None)
     if callable(list_models):
         # A server that does not answer fails the run's first case; the manifest only
         # misses the adapters it serves.
         with contextlib.suppress(LLMError):
             adapters += tuple(m.id for m in list_models() if m.is_adapter and m.id not in adapters)
     return RunManifest(
-        prompt_set_hash=prompt_set_hash(prompts),
-        stage_versions={p.id: _stage_version(p, store) for p in prompts},
+        prompt_set_hash=env.prompts.hash,
+        stage_versions={p.id: _stage_version(p, env.store) for p in env.prompts.stages},
         models={role: settings.model_for(role) for role in ("main", "think", "sql_think")},
         lora_adapters=adapters,
-        endpoint=llm.endpoint,
+        endpoint=env.llm.endpoint,
         server_flags=flags,
         as_of_dates=tuple(sorted({c.as_of.isoformat() for c in cases})),
         repeats=options.repeats,
@@ -164,8 +157,6 @@ def _stage_version(prompt: StagePrompt, store: Engine | None) -> str:
     label = prompt.content_hash[:12]
     if store is None:
         return label
-    from workbench.prompts.versions import latest
-
     version = latest(store, Path(prompt.path))
     if version is not None and version.sha256 == prompt.content_hash:
         label += f" v{version.number}"
@@ -175,76 +166,50 @@ def _stage_version(prompt: StagePrompt, store: Engine | None) -> str:
 # -- a run ---------------------------------------------------------------------------------
 
 
-def start_run(
-    settings: Settings,
-    *,
-    llm: LLM,
-    store: Engine,
+def record_run(
+    env: RunEnvironment,
     options: SmokeOptions = SmokeOptions(),
     cases: Iterable[SmokeCase] | None = None,
     server: ServerManager | None = None,
 ) -> str:
     """Pick the cases, record the run and what it runs against; returns the run id."""
-    chosen = select_suite(options, settings=settings, cases=cases)
-    prompts = load_prompts(settings.prompts_dir)
-    manifest = describe_run(
-        settings,
-        prompts=prompts,
-        llm=llm,
-        options=options,
-        cases=chosen,
-        store=store,
-        server=server,
-    )
-    return create_run(store, manifest, tuple(c.id for c in chosen), label=options.label)
+    chosen = select_suite(options, settings=env.settings, cases=cases)
+    manifest = describe_run(env, options, chosen, server)
+    return create_run(_store(env), manifest, tuple(c.id for c in chosen), label=options.label)
 
 
 def run_suite(
-    settings: Settings,
-    *,
-    llm: LLM,
-    store: Engine,
+    env: RunEnvironment,
     options: SmokeOptions = SmokeOptions(),
+    *,
     cases: Iterable[SmokeCase] | None = None,
     server: ServerManager | None = None,
-    database: Path | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> RunRecord:
     """Run the selected cases and return the stored run (see ``execute_run``)."""
     cases = tuple(cases) if cases is not None else None
-    run_id = start_run(settings, llm=llm, store=store, options=options, cases=cases, server=server)
+    run_id = record_run(env, options, cases, server)
     return execute_run(
-        settings,
-        run_id,
-        llm=llm,
-        store=store,
-        cases=cases,
-        server=server,
-        database=database,
-        on_progress=on_progress,
-        cancel=cancel,
+        env, run_id, cases=cases, server=server, on_progress=on_progress, cancel=cancel
     )
 
 
 def execute_run(
-    settings: Settings,
+    env: RunEnvironment,
     run_id: str,
     *,
-    llm: LLM,
-    store: Engine,
     cases: Iterable[SmokeCase] | None = None,
     server: ServerManager | None = None,
-    database: Path | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> RunRecord:
     """Run a recorded run's cases that have no result yet, storing each as it finishes.
 
     Args:
+        env: what the run runs against; it must have a store (the results go there).
         cases: where to find the cases by id; default: the suite in the fixtures directory.
         server: the managed server, needed to restart it between repeats.
-        database: the DuckDB file; default: the demo database.
         on_progress: called after each case with live counts and the time left.
         cancel: when set, cases not started are left undone and the run is ``cancelled``.
 
@@ -252,14 +217,13 @@ def execute_run(
         ConfigError: the prompt files changed since the run began, or a restart between
             repeats was asked for without a managed server.
     """
+    store = _store(env)
     record = load_run(store, run_id)
     manifest = record.manifest
-    prompts = load_prompts(settings.prompts_dir)
-    current_hash = prompt_set_hash(prompts)
-    if current_hash != manifest.prompt_set_hash:
+    if env.prompts.hash != manifest.prompt_set_hash:
         raise ConfigError(
             f"the prompt files changed since smoke run {run_id} began "
-            f"({manifest.prompt_set_hash[:12]} then, {current_hash[:12]} now); a resumed run "
+            f"({manifest.prompt_set_hash[:12]} then, {env.prompts.hash[:12]} now); a resumed run "
             "must use the same prompts: restore them, or start a new run"
         )
     if manifest.restart_between_repeats and server is None:
@@ -269,28 +233,14 @@ def execute_run(
         )
     suite = {
         c.id: c
-        for c in (cases if cases is not None else load_cases(smoke_dir(settings.fixtures_dir)))
+        for c in (cases if cases is not None else load_cases(smoke_dir(env.settings.fixtures_dir)))
     }
     done = finished_case_ids(store, run_id)
     missing = [c for c in record.case_ids if c not in suite and c not in done]
     if missing:
         raise ConfigError(f"smoke run {run_id} lists cases no longer in the suite: {missing}")
     pending = [suite[c] for c in record.case_ids if c not in done]
-    if database is None:
-        from workbench.sql.demo import ensure_demo_database
-
-        database = ensure_demo_database(settings)
-    gates_path = settings.prompts_dir / "gates.yaml"
-    ctx = SuiteContext(
-        settings=settings,
-        llm=llm,
-        prompts=prompts,
-        gates=load_gates(gates_path) if gates_path.exists() else {},
-        store=store,
-        database=database,
-        cancel=cancel or threading.Event(),
-        _gold={},
-    )
+    ctx = SuiteContext(env.with_database(), cancel or threading.Event())
     tracker = _Tracker(
         run_id, len(record.case_ids), list(record.results), len(pending), on_progress
     )
@@ -312,6 +262,12 @@ def execute_run(
     set_run_status(store, run_id, status)
     tracker.report(status)
     return load_run(store, run_id)
+
+
+def _store(env: RunEnvironment) -> Engine:
+    if env.store is None:
+        raise ConfigError("a smoke run needs the store: its results are saved as they finish")
+    return env.store
 
 
 resume_run = execute_run

@@ -34,7 +34,6 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Any
 
 from sqlglot import exp

@@ -11,6 +11,7 @@ in-process connection with other settings).
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,9 +87,20 @@ def schema_description(path: Path) -> str:
 
     One block per table: its row count, then one line per column with type, key,
     foreign key, whether NULLs occur, and for text columns either every distinct
-    value (when there are few) or a few examples.
+    value (when there are few) or a few examples. Read once per version of the file.
     """
-    with _read_only(path) as con:
+    path = Path(path)
+    if not path.is_file():
+        raise SQLExecutionError(
+            f"no database at {path}; build the demo database with: python -m workbench db build"
+        )
+    stat = path.stat()
+    return _describe(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _describe(path: str, _mtime_ns: int, _size: int) -> str:
+    with _read_only(Path(path)) as con:
         foreign = {
             (table, columns[0]): f"{ref_table}.{ref_columns[0]}"
             for table, columns, ref_table, ref_columns in con.execute(

@@ -1,0 +1,63 @@
+"""What a run runs against: settings, the model, the prompt set, the database, the store.
+
+One value instead of the same five or six arguments handed from the pages and the
+commands to ``run_pipeline``, the smoke runner and the experiments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy.engine import Engine
+
+from workbench.llm.protocol import LLM
+from workbench.prompts.promptset import PromptSet, load_prompt_set
+from workbench.settings import Settings
+from workbench.sql.demo import demo_database
+from workbench.sql.execute import Database
+
+
+@dataclass(frozen=True)
+class RunEnvironment:
+    """Everything a pipeline run needs besides the question.
+
+    Args:
+        database: where the SQL runs; None: the demo database, built when a run first
+            needs it (``with_database``).
+        store: where traces are saved and stage answers cached; None: neither.
+    """
+
+    settings: Settings
+    llm: LLM
+    prompts: PromptSet
+    database: Database | None = None
+    store: Engine | None = None
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings,
+        llm: LLM,
+        *,
+        store: Engine | None = None,
+        database: Database | None = None,
+    ) -> RunEnvironment:
+        """The environment of ``settings``: its prompt set read from ``prompts_dir``.
+
+        Raises:
+            PromptError: a prompt file, ``gates.yaml`` or ``budget.yaml`` is malformed.
+        """
+        return cls(settings, llm, load_prompt_set(settings.prompts_dir), database, store)
+
+    def with_database(self) -> RunEnvironment:
+        """This environment with its database opened (the demo one built if needed)."""
+        if self.database is not None:
+            return self
+        return replace(self, database=demo_database(self.settings))
+
+    @property
+    def needs_database(self) -> bool:
+        """Whether a stage of the prompt set runs SQL or shows the model the schema."""
+        return any(
+            stage.kind == "sql" or "schema" in stage.variables for stage in self.prompts.stages
+        )

@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from workbench.prompts.budget import budget_paths, prompt_files
+from workbench.prompts import budget_paths
+from workbench.prompts.budget import prompt_files
 from workbench.settings import load_settings
 
 TARGET_S = 0.050

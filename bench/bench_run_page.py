@@ -17,7 +17,7 @@ import tempfile
 import time
 import timeit
 
-from workbench.pipeline.reference import load_reference_trace
+from workbench.pipeline import load_reference_trace
 from workbench.pipeline.view import stage_cards
 from workbench.settings import PROJECT_ROOT
 

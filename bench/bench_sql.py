@@ -16,9 +16,7 @@ from pathlib import Path
 import duckdb
 
 from tests.labdb import build_lab_database
-from workbench.sql.accuracy import compare_results
-from workbench.sql.check import check_readonly, tree_to_duckdb
-from workbench.sql.execute import QueryResult, run_query
+from workbench.sql import QueryResult, check_readonly, compare_results, run_query, tree_to_duckdb
 
 QUERY = (
     "SELECT ph.physician_name, COUNT(*) AS n FROM results r JOIN orders o ON r.order_id = o.id "

@@ -25,9 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from workbench.llm.client import OpenAIClient
-from workbench.llm.protocol import ChatRequest, Completion, Message
-from workbench.llm.server import ServerManager
+from workbench.llm import ChatRequest, Completion, Message, OpenAIClient, ServerManager
 from workbench.settings import LOCAL_MODEL_NAME, PROJECT_ROOT, Settings
 
 SYSTEM = "Rewrite the user's question as one clear sentence. Keep every name and date."

@@ -11,10 +11,9 @@ import streamlit as st
 
 from pages.common import settings, store
 from workbench.errors import WorkbenchError
+from workbench.prompts import BUDGET_FILE, budget_paths, budget_series, load_budget_config
 from workbench.prompts import versions as pv
-from workbench.prompts.budget import MEASURES, budget_paths, budget_series
-from workbench.prompts.promptset import BUDGET_FILE
-from workbench.prompts.thresholds import load_budget_config
+from workbench.prompts.budget import MEASURES
 
 COLORS = {"ok": "#2e7d32", "warn": "#ef6c00", "over": "#c62828"}
 

@@ -6,7 +6,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from workbench.errors import WorkbenchError
-from workbench.llm.server import ServerManager
+from workbench.llm import ServerManager
 from workbench.settings import Settings, load_settings
 from workbench.store import open_store
 

@@ -6,8 +6,7 @@ import streamlit as st
 
 from pages.common import settings
 from workbench.errors import WorkbenchError
-from workbench.sql.demo import ensure_demo_database
-from workbench.sql.schema import table_counts
+from workbench.sql import ensure_demo_database, table_counts
 
 current = settings()
 

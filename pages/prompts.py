@@ -9,10 +9,9 @@ import streamlit as st
 
 from pages.common import settings, store
 from workbench.errors import PromptError, VersionConflict, WorkbenchError
+from workbench.prompts import BUDGET_FILE, budget_text, load_budget_config
 from workbench.prompts import versions as pv
-from workbench.prompts.budget import budget_text, prompt_files
-from workbench.prompts.promptset import BUDGET_FILE
-from workbench.prompts.thresholds import load_budget_config
+from workbench.prompts.budget import prompt_files
 
 BADGES = {"ok": ":green-badge[ok]", "warn": ":orange-badge[warn]", "over": ":red-badge[over]"}
 

@@ -11,15 +11,21 @@ from streamlit.errors import StreamlitAPIException
 from pages.common import server_manager, settings, store
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
-from workbench.pipeline.compare import compare_runs, default_pair, linked_pair
-from workbench.pipeline.job import RunJob, RunSnapshot, start_run_job
-from workbench.pipeline.reference import (
+from workbench.pipeline import (
     REFERENCE_TRACE_ID,
+    RunJob,
+    RunSnapshot,
+    Trace,
+    compare_runs,
+    default_pair,
     is_reference,
+    linked_pair,
     load_reference_trace,
     open_trace,
+    recent_traces,
+    start_run_job,
+    trace_summaries,
 )
-from workbench.pipeline.trace import Trace, recent_traces, trace_summaries
 from workbench.pipeline.view import (
     RUN_PAGE_CSS,
     EndpointStatus,

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages.common import server_manager, settings
 from workbench.errors import WorkbenchError
-from workbench.llm.client import OpenAIClient
+from workbench.llm import OpenAIClient
 
 current = settings()
 manager = server_manager(current)

@@ -1,11 +1,13 @@
-"""The shape of the package: the core never imports the UI."""
+"""The shape of the package: the core never imports the UI, and its layers only import down."""
 
 from __future__ import annotations
 
+import ast
 import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import workbench
 
@@ -32,3 +34,62 @@ def test_cli_help_lists_subcommands() -> None:
         [sys.executable, "-m", "workbench", "--help"], capture_output=True, text=True, check=True
     )
     assert "info" in out.stdout
+
+
+LAYERS = (
+    {"errors", "settings", "diffing", "background", "yamlfiles", "store"},
+    {"llm", "sql", "dates"},
+    {"prompts"},
+    {"pipeline"},
+    {"smoke"},
+    {"commands"},
+    {"cli", "__main__"},
+)
+"""The core's layers, lowest first: a module imports from its own layer or lower ones."""
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[1] if "." in module else ""
+    return next(i for i, names in enumerate(LAYERS) if top in names)
+
+
+def workbench_imports(path: Path) -> set[str]:
+    """The ``workbench.*`` modules a file imports, wherever the import statement stands."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {n for n in names if n.startswith("workbench.")}
+    return found
+
+
+def test_no_import_runs_back_up_a_layer() -> None:
+    root = Path(workbench.__file__).parent
+    upward = []
+    for path in sorted(root.rglob("*.py")):
+        module = ".".join(("workbench", *path.relative_to(root).with_suffix("").parts))
+        module = module.removesuffix(".__init__")
+        if module == "workbench":
+            continue
+        for imported in workbench_imports(path):
+            if _layer(imported) > _layer(module):
+                upward.append(f"{module} imports {imported}")
+    assert upward == []
+
+
+def test_every_layer_is_a_real_part_of_the_package() -> None:
+    root = Path(workbench.__file__).parent
+    tops = {p.stem if p.is_file() else p.name for p in root.iterdir() if p.name != "__pycache__"}
+    tops = {t for t in tops if t != "__init__"}
+    assert tops == set().union(*LAYERS)
+
+
+def test_a_planted_upward_import_is_found(tmp_path: Path) -> None:
+    planted = tmp_path / "check.py"
+    planted.write_text("def f():\n    from workbench.smoke.runner import run_suite\n")
+    assert workbench_imports(planted) == {"workbench.smoke.runner"}
+    assert _layer("workbench.smoke.runner") > _layer("workbench.sql.check")

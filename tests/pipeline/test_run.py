@@ -15,9 +15,7 @@ from tests.environment import environment
 from tests.scripted_llm import ScriptedLLM
 from workbench.errors import LLMTimeout, LLMUnavailable, PromptError, QuestionError
 from workbench.llm.protocol import ChatRequest, Completion, Message
-from workbench.pipeline.cleaner import clean_rewrite
 from workbench.pipeline.run import MAX_QUESTION_CHARS, run_pipeline
-from workbench.pipeline.stages import repeated_phrase
 from workbench.pipeline.trace import StageTrace
 from workbench.prompts.files import load_prompts, split_front_matter
 from workbench.settings import PROJECT_ROOT, Settings
@@ -203,30 +201,6 @@ def test_looping_thinking_is_flagged_even_when_an_answer_comes(linguistic: Setti
     assert trace.stages[3].runaway.startswith("the thinking loops: 'so the count is")
     assert trace.stages[3].error is None
     assert trace.stages[3].output == "Show x"
-
-
-def test_repeated_phrase() -> None:
-    assert repeated_phrase("a b c d e f g h " * 3) == "a b c d e f g h"
-    assert repeated_phrase("a b c d e f g h " * 2) is None
-    assert repeated_phrase("one two three", n=2, repeats=2) is None
-
-
-@pytest.mark.parametrize(
-    ("answer", "clean"),
-    [
-        ("Show CBC results", "Show CBC results"),
-        ("  Output: Show CBC results\n\nI removed the greeting.", "Show CBC results"),
-        ('"Show CBC results"', "Show CBC results"),
-        ("\u201cShow CBC results\u201d", "Show CBC results"),
-        ("\n\nAnswer:   \u201cShow x\u201d  ", "Show x"),
-        ('Show "CBC" results', 'Show "CBC" results'),
-        ("```\nInput: hi, CBC please\nOutput: Show CBC results\n```", "Show CBC results"),
-        ("```\nShow CBC results\n```", "Show CBC results"),
-        ("```", ""),
-    ],
-)
-def test_clean_rewrite(answer: str, clean: str) -> None:
-    assert clean_rewrite(answer) == clean
 
 
 def test_cancel_skips_the_stages_not_yet_started(linguistic: Settings) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from workbench.commands import Outcome
-from workbench.prompts.budget import PromptBudget, budget_paths
+from workbench.prompts import PromptBudget, budget_paths
 from workbench.settings import Settings
 
 

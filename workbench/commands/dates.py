@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 
 from workbench.commands import Outcome
-from workbench.dates.resolve import find_unresolved_hints, resolve_relative_dates
+from workbench.dates import find_unresolved_hints, resolve_relative_dates
 from workbench.errors import ConfigError
 from workbench.settings import Settings
 

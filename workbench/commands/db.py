@@ -6,7 +6,7 @@ import argparse
 
 from workbench.commands import Outcome
 from workbench.settings import Settings
-from workbench.sql.demo import build_demo_database
+from workbench.sql import build_demo_database
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

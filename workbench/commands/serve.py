@@ -11,8 +11,7 @@ from typing import Any
 
 from workbench.commands import Outcome
 from workbench.errors import ServerError
-from workbench.llm.client import OpenAIClient
-from workbench.llm.server import ServerManager
+from workbench.llm import OpenAIClient, ServerManager
 from workbench.settings import Settings
 
 

@@ -9,11 +9,15 @@ from typing import Any
 
 from workbench.commands import Outcome
 from workbench.settings import Settings
-from workbench.sql.accuracy import compare_queries
-from workbench.sql.check import check_readonly, format_sql, tree_to_duckdb
-from workbench.sql.demo import demo_database
-from workbench.sql.execute import Database
-from workbench.sql.extract import extract_sql
+from workbench.sql import (
+    Database,
+    check_readonly,
+    compare_queries,
+    demo_database,
+    extract_sql,
+    format_sql,
+    tree_to_duckdb,
+)
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

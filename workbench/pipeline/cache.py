@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, func, select
 
-from workbench.llm.protocol import ChatRequest, Completion
+from workbench.llm import ChatRequest, Completion
 from workbench.store import StageCacheRow
 
 

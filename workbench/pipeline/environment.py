@@ -10,11 +10,10 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
 
-from workbench.llm.protocol import LLM
-from workbench.prompts.promptset import PromptSet, load_prompt_set
+from workbench.llm import LLM
+from workbench.prompts import PromptSet, load_prompt_set
 from workbench.settings import Settings
-from workbench.sql.demo import demo_database
-from workbench.sql.execute import Database
+from workbench.sql import Database, demo_database
 
 
 @dataclass(frozen=True)

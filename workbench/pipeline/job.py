@@ -19,14 +19,13 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 
 from workbench.background import BackgroundJob
-from workbench.llm.pool import make_llm
-from workbench.llm.protocol import LLM
+from workbench.llm import LLM, make_llm
 from workbench.pipeline.environment import RunEnvironment
 from workbench.pipeline.run import check_question, run_pipeline
 from workbench.pipeline.trace import StageTrace, Trace
-from workbench.prompts.promptset import load_prompt_set
+from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
-from workbench.sql.execute import Database
+from workbench.sql import Database
 
 JobState = Literal["running", "cancelling", "done"]
 

@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from workbench.dates.resolve import (
+from workbench.dates import (
     DateSpan,
     find_unresolved_hints,
     resolve_expression,
     resolve_relative_dates,
 )
 from workbench.errors import WorkbenchError
-from workbench.llm.protocol import ChatRequest, Completion
+from workbench.llm import ChatRequest, Completion
 from workbench.pipeline.cache import StageCache, request_key
 from workbench.pipeline.cleaner import clean_rewrite
 from workbench.pipeline.environment import RunEnvironment
@@ -37,11 +37,8 @@ from workbench.pipeline.trace import (
     StageTrace,
     jsonable,
 )
-from workbench.prompts.files import StageKind, StagePrompt, render
-from workbench.prompts.gates import GateDecision, evaluate_gate
-from workbench.sql.check import format_sql
-from workbench.sql.extract import extract_sql
-from workbench.sql.schema import schema_description
+from workbench.prompts import GateDecision, StageKind, StagePrompt, evaluate_gate, render
+from workbench.sql import extract_sql, format_sql, schema_description
 
 DEFAULT_THINKING_TOKENS = 2_048
 """Thinking budget of a thinking call whose prompt sets no ``max_thinking_tokens``."""

@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from workbench.errors import StoreError
-from workbench.llm.protocol import Message
-from workbench.prompts.gates import GateDecision
+from workbench.llm import Message
+from workbench.prompts import GateDecision
 from workbench.store import TraceRow
 
 TraceStatus = Literal["ok", "failed", "cancelled"]

@@ -18,9 +18,9 @@ from typing import Literal
 
 from workbench.diffing import render_html, word_diff
 from workbench.errors import WorkbenchError
-from workbench.llm.client import OpenAIClient
+from workbench.llm import OpenAIClient
 from workbench.pipeline.trace import StageTrace
-from workbench.prompts.files import load_prompts
+from workbench.prompts import load_prompts
 from workbench.settings import Settings
 
 LOW_MARGIN_NATS = 1.0

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workbench.errors import PromptError
-from workbench.llm.protocol import Message
+from workbench.llm import Message
 from workbench.settings import ModelRole
 from workbench.yamlfiles import line_of, parse_yaml, read_text, validate
 

@@ -28,8 +28,7 @@ from workbench.smoke.cases import (
     count_by_category,
     count_by_tag,
 )
-from workbench.sql.accuracy import compare_results, gold_is_ordered
-from workbench.sql.execute import Database, QueryResult
+from workbench.sql import Database, QueryResult, compare_results, gold_is_ordered
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from workbench.pipeline.compare import compare_link
+from workbench.pipeline import compare_link
 from workbench.smoke.results import CaseResult, DivergencePoint, RunRecord
 from workbench.smoke.verdicts import repeat_divergence
 

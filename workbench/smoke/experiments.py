@@ -20,10 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workbench.errors import ConfigError
-from workbench.llm.pool import make_llm
-from workbench.llm.protocol import LLM
-from workbench.llm.server import ServerManager
-from workbench.pipeline.environment import RunEnvironment
+from workbench.llm import LLM, ServerManager, make_llm
+from workbench.pipeline import RunEnvironment
 from workbench.settings import Settings
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import RunRecord

@@ -13,15 +13,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from workbench.errors import LLMUnavailable, WorkbenchError
-from workbench.llm.protocol import LLM, ChatRequest, Completion
-from workbench.pipeline.environment import RunEnvironment
-from workbench.pipeline.run import run_pipeline
-from workbench.pipeline.trace import StageTrace, Trace
+from workbench.llm import LLM, ChatRequest, Completion
+from workbench.pipeline import RunEnvironment, StageTrace, Trace, run_pipeline
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import CaseResult, RepeatOutcome, StageOutcome
 from workbench.smoke.verdicts import case_verdict, check_expectations
-from workbench.sql.accuracy import compare_results, gold_is_ordered
-from workbench.sql.execute import Database, QueryResult
+from workbench.sql import Database, QueryResult, compare_results, gold_is_ordered
 
 
 class RecordingLLM:

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.pipeline.compare import compare_link, trace_link
+from workbench.pipeline import compare_link, trace_link
 from workbench.smoke.results import CaseResult, RunRecord
 
 if TYPE_CHECKING:

@@ -26,9 +26,9 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 
 from workbench.errors import ConfigError, LLMError, LLMUnavailable, WorkbenchError
-from workbench.llm.server import ServerManager
-from workbench.pipeline.environment import RunEnvironment
-from workbench.prompts.files import StagePrompt
+from workbench.llm import ServerManager
+from workbench.pipeline import RunEnvironment
+from workbench.prompts import StagePrompt
 from workbench.prompts.versions import latest
 from workbench.settings import Settings
 from workbench.smoke.cases import SmokeCase, load_cases, select_cases, smoke_dir

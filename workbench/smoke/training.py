@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from workbench.pipeline.trace import StageTrace, load_trace
+from workbench.pipeline import StageTrace, load_trace
 from workbench.smoke.results import RunRecord
 
 

@@ -50,9 +50,13 @@ class Settings(BaseSettings):
         description="OpenAI-style URL ending in /v1; several separated by commas form a pool",
     )
     api_key: str = "EMPTY"
-    model_main: str = LOCAL_MODEL_NAME
-    model_think: str = LOCAL_MODEL_NAME
-    model_sql_think: str = LOCAL_MODEL_NAME
+    model_main: str = Field(default="", description="served model name; empty: the local model")
+    model_think: str = Field(default="", description="served model name; empty: the local model")
+    model_sql_think: str = Field(default="", description="served model name; empty: the local model")
+    local_model: str = Field(
+        default=LOCAL_MODEL_NAME,
+        description="what the cpu profile serves: a name from `python -m workbench models`",
+    )
     seed: int = 0
     connect_timeout_s: float = 5.0
     request_timeout_s: float = 300.0
@@ -70,6 +74,12 @@ class Settings(BaseSettings):
     server_start_timeout_s: float = 600.0
     server_autostart: bool = True
     """Start the managed local server when a page needs it and it is down."""
+    server_max_model_len: int = Field(
+        default=8192,
+        ge=256,
+        description="--max-model-len (capped at the local model's context); Qwen's 32,768 "
+        "would crowd the KV cache",
+    )
     server_kv_cache_gib: float = Field(
         default=1.0, gt=0, description="memory reserved for the KV cache (cpu: in RAM)"
     )
@@ -111,12 +121,13 @@ class Settings(BaseSettings):
         return (f"http://{self.server_host}:{self.server_port}/v1",)
 
     def model_for(self, role: ModelRole) -> str:
-        """The served model name for a model role."""
-        return {
+        """The served model name for a model role (the local model's when unset)."""
+        name = {
             "main": self.model_main,
             "think": self.model_think,
             "sql_think": self.model_sql_think,
         }[role]
+        return name or self.local_model
 
     @property
     def resolved_store_url(self) -> str:

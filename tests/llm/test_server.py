@@ -398,7 +398,7 @@ def test_models_command_lists_every_server_of_the_pool(
     ):
         monkeypatch.setenv("WORKBENCH_BASE_URL", f"{first.base_url},{second.base_url}")
         assert main(["models", "--json"]) == 0
-        rows = json.loads(capsys.readouterr().out)
+        rows = json.loads(capsys.readouterr().out)["served"]
         assert [(r["id"], r["parent"], r["base_url"]) for r in rows] == [
             ("a", None, first.base_url),
             ("b", None, second.base_url),
@@ -406,12 +406,14 @@ def test_models_command_lists_every_server_of_the_pool(
         ]
 
 
-def test_models_command_without_a_server_says_how_to_start_one(
+def test_models_command_without_a_server_lists_the_catalog_and_says_how_to_start_one(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from workbench.cli import main
 
     monkeypatch.setenv("WORKBENCH_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
     monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
-    assert main(["models"]) == 1
-    assert "python -m workbench serve" in capsys.readouterr().err
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "python -m workbench serve" in out
+    assert "* smollm2-135m-instruct" in out and "qwen2.5-coder-0.5b-instruct" in out

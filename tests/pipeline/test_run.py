@@ -146,6 +146,24 @@ def test_gate1_switches_the_cleanup_stage_to_the_thinking_model(linguistic: Sett
     assert [s.gate is None for s in trace.stages] == [True, True, True, False]
 
 
+def test_a_gate_asking_for_thinking_on_a_model_without_it_runs_without_and_says_so(
+    linguistic: Settings,
+) -> None:
+    qwen = "qwen2.5-coder-0.5b-instruct"  # the catalog knows it has no thinking mode
+    settings = linguistic.model_copy(update={"model_think": qwen})
+    llm = ScriptedLLM(NOISELESS, NORMALIZED, REFERENCED, CLEANED)
+    trace = run_pipeline(DATED, environment(settings, llm), as_of=AS_OF)
+    request = llm.requests[3]
+    assert (request.model, request.thinking, request.max_thinking_tokens) == (qwen, False, None)
+    assert request.max_tokens == 256  # no thinking budget added
+    cleanup = trace.stages[3]
+    assert cleanup.gate.thinking  # the gate did ask
+    assert cleanup.thinking_note == (
+        f"gate gate1 asked for thinking; {qwen} has no thinking mode, so it ran without"
+    )
+    assert all(s.thinking_note is None for s in trace.stages[:3])
+
+
 def test_gate1_fires_on_problematic_wording_alone(linguistic: Settings) -> None:
     llm = ScriptedLLM("a", "b", "Show results by physicians involved with COVID-19", "done")
     trace = run_pipeline("q", environment(linguistic, llm), as_of=AS_OF)

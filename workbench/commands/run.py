@@ -87,6 +87,8 @@ def format_trace(trace: Trace) -> str:
             lines.append(f"   date  {span.source!r} -> {span.rendered}  [{span.resolved_by}]")
         for hint in stage.unresolved_dates:
             lines.append(f"   date  {hint!r} not resolved")
+        if stage.thinking_note:
+            lines.append(f"   {stage.thinking_note}")
         if stage.runaway:
             lines.append(f"   runaway: {stage.runaway}")
         if stage.output is not None:

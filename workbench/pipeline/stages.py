@@ -24,7 +24,7 @@ from workbench.dates import (
     resolve_relative_dates,
 )
 from workbench.errors import WorkbenchError
-from workbench.llm import ChatRequest, Completion
+from workbench.llm import ChatRequest, Completion, thinking_supported
 from workbench.pipeline.cache import StageCache, request_key
 from workbench.pipeline.cleaner import clean_rewrite
 from workbench.pipeline.environment import RunEnvironment
@@ -38,6 +38,7 @@ from workbench.pipeline.trace import (
     jsonable,
 )
 from workbench.prompts import GateDecision, StageKind, StagePrompt, evaluate_gate, render
+from workbench.settings import ModelRole
 from workbench.sql import extract_sql, format_sql, schema_description
 
 DEFAULT_THINKING_TOKENS = 2_048
@@ -120,21 +121,30 @@ def _gate_decision(prompt: StagePrompt, text: str, ctx: StageContext) -> GateDec
     return evaluate_gate(gate, text, role=prompt.role, think_role=prompt.thinking_role)
 
 
+def wanted_thinking(
+    prompt: StagePrompt, decision: GateDecision | None
+) -> tuple[bool, ModelRole]:
+    """Whether the stage's mode or gate asks for thinking, and on which model role."""
+    if decision is not None:
+        return decision.thinking, decision.role
+    return prompt.mode == "think", prompt.role
+
+
 def build_request(
     prompt: StagePrompt, user: str, ctx: StageContext, decision: GateDecision | None
 ) -> ChatRequest:
     """The exact request for a stage. Prefill and stop strings apply only without thinking:
     a prefill would land before the thinking block, and a stop string could end the
-    thinking early."""
-    if decision is not None:
-        thinking, role = decision.thinking, decision.role
-    else:
-        thinking, role = prompt.mode == "think", prompt.role
+    thinking early. A model without a thinking mode (Qwen2.5, SmolLM2) is asked without
+    it even when the gate asks for thinking; ``thinking_note`` says so in the trace."""
+    wanted, role = wanted_thinking(prompt, decision)
+    settings = ctx.env.settings
+    model = settings.model_for(role)
+    thinking = wanted and thinking_supported(model)
     messages = render(prompt, ctx.variables(prompt), user)
     thinking_budget = (prompt.max_thinking_tokens or DEFAULT_THINKING_TOKENS) if thinking else None
-    settings = ctx.env.settings
     return ChatRequest(
-        model=settings.model_for(role),
+        model=model,
         messages=messages,
         max_tokens=prompt.max_tokens + (thinking_budget or 0),
         stop=() if thinking else prompt.stop,
@@ -145,6 +155,17 @@ def build_request(
         logprobs=True,
         max_thinking_tokens=thinking_budget,
     )
+
+
+def thinking_note(
+    prompt: StagePrompt, decision: GateDecision | None, request: ChatRequest
+) -> str | None:
+    """Why a stage that asked for thinking ran without it (None when it did not ask)."""
+    wanted, _ = wanted_thinking(prompt, decision)
+    if not wanted or request.thinking:
+        return None
+    asked = f"gate {decision.gate}" if decision is not None else "its prompt (mode: think)"
+    return f"{asked} asked for thinking; {request.model} has no thinking mode, so it ran without"
 
 
 def base_trace(prompt: StagePrompt, input_text: str) -> StageTrace:
@@ -175,6 +196,7 @@ def call_stage(prompt: StagePrompt, user: str, input_text: str, ctx: StageContex
         return StageResult(failed(base, exc))
     base = replace(
         base,
+        thinking_note=thinking_note(prompt, decision, request),
         messages=request.messages,
         model=request.model,
         parameters=StageParameters(

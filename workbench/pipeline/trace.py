@@ -85,6 +85,8 @@ class StageTrace:
     skipped: bool = False
     date_spans: tuple[DateSpanTrace, ...] = ()
     unresolved_dates: tuple[str, ...] = ()
+    thinking_note: str | None = None
+    """Why the stage ran without the thinking its gate or mode asked for (no such mode)."""
 
     @property
     def failed(self) -> bool:

@@ -43,6 +43,7 @@ RUN_PAGE_CSS = """
 .wb-badge { display: inline-block; padding: 0 0.55em; margin-left: 0.45em; border-radius: 0.7em;
   font-size: 0.78em; background: #f2f4f7; color: #344054; vertical-align: 0.1em; }
 .wb-badge-think { background: #fef0c7; color: #93370d; }
+.wb-badge-note { background: #eef4ff; color: #3538cd; }
 .wb-badge-cached { background: #e0f2fe; color: #026aa2; }
 .wb-status { display: inline-block; min-width: 4.6em; text-align: center; margin-right: 0.6em;
   padding: 0 0.5em; border-radius: 0.3em; font-size: 0.75em; font-weight: 600;
@@ -129,6 +130,7 @@ class StageCard:
     advice: str | None
     date_notes: tuple[str, ...]
     unresolved_dates: tuple[str, ...]
+    thinking_note: str | None = None
 
     @property
     def mode_label(self) -> str:
@@ -145,6 +147,8 @@ class StageCard:
         badges.append(_badge(self.mode_label, "wb-badge-think" if self.thinking else ""))
         if self.thinking and self.gate:
             badges.append(_badge(f"gate {self.gate} switched thinking on", "wb-badge-think"))
+        if self.thinking_note:
+            badges.append(_badge("no thinking mode: ran without", "wb-badge-note"))
         if self.cached:
             badges.append(_badge("cached", "wb-badge-cached"))
         title = html.escape(f"{self.number}. {self.title}", quote=True)
@@ -155,8 +159,9 @@ class StageCard:
 
     @property
     def notes_html(self) -> str:
-        """The dates the stage resolved and the ones nobody could ("" when none)."""
-        lines = [html.escape(n, quote=True) for n in self.date_notes]
+        """The thinking note, the dates the stage resolved and the ones nobody could."""
+        notes = ([self.thinking_note] if self.thinking_note else []) + list(self.date_notes)
+        lines = [html.escape(n, quote=True) for n in notes]
         lines += [f"not resolved: {html.escape(u, quote=True)}" for u in self.unresolved_dates]
         return f'<div class="wb-notes">{"<br>".join(lines)}</div>' if lines else ""
 
@@ -257,6 +262,7 @@ def stage_card(stage: StageTrace) -> StageCard:
             for s in stage.date_spans
         ),
         unresolved_dates=stage.unresolved_dates,
+        thinking_note=stage.thinking_note,
     )
 
 

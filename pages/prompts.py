@@ -1,4 +1,10 @@
-"""Prompts: edit a stage prompt with its live budget, save versions, compare them."""
+"""Prompts: edit a stage prompt in a code editor with its live budget, save versions, compare them.
+
+The front matter (YAML) and the body (Markdown) are two editors numbered with the
+file's lines. Ctrl+Enter checks the text (the budget panel and the marks follow),
+Ctrl+S saves; leaving an editor hands its text to the page too, so the Save button
+below saves what is on screen.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,37 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from code_editor import code_editor
 
 from pages.common import settings, store
 from workbench.errors import PromptError, VersionConflict, WorkbenchError
-from workbench.prompts import BUDGET_FILE, budget_text, load_budget_config
+from workbench.prompts import BUDGET_FILE, budget_text, load_budget_config, parse_prompt
 from workbench.prompts import versions as pv
 from workbench.prompts.budget import prompt_files
+from workbench.prompts.editing import (
+    LineMark,
+    body_first_line,
+    join_parts,
+    line_marks,
+    split_parts,
+)
+from workbench.prompts.rulemap import counted_rules
 
 BADGES = {"ok": ":green-badge[ok]", "warn": ":orange-badge[warn]", "over": ":red-badge[over]"}
+ANNOTATION = {"error": "error", "late rule": "warning", "shouting": "warning", "rule": "info"}
+MARKER = {"error": "wb-error", "late rule": "wb-late", "rule": "wb-rule"}
+EDITOR_CSS = (
+    ".wb-rule{position:absolute;background:rgba(46,144,250,.10)}"
+    ".wb-late{position:absolute;background:rgba(247,144,9,.22)}"
+    ".wb-error{position:absolute;background:rgba(240,68,56,.25)}"
+)
+KEYS = [  # inside each editor; the shortcuts work while it has the focus
+    {"name": "Check (Ctrl+Enter)", "hasText": True, "alwaysOn": True, "commands": ["submit"],
+     "style": {"bottom": "0.3rem", "right": "7.5rem"}},
+    {"name": "Save (Ctrl+S)", "hasText": True, "alwaysOn": True, "primary": True,
+     "bindKey": {"win": "Ctrl-S", "mac": "Command-S"}, "commands": [["response", "save"]],
+     "style": {"bottom": "0.3rem", "right": "0.4rem"}},
+]  # fmt: skip
 
 current = settings()
 engine = store(current)
@@ -39,17 +68,46 @@ if linked and st.session_state.get("prompts_linked_stage") != linked:
         st.session_state["stage"] = match
 stage: Path = st.selectbox("Stage", files, format_func=lambda p: p.name, key="stage")
 newest = pv.sync_from_disk(engine, stage)
-TEXT, BASE, MESSAGE = f"text:{stage.name}", f"base:{stage.name}", f"message:{stage.name}"
-if TEXT not in st.session_state:
-    st.session_state[TEXT] = newest.text if newest else ""
+HEAD, BODY, GEN = f"head:{stage.name}", f"body:{stage.name}", f"generation:{stage.name}"
+BASE, MESSAGE, SEEN = f"base:{stage.name}", f"message:{stage.name}", f"seen:{stage.name}"
+
+
+def _load(text: str) -> None:
+    """Put ``text`` in the editors (a new generation of them: they show it afresh)."""
+    parts = split_parts(text)
+    st.session_state[HEAD], st.session_state[BODY] = parts.head, parts.body
+    st.session_state[GEN] = st.session_state.get(GEN, -1) + 1
+
+
+def _text() -> str:
+    return join_parts(st.session_state[HEAD], st.session_state[BODY])
+
+
+def _editor_key(part: str) -> str:
+    return f"editor-{part}:{stage.name}:{st.session_state[GEN]}"
+
+
+if HEAD not in st.session_state:
+    _load(newest.text if newest else "")
     st.session_state[BASE] = newest.number if newest else None
+    st.session_state[SEEN] = set()
+
+
+def _validate(text: str, path: Path) -> None:
+    parse_prompt(text, path=path)
 
 
 def _save() -> None:
-    text = st.session_state[TEXT]
+    text = _text()
     try:
         version = pv.save_prompt(
-            engine, current, stage, text, st.session_state.get(MESSAGE, ""), st.session_state[BASE]
+            engine,
+            current,
+            stage,
+            text,
+            st.session_state.get(MESSAGE, ""),
+            st.session_state[BASE],
+            validate=_validate,
         )
     except VersionConflict as exc:
         st.session_state["notice"] = ("conflict", str(exc), "")
@@ -65,9 +123,28 @@ def _save() -> None:
         )
 
 
+def _take_editor_events() -> None:
+    """Take what the editors sent since the last run: their text, and a save on Ctrl+S."""
+    save = False
+    for part, target in (("head", HEAD), ("body", BODY)):
+        event = st.session_state.get(_editor_key(part))
+        if not isinstance(event, dict) or not event.get("id"):
+            continue
+        if event["id"] in st.session_state[SEEN]:
+            continue
+        st.session_state[SEEN].add(event["id"])
+        st.session_state[target] = event.get("text", "")
+        save = save or event.get("type") == "save"
+    if save:
+        _save()
+
+
+_take_editor_events()
+
+
 def _reload() -> None:
     version = pv.latest(engine, stage)
-    st.session_state[TEXT] = version.text if version else ""
+    _load(version.text if version else "")
     st.session_state[BASE] = version.number if version else None
 
 
@@ -78,7 +155,7 @@ def _restore() -> None:
     except WorkbenchError as exc:
         st.session_state["notice"] = ("conflict", str(exc), "")
         return
-    st.session_state[TEXT] = version.text
+    _load(version.text)
     st.session_state[BASE] = version.number
     st.session_state["notice"] = (
         "saved",
@@ -102,24 +179,109 @@ if notice:
 
 edit, history_tab, compare, sets = st.tabs(["Edit", "History", "Compare versions", "Compare sets"])
 
+def _check(text: str) -> tuple[object | None, tuple, PromptError | None]:
+    """The budget, the counted rules and the first validation error of ``text``."""
+    try:
+        budget = budget_text(text, path=stage, config=config)
+    except PromptError as exc:
+        return None, (), exc
+    parts = split_parts(text)
+    body = parts.body or ""
+    rules = counted_rules(body, budget.measures, first_line=parts.body_first_line)
+    try:
+        parse_prompt(text, path=stage)
+    except PromptError as exc:
+        return budget, rules, exc
+    return budget, rules, None
+
+
+def _ace_props(marks: list[LineMark], first_line: int, last_line: int) -> dict:
+    """Gutter annotations and line highlights for the marks inside one editor."""
+    inside = [m for m in marks if first_line <= m.line <= last_line]
+    return {
+        "theme": "tomorrow_night" if getattr(st.context.theme, "type", "") == "dark" else "tomorrow",
+        "scrollMargin": [0, 0, 0, 0],
+        "annotations": [
+            {"row": m.line - first_line, "column": 0, "type": ANNOTATION[m.kind], "text": m.text}
+            for m in inside
+        ],
+        "markers": [
+            {"startRow": m.line - first_line, "startCol": 0, "endRow": m.line - first_line,
+             "endCol": 1, "className": MARKER[m.kind], "type": "fullLine"}
+            for m in inside if m.kind in MARKER
+        ],
+    }  # fmt: skip
+
+
+def _editor(part: str, text: str, lang: str, first_line: int, marks: list[LineMark]) -> None:
+    last_line = first_line + text.count("\n")
+    code_editor(
+        text,
+        lang=lang,
+        key=_editor_key(part),
+        height=[3, 400] if part == "head" else [12, 400],
+        response_mode=["blur"],
+        buttons=KEYS,
+        options={"showLineNumbers": True, "firstLineNumber": first_line, "useWorker": False,
+                 "wrap": part == "body", "tabSize": 2},
+        props=_ace_props(marks, first_line, last_line),
+        component_props={"css": EDITOR_CSS},
+    )  # fmt: skip
+
+
 with edit:
+    text = _text()
+    budget, rules, problem = _check(text)
+    marks = list(line_marks(rules, budget.measures if budget else None, problem))
     left, right = st.columns([3, 2])
     with left:
-        text = st.text_area("Prompt file (front matter and body)", key=TEXT, height=520)
-        st.caption(f"Editing from version {st.session_state[BASE] or '(new)'} of `{stage.name}`.")
+        head, body = st.session_state[HEAD], st.session_state[BODY]
+        if body is None:
+            st.caption("The whole file (its front matter is not closed by a `---` line)")
+            _editor("head", head, "markdown", 1, marks)
+        else:
+            first = body_first_line(head)
+            st.caption(f"Front matter (YAML), lines 1–{first - 1}")
+            _editor("head", head, "yaml", 1, marks)
+            st.caption(f"Body (Markdown), from line {first}: the system prompt")
+            _editor("body", body, "markdown", first, marks)
+        st.caption(
+            f"Editing from version {st.session_state[BASE] or '(new)'} of `{stage.name}`. "
+            "**Ctrl+Enter** checks the text, **Ctrl+S** saves it."
+        )
         st.text_input("Save message", key=MESSAGE, placeholder="what changed and why")
         st.button("Save", type="primary", on_click=_save)
     with right:
         st.subheader("Budget")
-        try:
-            budget = budget_text(text, path=stage, config=config)
-        except PromptError as exc:
-            st.error(str(exc))
-            st.code(pv.error_excerpt(text, exc), language="markdown")
-        else:
+        if problem is not None:
+            where = f"line {problem.line}: " if problem.line is not None else ""
+            st.error(str(problem))
+            if problem.line is not None:
+                st.caption(f"Marked at {where.rstrip(': ')} in the editor.")
+            st.code(pv.error_excerpt(text, problem), language="markdown")
+        if budget is not None:
             st.caption(f"Profile `{budget.profile}` · tokens by `{budget.measures.tokenizer}`")
             for verdict in budget.verdicts:
                 st.markdown(f"{BADGES[verdict.status]} **{verdict.measure}** — {verdict.reason}")
+            if rules:
+                st.markdown("**Counted rules**, in the order the model reads them")
+                st.dataframe(
+                    pd.DataFrame(
+                        [
+                            {"#": r.rank, "line": r.line, "where": f"{r.position:.0%} {r.third}",
+                             "kind": r.kind, "macro-task": r.task, "rule": r.text}
+                            for r in rules
+                        ]
+                    ),
+                    hide_index=True,
+                    height=min(38 + 35 * len(rules), 420),
+                )  # fmt: skip
+                late = sum(r.third == "late" for r in rules)
+                st.caption(
+                    f"Each counted rule is marked in the editor's margin. {late} of {len(rules)} "
+                    "sit in the last third of the prompt: rules late in a long prompt are "
+                    "followed less, so put the ones that matter most first."
+                )
             measures = budget.measures
             if measures.hidden_rules or measures.shouting:
                 with st.expander("Hidden rules and shouting", expanded=True):

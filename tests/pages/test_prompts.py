@@ -1,7 +1,15 @@
-"""The Prompts page (AppTest): edit, live budget, save, conflict, validation error, restore."""
+"""The Prompts page (AppTest): the editors, live budget and rule marks, save (Ctrl+S and the
+button), conflict, validation errors at their line, restore.
+
+AppTest cannot type into the code editor component; it hands the page what the editor
+sends (``{"id", "type", "text"}`` under the editor's key), as the browser test does
+for real.
+"""
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,8 +19,9 @@ from workbench.prompts.versions import history, save_prompt
 from workbench.settings import PROJECT_ROOT, load_settings
 from workbench.store import open_store
 
-DATES = "---\nid: dates\nmode: no_think\n---\n## Dates\n- Resolve relative dates.\n"
-SQL = "---\nid: sql\nmode: think\n---\n## SQL\n- Write one query.\n"
+DATES = "---\nid: dates\ntitle: Dates\norder: 1\nmode: no_think\n---\n## Dates\n- Resolve relative dates.\n"
+SQL = "---\nid: sql\ntitle: SQL\norder: 6\nmode: think\n---\n## SQL\n- Write one query.\n"
+HEAD, BODY = DATES.split("\n---\n", 1)[0] + "\n---", DATES.split("\n---\n", 1)[1]
 
 
 @pytest.fixture
@@ -33,34 +42,78 @@ def open_page() -> AppTest:
     return page
 
 
-def edit_and_save(page: AppTest, text: str, message: str) -> None:
-    page.text_area[0].set_value(text)
+def editor(page: AppTest, part: str, stage: str = "01_dates.md"):
+    """The editor component's key and arguments, for the front matter or the body."""
+    generation = page.session_state[f"generation:{stage}"]
+    key = f"editor-{part}:{stage}:{generation}"
+    element = next(e for e in page.get("component_instance") if e.key == key)
+    return key, json.loads(element.proto.json_args)
+
+
+def send(page: AppTest, part: str, text: str, kind: str = "submit", stage: str = "01_dates.md"):
+    """What the editor sends on Ctrl+Enter (submit), Ctrl+S (save) or when left (blur)."""
+    key, _ = editor(page, part, stage)
+    page.session_state[key] = {"id": uuid.uuid4().hex[:8], "type": kind, "text": text}
+    page.run()
+    assert not page.exception, page.exception
+    return page
+
+
+def edit_and_save(page: AppTest, body: str, message: str) -> None:
+    send(page, "body", body, kind="blur")
     page.text_input[0].set_value(message)
     next(b for b in page.button if b.label == "Save").click()
     page.run()
     assert not page.exception, page.exception
 
 
-def test_page_shows_stage_editor_and_live_budget(prompts: Path) -> None:
+def meter(page: AppTest) -> str:
+    return " ".join(m.value for m in page.markdown)
+
+
+def test_page_shows_the_two_editors_with_the_files_line_numbers(prompts: Path) -> None:
     page = open_page()
     assert page.selectbox[0].label == "Stage"
     assert page.selectbox[0].options == ["01_dates.md", "06_sql.md"]
-    assert page.text_area[0].value == DATES
-    assert any(b.label == "Save" for b in page.button)
-    meter = " ".join(m.value for m in page.markdown)
-    assert "1 rules in total" in meter
+    _, head = editor(page, "head")
+    _, body = editor(page, "body")
+    assert (head["code"], head["lang"], head["options"]["firstLineNumber"]) == (HEAD, "yaml", 1)
+    assert (body["code"], body["lang"], body["options"]["firstLineNumber"]) == (BODY, "markdown", 7)
+    assert head["options"]["showLineNumbers"] and body["options"]["showLineNumbers"]
+    assert any(b.get("bindKey", {}).get("win") == "Ctrl-S" for b in body["buttons"])
+    assert "1 rules in total" in meter(page)
     assert "qwen3-32b-no-think" in " ".join(c.value for c in page.caption)
+    # The one counted rule: in the table with its line, and marked in the body's margin.
+    rules = next(d.value for d in page.dataframe if "rule" in d.value.columns)
+    assert list(rules["line"]) == [8] and list(rules["rule"]) == ["- Resolve relative dates."]
+    assert [(a["row"], a["type"]) for a in body["props"]["annotations"]] == [(1, "info")]
+    assert body["props"]["annotations"][0]["text"].startswith("rule 1 of 1: list item under 'Dates'")
 
-    page.text_area[0].set_value(DATES + "- Never guess. IMPORTANT!!\n").run()
-    meter = " ".join(m.value for m in page.markdown)
-    assert "2 rules in total" in meter
-    assert "IMPORTANT" in meter
+
+def test_ctrl_enter_updates_the_budget_and_marks_each_rule_and_its_position(
+    prompts: Path,
+) -> None:
+    page = open_page()
+    filler = "".join(f"Background sentence number {n} about the data.\n" for n in range(30))
+    send(page, "body", BODY + filler + "- Never guess. IMPORTANT!!\n")
+    assert "2 rules in total" in meter(page)
+    assert "IMPORTANT" in meter(page)
+    rules = next(d.value for d in page.dataframe if "rule" in d.value.columns)
+    assert list(rules["line"]) == [8, 39]
+    assert rules["where"][0].endswith("early") and rules["where"][1].endswith("late")
+    _, body = editor(page, "body")
+    at_39 = [a for a in body["props"]["annotations"] if a["row"] == 32]  # line 39
+    assert [a["type"] for a in at_39] == ["warning"] * 3  # a late rule, and shouting twice
+    assert "rules late in a long prompt are followed less" in at_39[0]["text"]
+    assert {a["text"] for a in at_39[1:]} == {"shouting: IMPORTANT", "shouting: !!"}
+    assert {m["className"] for m in body["props"]["markers"]} == {"wb-rule", "wb-late"}
+    assert any("1 of 2 sit in the last third" in c.value for c in page.caption)
 
 
 def test_saving_writes_a_version_and_the_file(prompts: Path) -> None:
     page = open_page()
     edited = DATES + "- Use ISO dates.\n"
-    edit_and_save(page, edited, "add ISO rule")
+    edit_and_save(page, BODY + "- Use ISO dates.\n", "add ISO rule")
     assert [s.value for s in page.success] == ["Saved 01_dates.md as version 2."]
     assert (prompts / "01_dates.md").read_text() == edited
     engine = open_store(load_settings())
@@ -68,6 +121,18 @@ def test_saving_writes_a_version_and_the_file(prompts: Path) -> None:
         (1, "(edited on disk)", "first seen on disk"),
         (2, "ann", "add ISO rule"),
     ]
+
+
+def test_ctrl_s_in_the_editor_saves_what_it_holds(prompts: Path) -> None:
+    page = open_page()
+    page.text_input[0].set_value("from the keyboard").run()
+    send(page, "body", BODY + "- Keep the question's own words.\n", kind="save")
+    assert [s.value for s in page.success] == ["Saved 01_dates.md as version 2."]
+    assert (prompts / "01_dates.md").read_text() == DATES + "- Keep the question's own words.\n"
+    # A later run does not take the same keystroke again.
+    page.run()
+    assert not page.success
+    assert len(history(open_store(load_settings()), prompts / "01_dates.md")) == 2
 
 
 def test_a_stale_save_shows_the_conflict(prompts: Path) -> None:
@@ -78,7 +143,7 @@ def test_a_stale_save_shows_the_conflict(prompts: Path) -> None:
     other = settings.model_copy(update={"author": "bob"})
     save_prompt(engine, other, prompts / "01_dates.md", DATES + "- From bob.\n", "bob's rule", 1)
 
-    edit_and_save(page, DATES + "- From ann.\n", "ann's rule")
+    edit_and_save(page, BODY + "- From ann.\n", "ann's rule")
     assert page.error, "the conflict must be shown"
     assert "version 2 was saved by bob" in page.error[0].value
     assert "+- From bob." in page.code[0].value
@@ -86,16 +151,39 @@ def test_a_stale_save_shows_the_conflict(prompts: Path) -> None:
     assert any(b.label.startswith("Load the latest version") for b in page.button)
 
 
-def test_a_validation_error_is_shown_inline_and_nothing_saved(prompts: Path) -> None:
+def test_a_validation_error_points_at_its_line_and_nothing_is_saved(prompts: Path) -> None:
     page = open_page()
-    bad = "---\nid: dates\ntitle: Dates: relative\n---\n## Dates\n"
-    page.text_area[0].set_value(bad).run()
+    bad_head = "---\nid: dates\ntitle: Dates: relative\norder: 1\n---"
+    send(page, "head", bad_head)
     assert "01_dates.md:3" in page.error[0].value
     assert any("title: Dates: relative" in c.value for c in page.code)
+    _, head = editor(page, "head")
+    assert [(a["row"], a["type"]) for a in head["props"]["annotations"]] == [(2, "error")]
+    assert head["props"]["markers"][0]["className"] == "wb-error"
 
-    edit_and_save(page, bad, "broken")
+    send(page, "head", bad_head, kind="save")
     assert (prompts / "01_dates.md").read_text() == DATES
     assert not page.success
+
+
+def test_a_file_the_pipeline_would_refuse_is_marked_and_not_saved(prompts: Path) -> None:
+    page = open_page()
+    send(page, "body", BODY + "Today is {{as_of}}.\n", kind="save")
+    error = page.error[0].value
+    assert "01_dates.md:9" in error and "{{as_of}} is not declared" in error
+    _, body = editor(page, "body")
+    assert (2, "error") in [(a["row"], a["type"]) for a in body["props"]["annotations"]]
+    assert (prompts / "01_dates.md").read_text() == DATES
+
+
+def test_an_unclosed_front_matter_is_shown_in_one_editor(prompts: Path) -> None:
+    (prompts / "01_dates.md").write_text("---\nid: dates\n## Dates\n")
+    page = open_page()
+    _, whole = editor(page, "head")
+    assert whole["lang"] == "markdown" and whole["code"] == "---\nid: dates\n## Dates\n"
+    assert not any(e.key.startswith("editor-body") for e in page.get("component_instance"))
+    assert "front matter is never closed" in page.error[0].value
+    assert [(a["row"], a["type"]) for a in whole["props"]["annotations"]] == [(0, "error")]
 
 
 def test_restore_from_history(prompts: Path) -> None:
@@ -108,12 +196,16 @@ def test_restore_from_history(prompts: Path) -> None:
     assert not page.exception, page.exception
     assert [s.value for s in page.success] == ["Restored version 1 as version 3."]
     assert (prompts / "01_dates.md").read_text() == DATES
-    assert page.text_area[0].value == DATES
+    # New editors show the restored text; the edit sent before is not taken again.
+    _, body = editor(page, "body")
+    assert body["code"] == BODY
+    page.run()
+    assert "1 rules in total" in meter(page)
 
 
 def test_compare_versions_and_sets(prompts: Path) -> None:
     page = open_page()
-    edit_and_save(page, DATES.replace("relative dates", "relative dates first"), "reword")
+    edit_and_save(page, BODY.replace("relative dates", "relative dates first"), "reword")
     labels = [s.label for s in page.selectbox]
     assert {"From", "To", "Prompt set as of", "compared with the set as of"} <= set(labels)
     diffs = [h.proto.body for h in page.get("html")]
@@ -127,9 +219,9 @@ def test_the_run_page_link_opens_its_stage(prompts: Path) -> None:
     page.run()
     assert not page.exception, page.exception
     assert page.selectbox[0].value.name == "06_sql.md"
-    assert page.text_area[0].value == SQL
+    assert editor(page, "body", "06_sql.md")[1]["code"] == SQL.split("\n---\n", 1)[1]
     page.selectbox[0].set_value(prompts / "01_dates.md").run()  # the link does not pin the choice
-    assert page.text_area[0].value == DATES
+    assert editor(page, "body")[1]["code"] == BODY
 
 
 def test_a_link_to_an_unknown_stage_says_so(prompts: Path) -> None:
@@ -138,4 +230,4 @@ def test_a_link_to_an_unknown_stage_says_so(prompts: Path) -> None:
     page.run()
     assert not page.exception, page.exception
     assert any("No prompt file named `09_nope.md`" in w.value for w in page.warning)
-    assert page.text_area[0].value == DATES
+    assert editor(page, "head")[1]["code"] == HEAD

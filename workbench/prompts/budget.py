@@ -103,6 +103,14 @@ class HiddenRule:
 
 
 @dataclass(frozen=True)
+class ListRule:
+    """A list item counted as a rule, with its line in the file."""
+
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Shout:
     line: int
     word: str
@@ -120,6 +128,8 @@ class Measures:
     variables: tuple[str, ...]
     tokens: int
     tokenizer: str
+    list_rules: tuple[ListRule, ...] = ()
+    """Every list item counted in ``rules``, in order, with its line."""
 
     @property
     def rules_per_task(self) -> int:
@@ -144,6 +154,7 @@ def measure_body(
     fence: str | None = None
     tasks: list[list] = [["", 0, 0, 0]]  # title, line, rules, hidden rules
     hidden: list[HiddenRule] = []
+    items: list[ListRule] = []
     shouts: list[Shout] = []
     in_item = False
     blank_since_item = False
@@ -182,6 +193,7 @@ def measure_body(
             continue
         if _LIST_ITEM.match(line):
             tasks[-1][2] += 1
+            items.append(ListRule(number, line.strip()))
             in_item, blank_since_item = True, False
             continue
         # A line right after a list item, or indented below one, continues it.
@@ -208,6 +220,7 @@ def measure_body(
         variables=variables,
         tokens=count.tokens,
         tokenizer=count.tokenizer,
+        list_rules=tuple(items),
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
 from pages.common import server_manager, settings, store
+from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
 from workbench.pipeline import RunEnvironment
@@ -38,6 +40,16 @@ from workbench.smoke import (
     smoke_dir,
     start_smoke_job,
     variant_rates,
+)
+from workbench.smoke.firstrun import estimate_run, first_run_options
+from workbench.smoke.report import VERDICT_LABELS
+from workbench.smoke.review import (
+    REVIEW_VIEWS,
+    break_figure,
+    first_break,
+    repeat_stages,
+    review_cases,
+    view_counts,
 )
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
@@ -120,6 +132,103 @@ def _live() -> None:
         st.error(str(exc))
 
 
+def _first_run_offer() -> None:
+    """A first visit: a small fast run (one case per category, once) instead of the suite."""
+    options = first_run_options(suite)
+    estimate = estimate_run(engine, _endpoint(), len(options.ids), options.repeats)
+    with st.container(border=True):
+        st.markdown(
+            f"**No smoke runs yet.** Start small: the first case of each category "
+            f"({len(options.ids)} cases), once each — {estimate.text}. Repeats, which "
+            "catch flaky cases, come with the next run."
+        )
+        if st.button("Run the first run", type="primary", key="smoke_first_run",
+                     disabled=job is not None):  # fmt: skip
+            try:
+                _start(options)
+            except WorkbenchError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
+def _endpoint() -> str:
+    return ", ".join(current.base_urls)
+
+
+def _case_details(result) -> None:
+    """A case's repeats stage by stage, repeat 2 and later marked against repeat 1."""
+    st.html(f"<style>{DIFF_CSS}</style>")
+    with st.container(border=True):
+        st.markdown(
+            f"**{result.case_id}** · {VERDICT_LABELS[result.verdict]} · "
+            f"{len(result.repeats)} repeat{'s' if len(result.repeats) != 1 else ''}"
+        )
+        st.text(result.question)
+        st.text(f"Why: {result.reason}")
+        point = first_break(result)
+        if point is not None:
+            st.markdown(f"First went wrong at **{point.stage}** ({point.kind}).")
+        for stage in repeat_stages(result):
+            flag = " · :orange-badge[repeats differ]" if stage.differs else ""
+            st.markdown(f"**{stage.order}. {stage.title}**{flag}")
+            if not stage.differs:
+                st.text(stage.outputs[0] if stage.outputs[0] is not None else "(no output)")
+                continue
+            columns = st.columns(len(stage.outputs))
+            columns[0].caption("repeat 1")
+            with columns[0]:
+                st.html(stage.first_html)
+            for index, (column, marked) in enumerate(zip(columns[1:], stage.other_html), 2):
+                column.caption(f"repeat {index}" + (" (same as repeat 1)" if not marked else ""))
+                with column:
+                    if marked:
+                        st.html(marked)
+                    else:
+                        st.text(stage.outputs[index - 1] or "")
+
+
+def _review(record: RunRecord, ids: list[str]) -> None:
+    """Filter the run's cases like a reviewer; a selected row opens its repeats below."""
+    older = ids[ids.index(record.id) + 1 :] if record.id in ids else []
+    left, middle, right = st.columns([4, 3, 3])
+    baseline = None
+    if older:
+        baseline_id = middle.selectbox(
+            "Baseline", older, format_func=labels.get, key=f"smoke_baseline:{record.id}",
+            help="Changed since baseline: the case's verdict differs from the baseline's",
+        )  # fmt: skip
+        baseline = load_run(engine, baseline_id)
+    else:
+        middle.caption("No older run to compare with.")
+    counts = view_counts(record, baseline)
+    view = left.radio(
+        "Show", list(REVIEW_VIEWS), horizontal=True, key="smoke_view",
+        format_func=lambda v: f"{REVIEW_VIEWS[v]} ({counts[v]})",
+    )  # fmt: skip
+    query = right.text_input(
+        "Search", key="smoke_search", placeholder="case id or words of the question"
+    )
+    shown = review_cases(record, view, query, baseline)
+    if not shown:
+        st.info("No case of this run matches the filter and the search.")
+    else:
+        event = st.dataframe(
+            results_frame(replace(record, results=shown)),
+            hide_index=True,
+            column_config=LINKS,
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"smoke_cases:{record.id}:{view}:{query}",
+        )
+        st.caption("Select a row to see that case's repeats stage by stage, here.")
+        rows = event.selection.rows
+        if rows and rows[0] < len(shown):
+            _case_details(shown[rows[0]])
+    if record.counts.failed or record.counts.errors:
+        st.plotly_chart(break_figure(record), key="smoke_breaks")
+
+
 st.title("Smoke suite")
 st.caption(
     "Every case runs several times back to back at temperature 0 with the stage cache "
@@ -137,6 +246,9 @@ except WorkbenchError as exc:
 job: SmokeJob | None = st.session_state.get(JOB)
 if notice := st.session_state.pop("smoke_notice", None):
     st.error(notice)
+
+if not list_runs(engine, limit=1) and job is None:
+    _first_run_offer()
 
 with st.form("smoke_run_form"):
     left, middle, right = st.columns(3)
@@ -198,7 +310,7 @@ results_tab, compare_tab, plots_tab, lab_tab = st.tabs(
 
 with results_tab:
     if not runs:
-        st.info("No smoke runs yet: press **Run the smoke suite**.")
+        st.info("No smoke runs yet: start with the first run above, or press **Run the smoke suite**.")
     else:
         run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="smoke_show")
         record = load_run(engine, run_id)
@@ -208,7 +320,7 @@ with results_tab:
             f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
             + (" · restarts between repeats" if m.restart_between_repeats else "")
         )
-        st.dataframe(results_frame(record), hide_index=True, column_config=LINKS)
+        _review(record, list(labels))
 
 with compare_tab:
     if len(runs) < 2:

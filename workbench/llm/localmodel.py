@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.background import BackgroundJob
 from workbench.errors import ServerError
 from workbench.llm.catalog import CATALOG, LocalModel, local_model_entry
 from workbench.llm.weights import (
@@ -195,6 +196,34 @@ def convert_model(
         scratch.rename(target)
     progress(Step("convert", f"converted in {seconds:.0f} s", 1, 1))
     return target
+
+
+class InstallJob(BackgroundJob):
+    """``install_model`` on a thread, for a page: the latest step is its progress."""
+
+    thread_name = "model-install"
+    what = "installing the model"
+
+    def __init__(self, settings: Settings, entry: LocalModel):
+        super().__init__()
+        self.settings, self.entry = settings, entry
+        self.step: Step | None = None
+
+    def work(self) -> ModelState:
+        return install_model(self.settings, self.entry, self._report)
+
+    def _report(self, step: Step) -> None:
+        with self._lock:
+            self.step = step
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the install ends (True) or ``timeout_s`` passes (False)."""
+        return self._finished.wait(timeout_s)
+
+    def snapshot(self) -> tuple[Step | None, bool, str | None]:
+        """The latest step, whether the job is done, and its error (None: none)."""
+        with self._lock:
+            return self.step, self.done, self._error
 
 
 def _text_progress(progress: Progress | None) -> StepProgress:

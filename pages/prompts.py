@@ -1,9 +1,10 @@
 """Prompts: edit a stage prompt in a code editor with its live budget, save versions, compare them.
 
 The front matter (YAML) and the body (Markdown) are two editors numbered with the
-file's lines. Ctrl+Enter checks the text (the budget panel and the marks follow),
-Ctrl+S saves; leaving an editor hands its text to the page too, so the Save button
-below saves what is on screen.
+file's lines. Ctrl+Enter checks the text (the budget panel and the marks follow) and
+Ctrl+S saves, each sending the editor's text with the command; leaving an editor
+hands its text to the page too. Saving is only done from inside the editor: a button
+outside it would race the editor's last keystrokes, which arrive separately.
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ EDITOR_CSS = (
     ".wb-late{position:absolute;background:rgba(247,144,9,.22)}"
     ".wb-error{position:absolute;background:rgba(240,68,56,.25)}"
 )
-KEYS = [  # inside each editor; the shortcuts work while it has the focus
+KEYS = [  # inside the body editor; the shortcuts work in either editor while it has the focus
     {"name": "Check (Ctrl+Enter)", "hasText": True, "alwaysOn": True, "commands": ["submit"],
-     "style": {"bottom": "0.3rem", "right": "7.5rem"}},
+     "style": {"bottom": "0.3rem", "right": "9.5rem"}},
     {"name": "Save (Ctrl+S)", "hasText": True, "alwaysOn": True, "primary": True,
      "bindKey": {"win": "Ctrl-S", "mac": "Command-S"}, "commands": [["response", "save"]],
-     "style": {"bottom": "0.3rem", "right": "0.4rem"}},
+     "style": {"bottom": "0.3rem", "right": "0.6rem"}},
 ]  # fmt: skip
+HIDDEN_KEYS = [{**key, "style": {"display": "none"}} for key in KEYS]  # the small YAML editor
 
 current = settings()
 engine = store(current)
@@ -201,6 +203,13 @@ def _ace_props(marks: list[LineMark], first_line: int, last_line: int) -> dict:
     return {
         "theme": "tomorrow_night" if getattr(st.context.theme, "type", "") == "dark" else "tomorrow",
         "scrollMargin": [0, 0, 0, 0],
+        # Keep the component's copy of the text current on every keystroke: with its
+        # default 250 ms debounce, a check or save sent sooner redrew the old text.
+        "debounceChangePeriod": 0,
+        # Prose, not code: completion pop-ups would take the Enter key.
+        "enableLiveAutocompletion": False,
+        "enableBasicAutocompletion": False,
+        "enableSnippets": False,
         "annotations": [
             {"row": m.line - first_line, "column": 0, "type": ANNOTATION[m.kind], "text": m.text}
             for m in inside
@@ -221,7 +230,7 @@ def _editor(part: str, text: str, lang: str, first_line: int, marks: list[LineMa
         key=_editor_key(part),
         height=[3, 400] if part == "head" else [12, 400],
         response_mode=["blur"],
-        buttons=KEYS,
+        buttons=KEYS if part == "body" else HIDDEN_KEYS,
         options={"showLineNumbers": True, "firstLineNumber": first_line, "useWorker": False,
                  "wrap": part == "body", "tabSize": 2},
         props=_ace_props(marks, first_line, last_line),
@@ -245,12 +254,13 @@ with edit:
             _editor("head", head, "yaml", 1, marks)
             st.caption(f"Body (Markdown), from line {first}: the system prompt")
             _editor("body", body, "markdown", first, marks)
+        st.text_input("Save message", key=MESSAGE, placeholder="what changed and why")
         st.caption(
             f"Editing from version {st.session_state[BASE] or '(new)'} of `{stage.name}`. "
-            "**Ctrl+Enter** checks the text, **Ctrl+S** saves it."
+            "**Ctrl+Enter** (or Check) checks the text; **Ctrl+S** (or Save, in the editor) "
+            "saves it with the message above. Saving from inside the editor sends exactly "
+            "what it shows."
         )
-        st.text_input("Save message", key=MESSAGE, placeholder="what changed and why")
-        st.button("Save", type="primary", on_click=_save)
     with right:
         st.subheader("Budget")
         if problem is not None:

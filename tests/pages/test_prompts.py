@@ -60,11 +60,8 @@ def send(page: AppTest, part: str, text: str, kind: str = "submit", stage: str =
 
 
 def edit_and_save(page: AppTest, body: str, message: str) -> None:
-    send(page, "body", body, kind="blur")
-    page.text_input[0].set_value(message)
-    next(b for b in page.button if b.label == "Save").click()
-    page.run()
-    assert not page.exception, page.exception
+    page.text_input[0].set_value(message).run()
+    send(page, "body", body, kind="save")
 
 
 def meter(page: AppTest) -> str:
@@ -123,12 +120,15 @@ def test_saving_writes_a_version_and_the_file(prompts: Path) -> None:
     ]
 
 
-def test_ctrl_s_in_the_editor_saves_what_it_holds(prompts: Path) -> None:
+def test_ctrl_s_in_one_editor_saves_what_both_hold(prompts: Path) -> None:
     page = open_page()
     page.text_input[0].set_value("from the keyboard").run()
+    send(page, "head", HEAD.replace("title: Dates", "title: Dates first"), kind="blur")
     send(page, "body", BODY + "- Keep the question's own words.\n", kind="save")
     assert [s.value for s in page.success] == ["Saved 01_dates.md as version 2."]
-    assert (prompts / "01_dates.md").read_text() == DATES + "- Keep the question's own words.\n"
+    assert (prompts / "01_dates.md").read_text() == (
+        DATES.replace("title: Dates", "title: Dates first") + "- Keep the question's own words.\n"
+    )
     # A later run does not take the same keystroke again.
     page.run()
     assert not page.success

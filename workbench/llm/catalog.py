@@ -55,7 +55,8 @@ class LocalModel:
     context: int
     summary: str
     measured: str = ""
-    """What it did on a 2-core CPU (tokens per second, memory), for the catalog table."""
+    """What ``python -m bench.local_models`` measured on a 2-core CPU shared with other
+    work (decode tokens per second, the server's resident memory), for the catalog table."""
 
     @property
     def download_size_hint(self) -> str:
@@ -74,7 +75,7 @@ SMOLLM2 = LocalModel(
     thinking=False,
     context=8192,
     summary="the default: fast, for plumbing and determinism experiments; its SQL is rarely right",
-    measured="~20 tok/s, ~1.6 GB RSS on 2 cores",
+    measured="18 tok/s, 3.5 GB RSS (2 shared cores)",
 )
 
 QWEN25_CODER = LocalModel(
@@ -93,7 +94,7 @@ QWEN25_CODER = LocalModel(
         "a Qwen-family model (Qwen's tokenizer and chat template): writes real SQL against "
         "the schema but often invents columns"
     ),
-    measured="~9 tok/s, ~5 GB RSS on 2 cores",
+    measured="6.7 tok/s, 5.2 GB RSS (2 shared cores)",
 )
 
 CATALOG: tuple[LocalModel, ...] = (SMOLLM2, QWEN25_CODER)

@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings()
     names = args.names or [
-        e.name for e in CATALOG if model_state(settings, e).installed or model_state(settings, e).converted
+        e.name
+        for e in CATALOG
+        if model_state(settings, e).installed or model_state(settings, e).converted
     ]
     results = [measure(name, args.cases) for name in names]
     for result in results:

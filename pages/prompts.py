@@ -181,6 +181,7 @@ if notice:
 
 edit, history_tab, compare, sets = st.tabs(["Edit", "History", "Compare versions", "Compare sets"])
 
+
 def _check(text: str) -> tuple[object | None, tuple, PromptError | None]:
     """The budget, the counted rules and the first validation error of ``text``."""
     try:

@@ -179,7 +179,9 @@ def _case_details(result) -> None:
             columns[0].caption("repeat 1")
             with columns[0]:
                 st.html(stage.first_html)
-            for index, (column, marked) in enumerate(zip(columns[1:], stage.other_html), 2):
+            for index, (column, marked) in enumerate(
+                zip(columns[1:], stage.other_html, strict=True), 2
+            ):
                 column.caption(f"repeat {index}" + (" (same as repeat 1)" if not marked else ""))
                 with column:
                     if marked:
@@ -310,7 +312,9 @@ results_tab, compare_tab, plots_tab, lab_tab = st.tabs(
 
 with results_tab:
     if not runs:
-        st.info("No smoke runs yet: start with the first run above, or press **Run the smoke suite**.")
+        st.info(
+            "No smoke runs yet: start with the first run above, or press **Run the smoke suite**."
+        )
     else:
         run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="smoke_show")
         record = load_run(engine, run_id)

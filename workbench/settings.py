@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     api_key: str = "EMPTY"
     model_main: str = Field(default="", description="served model name; empty: the local model")
     model_think: str = Field(default="", description="served model name; empty: the local model")
-    model_sql_think: str = Field(default="", description="served model name; empty: the local model")
+    model_sql_think: str = Field(
+        default="", description="served model name; empty: the local model"
+    )
     local_model: str = Field(
         default=LOCAL_MODEL_NAME,
         description="what the cpu profile serves: a name from `python -m workbench models`",

@@ -60,7 +60,9 @@ def test_roles_follow_the_local_model_unless_named(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, local_model="qwen2.5-coder-0.5b-instruct")
     assert settings.model_for("main") == "qwen2.5-coder-0.5b-instruct"
     named = settings.model_copy(update={"model_sql_think": "sql"})
-    assert named.model_for("sql_think") == "sql" and named.model_for("think") == settings.local_model
+    assert (
+        named.model_for("sql_think") == "sql" and named.model_for("think") == settings.local_model
+    )
 
 
 def test_the_server_serves_the_picked_model_with_max_model_len_and_records_it(

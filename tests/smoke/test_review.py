@@ -44,7 +44,8 @@ RUN = record(
     ],
 )
 BASELINE = record(
-    "r1", [result("simple-001", "pass"), result("simple-002", "pass"), result("medium-001", "error")]
+    "r1",
+    [result("simple-001", "pass"), result("simple-002", "pass"), result("medium-001", "error")],
 )
 
 
@@ -104,9 +105,7 @@ def test_a_failure_with_every_expectation_met_breaks_at_the_sql_result() -> None
 
 def test_the_first_repeat_that_did_not_pass_is_the_one_read() -> None:
     unmet = ("query output lacks 'CBC'",)
-    case = with_repeats(
-        "x-004", "fail", repeat("pass"), repeat("fail", expectation_failures=unmet)
-    )
+    case = with_repeats("x-004", "fail", repeat("pass"), repeat("fail", expectation_failures=unmet))
     assert first_break(case).stage == "3 Query normalizer"
 
 
@@ -143,6 +142,8 @@ def test_repeat_stages_mark_only_the_stages_whose_repeats_differ() -> None:
 
 def test_repeat_stages_escape_the_model_output() -> None:
     hostile = replace(STAGES[1], output="<script>alert(1)</script>")
-    case = with_repeats("x-005", "flaky", repeat("pass"), repeat("pass", stages=(STAGES[0], hostile, STAGES[2])))
+    case = with_repeats(
+        "x-005", "flaky", repeat("pass"), repeat("pass", stages=(STAGES[0], hostile, STAGES[2]))
+    )
     query = repeat_stages(case)[1]
     assert "<script>" not in query.other_html[0] and "&lt;script&gt;" in query.other_html[0]

@@ -61,7 +61,7 @@ def test_a_faithful_pipeline_passes_every_case_and_records_what_it_ran_against(
     assert manifest.repeats == 2 and manifest.concurrency == 1
     assert manifest.endpoint == "scripted://llm"
     assert set(manifest.stage_versions) == {p.id for p in PipelineScript().openings.values()}
-    assert manifest.models["main"] == settings.model_main
+    assert manifest.models["main"] == settings.model_for("main") == "smollm2-135m-instruct"
     assert manifest.as_of_dates == ("2026-03-31",)
     assert manifest.server_flags["dtype"] == settings.server_dtype  # the managed server's knobs
     assert load_run(store, record.id) == record

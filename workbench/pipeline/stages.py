@@ -121,9 +121,7 @@ def _gate_decision(prompt: StagePrompt, text: str, ctx: StageContext) -> GateDec
     return evaluate_gate(gate, text, role=prompt.role, think_role=prompt.thinking_role)
 
 
-def wanted_thinking(
-    prompt: StagePrompt, decision: GateDecision | None
-) -> tuple[bool, ModelRole]:
+def wanted_thinking(prompt: StagePrompt, decision: GateDecision | None) -> tuple[bool, ModelRole]:
     """Whether the stage's mode or gate asks for thinking, and on which model role."""
     if decision is not None:
         return decision.thinking, decision.role

@@ -98,7 +98,9 @@ def repeat_break(repeat: RepeatOutcome) -> StageBreak:
     stages = sorted(repeat.stages, key=lambda s: s.order)
     failed = next((s for s in stages if s.error is not None and not s.skipped), None)
     if failed is not None:
-        return StageBreak(failed.order, f"{failed.order} {failed.title}", "error", failed.error or "")
+        return StageBreak(
+            failed.order, f"{failed.order} {failed.title}", "error", failed.error or ""
+        )
     unmet = {m[1] for text in repeat.expectation_failures if (m := _EXPECTATION.match(text))}
     expecting = next((s for s in stages if s.stage_id in unmet), None)
     if expecting is not None:
@@ -187,9 +189,7 @@ def repeat_stages(result: CaseResult) -> tuple[RepeatStage, ...]:
             first_html = first_html or marked_first  # against the first repeat that differs
             differs = True
             others.append(marked)
-        rows.append(
-            RepeatStage(order, title, outputs, differs, first_html, tuple(others))
-        )
+        rows.append(RepeatStage(order, title, outputs, differs, first_html, tuple(others)))
     return tuple(rows)
 
 

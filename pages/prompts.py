@@ -17,17 +17,20 @@ from code_editor import code_editor
 
 from pages.common import settings, store
 from workbench.errors import PromptError, VersionConflict, WorkbenchError
-from workbench.prompts import BUDGET_FILE, budget_text, load_budget_config, parse_prompt
-from workbench.prompts import versions as pv
-from workbench.prompts.budget import prompt_files
-from workbench.prompts.editing import (
+from workbench.prompts import (
+    BUDGET_FILE,
     LineMark,
     body_first_line,
+    budget_text,
+    counted_rules,
     join_parts,
     line_marks,
+    load_budget_config,
+    parse_prompt,
     split_parts,
 )
-from workbench.prompts.rulemap import counted_rules
+from workbench.prompts import versions as pv
+from workbench.prompts.budget import prompt_files
 
 BADGES = {"ok": ":green-badge[ok]", "warn": ":orange-badge[warn]", "over": ":red-badge[over]"}
 ANNOTATION = {"error": "error", "late rule": "warning", "shouting": "warning", "rule": "info"}

@@ -17,13 +17,19 @@ from workbench.prompts import load_prompt_set
 from workbench.smoke import (
     CATEGORIES,
     CPU_EXPERIMENT,
+    REVIEW_VIEWS,
+    CaseResult,
     RunRecord,
     SmokeJob,
     SmokeOptions,
+    break_figure,
     category_figure,
     compare_smoke_runs,
     comparison_frame,
     divergence_figure,
+    estimate_run,
+    first_break,
+    first_run_options,
     list_runs,
     load_cases,
     load_run,
@@ -32,25 +38,19 @@ from workbench.smoke import (
     model_matrix,
     model_variants,
     rates_figure,
+    repeat_stages,
     results_frame,
     resume_run,
+    review_cases,
     run_suite,
     run_variants,
     select_suite,
     smoke_dir,
     start_smoke_job,
     variant_rates,
-)
-from workbench.smoke.firstrun import estimate_run, first_run_options
-from workbench.smoke.report import VERDICT_LABELS
-from workbench.smoke.review import (
-    REVIEW_VIEWS,
-    break_figure,
-    first_break,
-    repeat_stages,
-    review_cases,
     view_counts,
 )
+from workbench.smoke.report import VERDICT_LABELS
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
 LINKS = {  # link columns open the Run page on a case's stored traces
@@ -156,7 +156,7 @@ def _endpoint() -> str:
     return ", ".join(current.base_urls)
 
 
-def _case_details(result) -> None:
+def _case_details(result: CaseResult) -> None:
     """A case's repeats stage by stage, repeat 2 and later marked against repeat 1."""
     st.html(f"<style>{DIFF_CSS}</style>")
     with st.container(border=True):

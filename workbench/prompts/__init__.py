@@ -5,12 +5,22 @@
 - ``gates``: ``gates.yaml``, the complexity gates that switch a stage to thinking;
 - ``promptset``: a whole directory (stages, gates, budget) loaded at once;
 - ``budget``, ``thresholds``, ``tokens``: a prompt measured against its size budget;
+- ``rulemap``: each counted rule's line and how far into the prompt it comes;
+- ``editing``: the file as the editor shows it (front matter and body) and its line marks;
 - ``versions``: every save of a prompt kept in the store.
 """
 
 from __future__ import annotations
 
 from workbench.prompts.budget import PromptBudget, budget_paths, budget_series, budget_text
+from workbench.prompts.editing import (
+    EditorParts,
+    LineMark,
+    body_first_line,
+    join_parts,
+    line_marks,
+    split_parts,
+)
 from workbench.prompts.files import (
     TEMPLATE_VARIABLES,
     StageKind,
@@ -30,6 +40,7 @@ from workbench.prompts.promptset import (
     budget_config_for,
     load_prompt_set,
 )
+from workbench.prompts.rulemap import CountedRule, counted_rules
 from workbench.prompts.thresholds import BudgetConfig, load_budget_config
 
 __all__ = [
@@ -37,17 +48,24 @@ __all__ = [
     "GATES_FILE",
     "TEMPLATE_VARIABLES",
     "BudgetConfig",
+    "CountedRule",
+    "EditorParts",
     "Gate",
     "GateDecision",
+    "LineMark",
     "PromptBudget",
     "PromptSet",
     "StageKind",
     "StagePrompt",
+    "body_first_line",
     "budget_config_for",
     "budget_paths",
     "budget_series",
     "budget_text",
+    "counted_rules",
     "evaluate_gate",
+    "join_parts",
+    "line_marks",
     "load_budget_config",
     "load_gates",
     "load_prompt",
@@ -58,4 +76,5 @@ __all__ = [
     "prompt_set_hash",
     "render",
     "split_front_matter",
+    "split_parts",
 ]

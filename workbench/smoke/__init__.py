@@ -8,6 +8,9 @@
 - ``results``: the run's values and their rows in the store;
 - ``compare``, ``plots``, ``report``: two runs side by side, the lab's plots, text,
   JSON and JUnit;
+- ``review``: a run filtered as a reviewer reads it, the stage that broke each failing
+  case, a case's repeats side by side;
+- ``firstrun``: a small first run (one case per category, once) and its estimated time;
 - ``job``: a run in a background thread, for a page;
 - ``experiments``: the same suite under several server settings or models;
 - ``training``: passing cases as ChatML training examples.
@@ -34,6 +37,7 @@ from workbench.smoke.compare import (
     variant_rates,
 )
 from workbench.smoke.experiments import CPU_EXPERIMENT, Connections, model_variants, run_variants
+from workbench.smoke.firstrun import RunEstimate, estimate_run, first_run_cases, first_run_options
 from workbench.smoke.job import SmokeJob, start_smoke_job
 from workbench.smoke.plots import (
     category_figure,
@@ -43,6 +47,16 @@ from workbench.smoke.plots import (
 )
 from workbench.smoke.report import format_run, junit_xml, results_frame, run_summary, write_junit
 from workbench.smoke.results import CaseResult, RunRecord, RunSummary, list_runs, load_run
+from workbench.smoke.review import (
+    REVIEW_VIEWS,
+    ReviewView,
+    StageBreak,
+    break_figure,
+    first_break,
+    repeat_stages,
+    review_cases,
+    view_counts,
+)
 from workbench.smoke.runner import (
     SmokeOptions,
     SmokeProgress,
@@ -57,9 +71,12 @@ from workbench.smoke.training import export_training, fixed_since
 __all__ = [
     "CATEGORIES",
     "CPU_EXPERIMENT",
+    "REVIEW_VIEWS",
     "CaseResult",
     "CheckReport",
     "Connections",
+    "ReviewView",
+    "RunEstimate",
     "RunRecord",
     "RunSummary",
     "SmokeCase",
@@ -67,13 +84,19 @@ __all__ = [
     "SmokeJob",
     "SmokeOptions",
     "SmokeProgress",
+    "StageBreak",
+    "break_figure",
     "category_figure",
     "check_cases",
     "compare_smoke_runs",
     "comparison_frame",
     "divergence_figure",
+    "estimate_run",
     "execute_run",
     "export_training",
+    "first_break",
+    "first_run_cases",
+    "first_run_options",
     "fixed_since",
     "format_comparison",
     "format_run",
@@ -88,8 +111,10 @@ __all__ = [
     "model_variants",
     "rates_figure",
     "record_run",
+    "repeat_stages",
     "results_frame",
     "resume_run",
+    "review_cases",
     "run_suite",
     "run_summary",
     "run_variants",
@@ -98,5 +123,6 @@ __all__ = [
     "smoke_dir",
     "start_smoke_job",
     "variant_rates",
+    "view_counts",
     "write_junit",
 ]

@@ -6,7 +6,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from workbench.errors import WorkbenchError
-from workbench.llm import ServerManager
+from workbench.llm import ServerManager, local_model_entry
 from workbench.settings import Settings, load_settings
 from workbench.store import open_store
 
@@ -37,7 +37,9 @@ def settings() -> Settings:
     """The current settings; a bad setting stops the page with the fix."""
     ensure_navigation()
     try:
-        return load_settings(**app_choices())
+        current = load_settings(**app_choices())
+        local_model_entry(current.local_model)  # an unknown name stops here, with the names
+        return current
     except WorkbenchError as exc:
         st.error(str(exc))
         st.stop()

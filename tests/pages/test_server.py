@@ -91,3 +91,13 @@ def test_the_catalog_shows_each_model_and_what_is_installed(
     assert any(
         "show the workbench working, not what the pipeline can do" in c.value for c in app.caption
     )
+
+
+def test_an_unknown_local_model_stops_the_page_with_the_catalog_names(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_LOCAL_MODEL", "llama-70b")
+    app = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not app.exception
+    assert "WORKBENCH_LOCAL_MODEL: no local model called 'llama-70b'" in app.error[0].value
+    assert "qwen2.5-coder-0.5b-instruct" in app.error[0].value

@@ -126,7 +126,7 @@ def test_near_ties_in_floats_still_pair_up() -> None:
 
 def test_numpy_and_decimal_values_compare_by_value() -> None:
     gold = result(("a", "b"), [(numpy.int64(3), numpy.float64(0.5))])
-    pred = result(("a", "b"), [(Decimal("3.00"), Decimal("0.5000000001"))])
+    pred = result(("a", "b"), [(Decimal("3.00"), Decimal("0.5000000000001"))])
     assert compare_results(gold, pred, ordered=False).equivalent
 
 
@@ -149,7 +149,8 @@ def test_many_rows_compare_in_one_pass() -> None:
         (3, 3.0, True),
         (3, Decimal("3.000"), True),
         (0.1 + 0.2, 0.3, True),
-        (1e10, 1e10 + 1, True),  # 1e-10 relative
+        (1e10, 1e10 * (1 + 1e-12), True),  # floating-point noise
+        (1e10, 1e10 + 1, False),  # 1e-10 relative: a real difference, not noise
         (100, 101, False),
         (10**18, 10**18 + 1, False),
         (2.5, 2.50001, False),
@@ -170,6 +171,51 @@ def test_many_rows_compare_in_one_pass() -> None:
 )
 def test_values_equal(gold: object, pred: object, equal: bool) -> None:
     assert values_equal(normalize_value(gold), normalize_value(pred)) is equal
+
+
+GOLD_SUM = 5_645_659.27900002
+"""``SUM(value)`` over the demo database's results with ``id <= 100000``."""
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "equal"),
+    [
+        # Floating-point noise: a relative difference of 1e-11 or less is forgiven ...
+        (GOLD_SUM, GOLD_SUM * (1 + 0.9e-11), True),
+        (123_456.789012345, 123_456.789012345 * (1 - 0.9e-11), True),
+        # ... anything larger is not: here one row of 0.03 is missing from the sum.
+        (GOLD_SUM, GOLD_SUM - 0.03, False),
+        (123_456.789012345, 123_456.789012345 * (1 + 1.1e-11), False),
+        # A float rounded to 6 decimals equals it when the value is 1 or more in size ...
+        (123.456789123, 123.456789, True),
+        (1.0000004, 1.0, True),
+        (-42.1234565001, -42.123457, True),
+        (Decimal("123.456789"), 123.45678912345, True),
+        # ... but not rounded to 5 decimals, not a wrong sixth decimal, not a small value.
+        (123.456789123, 123.45679, False),
+        (123.4567891, 123.45679, False),
+        (0.123456789, 0.123457, False),
+        (0.000000123, 0.0, False),
+        # Noise around zero.
+        (0.0, 1e-13, True),
+        (0.0, 1e-11, False),
+    ],
+)
+def test_float_tolerance_forgives_noise_and_six_decimals_but_no_contribution(
+    gold: object, pred: object, equal: bool
+) -> None:
+    assert values_equal(normalize_value(gold), normalize_value(pred)) is equal
+    assert values_equal(normalize_value(pred), normalize_value(gold)) is equal
+
+
+def test_a_row_missing_from_a_large_float_sum_is_found_among_many_rows() -> None:
+    gold = result(("lab", "total"), [(f"lab {i}", GOLD_SUM + i) for i in range(50)])
+    pred = result(
+        ("lab", "total"), [(f"lab {i}", GOLD_SUM + i - 0.03 * (i == 7)) for i in range(50)]
+    )
+    verdict = compare_results(gold, pred, ordered=False)
+    assert not verdict.equivalent
+    assert "1 gold row not returned, such as ('lab 7', 5645666.27900002)" in verdict.reason
 
 
 def test_multiset_difference_names_both_sides() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.labdb import build_lab_database
 from workbench.errors import SQLExecutionError
-from workbench.sql.accuracy import Verdict, compare_queries, compare_results, gold_is_ordered
+from workbench.sql import Verdict, compare_queries, compare_results, gold_is_ordered, run_gold
 from workbench.sql.execute import Database, QueryResult
 from workbench.sql.values import multiset_difference, normalize_value, values_equal
 
@@ -257,3 +257,54 @@ def test_ordered_mismatch_shows_the_row_in_gold_column_order() -> None:
         "gold is ordered, prediction is not (same rows, no ORDER BY); "
         "row 1 differs: gold (3, 'x') vs prediction (2, 'y')",
     )
+
+
+LABS_BY_REGION = "SELECT lab_name FROM labs ORDER BY region"
+
+
+def test_ties_on_a_hidden_key_may_come_in_any_order_when_the_keys_are_known() -> None:
+    gold = result(("lab_name",), [("Midwest",), ("Summit",), ("Riverside",), ("Valley",)],
+                  sql=LABS_BY_REGION)  # fmt: skip
+    keys = [("Midwest",), ("Mountain",), ("West",), ("West",)]
+    tied = result(("lab_name",), [("Midwest",), ("Summit",), ("Valley",), ("Riverside",)],
+                  sql=LABS_BY_REGION + ", lab_name DESC")  # fmt: skip
+    verdict = compare_results(gold, tied, ordered=True, keys=keys)
+    assert verdict.equivalent, verdict.reason
+    assert "in the same order" not in verdict.reason
+    crossed = result(("lab_name",), [("Summit",), ("Midwest",), ("Riverside",), ("Valley",)],
+                     sql=LABS_BY_REGION + " DESC")  # fmt: skip
+    verdict = compare_results(gold, crossed, ordered=True, keys=keys)
+    assert verdict == Verdict(
+        False,
+        "same rows in a different order; row 1 differs: gold ('Midwest') vs prediction ('Summit')",
+    )
+
+
+def test_without_its_hidden_keys_an_ordered_gold_is_compared_as_a_bag_and_says_so() -> None:
+    gold = result(("lab_name",), [("Midwest",), ("Summit",)], sql=LABS_BY_REGION)
+    pred = result(("lab_name",), [("Summit",), ("Midwest",)], sql=LABS_BY_REGION + " DESC")
+    verdict = compare_results(gold, pred, ordered=True)
+    assert verdict.equivalent
+    assert "the order was not checked" in verdict.reason
+
+
+def test_tied_rows_in_another_order_are_not_called_the_same_order() -> None:
+    sql = "SELECT x, g FROM t ORDER BY x DESC"
+    gold = result(("x", "g"), [(2, "a"), (2, "c"), (1, "b")], sql=sql)
+    same = compare_results(gold, result(("x", "g"), [(2, "a"), (2, "c"), (1, "b")]), ordered=True)
+    assert same == Verdict(True, "same 3 rows in the same order")
+    swapped = compare_results(
+        gold, result(("x", "g"), [(2, "c"), (2, "a"), (1, "b")], sql=sql + ", g DESC"), ordered=True
+    )
+    assert swapped.equivalent
+    assert swapped.reason == (
+        "same 3 rows in the gold's order; rows that tie on its ORDER BY keys come in another "
+        "order, which the gold leaves open"
+    )
+
+
+def test_hidden_keys_are_computed_by_running_the_gold_with_them(database: Database) -> None:
+    gold = run_gold(LABS_BY_REGION, database)
+    assert gold.ordered and gold.result.columns == ("lab_name",)
+    assert [key[0] for key in gold.keys] == ["Midwest", "Mountain", "West", "West"]
+    assert [row[0] for row in gold.result.rows][:2] == ["Midwest Diagnostics", "Summit Diagnostics"]

@@ -4,15 +4,17 @@
 - ``extract``: the query in a model's answer;
 - ``execute``: ``Database`` (a file with its limits) and ``run_query``;
 - ``accuracy``: does a prediction return what the gold returns (``compare_results``),
-  built on ``values`` (equality within tolerance, multisets) and ``columns``
-  (matching columns by their values);
+  built on ``values`` (equality within tolerance, multisets), ``columns``
+  (matching columns by their values) and ``ordering`` (ORDER BY keys and ties);
+- ``judge``: the gold run once per database (``run_gold``), predictions judged against it
+  (``judge``, ``compare_queries``);
 - ``schema``: tables, row counts and the ``{{schema}}`` text, read from the database;
 - ``demo``: the demo database, built on demand and cached by content.
 """
 
 from __future__ import annotations
 
-from workbench.sql.accuracy import Verdict, compare_queries, compare_results, gold_is_ordered
+from workbench.sql.accuracy import Verdict, compare_results
 from workbench.sql.check import check_readonly, format_sql, parse_sql, to_duckdb, tree_to_duckdb
 from workbench.sql.demo import (
     DemoBuild,
@@ -23,11 +25,14 @@ from workbench.sql.demo import (
 )
 from workbench.sql.execute import Database, QueryResult, connect_readonly, run_query
 from workbench.sql.extract import extract_sql
+from workbench.sql.judge import GoldResult, compare_queries, judge, run_gold
+from workbench.sql.ordering import gold_is_ordered
 from workbench.sql.schema import schema_description, table_counts
 
 __all__ = [
     "Database",
     "DemoBuild",
+    "GoldResult",
     "QueryResult",
     "Verdict",
     "build_demo_database",
@@ -41,7 +46,9 @@ __all__ = [
     "extract_sql",
     "format_sql",
     "gold_is_ordered",
+    "judge",
     "parse_sql",
+    "run_gold",
     "run_query",
     "schema_description",
     "table_counts",

@@ -4,9 +4,9 @@ Two queries are judged by their results on the same database, in the manner of S
 test-suite evaluation and BIRD, with these semantics:
 
 - **Rows are a multiset.** Duplicates count; row order is ignored unless the gold query's
-  outermost SELECT has ORDER BY. Then the prediction must list the rows in the same order, where
-  rows that tie on the gold's ORDER BY keys (when those keys are output columns) may come in any
-  order among themselves.
+  outermost SELECT has ORDER BY. Then the prediction must list the rows in the gold's order,
+  where rows that tie on the gold's ORDER BY keys may come in any order among themselves, also
+  when the keys are not output columns (``workbench.sql.ordering``).
 - **Columns are matched by their values**, not by position or alias: ``SELECT n, name`` matches
   ``SELECT name AS physician, n``. A column permutation is searched (candidates are columns with
   the same multiset of values, then every permutation is verified on the rows). A different
@@ -39,13 +39,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlglot import exp
-
-from workbench.errors import SQLError
-from workbench.sql.check import parse_sql
 from workbench.sql.columns import candidate_permutations
-from workbench.sql.execute import Database, QueryResult
-from workbench.sql.values import is_number, multiset_difference, normalize_value, rows_equal
+from workbench.sql.execute import QueryResult
+from workbench.sql.ordering import first_order_difference, gold_is_ordered, same_sequence, sort_keys
+from workbench.sql.values import is_number, multiset_difference, normalize_value
 
 
 @dataclass(frozen=True)
@@ -59,58 +56,21 @@ class Verdict:
 # --- the verdict ---------------------------------------------------------------------------
 
 
-def gold_is_ordered(gold_sql: str, dialect: str = "postgres") -> bool:
-    """Whether the outermost query has ORDER BY (then row order is part of the answer)."""
-    return _outer_order(parse_sql(gold_sql, dialect)) is not None
+def compare_results(
+    gold: QueryResult,
+    pred: QueryResult,
+    *,
+    ordered: bool,
+    keys: Sequence[tuple[Any, ...]] | None = None,
+) -> Verdict:
+    """Judge a prediction's result against the gold's (semantics in the module docstring).
 
-
-def _outer_order(tree: exp.Expression) -> exp.Order | None:
-    while isinstance(tree, exp.Subquery):
-        tree = tree.this
-    order = tree.args.get("order")
-    return order if isinstance(order, exp.Order) else None
-
-
-def _order_key_columns(gold_sql: str, columns: Sequence[str]) -> tuple[int, ...] | None:
-    """Output column indexes of the gold's ORDER BY keys, or None when a key is not an output."""
-    try:
-        tree = parse_sql(gold_sql)
-    except Exception:
-        return None
-    order = _outer_order(tree)
-    if order is None or not isinstance(tree, exp.Select):
-        return None
-    projections = tree.expressions
-    indexes: list[int] = []
-    for ordered in order.expressions:
-        key = ordered.this
-        index = _projection_index(key, projections, columns)
-        if index is None:
-            return None
-        indexes.append(index)
-    return tuple(indexes)
-
-
-def _projection_index(
-    key: exp.Expression, projections: Sequence[exp.Expression], columns: Sequence[str]
-) -> int | None:
-    if isinstance(key, exp.Literal) and key.is_int:
-        position = int(key.name) - 1
-        return position if 0 <= position < len(projections) else None
-    for index, projection in enumerate(projections):
-        if isinstance(projection, exp.Star):
-            return None
-        if isinstance(key, exp.Column) and not key.table and key.name == projection.alias_or_name:
-            return index
-        if projection.unalias() == key:
-            return index
-    if isinstance(key, exp.Column) and key.name in columns and len(projections) == len(columns):
-        return list(columns).index(key.name)
-    return None
-
-
-def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> Verdict:
-    """Judge a prediction's result against the gold's (semantics in the module docstring)."""
+    Args:
+        ordered: the gold has an outer ORDER BY (``gold_is_ordered``).
+        keys: the gold's ORDER BY key values for each gold row, when its keys are not all
+            output columns (``run_gold`` computes them); without them such a gold's rows are
+            compared as a bag and the reason says so.
+    """
     if gold.truncated:
         return Verdict(
             False, f"the gold result was cut at {gold.row_count} rows; raise WORKBENCH_SQL_ROW_CAP"
@@ -122,18 +82,7 @@ def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> V
         )
     width = len(gold.columns)
     if len(pred.columns) != width:
-        difference = len(pred.columns) - width
-        noun = "column" if abs(difference) == 1 else "columns"
-        what = (
-            f"has {difference} extra {noun}"
-            if difference > 0
-            else f"is missing {-difference} {noun}"
-        )
-        return Verdict(
-            False,
-            f"prediction {what}: gold returns {_names(gold.columns)}, "
-            f"prediction returns {_names(pred.columns)}",
-        )
+        return Verdict(False, width_reason(gold.columns, pred.columns))
     gold_rows = [tuple(normalize_value(v) for v in row) for row in gold.rows]
     pred_rows = [tuple(normalize_value(v) for v in row) for row in pred.rows]
     if len(gold_rows) != len(pred_rows):
@@ -161,14 +110,28 @@ def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> V
     if not ordered or len(gold_rows) <= 1:
         note = _mapping_note(gold.columns, pred.columns, verified[0])
         return Verdict(True, f"same {_rows(len(gold_rows))}{note}")
-    keys = _order_key_columns(gold.sql, gold.columns)
+    gold_keys = _normalized_keys(gold, gold_rows, keys)
+    if gold_keys is None:
+        note = _mapping_note(gold.columns, pred.columns, verified[0])
+        return Verdict(
+            True,
+            f"same {_rows(len(gold_rows))}{note}; the order was not checked: the gold sorts "
+            "by ORDER BY keys that are not output columns, and they could not be computed",
+        )
     # Columns with equal values may pair up several ways; any pairing in the gold's order will do.
     positions = []
     for permutation in verified:
-        position = _first_order_difference(gold_rows, _permute(pred_rows, permutation), keys)
+        permuted = _permute(pred_rows, permutation)
+        position = first_order_difference(gold_rows, permuted, gold_keys)
         if position is None:
             note = _mapping_note(gold.columns, pred.columns, permutation)
-            return Verdict(True, f"same {_rows(len(gold_rows))} in the same order{note}")
+            if same_sequence(gold_rows, permuted):
+                return Verdict(True, f"same {_rows(len(gold_rows))} in the same order{note}")
+            return Verdict(
+                True,
+                f"same {_rows(len(gold_rows))} in the gold's order{note}; rows that tie on "
+                "its ORDER BY keys come in another order, which the gold leaves open",
+            )
         positions.append(position)
     position, permutation = positions[0], verified[0]
     gold_row = _display(gold.rows[position])
@@ -181,39 +144,36 @@ def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> V
     return Verdict(False, f"same rows in a different order; {detail}")
 
 
+def width_reason(gold_columns: Sequence[str], pred_columns: Sequence[str]) -> str:
+    """Why results with different numbers of columns differ."""
+    difference = len(pred_columns) - len(gold_columns)
+    noun = "column" if abs(difference) == 1 else "columns"
+    what = (
+        f"has {difference} extra {noun}" if difference > 0 else f"is missing {-difference} {noun}"
+    )
+    return (
+        f"prediction {what}: gold returns {_names(gold_columns)}, "
+        f"prediction returns {_names(pred_columns)}"
+    )
+
+
+def _normalized_keys(
+    gold: QueryResult, gold_rows: list[tuple[Any, ...]], keys: Sequence[tuple[Any, ...]] | None
+) -> list[tuple[Any, ...]] | None:
+    """The gold's ORDER BY key values per row: given, read from output columns, or None."""
+    if keys is not None:
+        return [tuple(normalize_value(v) for v in key) for key in keys]
+    plan = sort_keys(gold.sql, gold.columns)
+    if plan is None or plan.sql is not None:
+        return None
+    return [plan.of(row) for row in gold_rows]
+
+
 def _has_order(sql: str) -> bool:
     try:
         return gold_is_ordered(sql)
     except Exception:
         return False
-
-
-def _first_order_difference(
-    gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...]], keys: tuple[int, ...] | None
-) -> int | None:
-    if keys is None:
-        for index, (g, p) in enumerate(zip(gold, pred, strict=True)):
-            if not rows_equal(g, p):
-                return index
-        return None
-    # Rows tying on the ORDER BY keys may come in any order: compare key runs, then each run.
-    index = 0
-    while index < len(gold):
-        end = index + 1
-        while end < len(gold) and rows_equal(_pick(gold[end], keys), _pick(gold[index], keys)):
-            end += 1
-        for offset in range(index, end):
-            if not rows_equal(_pick(gold[offset], keys), _pick(pred[offset], keys)):
-                return offset
-        missing, _ = multiset_difference(list(gold[index:end]), list(pred[index:end]))
-        if missing:
-            return index
-        index = end
-    return None
-
-
-def _pick(row: tuple[Any, ...], keys: tuple[int, ...]) -> tuple[Any, ...]:
-    return tuple(row[k] for k in keys)
 
 
 def _permute(rows: Sequence[tuple[Any, ...]], permutation: Sequence[int]) -> list[tuple[Any, ...]]:
@@ -321,20 +281,3 @@ def _display_normalized(row: Sequence[Any]) -> str:
         return _show(value)
 
     return "(" + ", ".join(show(v) for v in row) + ")"
-
-
-def compare_queries(
-    gold_sql: str, pred_sql: str, database: Database, *, dialect: str = "postgres"
-) -> Verdict:
-    """Run both queries on ``database`` and judge the prediction.
-
-    Raises:
-        SQLError: the gold query fails (the reference must work); a failing prediction is a
-            verdict, not an error.
-    """
-    gold = database.run(gold_sql, dialect=dialect)
-    try:
-        pred = database.run(pred_sql, dialect=dialect)
-    except SQLError as exc:
-        return Verdict(False, f"the prediction fails: {exc}")
-    return compare_results(gold, pred, ordered=gold_is_ordered(gold_sql, dialect))

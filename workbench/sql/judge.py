@@ -1,7 +1,8 @@
 """Judging a prediction by running it: the gold prepared once, then compared on a database.
 
-``compare_results`` judges two results already in memory; this module runs the queries. The
-gold is prepared once per database (``run_gold``): its result, whether it is ordered, and the
+``compare_results`` judges two results already in memory; this module runs the queries, and
+hands results larger than the row cap to ``compare_large``, which streams them. The gold is
+prepared once per database (``run_gold``): its result, whether it is ordered, and the
 values of its ORDER BY keys for every row, which need a second run with the keys appended when
 they are not output columns (``workbench.sql.ordering``).
 """
@@ -14,6 +15,7 @@ from typing import Any
 from workbench.errors import SQLError
 from workbench.sql.accuracy import Verdict, compare_results
 from workbench.sql.execute import Database, QueryResult
+from workbench.sql.large import compare_large
 from workbench.sql.ordering import gold_is_ordered, sort_keys
 
 
@@ -72,6 +74,8 @@ def judge(
         pred = database.run(pred_sql, dialect=dialect)
     except SQLError as exc:
         return Verdict(False, f"the prediction fails: {exc}")
+    if gold.result.truncated or pred.truncated:
+        return compare_large(gold.result.sql, pred_sql, database, dialect=dialect)
     return compare_results(gold.result, pred, ordered=gold.ordered, keys=gold.keys)
 
 

@@ -40,11 +40,25 @@ def scripted_server() -> Iterator[ScriptedServer]:
 
 
 @pytest.fixture(scope="session")
-def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Default settings whose data directory holds the session's demo databases."""
+    return Settings(data_dir=tmp_path_factory.mktemp("demo-data"))
+
+
+@pytest.fixture(scope="session")
+def demo_database(demo_settings: Settings) -> Path:
     """The demo database with the default seed, built once per test session."""
     from workbench.sql.demo import ensure_demo_database
 
-    return ensure_demo_database(Settings(data_dir=tmp_path_factory.mktemp("demo-data")))
+    return ensure_demo_database(demo_settings)
+
+
+@pytest.fixture(scope="session")
+def demo_variants(demo_settings: Settings, demo_database: Path) -> tuple:
+    """The demo database's variants (other seeds), built once per test session."""
+    from workbench.sql.variants import demo_variants
+
+    return demo_variants(demo_settings)
 
 
 # -- the real local model server (integration tests) ------------------------------

@@ -62,6 +62,8 @@ class Verdict:
 
     equivalent: bool
     reason: str
+    database: str | None = None
+    """The variant database the two were told apart on (None: the main database)."""
 
 
 # --- the verdict ---------------------------------------------------------------------------

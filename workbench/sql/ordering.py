@@ -135,3 +135,28 @@ def first_order_difference(
 def same_sequence(gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...]]) -> bool:
     """Whether the rows come in exactly the same order (ties included)."""
     return all(rows_equal(g, p) for g, p in zip(gold, pred, strict=True))
+
+
+def limit_tie_breaks(sql: str, columns: int, dialect: str = "postgres") -> tuple[str, str] | None:
+    """``sql`` twice, its outermost ORDER BY extended by every output column ascending, then
+    descending; None when its outermost query has no LIMIT (or does not parse).
+
+    The two return the same rows exactly when the LIMIT does not cut through rows that tie on
+    the ORDER BY keys (with no ORDER BY, every row ties): otherwise the rows the LIMIT keeps are
+    the database's arbitrary choice.
+    """
+    try:
+        tree = _outer_query(parse_sql(sql, dialect))
+    except Exception:
+        return None
+    if tree.args.get("limit") is None:
+        return None
+    order = _outer_order(tree)
+    given = list(order.expressions) if order is not None else []
+    variants = []
+    for desc in (False, True):
+        copy = tree.copy()
+        keys = [exp.Ordered(this=exp.Literal.number(i), desc=desc) for i in range(1, columns + 1)]
+        copy.set("order", exp.Order(expressions=[*given, *keys]))
+        variants.append(copy.sql(dialect=dialect))
+    return variants[0], variants[1]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.labdb import build_lab_database
+from workbench.errors import SQLExecutionError
 from workbench.sql import Database, compare_queries
 from workbench.sql.large import compare_large
 
@@ -130,3 +131,14 @@ def test_results_larger_than_the_cap_on_the_demo_database(demo_database: Path) -
     dropped = gold + " AND r.id <> (SELECT MAX(id) FROM results WHERE status = 'CRITICAL')"
     verdict = compare_queries(gold, dropped, database)
     assert verdict.reason.startswith(f"prediction has {count - 1} rows, gold has {count}")
+
+
+def test_a_prediction_failing_while_streamed_is_a_verdict_and_a_gold_an_error(
+    database: Database,
+) -> None:
+    fails = "SELECT id, CAST(CASE WHEN id = 250 THEN 'x' ELSE '1' END AS INTEGER) FROM orders"
+    verdict = compare_large("SELECT id, 1 FROM orders", fails, database)
+    assert not verdict.equivalent
+    assert verdict.reason.startswith("the prediction fails: DuckDB rejected the query")
+    with pytest.raises(SQLExecutionError, match="DuckDB rejected the gold query"):
+        compare_large(fails, "SELECT id, 1 FROM orders", database)

@@ -71,6 +71,7 @@ class _Query:
     """One side, ready to run: its SQL as written and as DuckDB runs it, and its columns."""
 
     sql: str
+    role: str  # "gold" or "prediction": whose failure a DuckDB error is
     executed: str
     columns: tuple[str, ...]
     families: tuple[str, ...]
@@ -87,14 +88,15 @@ def compare_large(
     """Judge the prediction against the gold without holding either result in memory.
 
     Raises:
-        SQLError: the gold fails; a failing prediction is a verdict.
+        SQLError: the gold fails, or the comparison ran out of time; a failing prediction
+            is a verdict.
     """
     with _Session(database, dialect) as session:
-        gold = session.prepare(gold_sql)
+        gold = session.prepare(gold_sql, "gold")
         try:
-            pred = session.prepare(pred_sql)
+            pred = session.prepare(pred_sql, "prediction")
             return _compare(session, gold, pred, ordered=gold_is_ordered(gold_sql, dialect))
-        except SQLError as exc:
+        except _PredictionFails as exc:
             return Verdict(False, f"the prediction fails: {exc}")
 
 
@@ -155,6 +157,10 @@ def _canonical(column: str, kind: str) -> tuple[str, str]:
     return "text", f"CAST({column} AS VARCHAR)"
 
 
+class _PredictionFails(SQLExecutionError):
+    """The prediction's own query failed while being compared: a verdict, not an error."""
+
+
 @dataclass(frozen=True)
 class _Order:
     position: int | None
@@ -182,13 +188,18 @@ class _Session:
     def transpile(self, sql: str) -> str:
         return tree_to_duckdb(check_readonly(sql, self.dialect), self.schema)
 
-    def prepare(self, sql: str) -> _Query:
-        executed = self.transpile(sql)
-        described = list(self._stream(f"DESCRIBE {executed}"))
+    def prepare(self, sql: str, role: str) -> _Query:
+        try:
+            executed = self.transpile(sql)
+        except SQLError as exc:
+            if role == "prediction":
+                raise _PredictionFails(str(exc)) from exc
+            raise
+        described = list(self._stream(f"DESCRIBE {executed}", role))
         columns = tuple(str(row[0]) for row in described)
         forms = [_canonical(f'q."c{i}"', str(row[1])) for i, row in enumerate(described)]
         return _Query(
-            sql, executed, columns, tuple(f for f, _ in forms), tuple(c for _, c in forms)
+            sql, role, executed, columns, tuple(f for f, _ in forms), tuple(c for _, c in forms)
         )
 
     def fingerprints(self, query: _Query) -> tuple[int, list[tuple[Any, ...]]]:
@@ -200,7 +211,7 @@ class _Session:
             else:
                 parts += [f"COUNT({form})", f"COUNT(DISTINCT {form})", f"MIN({form})"]
                 parts += [f"MAX({form})", f"SUM(hash({form}))"]
-        row = next(self._stream(f"SELECT {', '.join(parts)} FROM {query.source()}"))
+        row = next(self._stream(f"SELECT {', '.join(parts)} FROM {query.source()}", query.role))
         prints, index = [], 1
         for family in query.families:
             size = 4 if family in ("number", "interval") else 5
@@ -254,7 +265,7 @@ class _Session:
         keys = ", ".join(f"{width + n} ASC NULLS FIRST" for n in range(1, width + 1))
         sql = f"SELECT {values}, {forms} FROM {query.source()} ORDER BY {keys}"
         families = [query.families[j] for j in order]
-        for row in self._stream(sql):
+        for row in self._stream(sql, query.role):
             yield row[:width], tuple(map(_sort_key, row[width:], families))
 
     def order(self, gold: _Query, pred: _Query, permutation: Sequence[int]) -> _Order | None:
@@ -262,8 +273,8 @@ class _Session:
         plan = sort_keys(gold.sql, gold.columns, self.dialect)
         if plan is None:
             return None
-        gold_rows = self._stream(self.transpile(plan.sql) if plan.sql else gold.executed)
-        pred_rows = self._stream(pred.executed)
+        gold_rows = self._stream(self.transpile(plan.sql) if plan.sql else gold.executed, "gold")
+        pred_rows = self._stream(pred.executed, "prediction")
         with contextlib.closing(gold_rows), contextlib.closing(pred_rows):
             position, moved = 0, False
             run: list[tuple[Any, ...]] = []
@@ -315,8 +326,9 @@ class _Session:
         )
         return _Order(position + offset, reason=reason)
 
-    def _stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
-        """Rows of ``sql`` in chunks, interrupted after the database's timeout."""
+    def _stream(self, sql: str, role: str) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``sql`` in chunks, interrupted after the database's timeout; a DuckDB error
+        of the prediction's query is ``_PredictionFails``."""
         assert self.connection is not None
         cursor = self.connection.cursor()
         timed_out = threading.Event()
@@ -338,7 +350,9 @@ class _Session:
                     f"comparing the results took longer than {self.database.timeout_s:g} s; "
                     "raise WORKBENCH_SQL_TIMEOUT_S"
                 ) from exc
-            raise SQLExecutionError(f"DuckDB rejected the query: {exc}") from exc
+            if role == "prediction":
+                raise _PredictionFails(f"DuckDB rejected the query: {exc}") from exc
+            raise SQLExecutionError(f"DuckDB rejected the gold query: {exc}") from exc
         finally:
             watchdog.cancel()
             cursor.close()

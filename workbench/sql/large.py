@@ -36,23 +36,13 @@ from typing import Any
 import duckdb
 
 from workbench.errors import SQLError, SQLExecutionError
+from workbench.sql import reasons
 from workbench.sql.accuracy import Verdict, has_order, permute
 from workbench.sql.check import check_readonly, tree_to_duckdb
 from workbench.sql.columns import permutations_of
 from workbench.sql.execute import Database, connect_readonly, database_schema
 from workbench.sql.ordering import gold_is_ordered, same_sequence, sort_keys
-from workbench.sql.reasons import (
-    Difference,
-    content_reason,
-    count_reason,
-    display,
-    mapping_note,
-    order_not_checked,
-    order_reason,
-    same_order,
-    same_rows,
-    width_reason,
-)
+from workbench.sql.reasons import Difference
 from workbench.sql.values import multiset_difference, normalize_value, rows_equal
 
 CHUNK_ROWS = 2_000
@@ -102,7 +92,7 @@ def compare_large(
 
 def _compare(session: _Session, gold: _Query, pred: _Query, *, ordered: bool) -> Verdict:
     if len(pred.columns) != len(gold.columns):
-        return Verdict(False, width_reason(gold.columns, pred.columns))
+        return Verdict(False, reasons.width_reason(gold.columns, pred.columns))
     gold_print, pred_print = session.fingerprints(gold), session.fingerprints(pred)
     gold_count, pred_count = gold_print[0], pred_print[0]
     width = len(gold.columns)
@@ -113,7 +103,7 @@ def _compare(session: _Session, gold: _Query, pred: _Query, *, ordered: bool) ->
     permutations = list(permutations_of(candidates))[:MAX_PERMUTATIONS]
     if gold_count != pred_count:
         difference = session.merge(gold, pred, permutations[0])
-        return Verdict(False, count_reason(gold_count, pred_count, difference))
+        return Verdict(False, reasons.count_reason(gold_count, pred_count, difference))
     first: Difference | None = None
     failed_order: str | None = None
     for permutation in permutations:
@@ -121,19 +111,19 @@ def _compare(session: _Session, gold: _Query, pred: _Query, *, ordered: bool) ->
         if not difference.none:
             first = first or difference
             continue
-        note = mapping_note(gold.columns, pred.columns, permutation)
+        note = reasons.mapping_note(gold.columns, pred.columns, permutation)
         if not ordered or gold_count <= 1:
-            return Verdict(True, same_rows(gold_count, note))
+            return Verdict(True, reasons.same_rows(gold_count, note))
         order = session.order(gold, pred, permutation)
         if order is None:
-            return Verdict(True, order_not_checked(gold_count, note))
+            return Verdict(True, reasons.order_not_checked(gold_count, note))
         if order.position is None:
-            return Verdict(True, same_order(gold_count, note, ties_moved=order.ties_moved))
+            return Verdict(True, reasons.same_order(gold_count, note, ties_moved=order.ties_moved))
         failed_order = failed_order or order.reason
     if failed_order is not None:
         return Verdict(False, failed_order)
     assert first is not None
-    return Verdict(False, content_reason(first))
+    return Verdict(False, reasons.content_reason(first))
 
 
 # --- the database side --------------------------------------------------------------------
@@ -318,10 +308,10 @@ class _Session:
             ),
             0,
         )
-        reason = order_reason(
+        reason = reasons.order_reason(
             position + offset,
-            display(run[offset][:width]),
-            display(permute([pred_run[offset]], permutation)[0]),
+            reasons.display(run[offset][:width]),
+            reasons.display(permute([pred_run[offset]], permutation)[0]),
             pred_ordered=has_order(pred_sql),
         )
         return _Order(position + offset, reason=reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,19 @@ def demo_variants(demo_settings: Settings, demo_database: Path) -> tuple:
     from workbench.sql.variants import demo_variants
 
     return demo_variants(demo_settings)
+
+
+@pytest.fixture
+def installed_demo(settings: Settings, demo_database: Path, demo_variants: tuple) -> Path:
+    """The session's demo database and its variants copied where ``settings`` looks for them,
+    so a run judges on the variants without building them again; the demo database's path."""
+    from workbench.sql.demo import demo_database_path
+
+    target = demo_database_path(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for path in (demo_database, *(v.database.path for v in demo_variants)):
+        shutil.copy(path, target.parent / path.name)
+    return target
 
 
 # -- the real local model server (integration tests) ------------------------------

@@ -55,7 +55,7 @@ def main() -> None:
     for size in (1_000, 10_000, 50_000):
         rows = [(i, i * 0.1, f"name {i % 97}") for i in range(size)]
         shuffled = rows[1::2] + rows[::2]
-        near = [(a, b * (1 + 1e-9), c) for a, b, c in shuffled]
+        near = [(a, b * (1 + 1e-12), c) for a, b, c in shuffled]
         same = best_seconds(
             lambda r=rows, s=shuffled: compare_results(result(r), result(s), ordered=False), 1, 3
         )

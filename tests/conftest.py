@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,11 +41,38 @@ def scripted_server() -> Iterator[ScriptedServer]:
 
 
 @pytest.fixture(scope="session")
-def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Default settings whose data directory holds the session's demo databases."""
+    return Settings(data_dir=tmp_path_factory.mktemp("demo-data"))
+
+
+@pytest.fixture(scope="session")
+def demo_database(demo_settings: Settings) -> Path:
     """The demo database with the default seed, built once per test session."""
     from workbench.sql.demo import ensure_demo_database
 
-    return ensure_demo_database(Settings(data_dir=tmp_path_factory.mktemp("demo-data")))
+    return ensure_demo_database(demo_settings)
+
+
+@pytest.fixture(scope="session")
+def demo_variants(demo_settings: Settings, demo_database: Path) -> tuple:
+    """The demo database's variants (other seeds), built once per test session."""
+    from workbench.sql.variants import demo_variants
+
+    return demo_variants(demo_settings)
+
+
+@pytest.fixture
+def installed_demo(settings: Settings, demo_database: Path, demo_variants: tuple) -> Path:
+    """The session's demo database and its variants copied where ``settings`` looks for them,
+    so a run judges on the variants without building them again; the demo database's path."""
+    from workbench.sql.demo import demo_database_path
+
+    target = demo_database_path(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for path in (demo_database, *(v.database.path for v in demo_variants)):
+        shutil.copy(path, target.parent / path.name)
+    return target
 
 
 # -- the real local model server (integration tests) ------------------------------

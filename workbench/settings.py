@@ -40,6 +40,12 @@ class Settings(BaseSettings):
 
     # The demo database and SQL execution.
     demo_seed: int = 20260331
+    demo_variants: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="demo databases with other seeds a verdict is also checked on (0: none)",
+    )
     as_of: date = date(2026, 3, 31)
     sql_timeout_s: float = 10.0
     sql_row_cap: int = 10_000

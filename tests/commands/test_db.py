@@ -8,14 +8,19 @@ from pathlib import Path
 import pytest
 
 from workbench.cli import main
+from workbench.settings import Settings
 from workbench.sql.schema import table_counts
 
 
 def test_db_build_json_then_reuse_then_force(
-    data_dir: Path, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("WORKBENCH_DEMO_VARIANTS", "1")
     assert main(["db", "build", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
+    (variant,) = first["variants"]
+    assert variant["seed"] == Settings().demo_seed + 1 and variant["built"] is True
+    assert Path(variant["path"]).parent == path_parent(first) and variant["seconds"] > 0
     path = Path(first["path"])
     assert first["built"] is True
     assert path.is_file() and path.is_relative_to(data_dir.resolve())
@@ -26,13 +31,19 @@ def test_db_build_json_then_reuse_then_force(
     assert main(["db", "build", "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["built"] is False and second["path"] == first["path"]
+    assert second["variants"][0]["built"] is False
 
     assert main(["db", "build", "--force"]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0] == str(path)
     assert "built in" in text
+    assert f"seed {variant['seed']}: built in " in text
     for table, rows in first["tables"].items():
         assert f"{rows:,}" in next(line for line in text.splitlines() if table in line)
+
+
+def path_parent(report: dict) -> Path:
+    return Path(report["path"]).parent
 
 
 def test_db_build_reports_a_bad_data_dir(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,17 +12,13 @@ from tests.scripted_server import ScriptedServer
 from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
 from workbench.cli import main
 from workbench.settings import Settings
-from workbench.sql.demo import demo_database_path
 
 SIMPLE_002, SIMPLE_003, _ = CASES
 ARGS = ["--case", "simple-002", "--case", "simple-003"]
 
 
 @pytest.fixture
-def server(settings: Settings, demo_database: Path, monkeypatch: pytest.MonkeyPatch):
-    target = demo_database_path(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(demo_database, target)
+def server(settings: Settings, installed_demo: Path, monkeypatch: pytest.MonkeyPatch):
     script = PipelineScript()
     with ScriptedServer() as scripted:
         scripted.respond_with(script.reply)

@@ -15,6 +15,7 @@ from tests.labdb import build_lab_database
 from workbench import cli
 from workbench.commands.sql import render_table
 from workbench.settings import PROJECT_ROOT
+from workbench.sql import Database
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +111,28 @@ def test_sql_compare_equivalent_and_different(database: Path, data_dir: Path, ca
     )
     assert code == 1
     assert out.startswith("different: prediction has 1 extra column")
+
+
+def test_sql_compare_on_the_demo_database_checks_its_variants_too(
+    demo_settings, demo_database: Path, demo_variants, monkeypatch, capsys
+) -> None:
+    """A patient only a variant has: reading the name as a physician's returns no rows on the
+    demo database either, which the variant tells apart."""
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(demo_settings.data_dir))
+    query = "SELECT patient_name FROM patients"
+    theirs = {row[0] for row in demo_variants[0].database.run(query).rows}
+    name = sorted(theirs - {row[0] for row in Database(demo_database).run(query).rows})[0]
+    gold = f"SELECT o.id FROM orders o JOIN patients p ON o.patient_id = p.id WHERE p.patient_name = '{name}'"
+    pred = f"SELECT o.id FROM orders o JOIN physicians p ON o.physician_id = p.id WHERE p.physician_name = '{name}'"
+    code, out, _ = run_cli(["sql", "compare", "--gold", gold, "--pred", pred, "--json"], capsys)
+    verdict = json.loads(out)
+    assert code == 1 and verdict["database"] == demo_variants[0].name
+    assert verdict["variants"] == [v.name for v in demo_variants]
+    assert verdict["reason"].startswith(f"differs on variant database {demo_variants[0].name}")
+    code, out, _ = run_cli(
+        ["sql", "compare", "--gold", gold, "--pred", pred, "--no-variants"], capsys
+    )
+    assert code == 0 and out.startswith("equivalent: same 0 rows")
 
 
 def test_sql_check_and_format(data_dir: Path, capsys) -> None:

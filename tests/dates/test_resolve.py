@@ -331,7 +331,13 @@ def test_explicit_ranges(text: str, start: str, end: str) -> None:
 
 
 def test_backwards_range_is_not_resolved() -> None:
-    assert resolve_relative_dates("from 2026-03-01 to 2026-01-01", AS_OF).spans == ()
+    text = "from 2026-03-01 to 2026-01-01"
+    rewrite = resolve_relative_dates(text, AS_OF)
+    assert rewrite.text == text  # each date is a day of its own, the two are no range
+    assert [(s.source, s.start, s.end) for s in rewrite.spans] == [
+        ("2026-03-01", date(2026, 3, 1), date(2026, 3, 1)),
+        ("2026-01-01", date(2026, 1, 1), date(2026, 1, 1)),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -442,19 +448,47 @@ def test_plain_numbers_and_words_are_not_dates(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "ranges"),
     [
-        "came back 2026-01-01 through 2026-03-31 across",
-        "orders from 2026-01-01 through 2026-03-31",
-        "orders on 2026-01-15",
-        "before 2025-03-01 or after 2025-09-30",
-        "in 2026-01-01 through 2026-03-31",
+        ("came back 2026-01-01 through 2026-03-31 across", [("2026-01-01", "2026-03-31")]),
+        ("orders from 2026-01-01 through 2026-03-31", [("2026-01-01", "2026-03-31")]),
+        ("orders from 2025-11-03 through 2025-11-09", [("2025-11-03", "2025-11-09")]),
+        ("orders on 2026-01-20", [("2026-01-20", "2026-01-20")]),
+        (
+            "before 2025-03-01 or after 2025-09-30",
+            [("2025-03-01", "2025-03-01"), ("2025-09-30", "2025-09-30")],
+        ),
+        ("in 2026-01-01 through 2026-03-31", [("2026-01-01", "2026-03-31")]),
     ],
 )
-def test_canonical_text_is_left_alone(text: str) -> None:
-    assert resolve_relative_dates(text, AS_OF) == resolve_relative_dates(text, AS_OF)
+def test_explicit_dates_and_ranges_are_spans_and_keep_their_text(
+    text: str, ranges: list[tuple[str, str]]
+) -> None:
     rewrite = resolve_relative_dates(text, AS_OF)
-    assert (rewrite.text, rewrite.spans) == (text, ())
+    assert rewrite.text == text
+    assert [(s.start.isoformat(), s.end.isoformat()) for s in rewrite.spans] == ranges
+    for span in rewrite.spans:
+        assert text[span.offset : span.offset + span.length] == span.source
+        assert span.rendered.endswith(span.source.removeprefix("from "))
+
+
+def test_an_explicit_date_is_reported_where_it_stands() -> None:
+    text = "orders on 2026-01-20 and from 2025-11-03 through 2025-11-09"
+    spans = resolve_relative_dates(text, AS_OF).spans
+    assert spans == (
+        DateSpan("2026-01-20", date(2026, 1, 20), date(2026, 1, 20), 10, 10),
+        DateSpan(
+            "from 2025-11-03 through 2025-11-09",
+            date(2025, 11, 3),
+            date(2025, 11, 9),
+            text.index("from"),
+            34,
+        ),
+    )
+
+
+def ranges_of(text: str, as_of: date) -> list[tuple[date, date]]:
+    return [(s.start, s.end) for s in resolve_relative_dates(text, as_of).spans]
 
 
 @pytest.mark.parametrize(
@@ -474,17 +508,72 @@ def test_canonical_text_is_left_alone(text: str) -> None:
     ],
 )
 @pytest.mark.parametrize("as_of", [AS_OF, date(2000, 1, 1)])
-def test_second_pass_finds_nothing(text: str, as_of: date) -> None:
+def test_a_second_pass_changes_nothing_and_finds_the_same_ranges(text: str, as_of: date) -> None:
     once = resolve_relative_dates(text, as_of)
     twice = resolve_relative_dates(once.text, as_of)
-    assert (twice.text, twice.spans) == (once.text, ())
+    assert twice.text == once.text
+    assert ranges_of(once.text, as_of) == ranges_of(text, as_of)
 
 
 def test_resolving_twice_changes_nothing() -> None:
-    once = resolve_relative_dates(PAPER + " Also orders since Jan 15 and in Q4 2025.", AS_OF)
+    text = PAPER + " Also orders since Jan 15 and in Q4 2025."
+    once = resolve_relative_dates(text, AS_OF)
     twice = resolve_relative_dates(once.text, AS_OF)
     assert twice.text == once.text
-    assert twice.spans == ()
+    assert ranges_of(once.text, AS_OF) == ranges_of(text, AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "as_of"),
+    [
+        ("the last quarter of 2024", "2024-10-01", "2024-12-31", AS_OF),
+        ("the final quarter of 2024", "2024-10-01", "2024-12-31", AS_OF),
+        ("the first half of 2025", "2025-01-01", "2025-06-30", AS_OF),
+        ("the last half of 2025", "2025-07-01", "2025-12-31", AS_OF),
+        ("the last month of 2025", "2025-12-01", "2025-12-31", AS_OF),
+        ("the first month of Q2 2025", "2025-04-01", "2025-04-30", AS_OF),
+        ("the first week of March", "2026-03-01", "2026-03-07", AS_OF),
+        ("first week of March", "2026-03-01", "2026-03-07", AS_OF),
+        ("the first week of March", "2025-03-01", "2025-03-07", date(2026, 2, 10)),
+        ("the second week of January 2026", "2026-01-08", "2026-01-14", AS_OF),
+        ("the fourth week of February 2026", "2026-02-22", "2026-02-28", AS_OF),
+        ("the last week of March", "2026-03-25", "2026-03-31", AS_OF),
+        ("the last week of 2025", "2025-12-25", "2025-12-31", AS_OF),
+        ("the last week of February 2024", "2024-02-23", "2024-02-29", AS_OF),
+        ("the first day of February", "2026-02-01", "2026-02-01", AS_OF),
+        ("the last day of February 2024", "2024-02-29", "2024-02-29", AS_OF),
+        ("the first 10 days of March", "2026-03-01", "2026-03-10", AS_OF),
+        ("the last two weeks of 2025", "2025-12-18", "2025-12-31", AS_OF),
+        ("the last 3 months of 2025", "2025-10-01", "2025-12-31", AS_OF),
+        ("the first quarter of last year", "2025-01-01", "2025-03-31", AS_OF),
+        ("the last week of last month", "2026-02-22", "2026-02-28", AS_OF),
+        ("the first week of the month", "2026-03-01", "2026-03-07", AS_OF),
+        ("the last quarter", "2025-10-01", "2025-12-31", AS_OF),  # alone: the one before
+        ("the last month", "2026-02-01", "2026-02-28", AS_OF),
+    ],
+)
+def test_a_part_of_a_period_is_that_part(text: str, start: str, end: str, as_of: date) -> None:
+    assert only_span(f"orders in {text}", as_of) == (start, end)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the first half of the list",
+        "the last week of treatment",
+        "the fifth week of February 2026",
+        "the first quarter of March",
+        "the last 40 days of February 2026",
+    ],
+)
+def test_a_part_that_is_not_a_part_of_a_period_is_not_read_as_one(text: str) -> None:
+    rewrite = resolve_relative_dates(f"orders in {text}", AS_OF)
+    assert all(span.source not in text or "of" not in span.source for span in rewrite.spans)
+
+
+def test_a_part_of_a_period_absorbs_its_preposition() -> None:
+    rewrite = resolve_relative_dates("orders during the first week of March", AS_OF)
+    assert rewrite.text == "orders from 2026-03-01 through 2026-03-07"
 
 
 # --- one expression at a time (what the model points at) ----------------------------
@@ -538,7 +627,7 @@ def test_hints_name_what_was_not_resolved() -> None:
         ("orders on Monday", "on Monday"),
         ("visits in early March", "early March"),
         ("orders placed 6 months earlier", "6 months earlier"),
-        ("in the first 3 months of 2025", "first 3 months of 2025"),
+        ("in the first few weeks of March", "first few weeks of March"),
     ],
 )
 def test_hints_catch_common_leftovers(text: str, hint: str) -> None:
@@ -553,6 +642,12 @@ def test_no_hints_for_resolved_or_plain_text() -> None:
 # --- properties --------------------------------------------------------------------
 
 FRAGMENTS = [
+    "the first week of",
+    "the last quarter of",
+    "first 10 days of",
+    "the second",
+    "week",
+    "2026-01-20",
     "this quarter",
     "last week",
     "past 7 days",
@@ -628,7 +723,7 @@ def test_spans_are_sound_and_rewriting_is_idempotent(words: list[str], as_of: da
         remainder = remainder[index + len(piece) :]
     again = resolve_relative_dates(rewrite.text, as_of)
     assert again.text == rewrite.text
-    assert again.spans == ()
+    assert [(s.start, s.end) for s in again.spans] == [(s.start, s.end) for s in rewrite.spans]
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,13 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.smoke_script import CASES, SQL, PipelineScript
 from workbench.settings import PROJECT_ROOT, Settings
-from workbench.sql.demo import demo_database_path
 
 SIMPLE_002, SIMPLE_003, _ = CASES
 
 
 @pytest.fixture
-def script(tmp_path: Path, settings: Settings, demo_database: Path, monkeypatch, scripted_server):
+def script(tmp_path: Path, settings: Settings, installed_demo: Path, monkeypatch, scripted_server):
     """Two cases of the suite, the demo database in place, the pipeline scripted."""
     smoke = tmp_path / "fixtures" / "smoke"
     smoke.mkdir(parents=True)
@@ -28,9 +27,6 @@ def script(tmp_path: Path, settings: Settings, demo_database: Path, monkeypatch,
         for c in (SIMPLE_002, SIMPLE_003)
     ]
     (smoke / "simple.yaml").write_text(yaml.safe_dump(cases))
-    target = demo_database_path(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(demo_database, target)
     monkeypatch.setenv("WORKBENCH_FIXTURES_DIR", str(tmp_path / "fixtures"))
     monkeypatch.setenv("WORKBENCH_BASE_URL", scripted_server.base_url)
     monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")

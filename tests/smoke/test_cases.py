@@ -48,6 +48,18 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     assert case.source.endswith("simple.yaml:1")
 
 
+def test_wrong_sql_may_list_several_readings(tmp_path: Path) -> None:
+    one = GOOD_CASE + "  wrong_sql: SELECT COUNT(*) FROM tests\n"
+    (case,) = load_case_file(write(tmp_path, "simple.yaml", one))
+    assert case.wrong_readings == ("SELECT COUNT(*) FROM tests",) and case.more_wrong_sql == ()
+    several = GOOD_CASE + "  wrong_sql:\n    - SELECT 1\n    - |\n      SELECT 2\n"
+    (case,) = load_case_file(write(tmp_path, "simple.yaml", several))
+    assert case.wrong_sql == "SELECT 1" and case.more_wrong_sql == ("SELECT 2",)
+    assert case.wrong_readings == ("SELECT 1", "SELECT 2")
+    with pytest.raises(CaseError, match="wrong_sql"):
+        load_case_file(write(tmp_path, "simple.yaml", GOOD_CASE + "  wrong_sql: {a: 1}\n"))
+
+
 def test_expect_and_as_of_are_read(tmp_path: Path) -> None:
     text = """\
 - id: messy-001

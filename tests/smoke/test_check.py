@@ -24,9 +24,8 @@ from workbench.smoke.cases import (
     load_tags,
     select_cases,
 )
-from workbench.smoke.check import CheckReport, check_cases, tie_broken_variants
-from workbench.sql.demo import demo_database
-from workbench.sql.execute import Database
+from workbench.smoke.check import CheckReport, check_cases
+from workbench.sql import Database, Variant, limit_tie_breaks
 
 # --- the real suite ----------------------------------------------------------------------
 
@@ -42,17 +41,23 @@ def tags() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    return demo_database(Settings(data_dir=tmp_path_factory.mktemp("data")))
+def database(demo_settings: Settings, demo_database: Path) -> Database:
+    return Database.from_settings(demo_settings, demo_database)
 
 
 @pytest.fixture(scope="module")
-def report(suite, tags, database) -> CheckReport:
-    return check_cases(suite, database, known_tags=tags)
+def report(suite, tags, database, demo_variants) -> CheckReport:
+    return check_cases(suite, database, known_tags=tags, variants=demo_variants)
 
 
-def test_the_whole_suite_passes_its_checks_on_the_demo_database(report: CheckReport) -> None:
+def test_the_whole_suite_passes_its_checks_on_the_demo_database_and_its_variants(
+    report: CheckReport, demo_variants: tuple[Variant, ...]
+) -> None:
     assert [f.to_dict() for f in report.failures] == []
+    assert report.databases == (
+        "the main database",
+        *(f"variant database {v.name}" for v in demo_variants),
+    )
     for category, minimum in CATEGORY_MINIMUMS.items():
         assert report.by_category[category] >= minimum
     assert report.wrong_sql_cases >= 40
@@ -189,14 +194,79 @@ def test_a_limit_past_any_tie_is_sound(suite, database, tags) -> None:
     assert failures_of(planted(suite, gold_sql=gold), database, tags) == []
 
 
-def test_tie_broken_variants_extend_only_the_outermost_order() -> None:
+def test_tie_breaks_extend_only_the_outermost_order() -> None:
     sql = "SELECT a, COUNT(*) AS n FROM t GROUP BY a ORDER BY n DESC LIMIT 2"
-    asc, desc = tie_broken_variants(sql, 2)
+    asc, desc = limit_tie_breaks(sql, 2)
     assert asc.endswith("ORDER BY n DESC, 1 ASC, 2 ASC LIMIT 2")
-    assert desc.endswith("ORDER BY n DESC, 1 DESC, 2 DESC LIMIT 2")
-    assert tie_broken_variants("SELECT a FROM t ORDER BY a", 1) is None  # no LIMIT: no cut
-    assert tie_broken_variants("SELECT a FROM t LIMIT 1", 1)[1].endswith("ORDER BY 1 DESC LIMIT 1")
-    assert tie_broken_variants("SELECT (", 1) is None
+    assert "ORDER BY n DESC, 1 DESC" in desc and "2 DESC" in desc and desc.endswith("LIMIT 2")
+    assert limit_tie_breaks("SELECT a FROM t ORDER BY a", 1) is None  # no LIMIT: no cut
+    assert "ORDER BY 1 DESC" in limit_tie_breaks("SELECT a FROM t LIMIT 1", 1)[1]
+    assert limit_tie_breaks("SELECT (", 1) is None
+
+
+# --- the variant databases ------------------------------------------------------------------
+
+
+def patient_only_in(variant: Variant, database: Database) -> str:
+    """A patient name the variant has and the main database has not."""
+    query = "SELECT patient_name FROM patients"
+    mine = {row[0] for row in variant.database.run(query).rows}
+    return sorted(mine - {row[0] for row in database.run(query).rows})[0]
+
+
+def test_a_wrong_sql_only_the_main_database_tells_apart_is_caught_on_a_variant(
+    suite, database, tags, demo_variants
+) -> None:
+    """A patient of the main database whom the first variant lacks: reading the name as a
+    physician's returns nothing anywhere, which only the main database tells apart."""
+    first = demo_variants[0]
+    name = patient_only_in(Variant("main", database), first.database)
+    gold = (
+        "SELECT o.id FROM orders o JOIN patients p ON o.patient_id = p.id "
+        f"WHERE p.patient_name = '{name}'"
+    )
+    wrong = (
+        "SELECT o.id FROM orders o JOIN physicians ph ON o.physician_id = ph.id "
+        f"WHERE ph.physician_name = '{name}'"
+    )
+    case = planted(suite, gold_sql=gold, wrong_sql=wrong)
+    assert failures_of(case, database, tags) == []  # the main database alone is satisfied
+    report = check_cases(
+        (case,), database, known_tags=tags, variants=(first,), minimums={}, min_wrong_sql=0
+    )
+    assert [(f.check, f.message.split(":")[0]) for f in report.failures] == [
+        (
+            "wrong-discriminates",
+            f"the comparator finds wrong_sql equivalent to the gold on variant database {first.name}",
+        )
+    ]
+
+
+def test_every_wrong_reading_is_checked(suite, database, tags) -> None:
+    case = planted(suite)
+    same = case.gold_sql.replace("\n", " \n ")
+    case = replace(case, more_wrong_sql=(same,))
+    found = check_cases((case,), database, known_tags=tags, minimums={}, min_wrong_sql=0)
+    assert [(f.check, f.message.split(" equivalent")[0]) for f in found.failures] == [
+        ("wrong-discriminates", "the comparator finds wrong_sql #2")
+    ]
+
+
+def test_a_gold_that_fails_or_ties_on_a_variant_is_caught(
+    suite, database, tags, demo_variants
+) -> None:
+    only_main = patient_only_in(Variant("main", database), demo_variants[0].database)
+    failing = (
+        "SELECT 1000 / COUNT(*) FROM orders o JOIN patients p ON o.patient_id = p.id "
+        f"WHERE p.patient_name = '{only_main}'"
+    )
+    case = planted(suite, gold_sql=failing, wrong_sql=None)
+    report = check_cases(
+        (case,), database, known_tags=tags, variants=demo_variants[:1], minimums={}, min_wrong_sql=0
+    )
+    assert [(f.check, f.message.split(":")[0]) for f in report.failures] == [
+        ("gold-executes", f"on variant database {demo_variants[0].name}")
+    ]
 
 
 def test_a_wrong_sql_that_is_equivalent_is_caught(suite, database, tags) -> None:
@@ -266,7 +336,17 @@ def small_fixtures(tmp_path: Path) -> Path:
 def test_smoke_check_json(cli_data_dir: Path, small_fixtures: Path, suite) -> None:
     out = run_cli(cli_data_dir, small_fixtures, "--json")
     data = json.loads(out.stdout)
-    assert set(data) == {"cases", "by_category", "by_tag", "wrong_sql_cases", "failures"}
+    assert set(data) == {
+        "cases",
+        "by_category",
+        "by_tag",
+        "wrong_sql_cases",
+        "databases",
+        "failures",
+        "seconds",
+        "variant_build_s",
+    }
+    assert len(data["databases"]) == 4
     simple = select_cases(suite, category="simple")
     assert data["cases"] == len(simple)
     assert data["by_category"] == {c: (len(simple) if c == "simple" else 0) for c in CATEGORIES}

@@ -1,4 +1,5 @@
-"""``workbench db build``: build (or reuse) the demo database and report what it holds."""
+"""``workbench db build``: build (or reuse) the demo database and its variants, and report
+what they hold and what they cost."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import argparse
 
 from workbench.commands import Outcome
 from workbench.settings import Settings
-from workbench.sql import build_demo_database
+from workbench.sql import DemoBuild, build_demo_database, build_variant_databases, variant_seeds
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("db", help="the demo lab-results database")
     actions = parser.add_subparsers(dest="db_command", required=True)
     build = actions.add_parser(
-        "build", parents=[common], help="build the demo database (reused when up to date)"
+        "build",
+        parents=[common],
+        help="build the demo database and its variants (reused when up to date)",
     )
     build.add_argument("--force", action="store_true", help="rebuild even if it exists")
     build.set_defaults(handler=build_database)
@@ -21,18 +24,40 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def build_database(args: argparse.Namespace, settings: Settings) -> Outcome:
     report = build_demo_database(settings, force=args.force)
+    variants = build_variant_databases(settings, force=args.force)
     data = {
         "path": str(report.path.resolve()),
         "built": report.built,
         "seconds": round(report.seconds, 3),
         "size_bytes": report.size_bytes,
         "tables": report.counts,
+        "variants": [
+            {
+                "seed": seed,
+                "path": str(v.path.resolve()),
+                "built": v.built,
+                "seconds": round(v.seconds, 3),
+            }
+            for seed, v in zip(variant_seeds(settings), variants, strict=True)
+        ],
     }
-    action = "built" if report.built else "reused (up to date)"
     width = max(len(name) for name in report.counts)
     lines = [
         f"{report.path.resolve()}",
-        f"{action} in {report.seconds:.2f} s · {report.size_bytes / 1_048_576:.1f} MiB",
+        f"{_action(report)} in {report.seconds:.2f} s · {report.size_bytes / 1_048_576:.1f} MiB",
         *(f"  {name:<{width}} {rows:>9,}" for name, rows in report.counts.items()),
     ]
+    if variants:
+        total = sum(v.seconds for v in variants)
+        lines.append(
+            f"{len(variants)} variants (verdicts are also checked on them), {total:.2f} s:"
+        )
+        lines += [
+            f"  seed {seed}: {_action(v)} in {v.seconds:.2f} s · {v.path.name}"
+            for seed, v in zip(variant_seeds(settings), variants, strict=True)
+        ]
     return Outcome(data=data, text="\n".join(lines))
+
+
+def _action(build: DemoBuild) -> str:
+    return "built" if build.built else "reused (up to date)"

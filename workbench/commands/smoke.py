@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from workbench.smoke import (
     variant_rates,
     write_junit,
 )
-from workbench.sql import demo_database
+from workbench.sql import demo_database, demo_variants
 from workbench.store import open_store
 
 
@@ -57,10 +58,11 @@ def register_check(actions: argparse._SubParsersAction, common: argparse.Argumen
     parser = actions.add_parser(
         "check",
         parents=[common],
-        help="prove every gold case against the demo database",
+        help="prove every gold case against the demo database and its variants",
         description="Verify that every gold query parses, is read-only, runs and returns rows "
-        "(none when tagged empty-expected), that every wrong_sql is told apart from its gold, "
-        "and that ids, questions, tags and category counts are in order.",
+        "(none when tagged empty-expected), also on the variant databases "
+        "(WORKBENCH_DEMO_VARIANTS), that every wrong_sql is told apart from its gold on each "
+        "database, and that ids, questions, tags and category counts are in order.",
     )
     parser.set_defaults(handler=check_suite)
 
@@ -169,15 +171,25 @@ def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
     directory = smoke_dir(settings.fixtures_dir)
     cases = load_cases(directory)
     tags = load_tags(directory)
-    report = check_cases(cases, demo_database(settings), known_tags=tags)
-    return Outcome(
-        data=report.to_dict(), text=format_report(report), exit_code=0 if report.ok else 1
+    database = demo_database(settings)
+    started = time.perf_counter()
+    variants = demo_variants(settings)  # built once, then reused
+    built = time.perf_counter() - started
+    report = check_cases(cases, database, known_tags=tags, variants=variants)
+    seconds = time.perf_counter() - started - built
+    data = report.to_dict() | {"seconds": round(seconds, 2), "variant_build_s": round(built, 2)}
+    text = format_report(report)
+    text += f"\nproved in {seconds:.1f} s" + (
+        f" (variants built in {built:.1f} s)" if built > 1 else ""
     )
+    return Outcome(data=data, text=text, exit_code=0 if report.ok else 1)
 
 
 def format_report(report: CheckReport) -> str:
     """The check's summary for people: counts, then each failure on its own line."""
     lines = [f"{report.cases} cases, {report.wrong_sql_cases} with a wrong_sql"]
+    if report.databases:
+        lines.append("databases:   " + ", ".join(report.databases))
     lines.append("by category: " + ", ".join(f"{k} {v}" for k, v in report.by_category.items()))
     lines.append("by tag:      " + ", ".join(f"{k} {v}" for k, v in report.by_tag.items()))
     if report.ok:

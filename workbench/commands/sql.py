@@ -17,6 +17,7 @@ from workbench.sql import (
     extract_sql,
     format_sql,
     tree_to_duckdb,
+    variants_for,
 )
 
 
@@ -41,10 +42,16 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     compare = commands.add_parser(
         "compare",
         parents=[common, where],
-        help="compare a predicted query's result with a gold query's; exit 1 when they differ",
+        help="compare a predicted query's result with a gold query's (on the demo database, "
+        "also on its variants); exit 1 when they differ",
     )
     compare.add_argument("--gold", required=True, help="the reference query")
     compare.add_argument("--pred", required=True, help="the predicted query")
+    compare.add_argument(
+        "--no-variants",
+        action="store_true",
+        help="judge on the demo database alone, not also on its variants (other seeds)",
+    )
     compare.set_defaults(handler=compare_sql)
 
     check = commands.add_parser(
@@ -93,8 +100,17 @@ def run_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def compare_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
-    verdict = compare_queries(args.gold, args.pred, _database(args, settings), dialect=args.dialect)
-    data = {"equivalent": verdict.equivalent, "reason": verdict.reason}
+    database = _database(args, settings)
+    variants = () if args.no_variants else variants_for(settings, database)
+    verdict = compare_queries(
+        args.gold, args.pred, database, dialect=args.dialect, variants=variants
+    )
+    data = {
+        "equivalent": verdict.equivalent,
+        "reason": verdict.reason,
+        "database": verdict.database,
+        "variants": [v.name for v in variants],
+    }
     word = "equivalent" if verdict.equivalent else "different"
     return Outcome(
         data=data, text=f"{word}: {verdict.reason}", exit_code=0 if verdict.equivalent else 1

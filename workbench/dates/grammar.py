@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from workbench.dates import words as vocab
-from workbench.dates.periods import MONTHS_PER, Interval, Unit, block, calendar_period
+from workbench.dates.periods import (
+    MONTHS_PER,
+    Interval,
+    Unit,
+    block,
+    calendar_period,
+    part_of_period,
+)
 from workbench.dates.periods import shift as shift_by
 from workbench.dates.periods import window as window_ending
 
@@ -162,6 +169,7 @@ class Parser:
             self.bare_year(i, bare_ok),
             self.edge_of(i),
             self.period_of(i),
+            self.part_of(i),
         )
 
     def numeric(self, i: int) -> _Parse | None:
@@ -322,7 +330,37 @@ class Parser:
         interval = self.definite(found[1]) if found else None
         if found is None or interval is None:
             return None
+        if unit == "week" and interval.start != interval.end:
+            return None  # "the week of March" names no week; "the first week of March" does
         return found[0], calendar_period(unit, interval.start)  # type: ignore[arg-type]
+
+    def part_of(self, i: int) -> _Parse | None:
+        """ "the last quarter of 2024", "the first week of March", "the last 3 months of 2025":
+        a part of a period, counted from its start (or its end for "last"), inside it."""
+        j = self.the(i)
+        word = self.low(j)
+        if word in vocab.ORDINALS:
+            position, from_end = vocab.ORDINALS[word], False
+        elif word in vocab.FINAL:
+            position, from_end = 1, True
+        else:
+            return None
+        k, count = j + 1, 1
+        counted = self.count(k) if position == 1 else None
+        if counted and self.low(counted[0]) in vocab.PART_UNITS:
+            k, count = counted
+        unit = vocab.PART_UNITS.get(self.low(k))
+        if unit is None or self.low(k + 1) != "of":
+            return None
+        found = self.operand(k + 2)
+        if found is None:
+            m = self.the(k + 2)
+            if self.low(m) not in ("week", "month", "quarter", "year"):
+                return None
+            found = m + 1, calendar_period(self.low(m), self.as_of)  # type: ignore[arg-type]
+        whole = self.definite(found[1])
+        part = part_of_period(whole, unit, count, position, from_end) if whole else None
+        return (found[0], part) if part else None
 
     # relative expressions -------------------------------------------------------
     def relative(self, i: int) -> _Parse | None:

@@ -64,3 +64,39 @@ def shift(as_of: date, unit: str, count: int) -> date:
 def window(as_of: date, unit: str, count: int) -> Interval:
     """The ``count``-unit window ending on ``as_of``, inclusive."""
     return Interval(shift(as_of, unit, -count) + timedelta(days=1), as_of)
+
+
+def part_of_period(
+    whole: Interval, unit: Unit, count: int, position: int, from_end: bool
+) -> Interval | None:
+    """The ``position``-th run of ``count`` units of ``whole``, from its start or its end.
+
+    Days and weeks are counted in days from the start (or end) of ``whole``: the first week
+    of March is March 1 to 7, the last week of 2025 December 25 to 31. Months, quarters and
+    halves are counted in calendar months. None when the part does not fit inside ``whole``
+    ("the fifth week of February", "the first quarter of March").
+    """
+    if unit in ("day", "week"):
+        size = count * (7 if unit == "week" else 1)
+        offset = (position - 1) * size
+        if from_end:
+            end = whole.end - timedelta(days=offset)
+            part = Interval(end - timedelta(days=size - 1), end)
+        else:
+            start = whole.start + timedelta(days=offset)
+            part = Interval(start, start + timedelta(days=size - 1))
+    elif unit in MONTHS_PER:
+        months = count * MONTHS_PER[unit]
+        offset = (position - 1) * months
+        if whole.start.day != 1 or (whole.end + timedelta(days=1)).day != 1:
+            return None  # a week, or a run of days, has no calendar months to count
+        if from_end:
+            first = add_months(whole.end + timedelta(days=1), -(offset + months))
+        else:
+            first = add_months(whole.start, offset)
+        part = Interval(first, add_months(first, months) - timedelta(days=1))
+    else:
+        return None
+    if part.start < whole.start or part.end > whole.end:
+        return None
+    return part

@@ -48,9 +48,19 @@ Conventions (all ranges inclusive):
   "throughout" or "from", which would otherwise read badly before "from ...":
   "orders in Q1 2026" -> "orders from 2026-01-01 through 2026-03-31". Single
   dates keep their preposition ("on 01/15/2026" -> "on 2026-01-15").
-- Text already in the canonical form ("2026-01-15", "2026-01-01 through
-  2026-03-31", with or without a leading "from") is left as it is and reported
-  as no span, so resolving twice changes nothing.
+- Explicit dates and ranges are spans too ("orders on 2026-01-20" is the day
+  2026-01-20, "from 2025-11-03 through 2025-11-09" that week); text already in the
+  canonical form ("2026-01-15", "2026-01-01 through 2026-03-31", with or without a
+  leading "from") is reported and left as it is, so resolving twice changes nothing
+  and finds the same ranges.
+- A part of a period is counted inside it: "the last quarter of 2024" is
+  2024-10-01 through 2024-12-31, "the first half of 2025" its first six months,
+  "the last month of 2025" December; weeks and days are counted in days from the
+  start (or the end, for "last") of the period: "the first week of March" is March
+  1 to 7, "the second week of January 2026" January 8 to 14, "the last week of
+  2025" December 25 to 31, "the first 10 days of March" March 1 to 10. A part that
+  does not fit ("the fifth week of February") is not a date. Alone, "the last
+  quarter" is still the quarter before the current one.
 """
 
 from __future__ import annotations
@@ -120,22 +130,27 @@ def _scan(text: str, as_of: date) -> Iterator[DateSpan]:
             continue
         first, after, interval = found
         core = text[tokens[first].start : tokens[after - 1].end]
-        if not _CANONICAL.fullmatch(core.lower()):
-            if (
-                interval.start != interval.end
-                and first - 1 >= done
-                and parser.low(first - 1) in ABSORBED
-                and parser.low(first - 2) not in TAKES_OPERAND
-                and parser.low(first) not in ("from", "between", "since")
-            ):
-                first -= 1
-            end = tokens[after - 1].end
-            possessive = _POSSESSIVE.match(text, end)  # "last week's results"
-            if possessive:
-                end = possessive.end()
+        if _CANONICAL.fullmatch(core.lower()):
+            # Already written as it would be rendered: reported, and left as it stands.
             offset = tokens[first].start
-            source = text[offset:end]
-            yield DateSpan(source, interval.start, interval.end, offset, len(source))
+            yield DateSpan(core, interval.start, interval.end, offset, len(core))
+            i = done = after
+            continue
+        if (
+            interval.start != interval.end
+            and first - 1 >= done
+            and parser.low(first - 1) in ABSORBED
+            and parser.low(first - 2) not in TAKES_OPERAND
+            and parser.low(first) not in ("from", "between", "since")
+        ):
+            first -= 1
+        end = tokens[after - 1].end
+        possessive = _POSSESSIVE.match(text, end)  # "last week's results"
+        if possessive:
+            end = possessive.end()
+        offset = tokens[first].start
+        source = text[offset:end]
+        yield DateSpan(source, interval.start, interval.end, offset, len(source))
         i = done = after
 
 
@@ -149,7 +164,8 @@ def resolve_relative_dates(text: str, as_of: date) -> DateRewrite:
     pieces: list[str] = []
     cursor = 0
     for span in spans:
-        pieces += [text[cursor : span.offset], span.rendered]
+        kept = _CANONICAL.fullmatch(span.source.lower())  # already written as Python would
+        pieces += [text[cursor : span.offset], span.source if kept else span.rendered]
         cursor = span.offset + span.length
     pieces.append(text[cursor:])
     return DateRewrite("".join(pieces), spans)

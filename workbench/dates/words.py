@@ -36,6 +36,13 @@ UNITS = {
     for unit in ("day", "week", "month", "quarter", "year")
     for plural in ("", "s")
 }
+PART_UNITS: dict[str, Unit] = {
+    f"{unit}{plural}": unit  # type: ignore[misc]
+    for unit in ("day", "week", "month", "quarter")
+    for plural in ("", "s")
+} | {"half": "half"}
+"""Units a period is cut into: "the first week of March", "the last 3 months of 2025"."""
+FINAL = {"last", "final"}
 THIS = {"this", "current"}
 LAST = {"last", "previous", "prior"}
 WINDOW = {"past", "last", "previous", "prior", "trailing", "preceding"}

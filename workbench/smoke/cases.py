@@ -78,9 +78,16 @@ class SmokeCase:
     expect: tuple[StageExpectation, ...] = ()
     pseudo: str | None = None
     wrong_sql: str | None = None
+    more_wrong_sql: tuple[str, ...] = ()
+    """Further wrong readings, when the YAML lists several under ``wrong_sql``."""
     note: str | None = None
     source: str = ""
     """Where the case was read from, as ``file:line`` (empty for cases built in code)."""
+
+    @property
+    def wrong_readings(self) -> tuple[str, ...]:
+        """Every wrong reading the comparator must reject."""
+        return ((self.wrong_sql,) if self.wrong_sql else ()) + self.more_wrong_sql
 
     def expectation_for(self, stage: str) -> StageExpectation | None:
         """The expectation on ``stage``'s output, if the case has one."""
@@ -111,7 +118,7 @@ class _CaseModel(BaseModel):
     tags: list[str] = Field(min_length=1)
     expect: dict[StageId, _ExpectModel] = Field(default_factory=dict)
     pseudo: str | None = None
-    wrong_sql: str | None = None
+    wrong_sql: str | list[str] | None = None
     note: str | None = None
 
     @field_validator("question", "gold_sql")
@@ -212,6 +219,8 @@ def _describe(err: Mapping[str, Any]) -> str:
 
 def _to_case(model: _CaseModel, *, source: str) -> SmokeCase:
     category = next(t for t in model.tags if t in CATEGORIES)
+    listed = [model.wrong_sql] if isinstance(model.wrong_sql, str) else model.wrong_sql or []
+    wrong = [sql.strip() for sql in listed if sql.strip()]
     return SmokeCase(
         id=model.id,
         question=model.question.strip(),
@@ -224,7 +233,8 @@ def _to_case(model: _CaseModel, *, source: str) -> SmokeCase:
             for stage, e in model.expect.items()
         ),
         pseudo=model.pseudo.strip() if model.pseudo else None,
-        wrong_sql=model.wrong_sql.strip() if model.wrong_sql else None,
+        wrong_sql=wrong[0] if wrong else None,
+        more_wrong_sql=tuple(wrong[1:]),
         note=model.note.strip() if model.note else None,
         source=source,
     )

@@ -4,17 +4,16 @@ A case that fails a check is recorded and the check goes on, so one run lists ev
 problem at once. Why the checks: a gold query that returns nothing cannot tell a right
 pipeline from a wrong one, and a ``wrong_sql`` the comparator calls equivalent shows
 the data cannot tell the two readings apart. Both would make a green smoke run
-meaningless.
+meaningless. Smoke runs judge on the variant databases too, so the gold must work on
+each of them, and each wrong reading must be told apart on each of them: a case whose
+discrimination hangs on one draw of the data is fragile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import sqlglot
-from sqlglot import exp
 
 from workbench.errors import SQLParseError, SQLRefused, WorkbenchError
 from workbench.smoke.cases import (
@@ -28,7 +27,16 @@ from workbench.smoke.cases import (
     count_by_category,
     count_by_tag,
 )
-from workbench.sql import Database, QueryResult, compare_results, gold_is_ordered
+from workbench.sql import (
+    Database,
+    GoldCache,
+    GoldResult,
+    QueryResult,
+    Variant,
+    held_open,
+    judge_result,
+    limit_tie_breaks,
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class CheckReport:
     by_tag: Mapping[str, int]
     wrong_sql_cases: int
     failures: tuple[CaseFailure, ...] = field(default=())
+    databases: tuple[str, ...] = ()
+    """The databases the suite was proved on: the main one, then its variants."""
 
     @property
     def ok(self) -> bool:
@@ -63,6 +73,7 @@ class CheckReport:
             "by_category": dict(self.by_category),
             "by_tag": dict(self.by_tag),
             "wrong_sql_cases": self.wrong_sql_cases,
+            "databases": list(self.databases),
             "failures": [f.to_dict() for f in self.failures],
         }
 
@@ -72,29 +83,33 @@ def check_cases(
     database: Database,
     *,
     known_tags: Iterable[str],
+    variants: Sequence[Variant] = (),
     minimums: Mapping[str, int] = CATEGORY_MINIMUMS,
     min_wrong_sql: int = MIN_WRONG_SQL,
 ) -> CheckReport:
-    """Prove the suite against ``database``; every failure is recorded, none stops the check.
+    """Prove the suite against ``database`` and its variants; every failure is recorded,
+    none stops the check.
 
     Args:
         cases: the suite (usually ``load_cases(smoke_dir(...))``).
         database: the database the gold queries run against.
         known_tags: the documented tag list (``load_tags(...)``).
+        variants: databases verdicts are also checked on (``workbench.sql.variants``): the
+            gold must run on each without a LIMIT cutting a tie, and every wrong reading must
+            be told apart from the gold on each.
         minimums: cases needed per category; suite-level failures when short.
         min_wrong_sql: cases needed that carry a ``wrong_sql``.
     """
     cases = tuple(cases)
     known = set(known_tags)
+    golds = GoldCache()
+    databases = [("the main database", database)]
+    databases += [(f"variant database {v.name}", v.database) for v in variants]
     failures: list[CaseFailure] = []
     failures += _check_uniqueness(cases)
-    for case in cases:
-        failures += _check_case_fields(case, known)
-        gold, gold_failures = _check_gold(case, database)
-        failures += gold_failures
-        if gold is not None:
-            failures += _check_wrong(case, gold, database)
-            failures += _check_limit_ties(case, gold, database)
+    with held_open(d for _, d in databases):
+        for case in cases:
+            failures += _check_case(case, known, databases, golds)
     by_category = count_by_category(cases)
     for category, minimum in minimums.items():
         if by_category.get(category, 0) < minimum:
@@ -105,7 +120,7 @@ def check_cases(
                     f"{category} has {by_category.get(category, 0)} cases; needs {minimum}",
                 )
             )
-    wrong_count = sum(1 for c in cases if c.wrong_sql)
+    wrong_count = sum(1 for c in cases if c.wrong_readings)
     if wrong_count < min_wrong_sql:
         failures.append(
             CaseFailure(
@@ -120,7 +135,28 @@ def check_cases(
         by_tag=count_by_tag(cases),
         wrong_sql_cases=wrong_count,
         failures=tuple(failures),
+        databases=tuple(name for name, _ in databases),
     )
+
+
+def _check_case(
+    case: SmokeCase,
+    known: set[str],
+    databases: Sequence[tuple[str, Database]],
+    golds: GoldCache,
+) -> list[CaseFailure]:
+    failures = _check_case_fields(case, known)
+    (_, database), *variants = databases
+    gold, gold_failures = _check_gold(case, database, golds)
+    failures += gold_failures
+    if gold is None:
+        return failures
+    failures += _check_limit_ties(case, gold.result, database)
+    variant_failures = _check_on_variants(case, variants, golds)
+    failures += variant_failures
+    if not variant_failures:
+        failures += _check_wrong(case, databases, golds)
+    return failures
 
 
 def _normalized_question(question: str) -> str:
@@ -189,28 +225,23 @@ def _check_case_fields(case: SmokeCase, known: set[str]) -> list[CaseFailure]:
 
 
 def _check_gold(
-    case: SmokeCase, database: Database
-) -> tuple[QueryResult | None, list[CaseFailure]]:
-    """Run the gold query; its result (None when it failed) and what is wrong with it."""
+    case: SmokeCase, database: Database, golds: GoldCache
+) -> tuple[GoldResult | None, list[CaseFailure]]:
+    """Run the gold on the main database; its result (None when it failed) and what is wrong."""
 
     def failed(check: str, message: str) -> tuple[None, list[CaseFailure]]:
         return None, [CaseFailure(case.id, check, message)]
 
     # run_query parses and applies the safety rules before anything executes.
     try:
-        result = database.run(case.gold_sql)
+        gold = golds.get(case.gold_sql, database)
     except SQLParseError as exc:
         return failed("gold-parses", str(exc))
     except SQLRefused as exc:
         return failed("gold-readonly", str(exc))
     except WorkbenchError as exc:
         return failed("gold-executes", str(exc))
-    rows = result.row_count
-    if result.truncated:
-        return failed(
-            "gold-rows",
-            f"the gold returns more than {database.row_cap} rows, so results cannot be compared; narrow it",
-        )
+    rows = gold.result.row_count
     if case.empty_expected and rows:
         return failed("gold-rows", f"tagged {EMPTY_EXPECTED} but the gold returns {rows} rows")
     if not case.empty_expected and not rows:
@@ -218,65 +249,65 @@ def _check_gold(
             "gold-rows",
             f"the gold returns no rows; tag it {EMPTY_EXPECTED} or choose filters that match",
         )
-    return result, []
+    return gold, []
 
 
-def _check_wrong(case: SmokeCase, gold: QueryResult, database: Database) -> list[CaseFailure]:
-    """The wrong reading must run and the comparator must tell it from the gold."""
-    if not case.wrong_sql:
-        return []
+def _check_on_variants(
+    case: SmokeCase, variants: Sequence[tuple[str, Database]], golds: GoldCache
+) -> list[CaseFailure]:
+    """The gold must run on every variant too, and its LIMIT must not cut a tie there."""
+    failures = []
+    for name, database in variants:
+        try:
+            gold = golds.get(case.gold_sql, database)
+        except WorkbenchError as exc:
+            failures.append(CaseFailure(case.id, "gold-executes", f"on {name}: {exc}"))
+            continue
+        failures += _check_limit_ties(case, gold.result, database, name)
+    return failures
 
-    try:
-        wrong = database.run(case.wrong_sql)
-    except WorkbenchError as exc:
-        return [CaseFailure(case.id, "wrong-executes", str(exc))]
-    verdict = compare_results(gold, wrong, ordered=gold_is_ordered(case.gold_sql))
-    if verdict.equivalent:
-        return [
-            CaseFailure(
-                case.id,
-                "wrong-discriminates",
-                "the comparator finds wrong_sql equivalent to the gold: the data cannot "
-                "tell the two readings apart; choose another wrong reading or other filters",
+
+def _check_wrong(
+    case: SmokeCase, databases: Sequence[tuple[str, Database]], golds: GoldCache
+) -> list[CaseFailure]:
+    """Each wrong reading must run, and the comparator must tell it from the gold on every
+    database: a reading only some draws of the data tell apart makes a fragile case."""
+    failures = []
+    for number, wrong_sql in enumerate(case.wrong_readings, start=1):
+        which = f"wrong_sql #{number}" if len(case.wrong_readings) > 1 else "wrong_sql"
+        same_on: list[str] = []
+        for name, database in databases:
+            try:
+                gold = golds.get(case.gold_sql, database)
+                wrong = database.run(wrong_sql)
+            except WorkbenchError as exc:
+                failures.append(CaseFailure(case.id, "wrong-executes", f"{which} on {name}: {exc}"))
+                break
+            if judge_result(gold, wrong, database).equivalent:
+                same_on.append(name)
+        if same_on:
+            failures.append(
+                CaseFailure(
+                    case.id,
+                    "wrong-discriminates",
+                    f"the comparator finds {which} equivalent to the gold on "
+                    f"{', '.join(same_on)}: the data there cannot tell the two readings apart; "
+                    "choose another wrong reading or other filters",
+                )
             )
-        ]
-    return []
+    return failures
 
 
-def tie_broken_variants(sql: str, columns: int) -> tuple[str, str] | None:
-    """``sql`` twice, its outermost ORDER BY extended by every output column ascending,
-    then descending; None when its outermost query has no LIMIT.
-
-    The two return the same rows exactly when the LIMIT does not cut through rows that
-    tie on the ORDER BY keys (with no ORDER BY, every row ties).
-    """
-
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError:
-        return None
-    if tree.args.get("limit") is None:
-        return None
-    order = tree.args.get("order")
-    given = list(order.expressions) if order is not None else []
-    variants = []
-    for desc in (False, True):
-        copy = tree.copy()
-        keys = [exp.Ordered(this=exp.Literal.number(i), desc=desc) for i in range(1, columns + 1)]
-        copy.set("order", exp.Order(expressions=[*given, *keys]))
-        variants.append(copy.sql(dialect="duckdb"))
-    return variants[0], variants[1]
-
-
-def _check_limit_ties(case: SmokeCase, gold: QueryResult, database: Database) -> list[CaseFailure]:
+def _check_limit_ties(
+    case: SmokeCase, gold: QueryResult, database: Database, where: str = "the main database"
+) -> list[CaseFailure]:
     """A LIMIT that cuts through a tie makes the gold's rows arbitrary: a right answer
     could then fail (or a wrong one pass) depending on the engine's whim."""
-    variants = tie_broken_variants(case.gold_sql, len(gold.columns))
-    if variants is None:
+    breaks = limit_tie_breaks(case.gold_sql, len(gold.columns))
+    if breaks is None:
         return []
-
     try:
-        first, second = (database.run(sql) for sql in variants)
+        first, second = (database.run(sql) for sql in breaks)
     except WorkbenchError:
         return []  # the gold itself ran; a rewrite DuckDB refuses proves nothing either way
     if sorted(map(repr, first.rows)) == sorted(map(repr, second.rows)):
@@ -285,7 +316,8 @@ def _check_limit_ties(case: SmokeCase, gold: QueryResult, database: Database) ->
         CaseFailure(
             case.id,
             "gold-limit-tie",
-            "the gold's LIMIT cuts through rows that tie on its ORDER BY keys, so the rows it "
-            "returns are arbitrary; add an ORDER BY key that breaks the tie or move the LIMIT",
+            f"on {where} the gold's LIMIT cuts through rows that tie on its ORDER BY keys, so "
+            "the rows it returns are arbitrary; add an ORDER BY key that breaks the tie or "
+            "move the LIMIT",
         )
     ]

@@ -2,7 +2,9 @@
 
 Each repeat goes through a ``RecordingLLM`` that keeps the completions, because the
 trace keeps each stage's text but not its tokens and margins, and those are what
-locate a divergence to the token. The gold query runs once per case and run.
+locate a divergence to the token. The gold query runs once per case, run and database: a
+repeat that agrees with it on the run's database is also judged on the variant databases
+(``workbench.sql.variants``), so an answer right by coincidence fails.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from workbench.pipeline import RunEnvironment, StageTrace, Trace, run_pipeline
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import CaseResult, RepeatOutcome, StageOutcome
 from workbench.smoke.verdicts import case_verdict, check_expectations
-from workbench.sql import Database, QueryResult, compare_results, gold_is_ordered
+from workbench.sql import (
+    Database,
+    GoldCache,
+    GoldResult,
+    Variant,
+    judge_on_variants,
+    judge_result,
+    variants_for,
+)
 
 
 class RecordingLLM:
@@ -63,28 +73,30 @@ def stage_outcome(stage: StageTrace, completion: Completion | None) -> StageOutc
 @dataclass
 class SuiteContext:
     """What every case of a run shares: the environment (its database open), the cancel
-    event, and each case's gold result, run once per run."""
+    event, each case's gold result (run once per run and database), and the variant
+    databases verdicts are also checked on (by default the demo database's own, when the
+    run's database is the demo database; built on first use)."""
 
     env: RunEnvironment
     cancel: threading.Event
-    _gold: dict[str, QueryResult | WorkbenchError] = field(default_factory=dict)
+    variants: tuple[Variant, ...] | None = None
+    golds: GoldCache = field(default_factory=GoldCache)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def database(self) -> Database:
         assert self.env.database is not None, "a smoke run opens its database before its cases"
         return self.env.database
 
-    def gold(self, case: SmokeCase) -> QueryResult:
-        """The gold result of a case, run once per run; raises when the gold fails."""
-        if case.id not in self._gold:
-            try:
-                self._gold[case.id] = self.database.run(case.gold_sql)
-            except WorkbenchError as exc:
-                self._gold[case.id] = exc
-        gold = self._gold[case.id]
-        if isinstance(gold, WorkbenchError):
-            raise gold
-        return gold
+    def judging_variants(self) -> tuple[Variant, ...]:
+        with self._lock:
+            if self.variants is None:
+                self.variants = variants_for(self.env.settings, self.database)
+            return self.variants
+
+    def gold(self, case: SmokeCase) -> GoldResult:
+        """The gold result of a case on the run's database; raises when the gold fails."""
+        return self.golds.get(case.gold_sql, self.database)
 
 
 def judge_repeat(
@@ -108,9 +120,15 @@ def judge_repeat(
     try:
         gold = ctx.gold(case)
         predicted = ctx.database.run(trace.sql.original)
+        verdict = judge_on_variants(
+            case.gold_sql,
+            trace.sql.original,
+            judge_result(gold, predicted, ctx.database),
+            ctx.judging_variants(),
+            golds=ctx.golds,
+        )
     except WorkbenchError as exc:
         return replace(base, reason=f"the SQL could not be judged: {exc}")
-    verdict = compare_results(gold, predicted, ordered=gold_is_ordered(case.gold_sql))
     unmet = check_expectations(case, stages)
     passed = verdict.equivalent and not unmet
     reasons = ([] if verdict.equivalent else [verdict.reason]) + list(unmet)

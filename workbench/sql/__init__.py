@@ -4,15 +4,20 @@
 - ``extract``: the query in a model's answer;
 - ``execute``: ``Database`` (a file with its limits) and ``run_query``;
 - ``accuracy``: does a prediction return what the gold returns (``compare_results``),
-  built on ``values`` (equality within tolerance, multisets) and ``columns``
-  (matching columns by their values);
+  built on ``values`` (equality within tolerance, multisets), ``columns``
+  (matching columns by their values) and ``ordering`` (ORDER BY keys and ties);
+- ``judge``: the gold run once per database (``run_gold``), predictions judged against it
+  on the main database and its variants (``judge``, ``judge_on_variants``,
+  ``compare_queries``), results larger than the row cap streamed (``large``);
+- ``division``: PostgreSQL's integer division kept in the transpiled query;
 - ``schema``: tables, row counts and the ``{{schema}}`` text, read from the database;
-- ``demo``: the demo database, built on demand and cached by content.
+- ``demo``: the demo database, built on demand and cached by content; ``variants``: the
+  same generator with other seeds, for judging on several databases.
 """
 
 from __future__ import annotations
 
-from workbench.sql.accuracy import Verdict, compare_queries, compare_results, gold_is_ordered
+from workbench.sql.accuracy import Verdict, compare_results
 from workbench.sql.check import check_readonly, format_sql, parse_sql, to_duckdb, tree_to_duckdb
 from workbench.sql.demo import (
     DemoBuild,
@@ -23,28 +28,59 @@ from workbench.sql.demo import (
 )
 from workbench.sql.execute import Database, QueryResult, connect_readonly, run_query
 from workbench.sql.extract import extract_sql
+from workbench.sql.judge import (
+    GoldCache,
+    GoldResult,
+    compare_queries,
+    held_open,
+    judge,
+    judge_on_variants,
+    judge_result,
+    run_gold,
+)
+from workbench.sql.ordering import gold_is_ordered, limit_tie_breaks
 from workbench.sql.schema import schema_description, table_counts
+from workbench.sql.variants import (
+    Variant,
+    build_variant_databases,
+    demo_variants,
+    variant_seeds,
+    variants_for,
+)
 
 __all__ = [
     "Database",
     "DemoBuild",
+    "GoldCache",
+    "GoldResult",
     "QueryResult",
+    "Variant",
     "Verdict",
     "build_demo_database",
+    "build_variant_databases",
     "check_readonly",
     "compare_queries",
     "compare_results",
     "connect_readonly",
     "demo_database",
     "demo_database_path",
+    "demo_variants",
     "ensure_demo_database",
     "extract_sql",
     "format_sql",
     "gold_is_ordered",
+    "held_open",
+    "judge",
+    "judge_on_variants",
+    "judge_result",
+    "limit_tie_breaks",
     "parse_sql",
+    "run_gold",
     "run_query",
     "schema_description",
     "table_counts",
     "to_duckdb",
     "tree_to_duckdb",
+    "variant_seeds",
+    "variants_for",
 ]

@@ -4,45 +4,56 @@ Two queries are judged by their results on the same database, in the manner of S
 test-suite evaluation and BIRD, with these semantics:
 
 - **Rows are a multiset.** Duplicates count; row order is ignored unless the gold query's
-  outermost SELECT has ORDER BY. Then the prediction must list the rows in the same order, where
-  rows that tie on the gold's ORDER BY keys (when those keys are output columns) may come in any
-  order among themselves.
+  outermost SELECT has ORDER BY. Then the prediction must list the rows in the gold's order,
+  where rows that tie on the gold's ORDER BY keys may come in any order among themselves, also
+  when the keys are not output columns (``workbench.sql.ordering``).
 - **Columns are matched by their values**, not by position or alias: ``SELECT n, name`` matches
   ``SELECT name AS physician, n``. A column permutation is searched (candidates are columns with
   the same multiset of values, then every permutation is verified on the rows). A different
   number of columns is a mismatch.
-- **Numbers**: an int, a Decimal and a float of the same value are equal; two numbers at least
-  one of which is a float (or a fractional decimal) are equal within a relative tolerance of 1e-6
-  or an absolute one of 1e-9; two integers (or integral decimals) must be equal exactly: counts
-  differing by one are a different answer.
-  Rounding is not forgiven: ``ROUND(x, 2)`` against ``x`` is a mismatch unless the difference is
-  within the tolerance; the reason then says the prediction looks rounded. Booleans are not
-  numbers (``TRUE`` does not equal ``1``). NaN equals NaN.
+- **Numbers**: an int, a Decimal and a float of the same value are equal; two integers (or
+  integral decimals) must be equal exactly: counts differing by one are a different answer.
+  Two numbers at least one of which is a float (or a fractional decimal) are equal when they
+  differ by floating-point noise only (at most 1e-11 of the larger, or 1e-12 near zero), or when
+  one is the other rounded to 6 decimals and the other is at least 1 in size (the rounding then
+  moves it by at most 5e-7 of itself). Why so tight: one row more or less in a sum of many
+  (a 5.6 million total missing a value of 0.03 moves by 5e-9) is a different answer, and noise
+  stays orders of magnitude below 1e-11. Other rounding is not forgiven: ``ROUND(x, 2)``
+  against ``x`` is a mismatch and the reason says the prediction looks rounded. Booleans are
+  not numbers (``TRUE`` does not equal ``1``). NaN equals NaN.
 - **NULL equals NULL.**
 - **Dates and times**: a date equals a timestamp at midnight of that day; time zone aware
   timestamps are compared in UTC; intervals are compared as seconds (DuckDB counts a month as
   30 days) and equal only other intervals.
 - **Strings and bytes** are compared exactly (case and spacing matter).
-- A **truncated** result (cut at the row cap) is never declared equivalent.
+- **Size**: results larger than the row cap are compared in the database, streamed in chunks
+  (``workbench.sql.large``); the cap only limits what is kept for display.
 
 Every verdict carries a reason a person can act on.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Any
 
-from sqlglot import exp
-
-from workbench.errors import SQLError
-from workbench.sql.check import parse_sql
 from workbench.sql.columns import candidate_permutations
-from workbench.sql.execute import Database, QueryResult
-from workbench.sql.values import is_number, multiset_difference, normalize_value, rows_equal
+from workbench.sql.execute import QueryResult
+from workbench.sql.ordering import first_order_difference, gold_is_ordered, same_sequence, sort_keys
+from workbench.sql.reasons import (
+    Difference,
+    content_reason,
+    count_reason,
+    display,
+    mapping_note,
+    order_not_checked,
+    order_reason,
+    same_order,
+    same_rows,
+    width_reason,
+)
+from workbench.sql.values import multiset_difference, normalize_value
 
 
 @dataclass(frozen=True)
@@ -51,66 +62,33 @@ class Verdict:
 
     equivalent: bool
     reason: str
+    database: str | None = None
+    """The variant database the two were told apart on (None: the main database)."""
 
 
 # --- the verdict ---------------------------------------------------------------------------
 
 
-def gold_is_ordered(gold_sql: str, dialect: str = "postgres") -> bool:
-    """Whether the outermost query has ORDER BY (then row order is part of the answer)."""
-    return _outer_order(parse_sql(gold_sql, dialect)) is not None
+def compare_results(
+    gold: QueryResult,
+    pred: QueryResult,
+    *,
+    ordered: bool,
+    keys: Sequence[tuple[Any, ...]] | None = None,
+) -> Verdict:
+    """Judge a prediction's result against the gold's (semantics in the module docstring).
 
-
-def _outer_order(tree: exp.Expression) -> exp.Order | None:
-    while isinstance(tree, exp.Subquery):
-        tree = tree.this
-    order = tree.args.get("order")
-    return order if isinstance(order, exp.Order) else None
-
-
-def _order_key_columns(gold_sql: str, columns: Sequence[str]) -> tuple[int, ...] | None:
-    """Output column indexes of the gold's ORDER BY keys, or None when a key is not an output."""
-    try:
-        tree = parse_sql(gold_sql)
-    except Exception:
-        return None
-    order = _outer_order(tree)
-    if order is None or not isinstance(tree, exp.Select):
-        return None
-    projections = tree.expressions
-    indexes: list[int] = []
-    for ordered in order.expressions:
-        key = ordered.this
-        index = _projection_index(key, projections, columns)
-        if index is None:
-            return None
-        indexes.append(index)
-    return tuple(indexes)
-
-
-def _projection_index(
-    key: exp.Expression, projections: Sequence[exp.Expression], columns: Sequence[str]
-) -> int | None:
-    if isinstance(key, exp.Literal) and key.is_int:
-        position = int(key.name) - 1
-        return position if 0 <= position < len(projections) else None
-    for index, projection in enumerate(projections):
-        if isinstance(projection, exp.Star):
-            return None
-        if isinstance(key, exp.Column) and not key.table and key.name == projection.alias_or_name:
-            return index
-        if projection.unalias() == key:
-            return index
-    if isinstance(key, exp.Column) and key.name in columns and len(projections) == len(columns):
-        return list(columns).index(key.name)
-    return None
-
-
-def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> Verdict:
-    """Judge a prediction's result against the gold's (semantics in the module docstring)."""
+    Args:
+        ordered: the gold has an outer ORDER BY (``gold_is_ordered``).
+        keys: the gold's ORDER BY key values for each gold row, when its keys are not all
+            output columns (``run_gold`` computes them); without them such a gold's rows are
+            compared as a bag and the reason says so.
+    """
     if gold.truncated:
         return Verdict(
-            False, f"the gold result was cut at {gold.row_count} rows; raise WORKBENCH_SQL_ROW_CAP"
+            False,
+            f"the gold result was cut at {gold.row_count} rows; compare it with "
+            "workbench.sql.compare_queries, which streams results larger than the row cap",
         )
     if pred.truncated:
         return Verdict(
@@ -119,219 +97,80 @@ def compare_results(gold: QueryResult, pred: QueryResult, *, ordered: bool) -> V
         )
     width = len(gold.columns)
     if len(pred.columns) != width:
-        difference = len(pred.columns) - width
-        noun = "column" if abs(difference) == 1 else "columns"
-        what = (
-            f"has {difference} extra {noun}"
-            if difference > 0
-            else f"is missing {-difference} {noun}"
-        )
-        return Verdict(
-            False,
-            f"prediction {what}: gold returns {_names(gold.columns)}, "
-            f"prediction returns {_names(pred.columns)}",
-        )
+        return Verdict(False, width_reason(gold.columns, pred.columns))
     gold_rows = [tuple(normalize_value(v) for v in row) for row in gold.rows]
     pred_rows = [tuple(normalize_value(v) for v in row) for row in pred.rows]
     if len(gold_rows) != len(pred_rows):
-        mapped = _permute(pred_rows, _best_guess(gold_rows, pred_rows, width))
+        guess = next(iter(candidate_permutations(gold_rows, pred_rows, width)))
+        mapped = permute(pred_rows, guess)
         missing, extra = multiset_difference(gold_rows, mapped)
-        reason = _count_reason(len(gold_rows), len(pred_rows), missing, extra)
+        reason = count_reason(len(gold_rows), len(pred_rows), Difference.of(missing, extra))
         if set(missing) <= set(mapped) and set(extra) <= set(gold_rows):
             reason += " (the same distinct rows: check DISTINCT, GROUP BY or the joins)"
         return Verdict(False, reason)
 
     verified: list[tuple[int, ...]] = []
-    first_try: tuple[list[Any], list[Any]] | None = None
+    first_try: Difference | None = None
     for candidate in candidate_permutations(gold_rows, pred_rows, width):
-        missing, extra = multiset_difference(gold_rows, _permute(pred_rows, candidate))
-        if not missing and not extra:
+        difference = Difference.of(*multiset_difference(gold_rows, permute(pred_rows, candidate)))
+        if difference.none:
             verified.append(candidate)
             if not ordered:
                 break
         elif first_try is None:
-            first_try = (missing, extra)
+            first_try = difference
     if not verified:
         assert first_try is not None
-        return Verdict(False, _content_reason(*first_try))
+        return Verdict(False, content_reason(first_try))
 
+    note = mapping_note(gold.columns, pred.columns, verified[0])
     if not ordered or len(gold_rows) <= 1:
-        note = _mapping_note(gold.columns, pred.columns, verified[0])
-        return Verdict(True, f"same {_rows(len(gold_rows))}{note}")
-    keys = _order_key_columns(gold.sql, gold.columns)
+        return Verdict(True, same_rows(len(gold_rows), note))
+    gold_keys = _normalized_keys(gold, gold_rows, keys)
+    if gold_keys is None:
+        return Verdict(True, order_not_checked(len(gold_rows), note))
     # Columns with equal values may pair up several ways; any pairing in the gold's order will do.
     positions = []
     for permutation in verified:
-        position = _first_order_difference(gold_rows, _permute(pred_rows, permutation), keys)
+        permuted = permute(pred_rows, permutation)
+        position = first_order_difference(gold_rows, permuted, gold_keys)
         if position is None:
-            note = _mapping_note(gold.columns, pred.columns, permutation)
-            return Verdict(True, f"same {_rows(len(gold_rows))} in the same order{note}")
+            note = mapping_note(gold.columns, pred.columns, permutation)
+            moved = not same_sequence(gold_rows, permuted)
+            return Verdict(True, same_order(len(gold_rows), note, ties_moved=moved))
         positions.append(position)
     position, permutation = positions[0], verified[0]
-    gold_row = _display(gold.rows[position])
-    pred_row = _display(_permute([pred.rows[position]], permutation)[0])
-    detail = f"row {position + 1} differs: gold {gold_row} vs prediction {pred_row}"
-    if not _has_order(pred.sql):
-        return Verdict(
-            False, f"gold is ordered, prediction is not (same rows, no ORDER BY); {detail}"
-        )
-    return Verdict(False, f"same rows in a different order; {detail}")
+    return Verdict(
+        False,
+        order_reason(
+            position,
+            display(gold.rows[position]),
+            display(permute([pred.rows[position]], permutation)[0]),
+            pred_ordered=has_order(pred.sql),
+        ),
+    )
 
 
-def _has_order(sql: str) -> bool:
+def _normalized_keys(
+    gold: QueryResult, gold_rows: list[tuple[Any, ...]], keys: Sequence[tuple[Any, ...]] | None
+) -> list[tuple[Any, ...]] | None:
+    """The gold's ORDER BY key values per row: given, read from output columns, or None."""
+    if keys is not None:
+        return [tuple(normalize_value(v) for v in key) for key in keys]
+    plan = sort_keys(gold.sql, gold.columns)
+    if plan is None or plan.sql is not None:
+        return None
+    return [plan.of(row) for row in gold_rows]
+
+
+def has_order(sql: str) -> bool:
+    """Whether ``sql`` has an outer ORDER BY (False when it does not parse)."""
     try:
         return gold_is_ordered(sql)
     except Exception:
         return False
 
 
-def _first_order_difference(
-    gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...]], keys: tuple[int, ...] | None
-) -> int | None:
-    if keys is None:
-        for index, (g, p) in enumerate(zip(gold, pred, strict=True)):
-            if not rows_equal(g, p):
-                return index
-        return None
-    # Rows tying on the ORDER BY keys may come in any order: compare key runs, then each run.
-    index = 0
-    while index < len(gold):
-        end = index + 1
-        while end < len(gold) and rows_equal(_pick(gold[end], keys), _pick(gold[index], keys)):
-            end += 1
-        for offset in range(index, end):
-            if not rows_equal(_pick(gold[offset], keys), _pick(pred[offset], keys)):
-                return offset
-        missing, _ = multiset_difference(list(gold[index:end]), list(pred[index:end]))
-        if missing:
-            return index
-        index = end
-    return None
-
-
-def _pick(row: tuple[Any, ...], keys: tuple[int, ...]) -> tuple[Any, ...]:
-    return tuple(row[k] for k in keys)
-
-
-def _permute(rows: Sequence[tuple[Any, ...]], permutation: Sequence[int]) -> list[tuple[Any, ...]]:
+def permute(rows: Sequence[tuple[Any, ...]], permutation: Sequence[int]) -> list[tuple[Any, ...]]:
+    """Rows with their columns in gold order (``permutation[i]``: the column that is gold's i)."""
     return [tuple(row[j] for j in permutation) for row in rows]
-
-
-def _best_guess(
-    gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...]], width: int
-) -> tuple[int, ...]:
-    return next(iter(candidate_permutations(gold, pred, width)), tuple(range(width)))
-
-
-def _count_reason(gold_count: int, pred_count: int, missing: list[Any], extra: list[Any]) -> str:
-    reason = f"prediction has {_rows(pred_count)}, gold has {gold_count}"
-    if pred_count > gold_count and extra and len(missing) == 0:
-        return f"{reason}; prediction returns {len(extra)} extra {_noun(len(extra))} such as {_display_normalized(extra[0])}"
-    return reason + _examples(missing, extra)
-
-
-def _content_reason(missing: list[Any], extra: list[Any]) -> str:
-    reason = (
-        f"same number of rows but different values: {len(missing)} gold "
-        f"{_noun(len(missing))} not returned, such as {_display_normalized(missing[0])}"
-    )
-    if extra:
-        reason += f"; the prediction returns instead rows such as {_display_normalized(extra[0])}"
-    return reason + _rounding_hint(missing, extra)
-
-
-def _examples(missing: list[Any], extra: list[Any]) -> str:
-    parts = []
-    if missing:
-        parts.append(f"gold rows missing such as {_display_normalized(missing[0])}")
-    if extra:
-        parts.append(
-            f"prediction returns {len(extra)} extra {_noun(len(extra))} "
-            f"such as {_display_normalized(extra[0])}"
-        )
-    return "; " + "; ".join(parts) if parts else ""
-
-
-def _rounding_hint(missing: list[Any], extra: list[Any]) -> str:
-    for gold_value, pred_value in itertools.product(
-        (v for row in missing[:20] for v in row if isinstance(v, float)),
-        (v for row in extra[:20] for v in row if is_number(v)),
-    ):
-        for digits in range(0, 7):
-            if round(gold_value, digits) == pred_value and gold_value != pred_value:
-                return f" (the prediction looks rounded: {pred_value} vs gold {gold_value}; drop the ROUND or match the gold's precision)"
-    return ""
-
-
-def _mapping_note(
-    gold_columns: Sequence[str], pred_columns: Sequence[str], permutation: Sequence[int]
-) -> str:
-    if list(permutation) == list(range(len(permutation))):
-        return ""
-    pairs = ", ".join(
-        f"{pred_columns[j]}→{gold_columns[i]}" for i, j in enumerate(permutation) if i != j
-    )
-    return f" (columns matched by value: {pairs})"
-
-
-def _names(columns: Sequence[str]) -> str:
-    return f"{len(columns)} ({', '.join(columns)})"
-
-
-def _rows(count: int) -> str:
-    return f"{count} {_noun(count)}"
-
-
-def _noun(count: int) -> str:
-    return "row" if count == 1 else "rows"
-
-
-def _display(row: Sequence[Any]) -> str:
-    return "(" + ", ".join(_show(v) for v in row) + ")"
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    return str(value)
-
-
-def _display_normalized(row: Sequence[Any]) -> str:
-    def show(value: Any) -> str:
-        if (
-            isinstance(value, tuple)
-            and value
-            and value[0] in {"datetime", "time", "bool", "interval"}
-        ):
-            inner = value[1]
-            if value[0] == "interval":
-                return f"{inner:g} s"
-            if isinstance(inner, datetime) and inner.time() == time(0):
-                return inner.date().isoformat()
-            return _show(inner)
-        if value == ("nan",):
-            return "NaN"
-        return _show(value)
-
-    return "(" + ", ".join(show(v) for v in row) + ")"
-
-
-def compare_queries(
-    gold_sql: str, pred_sql: str, database: Database, *, dialect: str = "postgres"
-) -> Verdict:
-    """Run both queries on ``database`` and judge the prediction.
-
-    Raises:
-        SQLError: the gold query fails (the reference must work); a failing prediction is a
-            verdict, not an error.
-    """
-    gold = database.run(gold_sql, dialect=dialect)
-    try:
-        pred = database.run(pred_sql, dialect=dialect)
-    except SQLError as exc:
-        return Verdict(False, f"the prediction fails: {exc}")
-    return compare_results(gold, pred, ordered=gold_is_ordered(gold_sql, dialect))

@@ -24,10 +24,10 @@ from collections.abc import Mapping
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.tokens import Token, TokenType
 
 from workbench.errors import SQLParseError, SQLRefused
+from workbench.sql.division import keep_integer_division
 
 QUERY_STARTS = frozenset(
     {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.FROM, TokenType.L_PAREN}
@@ -308,8 +308,8 @@ def to_duckdb(
 
     Args:
         schema: ``{table: {column: type}}`` of the target database. With it, PostgreSQL's integer
-            division (``7 / 2`` is 3) is kept where both operands are known integers; DuckDB's
-            ``/`` would give 3.5. Columns the annotator cannot resolve keep DuckDB's ``/``.
+            division (``SUM(id) / COUNT(id)`` is 6) is kept wherever PostgreSQL types both
+            operands as integers (``workbench.sql.division``); DuckDB's ``/`` would give 6.5.
     """
     return tree_to_duckdb(parse_sql(sql, dialect), schema)
 
@@ -318,9 +318,4 @@ def tree_to_duckdb(
     tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
     """DuckDB SQL for a parsed tree (see ``to_duckdb``); the tree is not modified."""
-    typed = tree.copy()
-    try:
-        typed = annotate_types(typed, schema=dict(schema) if schema else None)
-    except Exception:  # types are a refinement; an unknown type must not block the query
-        typed = tree.copy()
-    return typed.sql(dialect="duckdb", comments=False)
+    return keep_integer_division(tree.copy(), schema).sql(dialect="duckdb", comments=False)

@@ -40,13 +40,20 @@ def candidate_permutations(
         return
     gold_sigs = [_column_signature(gold, i) for i in range(width)]
     pred_sigs = [_column_signature(pred, j) for j in range(width)]
-    candidates = [[j for j in range(width) if pred_sigs[j] == gold_sigs[i]] for i in range(width)]
+    yield from permutations_of(
+        [[j for j in range(width) if pred_sigs[j] == gold_sigs[i]] for i in range(width)]
+    )
+
+
+def permutations_of(candidates: list[list[int]]) -> Iterable[tuple[int, ...]]:
+    """Permutations that give every gold column one of its candidates (``candidates[i]``: the
+    prediction's columns that may be gold column ``i``), then the best guess when none does."""
     seen: set[tuple[int, ...]] = set()
     if all(candidates):
         for permutation in _assignments(candidates):
             seen.add(permutation)
             yield permutation
-    fallback = _greedy_permutation(candidates, width)
+    fallback = _greedy_permutation(candidates, len(candidates))
     if fallback not in seen:
         yield fallback
 

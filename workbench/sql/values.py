@@ -14,8 +14,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-RELATIVE_TOLERANCE = 1e-6
-ABSOLUTE_TOLERANCE = 1e-9
+RELATIVE_TOLERANCE = 1e-11
+"""Floating-point noise: summing in another order or through a decimal moves a result by far
+less than this share of itself; one row more or less in a sum moves it by more."""
+ABSOLUTE_TOLERANCE = 1e-12
+"""Noise around zero, where a relative tolerance means nothing."""
+ROUNDED_DECIMALS = 6
+"""A float rounded to this many decimals equals the float ...
+"""
+ROUNDING_FLOOR = 1.0
+"""... when the float is at least this large, so the rounding changes it by at most 5e-7 of itself."""
 
 
 def normalize_value(value: Any) -> Any:
@@ -80,7 +88,29 @@ def is_number(value: Any) -> bool:
 def _close(a: float, b: float) -> bool:
     if math.isinf(a) or math.isinf(b):
         return a == b
-    return abs(a - b) <= max(RELATIVE_TOLERANCE * max(abs(a), abs(b)), ABSOLUTE_TOLERANCE)
+    if abs(a - b) <= max(RELATIVE_TOLERANCE * max(abs(a), abs(b)), ABSOLUTE_TOLERANCE):
+        return True
+    return _rounded_from(a, b) or _rounded_from(b, a)
+
+
+def _rounded_from(value: float, rounded: float) -> bool:
+    """Whether ``rounded`` is ``value`` rounded to ``ROUNDED_DECIMALS`` decimals (half up or
+    half even), ``value`` being at least ``ROUNDING_FLOOR`` in size."""
+    if abs(value) < ROUNDING_FLOOR:
+        return False
+    scaled = rounded * 10**ROUNDED_DECIMALS
+    if abs(scaled - round(scaled)) > 4 * math.ulp(scaled):
+        return False  # more decimals than the rounding leaves
+    half_step = 0.5 * 10**-ROUNDED_DECIMALS
+    return abs(value - rounded) <= half_step * (1 + 1e-9) + RELATIVE_TOLERANCE * abs(value)
+
+
+def max_difference(value: float) -> float:
+    """The largest difference from ``value`` that ``values_equal`` may still forgive."""
+    noise = max(ABSOLUTE_TOLERANCE, 2 * RELATIVE_TOLERANCE * abs(value))
+    if abs(value) + 1e-6 < ROUNDING_FLOOR:
+        return noise
+    return noise + 10**-ROUNDED_DECIMALS
 
 
 def rows_equal(gold: Sequence[Any], pred: Sequence[Any]) -> bool:
@@ -128,9 +158,7 @@ def multiset_difference(
         candidates, candidate_leads = buckets.get(key, []), leads.get(key, [])
         # Only rows whose first number is within the tolerance can match: bisect to them.
         lead = _lead(row)
-        slack = (
-            0.0 if math.isinf(lead) else max(ABSOLUTE_TOLERANCE, 2 * RELATIVE_TOLERANCE * abs(lead))
-        )
+        slack = 0.0 if math.isinf(lead) else max_difference(lead)
         start = bisect.bisect_left(candidate_leads, lead - slack)
         stop = bisect.bisect_right(candidate_leads, lead + slack)
         match = next((i for i in range(start, stop) if rows_equal(row, candidates[i])), None)

@@ -314,13 +314,24 @@ def to_duckdb(
     return tree_to_duckdb(parse_sql(sql, dialect), schema)
 
 
+def _postgres_types() -> dict:
+    # PostgreSQL's EXTRACT and date_part return numeric (double before 14), never an integer:
+    # EXTRACT(EPOCH FROM d) / 3600 is not an integer division there.
+    postgres = sqlglot.Dialect.get_or_raise("postgres")
+    return {**postgres.EXPRESSION_METADATA, exp.Extract: {"returns": exp.DType.DECIMAL}}
+
+
 def tree_to_duckdb(
     tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
     """DuckDB SQL for a parsed tree (see ``to_duckdb``); the tree is not modified."""
     typed = tree.copy()
     try:
-        typed = annotate_types(typed, schema=dict(schema) if schema else None)
+        typed = annotate_types(
+            typed,
+            schema=dict(schema) if schema else None,
+            expression_metadata=_postgres_types(),
+        )
     except Exception:  # types are a refinement; an unknown type must not block the query
         typed = tree.copy()
     return typed.sql(dialect="duckdb", comments=False)

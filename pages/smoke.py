@@ -35,7 +35,6 @@ from workbench.smoke import (
     run_suite,
     run_variants,
     select_suite,
-    smoke_dir,
     start_smoke_job,
     variant_rates,
 )
@@ -127,7 +126,7 @@ st.caption(
 )
 
 try:
-    directory = smoke_dir(current.fixtures_dir)
+    directory = current.smoke_cases_dir
     suite = load_cases(directory)
     tags = sorted(load_tags(directory))
 except WorkbenchError as exc:

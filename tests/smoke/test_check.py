@@ -193,9 +193,11 @@ def test_tie_broken_variants_extend_only_the_outermost_order() -> None:
     sql = "SELECT a, COUNT(*) AS n FROM t GROUP BY a ORDER BY n DESC LIMIT 2"
     asc, desc = tie_broken_variants(sql, 2)
     assert asc.endswith("ORDER BY n DESC, 1 ASC, 2 ASC LIMIT 2")
-    assert desc.endswith("ORDER BY n DESC, 1 DESC, 2 DESC LIMIT 2")
+    assert desc.endswith("ORDER BY n DESC, 1 DESC NULLS LAST, 2 DESC NULLS LAST LIMIT 2")
     assert tie_broken_variants("SELECT a FROM t ORDER BY a", 1) is None  # no LIMIT: no cut
-    assert tie_broken_variants("SELECT a FROM t LIMIT 1", 1)[1].endswith("ORDER BY 1 DESC LIMIT 1")
+    assert tie_broken_variants("SELECT a FROM t LIMIT 1", 1)[1].endswith(
+        "ORDER BY 1 DESC NULLS LAST LIMIT 1"
+    )
     assert tie_broken_variants("SELECT (", 1) is None
 
 
@@ -266,7 +268,10 @@ def small_fixtures(tmp_path: Path) -> Path:
 def test_smoke_check_json(cli_data_dir: Path, small_fixtures: Path, suite) -> None:
     out = run_cli(cli_data_dir, small_fixtures, "--json")
     data = json.loads(out.stdout)
-    assert set(data) == {"cases", "by_category", "by_tag", "wrong_sql_cases", "failures"}
+    assert set(data) == {
+        "workspace", "database", "cases", "by_category", "by_tag", "wrong_sql_cases", "failures"
+    }  # fmt: skip
+    assert data["workspace"] == "demo" and data["database"].startswith("duckdb:///")
     simple = select_cases(suite, category="simple")
     assert data["cases"] == len(simple)
     assert data["by_category"] == {c: (len(simple) if c == "simple" else 0) for c in CATEGORIES}

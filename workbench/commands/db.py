@@ -1,4 +1,8 @@
-"""``workbench db build``: build (or reuse) the demo database and report what it holds."""
+"""``workbench db build``: build (or reuse) the demo database and report what it holds.
+
+``--postgres URL`` also loads the same rows into a PostgreSQL database, for trying the
+workbench on PostgreSQL (and for comparing the two engines on the smoke suite).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 
 from workbench.commands import Outcome
 from workbench.settings import Settings
-from workbench.sql import build_demo_database
+from workbench.sql import build_demo_database, load_demo_postgres
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -15,11 +19,22 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     build = actions.add_parser(
         "build", parents=[common], help="build the demo database (reused when up to date)"
     )
-    build.add_argument("--force", action="store_true", help="rebuild even if it exists")
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild even if it exists (with --postgres: replace the demo's tables there)",
+    )
+    build.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also load the demo data into this PostgreSQL database (a role that may create tables)",
+    )
     build.set_defaults(handler=build_database)
 
 
 def build_database(args: argparse.Namespace, settings: Settings) -> Outcome:
+    if args.postgres:
+        return load_postgres(args, settings)
     report = build_demo_database(settings, force=args.force)
     data = {
         "path": str(report.path.resolve()),
@@ -29,10 +44,29 @@ def build_database(args: argparse.Namespace, settings: Settings) -> Outcome:
         "tables": report.counts,
     }
     action = "built" if report.built else "reused (up to date)"
-    width = max(len(name) for name in report.counts)
     lines = [
         f"{report.path.resolve()}",
         f"{action} in {report.seconds:.2f} s · {report.size_bytes / 1_048_576:.1f} MiB",
-        *(f"  {name:<{width}} {rows:>9,}" for name, rows in report.counts.items()),
+        *_count_lines(report.counts),
     ]
     return Outcome(data=data, text="\n".join(lines))
+
+
+def load_postgres(args: argparse.Namespace, settings: Settings) -> Outcome:
+    report = load_demo_postgres(settings, args.postgres, replace=args.force)
+    data = {
+        "database": report.database,
+        "seconds": round(report.seconds, 3),
+        "tables": report.counts,
+    }
+    lines = [
+        f"{report.database}",
+        f"loaded in {report.seconds:.2f} s",
+        *_count_lines(report.counts),
+    ]
+    return Outcome(data=data, text="\n".join(lines))
+
+
+def _count_lines(counts: dict[str, int]) -> list[str]:
+    width = max(len(name) for name in counts)
+    return [f"  {name:<{width}} {rows:>9,}" for name, rows in counts.items()]

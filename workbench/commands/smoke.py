@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.commands import Outcome
+from workbench.commands import Outcome, reachable_database
 from workbench.llm import make_llm, serving
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
@@ -38,11 +38,10 @@ from workbench.smoke import (
     run_summary,
     run_variants,
     select_suite,
-    smoke_dir,
     variant_rates,
     write_junit,
 )
-from workbench.sql import demo_database
+from workbench.sql import open_database
 from workbench.store import open_store
 
 
@@ -57,10 +56,11 @@ def register_check(actions: argparse._SubParsersAction, common: argparse.Argumen
     parser = actions.add_parser(
         "check",
         parents=[common],
-        help="prove every gold case against the demo database",
+        help="prove every gold case against the workspace's database",
         description="Verify that every gold query parses, is read-only, runs and returns rows "
-        "(none when tagged empty-expected), that every wrong_sql is told apart from its gold, "
-        "and that ids, questions, tags and category counts are in order.",
+        "(none when tagged empty-expected) on the workspace's database, that every wrong_sql is "
+        "told apart from its gold, and that ids, questions and tags are in order (and, for the "
+        "shipped suite, its category counts).",
     )
     parser.set_defaults(handler=check_suite)
 
@@ -166,13 +166,18 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
 
 
 def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
-    directory = smoke_dir(settings.fixtures_dir)
+    directory = settings.smoke_cases_dir
     cases = load_cases(directory)
     tags = load_tags(directory)
-    report = check_cases(cases, demo_database(settings), known_tags=tags)
-    return Outcome(
-        data=report.to_dict(), text=format_report(report), exit_code=0 if report.ok else 1
+    database = open_database(settings)
+    # The category counts are the shipped suite's own promise; a team's suite sets its own.
+    limits = {} if settings.workspace is None else {"minimums": {}, "min_wrong_sql": 0}
+    report = check_cases(cases, database, known_tags=tags, **limits)
+    data = {"workspace": settings.workspace_name, "database": database.label} | report.to_dict()
+    text = f"{settings.workspace_name}: {directory} against {database.label}\n" + format_report(
+        report
     )
+    return Outcome(data=data, text=text, exit_code=0 if report.ok else 1)
 
 
 def format_report(report: CheckReport) -> str:
@@ -201,10 +206,11 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
         )
         select_suite(options, settings=settings)  # so does an empty selection
     prompts = load_prompt_set(settings.prompts_dir)  # and a bad prompt file
+    database = reachable_database(settings)  # and a database that is down
     with serving(settings, say) as server:
         llm = make_llm(settings)
         try:
-            env = RunEnvironment(settings, llm, prompts, store=store)
+            env = RunEnvironment(settings, llm, prompts, database, store)
             if args.resume:
                 record = resume_run(env, args.resume, server=server, on_progress=print_progress)
             else:
@@ -249,10 +255,11 @@ def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     select_suite(options, settings=settings)  # an empty selection fails before any restart
     variants = model_variants(args.model) if args.model else CPU_EXPERIMENT
     prompts = load_prompt_set(settings.prompts_dir)
+    database = reachable_database(settings)
     with serving(settings, say):
         llm = make_llm(settings)
         try:
-            env = RunEnvironment(settings, llm, prompts, store=open_store(settings))
+            env = RunEnvironment(settings, llm, prompts, database, open_store(settings))
             runs = run_variants(env, variants, options=options, on_progress=print_progress)
         finally:
             llm.close()

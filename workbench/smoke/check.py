@@ -78,7 +78,7 @@ def check_cases(
     """Prove the suite against ``database``; every failure is recorded, none stops the check.
 
     Args:
-        cases: the suite (usually ``load_cases(smoke_dir(...))``).
+        cases: the suite (usually ``load_cases(settings.smoke_cases_dir)``).
         database: the database the gold queries run against.
         known_tags: the documented tag list (``load_tags(...)``).
         minimums: cases needed per category; suite-level failures when short.
@@ -87,6 +87,8 @@ def check_cases(
     cases = tuple(cases)
     known = set(known_tags)
     failures: list[CaseFailure] = []
+    if not cases:
+        failures.append(CaseFailure(None, "no-cases", "the suite has no cases: write some"))
     failures += _check_uniqueness(cases)
     for case in cases:
         failures += _check_case_fields(case, known)
@@ -252,7 +254,7 @@ def tie_broken_variants(sql: str, columns: int) -> tuple[str, str] | None:
     """
 
     try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        tree = sqlglot.parse_one(sql, read="postgres")
     except sqlglot.errors.ParseError:
         return None
     if tree.args.get("limit") is None:
@@ -264,7 +266,7 @@ def tie_broken_variants(sql: str, columns: int) -> tuple[str, str] | None:
         copy = tree.copy()
         keys = [exp.Ordered(this=exp.Literal.number(i), desc=desc) for i in range(1, columns + 1)]
         copy.set("order", exp.Order(expressions=[*given, *keys]))
-        variants.append(copy.sql(dialect="duckdb"))
+        variants.append(copy.sql(dialect="postgres"))
     return variants[0], variants[1]
 
 
@@ -278,7 +280,7 @@ def _check_limit_ties(case: SmokeCase, gold: QueryResult, database: Database) ->
     try:
         first, second = (database.run(sql) for sql in variants)
     except WorkbenchError:
-        return []  # the gold itself ran; a rewrite DuckDB refuses proves nothing either way
+        return []  # the gold itself ran; a rewrite the database refuses proves nothing either way
     if sorted(map(repr, first.rows)) == sorted(map(repr, second.rows)):
         return []
     return [

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from workbench.errors import StoreError
-from workbench.store import SmokeCaseRow, SmokeRunRow
+from workbench.store import SmokeCaseRow, SmokeRunRow, store_workspace
 
 Verdict = Literal["pass", "fail", "flaky", "error"]
 RepeatVerdict = Literal["pass", "fail", "error"]
@@ -259,6 +259,7 @@ def create_run(
     run_id = _now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     row = SmokeRunRow(
         id=run_id,
+        workspace=store_workspace(engine),
         created=_now(),
         status="running",
         label=label,
@@ -308,11 +309,14 @@ def finished_case_ids(engine: Engine, run_id: str) -> set[str]:
 
 def load_run(engine: Engine, run_id: str) -> RunRecord:
     """A stored run with every finished case; StoreError when there is no such run."""
+    workspace = store_workspace(engine)
     with Session(engine) as session:
         row = session.get(SmokeRunRow, run_id)
-        if row is None:
+        if row is None or row.workspace != workspace:
             known = ", ".join(s.id for s in list_runs(engine, limit=5)) or "none yet"
-            raise StoreError(f"no smoke run with id {run_id!r} (latest: {known})")
+            raise StoreError(
+                f"no smoke run with id {run_id!r} in workspace {workspace!r} (latest: {known})"
+            )
         case_rows = session.exec(
             select(SmokeCaseRow).where(col(SmokeCaseRow.run_id) == run_id)
         ).all()
@@ -336,7 +340,10 @@ def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:
     """The newest runs first, with their counts."""
     with Session(engine) as session:
         rows = session.exec(
-            select(SmokeRunRow).order_by(col(SmokeRunRow.created).desc()).limit(limit)
+            select(SmokeRunRow)
+            .where(col(SmokeRunRow.workspace) == store_workspace(engine))
+            .order_by(col(SmokeRunRow.created).desc())
+            .limit(limit)
         ).all()
         summaries = []
         for row in rows:

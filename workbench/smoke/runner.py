@@ -31,7 +31,7 @@ from workbench.pipeline import RunEnvironment
 from workbench.prompts import StagePrompt
 from workbench.prompts.versions import latest
 from workbench.settings import Settings
-from workbench.smoke.cases import SmokeCase, load_cases, select_cases, smoke_dir
+from workbench.smoke.cases import SmokeCase, load_cases, select_cases
 from workbench.smoke.repeat import SuiteContext, case_result, run_case, run_repeat
 from workbench.smoke.results import (
     CaseResult,
@@ -98,7 +98,7 @@ def select_suite(
     options: SmokeOptions, *, settings: Settings, cases: Iterable[SmokeCase] | None = None
 ) -> tuple[SmokeCase, ...]:
     """The cases ``options`` pick (tags, category, ids, then the first ``limit``)."""
-    suite = tuple(cases) if cases is not None else load_cases(smoke_dir(settings.fixtures_dir))
+    suite = tuple(cases) if cases is not None else load_cases(settings.smoke_cases_dir)
     chosen = select_cases(suite, tags=options.tags, category=options.category, ids=options.ids)
     if options.limit is not None:
         chosen = chosen[: options.limit]
@@ -208,7 +208,7 @@ def execute_run(
 
     Args:
         env: what the run runs against; it must have a store (the results go there).
-        cases: where to find the cases by id; default: the suite in the fixtures directory.
+        cases: where to find the cases by id; default: the workspace's suite.
         server: the managed server, needed to restart it between repeats.
         on_progress: called after each case with live counts and the time left.
         cancel: when set, cases not started are left undone and the run is ``cancelled``.
@@ -232,8 +232,7 @@ def execute_run(
             "WORKBENCH_BASE_URL empty so the workbench runs it"
         )
     suite = {
-        c.id: c
-        for c in (cases if cases is not None else load_cases(smoke_dir(env.settings.fixtures_dir)))
+        c.id: c for c in (cases if cases is not None else load_cases(env.settings.smoke_cases_dir))
     }
     done = finished_case_ids(store, run_id)
     missing = [c for c in record.case_ids if c not in suite and c not in done]

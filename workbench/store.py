@@ -16,10 +16,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, SQLModel, create_engine
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, StoreError
 from workbench.settings import Settings
 from workbench.upgrade import upgrade_store
 from workbench.workspace import DEMO_NAME
@@ -30,6 +31,8 @@ WORKSPACE_OPTION = "workbench_workspace"
 def open_store(settings: Settings) -> Engine:
     """Create the store's engine and its tables (idempotent), scoped to the workspace."""
     url = settings.resolved_store_url
+    if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's default
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
         settings.ensure_data_dir()
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -39,12 +42,25 @@ def open_store(settings: Settings) -> Engine:
             engine = create_engine(url, pool_pre_ping=True)
         except Exception as exc:  # bad URL or missing driver
             raise ConfigError(
-                f"WORKBENCH_STORE_URL={url!r} cannot be used: {exc}. "
+                f"WORKBENCH_STORE_URL={_hidden(url)!r} cannot be used: {exc}. "
                 "For PostgreSQL install the extra: pip install -e '.[postgres]'"
             ) from exc
-    upgrade_store(engine, SQLModel.metadata)
-    SQLModel.metadata.create_all(engine)
+    try:
+        upgrade_store(engine, SQLModel.metadata)
+        SQLModel.metadata.create_all(engine)
+    except OperationalError as exc:
+        raise StoreError(
+            f"the store at {_hidden(url)} cannot be reached: {str(exc.orig).strip()}; check "
+            "that it is running and WORKBENCH_STORE_URL"
+        ) from exc
     return engine.execution_options(**{WORKSPACE_OPTION: settings.workspace_name})
+
+
+def _hidden(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: nothing to hide but the whole
+        return "<unparsable URL>"
 
 
 def store_workspace(engine: Engine) -> str:

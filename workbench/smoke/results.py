@@ -99,6 +99,8 @@ class CaseResult:
     divergence: DivergencePoint | None = None
     elapsed_s: float = 0.0
     finished: datetime | None = None
+    resumable: bool = False
+    """An error because the database went away: a resumed run runs the case again."""
 
     @property
     def trace_ids(self) -> tuple[str, ...]:
@@ -128,6 +130,8 @@ class RunManifest:
     restart_between_repeats: bool
     selection: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    database: str = ""
+    """The target database (its URL without a password); empty in runs from before."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,7 @@ def result_from_json(text: str) -> CaseResult:
             divergence=DivergencePoint(**divergence) if divergence else None,
             elapsed_s=data.get("elapsed_s", 0.0),
             finished=datetime.fromisoformat(data["finished"]) if data.get("finished") else None,
+            resumable=data.get("resumable", False),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"not a stored smoke case result: {exc!r}") from exc

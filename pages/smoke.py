@@ -7,7 +7,7 @@ import threading
 import pandas as pd
 import streamlit as st
 
-from pages.common import server_manager, settings, store
+from pages.common import code_span, server_manager, settings, store
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
 from workbench.pipeline import RunEnvironment
@@ -205,6 +205,7 @@ with results_tab:
         st.caption(
             f"prompts `{m.prompt_set_hash[:12]}` · models {', '.join(sorted(set(m.models.values())))}"
             f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
+            + (f" · database {code_span(m.database)}" if m.database else "")
             + (" · restarts between repeats" if m.restart_between_repeats else "")
         )
         st.dataframe(results_frame(record), hide_index=True, column_config=LINKS)

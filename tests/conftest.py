@@ -90,6 +90,20 @@ def postgres_lab(
     return PostgresLab(create_reader(postgres, "lab"), postgres.url("lab"), demo_database)
 
 
+@pytest.fixture
+def lab_url(postgres: PostgresCluster, postgres_lab: PostgresLab, monkeypatch) -> str:
+    """The lab database's URL for the read-only role, its password in PGPASSWORD: what a
+    workspace's database.url holds when set up as README says."""
+    monkeypatch.setenv("PGPASSWORD", postgres.reader_password)
+    return postgres.url("lab", user="workbench_ro", password=None)
+
+
+def use_database(workspace: Path, url: str) -> None:
+    """Set a workspace's ``database.url`` (``workbench init`` writes ``demo``)."""
+    toml = workspace / "workbench.toml"
+    toml.write_text(toml.read_text().replace('url = "demo"', f'url = "{url}"', 1))
+
+
 # -- the real local model server (integration tests) ------------------------------
 @pytest.fixture(scope="session")
 def local_server(

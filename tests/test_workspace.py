@@ -191,6 +191,18 @@ def test_init_without_the_demo_leaves_the_prompts_and_cases_to_write(tmp_path: P
     assert sorted(p.name for p in made.cases_dir.iterdir()) == ["cases.yaml", "tags.yaml"]
 
 
+def test_init_works_where_the_workspace_it_makes_is_already_named(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from workbench.cli import main
+
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(tmp_path / "new"))
+    assert main(["init", str(tmp_path / "new")]) == 0
+    assert "workspace 'new' created" in capsys.readouterr().out
+    assert main(["info", "--json"]) == 0
+    assert '"workspace": "new"' in capsys.readouterr().out
+
+
 def test_init_never_overwrites(tmp_path: Path) -> None:
     init_workspace(tmp_path / "ws", SHIPPED)
     with pytest.raises(WorkspaceError, match="would overwrite"):

@@ -70,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     as_json = getattr(args, "json", False)
     try:
-        settings = load_settings(workspace=args.workspace)
+        # A subcommand that makes a workspace must not need one (WORKBENCH_WORKSPACE=ws init ws).
+        use_workspace = not getattr(args, "makes_workspace", False)
+        settings = load_settings(workspace=args.workspace, use_workspace=use_workspace)
         outcome: Outcome = args.handler(args, settings)
     except WorkbenchError as exc:
         if as_json:

@@ -168,12 +168,15 @@ def _split_urls(value: str) -> tuple[str, ...]:
     return tuple(u.strip().rstrip("/") for u in value.split(",") if u.strip())
 
 
-def load_settings(workspace: Path | None = None, **overrides: object) -> Settings:
+def load_settings(
+    workspace: Path | None = None, *, use_workspace: bool = True, **overrides: object
+) -> Settings:
     """Read settings from the workspace's ``workbench.toml`` and the environment.
 
     Args:
         workspace: the workspace folder (``--workspace``); default ``WORKBENCH_WORKSPACE``,
             and without either the shipped demo.
+        use_workspace: False reads no workspace at all (``init`` makes one).
         overrides: fields set in code; they win over both.
 
     Raises:
@@ -181,6 +184,8 @@ def load_settings(workspace: Path | None = None, **overrides: object) -> Setting
         WorkspaceError: the workspace or its ``workbench.toml`` is missing or malformed.
     """
     try:
+        if not use_workspace:
+            return Settings(**(overrides | {"workspace": None}))  # type: ignore[arg-type]
         folder = workspace or Settings(**overrides).workspace  # type: ignore[arg-type]
         if folder is None:
             return Settings(**overrides)  # type: ignore[arg-type]

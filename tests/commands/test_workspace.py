@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PostgresLab
-from tests.postgres import PostgresCluster
+from tests.conftest import use_database
 from tests.scripted_server import ScriptedServer
 from tests.smoke_script import CASES, PipelineScript
 from workbench.cli import main
-from workbench.workspace import WORKSPACE_FILE
 
 pytestmark = pytest.mark.postgres
 
@@ -22,20 +20,11 @@ SIMPLE_002 = CASES[0]
 
 
 @pytest.fixture
-def workspace(
-    tmp_path: Path,
-    data_dir: Path,
-    postgres: PostgresCluster,
-    postgres_lab: PostgresLab,
-    monkeypatch,
-) -> Path:
+def workspace(tmp_path: Path, data_dir: Path, lab_url: str) -> Path:
     """``init ws --from-demo``, its database.url set as README says (the password elsewhere)."""
     folder = tmp_path / "ws"
     assert main(["init", str(folder), "--from-demo"]) == 0
-    url = postgres.url("lab", user="workbench_ro", password=None)
-    toml = folder / WORKSPACE_FILE
-    toml.write_text(toml.read_text().replace('url = "demo"', f'url = "{url}"'))
-    monkeypatch.setenv("PGPASSWORD", postgres.reader_password)
+    use_database(folder, lab_url)
     return folder
 
 

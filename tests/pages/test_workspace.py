@@ -12,25 +12,18 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PostgresLab
-from tests.postgres import PostgresCluster
+from tests.conftest import PostgresLab, use_database
 from tests.smoke_script import CASES, PipelineScript
 from workbench.commands.init import SHIPPED
 from workbench.settings import PROJECT_ROOT
 from workbench.sql import PostgresDatabase
-from workbench.workspace import WORKSPACE_FILE, init_workspace
+from workbench.workspace import init_workspace
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def workspace(
-    tmp_path: Path,
-    data_dir: Path,
-    postgres: PostgresCluster,
-    postgres_lab: PostgresLab,
-    monkeypatch,
-) -> Path:
+def workspace(tmp_path: Path, data_dir: Path, lab_url: str, monkeypatch) -> Path:
     """A workspace from the demo, two of its cases kept, on the PostgreSQL demo data."""
     made = init_workspace(tmp_path / "lab-team", SHIPPED, from_demo=True)
     for case_file in made.cases_dir.glob("*.yaml"):
@@ -46,10 +39,7 @@ def workspace(
     (made.prompts_dir / "06_sql.md").write_text(
         (made.prompts_dir / "06_sql.md").read_text() + "\n- Only this workspace says this.\n"
     )
-    url = postgres.url("lab", user="workbench_ro", password=None)
-    toml = made.root / WORKSPACE_FILE
-    toml.write_text(toml.read_text().replace('url = "demo"', f'url = "{url}"'))
-    monkeypatch.setenv("PGPASSWORD", postgres.reader_password)
+    use_database(made.root, lab_url)
     monkeypatch.setenv("WORKBENCH_WORKSPACE", str(made.root))
     return made.root
 

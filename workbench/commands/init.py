@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "--from-demo", action="store_true", help="copy the shipped prompts and cases"
     )
     parser.add_argument("--name", help="the workspace's name (default: from the folder's name)")
-    parser.set_defaults(handler=init_command)
+    parser.set_defaults(handler=init_command, makes_workspace=True)
 
 
 def init_command(args: argparse.Namespace, settings: Settings) -> Outcome:

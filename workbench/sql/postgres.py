@@ -224,7 +224,10 @@ class PostgresDatabase:
             raise connect_failure(exc, self.url, self.setting) from exc
         try:
             connection.read_only = True
-            self._refuse_writers(connection)
+            try:
+                self._refuse_writers(connection)
+            except psycopg.Error as exc:
+                raise self._query_error(connection, exc) from exc
             yield connection
         finally:
             with contextlib.suppress(psycopg.Error):

@@ -127,13 +127,6 @@ class Settings(BaseSettings):
         return self.cases_dir or self.fixtures_dir / "smoke"
 
     @property
-    def workspace_label(self) -> str:
-        """The workspace as the pages and ``info`` name it."""
-        if self.workspace is None:
-            return f"{self.workspace_name} (the shipped demo)"
-        return f"{self.workspace_name} ({self.workspace})"
-
-    @property
     def managed_server(self) -> bool:
         """True when no base URL is configured and the workbench runs its own server."""
         return not _split_urls(self.base_url)

@@ -61,6 +61,7 @@ def test_a_broken_case_is_named_with_what_postgres_said(workspace: Path, capsys)
     [failure] = report["failures"]
     assert failure["check"] == "gold-executes"
     assert 'relation "labz" does not exist' in failure["message"]
+    assert re.fullmatch(r".*/cases/simple\.yaml:\d+", failure["source"])  # where to fix it
 
 
 def test_sql_run_queries_the_workspace_database(workspace: Path, capsys) -> None:

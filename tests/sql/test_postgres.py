@@ -134,6 +134,8 @@ WRITES = [
     ("COPY labs FROM STDIN", "read-only transaction"),
     ("SELECT nextval('writes_seq')", "read-only transaction"),
     ("SELECT 1; DELETE FROM results", "multiple commands"),
+    ("SET TRANSACTION READ WRITE", "must be set before any query"),
+    ("COPY labs TO '/tmp/workbench-stolen.csv'", "pg_write_server_files"),
 ]  # fmt: skip
 
 
@@ -159,6 +161,7 @@ def test_the_connection_itself_refuses_to_write(
     ):
         list(connection.cursor().stream(statement))
     assert fingerprint(postgres_lab) == before
+    assert not Path("/tmp/workbench-stolen.csv").exists()
 
 
 def test_a_role_that_can_write_files_is_refused(postgres_lab: PostgresLab) -> None:

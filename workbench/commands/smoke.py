@@ -173,15 +173,18 @@ def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
     # The category counts are the shipped suite's own promise; a team's suite sets its own.
     limits = {} if settings.workspace is None else {"minimums": {}, "min_wrong_sql": 0}
     report = check_cases(cases, database, known_tags=tags, **limits)
+    sources = {case.id: case.source for case in cases}  # where to fix a failing case
     data = {"workspace": settings.workspace_name, "database": database.label} | report.to_dict()
-    text = f"{settings.workspace_name}: {directory} against {database.label}\n" + format_report(
-        report
-    )
+    for failure in data["failures"]:
+        failure["source"] = sources.get(failure["case"], "")
+    head = f"{settings.workspace_name}: {directory} against {database.label}"
+    text = head + "\n" + format_report(report, sources)
     return Outcome(data=data, text=text, exit_code=0 if report.ok else 1)
 
 
-def format_report(report: CheckReport) -> str:
-    """The check's summary for people: counts, then each failure on its own line."""
+def format_report(report: CheckReport, sources: dict[str, str] | None = None) -> str:
+    """The check's summary for people: counts, then each failure on its own line (with the
+    ``file:line`` of its case when ``sources`` has it)."""
     lines = [f"{report.cases} cases, {report.wrong_sql_cases} with a wrong_sql"]
     lines.append("by category: " + ", ".join(f"{k} {v}" for k, v in report.by_category.items()))
     lines.append("by tag:      " + ", ".join(f"{k} {v}" for k, v in report.by_tag.items()))
@@ -190,7 +193,11 @@ def format_report(report: CheckReport) -> str:
     else:
         lines.append(f"{len(report.failures)} failures:")
         for failure in report.failures:
-            lines.append(f"  {failure.case_id or '(suite)'} [{failure.check}] {failure.message}")
+            where = (sources or {}).get(failure.case_id or "", "")
+            lines.append(
+                f"  {failure.case_id or '(suite)'} [{failure.check}] {failure.message}"
+                + (f" ({where})" if where else "")
+            )
     return "\n".join(lines)
 
 

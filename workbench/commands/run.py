@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 def run_question(args: argparse.Namespace, settings: Settings) -> Outcome:
     question = check_question(args.question)  # a bad question fails before a server starts
     prompts = load_prompt_set(settings.prompts_dir)  # so does a bad prompt file
-    database = reachable_database(settings)  # and a database that is down
+    # and a database that is down, when a stage needs one
+    database = reachable_database(settings) if prompts.needs_database else None
     with serving(settings, lambda message: print(message, file=sys.stderr, flush=True)):
         llm = make_llm(settings)
         try:

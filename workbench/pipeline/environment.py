@@ -57,6 +57,4 @@ class RunEnvironment:
     @property
     def needs_database(self) -> bool:
         """Whether a stage of the prompt set runs SQL or shows the model the schema."""
-        return any(
-            stage.kind == "sql" or "schema" in stage.variables for stage in self.prompts.stages
-        )
+        return self.prompts.needs_database

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from tests.pipeline.test_trace import make_trace
 from tests.smoke_records import manifest, result
 from workbench.errors import VersionConflict
@@ -22,7 +24,7 @@ from workbench.smoke.results import create_run, save_case_result, set_run_status
 from workbench.store import open_store
 
 
-def save_version(engine, settings: Settings, stage: Path, text: str) -> int:  # noqa: ANN001
+def save_version(engine: Engine, settings: Settings, stage: Path, text: str) -> int:
     """Save ``text`` as the next version, retrying on a conflict; returns how many conflicts."""
     conflicts = 0
     while True:

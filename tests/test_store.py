@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tests.pipeline.test_trace import make_trace
@@ -36,7 +37,7 @@ BEFORE_WORKSPACES = Path(__file__).parent / "fixtures" / "store" / "before_works
 NO_CHECK = {"validate": lambda _text, _path: None}
 
 
-def store_of(settings: Settings, workspace: str):  # noqa: ANN201 - an Engine
+def store_of(settings: Settings, workspace: str) -> Engine:
     return open_store(settings.model_copy(update={"workspace_name": workspace}))
 
 

@@ -14,6 +14,7 @@ so it happens exactly once and a reader never sees half of it.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import MetaData, inspect, text
@@ -79,7 +80,7 @@ def _upgrade_sqlite(path: str, metadata: MetaData) -> None:
         connection.close()
 
 
-def _add_column(execute, table: str) -> None:  # noqa: ANN001 - sqlite3 or SQLAlchemy execute
+def _add_column(execute: Callable[[str], object], table: str) -> None:
     execute(f"ALTER TABLE {table} ADD COLUMN {COLUMN} VARCHAR NOT NULL DEFAULT '{DEMO_NAME}'")
     execute(f"CREATE INDEX IF NOT EXISTS ix_{table}_{COLUMN} ON {table} ({COLUMN})")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,7 +18,7 @@ def run_app() -> AppTest:
     return app.run()
 
 
-def frame_with(app: AppTest, column: str):  # noqa: ANN201 - a DataFrame
+def frame_with(app: AppTest, column: str) -> pandas.DataFrame | None:
     """The page's table that has ``column`` (None when there is none)."""
     return next((f.value for f in app.dataframe if column in f.value.columns), None)
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -101,7 +102,7 @@ def _workspace(session: Session) -> str:
     return store_workspace(session.get_bind())  # type: ignore[arg-type]
 
 
-def _mine(session: Session):  # noqa: ANN202 - a SQLAlchemy condition
+def _mine(session: Session) -> ColumnElement[bool]:
     """Rows of the session's workspace."""
     return col(PromptVersionRow.workspace) == _workspace(session)
 

@@ -170,6 +170,35 @@ def test_two_processes_opening_an_old_store_at_once_upgrade_it_once(tmp_path: Pa
 
 
 @pytest.mark.postgres
+def test_a_postgres_store_from_before_workspaces_is_upgraded_too(
+    postgres: PostgresCluster, tmp_path: Path
+) -> None:
+    import psycopg
+    import sqlglot
+
+    postgres.admin("CREATE DATABASE old_store")
+    url = postgres.url("old_store")
+    with psycopg.connect(url, autocommit=True) as connection:
+        for statement in sqlglot.transpile(
+            BEFORE_WORKSPACES.read_text(), read="sqlite", write="postgres"
+        ):
+            connection.execute(statement.replace("id INT NOT NULL", "id SERIAL NOT NULL"))
+        connection.execute(
+            "INSERT INTO prompt_version (stage, number, text, sha256, created_at, author, "
+            "message, origin) VALUES ('06_sql.md', 1, 'old v1', %s, now(), 'ann', '', 'save')",
+            [sha256_text("old v1")],
+        )
+    demo = open_store(Settings(data_dir=tmp_path / "data", store_url=url))
+    ours = store_of(Settings(data_dir=tmp_path / "data", store_url=url), "ours")
+    stage = tmp_path / "06_sql.md"
+    assert [v.text for v in history(demo, stage)] == ["old v1"]
+    assert history(ours, stage) == []
+    assert save_prompt(ours, Settings(), stage, "ours v1", "", None, **NO_CHECK).number == 1
+    uniques = inspect(demo).get_unique_constraints("prompt_version")
+    assert [u["column_names"] for u in uniques] == [["workspace", "stage", "number"]]
+
+
+@pytest.mark.postgres
 def test_the_store_on_postgres_two_processes_saving_at_once_lose_nothing(
     postgres: PostgresCluster, tmp_path: Path
 ) -> None:

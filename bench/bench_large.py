@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workbench.settings import Settings
-from workbench.sql import Database, compare_queries
+from workbench.sql import DuckDBDatabase, compare_queries
 from workbench.sql.large import compare_large
 
 GOLD = "SELECT id, order_id, status, value, resulted_at FROM results WHERE id <= {n}"
@@ -39,8 +39,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         path = ensure_demo_database(Settings(data_dir=Path(folder)))
-        in_memory = Database(path, row_cap=200_000, timeout_s=60)
-        streamed = Database(path, row_cap=1_000, timeout_s=60)
+        in_memory = DuckDBDatabase(path, row_cap=200_000, timeout_s=60)
+        streamed = DuckDBDatabase(path, row_cap=1_000, timeout_s=60)
         print("results vs itself, five columns, shuffled")
         for n in (10_000, 40_000, 120_000):
             gold, pred = GOLD.format(n=n), PRED.format(n=n)

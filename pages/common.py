@@ -1,6 +1,8 @@
-"""What every page shares: settings and the cached engines built from them."""
+"""What every page shares: settings, the workspace banner, and the cached engines built from them."""
 
 from __future__ import annotations
+
+import re
 
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -8,6 +10,7 @@ from sqlalchemy.engine import Engine
 from workbench.errors import WorkbenchError
 from workbench.llm import ServerManager, local_model_entry
 from workbench.settings import Settings, load_settings
+from workbench.sql import database_label
 from workbench.store import open_store
 
 
@@ -34,16 +37,36 @@ def app_choices() -> dict[str, str]:
 
 
 def settings() -> Settings:
-    """The current settings; a bad setting stops the page with the fix."""
+    """The current settings, with the workspace banner drawn; a bad setting stops the page."""
     ensure_navigation()
     try:
         current = load_settings(**app_choices())
         local_model_entry(current.local_model)  # an unknown name stops here, with the names
-        return current
     except WorkbenchError as exc:
         st.error(str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the script
+    workspace_banner(current)
+    return current
+
+
+def code_span(text: str) -> str:
+    """``text`` as Markdown inline code: shown literally, whatever it holds (CommonMark)."""
+    text = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""  # one is stripped each side
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def workspace_banner(current: Settings) -> None:
+    """Which workspace, database and model endpoint this page works on."""
+    endpoint = ", ".join(current.base_urls)
+    if current.managed_server:
+        endpoint += " (the local server)"
+    st.caption(
+        f"Workspace {code_span(current.workspace_name)} · database "
+        f"{code_span(database_label(current))} · endpoint {code_span(endpoint)}"
+    )
 
 
 @st.cache_resource(show_spinner=False)

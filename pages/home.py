@@ -1,12 +1,14 @@
-"""Home: what the workbench is, and what the demo database holds."""
+"""Home: what the workbench is, the workspace it is on, and what its database holds."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import settings
+from pages.common import code_span, settings
 from workbench.errors import WorkbenchError
-from workbench.sql import ensure_demo_database, table_counts
+from workbench.prompts import load_prompt_set
+from workbench.smoke import load_cases
+from workbench.sql import open_database
 
 current = settings()
 
@@ -23,18 +25,45 @@ run the smoke suite in one click, catch every regression and flake, and keep eac
 prompt inside its size budget.
 """
 )
-st.caption(f"Data directory: `{current.data_dir.resolve()}` · as-of date {current.as_of}")
-
-st.subheader("The demo database")
-st.markdown(
-    "A synthetic lab-results system (patients, physicians, labs, tests, orders, results) "
-    "that the pipeline's SQL runs against. It is generated from a seed the first time "
-    "it is needed and cached in the data directory."
+st.caption(
+    f"Data directory: {code_span(str(current.data_dir.resolve()))} · as-of date {current.as_of}"
 )
+
+st.subheader("The workspace")
+if current.workspace is None:
+    st.markdown(
+        "The shipped demo: its stage prompts, smoke cases and demo database. "
+        "`python -m workbench init FOLDER --from-demo` makes a workspace of your own; "
+        "open it with `WORKBENCH_WORKSPACE=FOLDER`."
+    )
 try:
-    with st.spinner("Building the demo database…"):
-        path = ensure_demo_database(current)
-        counts = table_counts(path)
+    prompts = load_prompt_set(current.prompts_dir).stages
+    cases = load_cases(current.smoke_cases_dir)
+except WorkbenchError as exc:
+    st.error(str(exc))
+else:
+    st.dataframe(
+        [
+            {"what": "name", "value": current.workspace_name},
+            {"what": "folder", "value": str(current.workspace or "(the shipped demo)")},
+            {"what": "stage prompts", "value": f"{len(prompts)} in {current.prompts_dir}"},
+            {"what": "smoke cases", "value": f"{len(cases)} in {current.smoke_cases_dir}"},
+        ],
+        hide_index=True,
+        key="workspace_facts",
+    )
+
+st.subheader("The database")
+if current.database_url == "demo":
+    st.markdown(
+        "A synthetic lab-results system (patients, physicians, labs, tests, orders, results) "
+        "that the pipeline's SQL runs against. It is generated from a seed the first time "
+        "it is needed and cached in the data directory."
+    )
+try:
+    with st.spinner("Opening the database…"):
+        database = open_database(current)
+        counts = database.table_counts()
 except WorkbenchError as exc:
     st.error(str(exc))
 else:
@@ -42,5 +71,7 @@ else:
         [{"table": name, "rows": rows} for name, rows in counts.items()],
         hide_index=True,
         column_config={"rows": st.column_config.NumberColumn(format="localized")},
+        key="database_tables",
     )
-    st.caption(f"`{path.resolve()}` · seed {current.demo_seed}")
+    seed = f" · seed {current.demo_seed}" if current.database_url == "demo" else ""
+    st.caption(f"{code_span(database.label)}{seed}")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from pages.common import server_manager, settings, store
+from pages.common import code_span, server_manager, settings, store
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
@@ -45,7 +45,6 @@ from workbench.smoke import (
     run_suite,
     run_variants,
     select_suite,
-    smoke_dir,
     start_smoke_job,
     variant_rates,
     view_counts,
@@ -238,7 +237,7 @@ st.caption(
 )
 
 try:
-    directory = smoke_dir(current.fixtures_dir)
+    directory = current.smoke_cases_dir
     suite = load_cases(directory)
     tags = sorted(load_tags(directory))
 except WorkbenchError as exc:
@@ -322,6 +321,7 @@ with results_tab:
         st.caption(
             f"prompts `{m.prompt_set_hash[:12]}` · models {', '.join(sorted(set(m.models.values())))}"
             f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
+            + (f" · database {code_span(m.database)}" if m.database else "")
             + (" · restarts between repeats" if m.restart_between_repeats else "")
         )
         _review(record, list(labels))

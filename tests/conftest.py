@@ -1,4 +1,5 @@
-"""Shared fixtures: isolated settings, the scripted OpenAI-compatible server, the real one."""
+"""Shared fixtures: isolated settings, the scripted OpenAI-compatible server, the real one,
+and a real PostgreSQL cluster."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import os
 import shutil
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.postgres import PostgresCluster, create_reader, start_cluster
 from tests.scripted_server import ScriptedServer
 from workbench.errors import WorkbenchError
 from workbench.llm.localmodel import INSTALL_HINT, local_profile_missing
@@ -73,6 +76,59 @@ def installed_demo(settings: Settings, demo_database: Path, demo_variants: tuple
     for path in (demo_database, *(v.database.path for v in demo_variants)):
         shutil.copy(path, target.parent / path.name)
     return target
+
+
+# -- a real PostgreSQL server, one throw-away cluster per session -----------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of its own (initdb in a temporary folder, a free port), stopped
+    and removed at the end of the session."""
+    try:
+        cluster = start_cluster()
+    except (FileNotFoundError, RuntimeError) as exc:
+        pytest.fail(f"the PostgreSQL tests need a PostgreSQL server: {exc}", pytrace=False)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class PostgresLab:
+    """The demo data in PostgreSQL: ``url`` logs in as the read-only role, ``admin_url`` as
+    the superuser; ``duckdb`` is the DuckDB file holding the same rows."""
+
+    url: str
+    admin_url: str
+    duckdb: Path
+
+
+@pytest.fixture(scope="session")
+def postgres_lab(
+    postgres: PostgresCluster, demo_database: Path, tmp_path_factory: pytest.TempPathFactory
+) -> PostgresLab:
+    """The demo database loaded into PostgreSQL once per session (``db build --postgres``)."""
+    from workbench.sql.demo import load_demo_postgres
+
+    postgres.admin("CREATE DATABASE lab")
+    settings = Settings(data_dir=demo_database.parent.parent)
+    load_demo_postgres(settings, postgres.url("lab"))
+    return PostgresLab(create_reader(postgres, "lab"), postgres.url("lab"), demo_database)
+
+
+@pytest.fixture
+def lab_url(postgres: PostgresCluster, postgres_lab: PostgresLab, monkeypatch) -> str:
+    """The lab database's URL for the read-only role, its password in PGPASSWORD: what a
+    workspace's database.url holds when set up as README says."""
+    monkeypatch.setenv("PGPASSWORD", postgres.reader_password)
+    return postgres.url("lab", user="workbench_ro", password=None)
+
+
+def use_database(workspace: Path, url: str) -> None:
+    """Set a workspace's ``database.url`` (``workbench init`` writes ``demo``)."""
+    toml = workspace / "workbench.toml"
+    toml.write_text(toml.read_text().replace('url = "demo"', f'url = "{url}"', 1))
 
 
 # -- the real local model server (integration tests) ------------------------------

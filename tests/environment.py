@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from workbench.llm import LLM
 from workbench.pipeline import RunEnvironment
 from workbench.settings import Settings
-from workbench.sql import Database
+from workbench.sql import Database, DuckDBDatabase
 
 
 def environment(
@@ -22,8 +22,8 @@ def environment(
     """The environment of ``settings``, its prompt files read as they are now.
 
     ``database``: a DuckDB file (given the settings' limits) or a ``Database``; None: the
-    demo database, built when the run needs it.
+    settings' target database, opened when the run needs it.
     """
     if isinstance(database, Path):
-        database = Database.from_settings(settings, database)
+        database = DuckDBDatabase.from_settings(settings, database)
     return RunEnvironment.load(settings, llm, store=store, database=database)

@@ -12,15 +12,28 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from workbench.commands import Outcome, budget, dates, db, diff, info, run, serve, smoke, sql
+from workbench.commands import (
+    Outcome,
+    budget,
+    dates,
+    db,
+    diff,
+    info,
+    init,
+    run,
+    serve,
+    smoke,
+    sql,
+)
 from workbench.errors import WorkbenchError
 from workbench.settings import load_settings
 
-COMMANDS: tuple[ModuleType, ...] = (budget, dates, db, diff, info, run, serve, smoke, sql)
+COMMANDS: tuple[ModuleType, ...] = (budget, dates, db, diff, info, init, run, serve, smoke, sql)
 """The subcommand modules; each has ``register(subparsers, common)``."""
 
 
@@ -29,17 +42,23 @@ def json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, Decimal):  # PostgreSQL's numeric
+        return float(value)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    workspace_help = "the workspace folder (default: WORKBENCH_WORKSPACE, else the shipped demo)"
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    # Also accepted after the subcommand; SUPPRESS keeps it from hiding the one given before.
+    common.add_argument("--workspace", type=Path, default=argparse.SUPPRESS, help=workspace_help)
     parser = argparse.ArgumentParser(
         prog="workbench", description="Prompt-engineering workbench for serial Text2SQL pipelines"
     )
+    parser.add_argument("--workspace", type=Path, default=None, help=workspace_help)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(subparsers, common)
@@ -51,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     as_json = getattr(args, "json", False)
     try:
-        settings = load_settings()
+        # A subcommand that makes a workspace must not need one (WORKBENCH_WORKSPACE=ws init ws).
+        use_workspace = not getattr(args, "makes_workspace", False)
+        settings = load_settings(workspace=args.workspace, use_workspace=use_workspace)
         outcome: Outcome = args.handler(args, settings)
     except WorkbenchError as exc:
         if as_json:

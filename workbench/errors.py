@@ -8,7 +8,8 @@ and nothing else is swallowed::
     ├── QuestionError          a question is empty or too long to run
     ├── FileError              a file the user writes is malformed (names file:line)
     │   ├── PromptError        a prompt file (or gates/budget file)
-    │   └── CaseError          a smoke case file
+    │   ├── CaseError          a smoke case file
+    │   └── WorkspaceError     a workspace's workbench.toml, or a file it names
     ├── StoreError
     │   └── VersionConflict    a save was based on a stale version
     ├── LLMError
@@ -20,6 +21,7 @@ and nothing else is swallowed::
         ├── SQLParseError      the SQL does not parse (line, column)
         ├── SQLRefused         the SQL is not a single read-only query
         └── SQLExecutionError  the database rejected or timed out the query
+            └── DatabaseUnavailable  the database cannot be reached (down, wrong host or port)
 
 Every message says what went wrong and how to fix it.
 """
@@ -53,6 +55,10 @@ class PromptError(FileError):
 
 class CaseError(FileError):
     """A smoke case file is malformed."""
+
+
+class WorkspaceError(FileError):
+    """A workspace's ``workbench.toml`` is malformed, or a folder it names is missing."""
 
 
 class StoreError(WorkbenchError):
@@ -106,3 +112,7 @@ class SQLExecutionError(SQLError):
 
 class QuestionError(WorkbenchError):
     """A question cannot be run: it is empty or longer than the pipeline accepts."""
+
+
+class DatabaseUnavailable(SQLExecutionError):
+    """The database cannot be reached: it is down, or the host or port is wrong."""

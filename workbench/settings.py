@@ -3,18 +3,23 @@
 Everything that holds state (the demo database, the store, the converted local
 model, server logs) lives under ``data_dir`` so that a test can point the whole
 workbench at a temporary directory.
+
+A workspace (``workbench.workspace``) sets some of these from its ``workbench.toml``;
+``load_settings`` reads it, and an environment variable still wins over the file.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workbench.errors import ConfigError
+from workbench.workspace import DEMO_DATABASE, DEMO_NAME, check_database_url, load_workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout the package was imported from (holds prompts/ and fixtures/)."""
@@ -29,16 +34,30 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="WORKBENCH_", extra="forbid", frozen=True)
 
+    # The workspace: its folder (None: the shipped demo), and the id its records carry.
+    workspace: Path | None = None
+    workspace_name: str = DEMO_NAME
+
     # Where things live.
     data_dir: Path = Path(".workbench")
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     fixtures_dir: Path = PROJECT_ROOT / "fixtures"
+    cases_dir: Path | None = Field(
+        default=None, description="the smoke cases; default: fixtures_dir/smoke"
+    )
+    schema_file: Path | None = Field(
+        default=None, description="a hand-written {{schema}} that wins when the file exists"
+    )
     store_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the store; default: SQLite in data_dir",
     )
 
-    # The demo database and SQL execution.
+    # The target database and SQL execution.
+    database_url: str = Field(
+        default=DEMO_DATABASE,
+        description="postgresql://USER@HOST:PORT/DB, duckdb:///PATH.duckdb, or demo",
+    )
     demo_seed: int = 20260331
     demo_variants: int = Field(
         default=3,
@@ -115,6 +134,16 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        return check_database_url(value or DEMO_DATABASE)
+
+    @property
+    def smoke_cases_dir(self) -> Path:
+        """Where the smoke cases (and ``tags.yaml``) live."""
+        return self.cases_dir or self.fixtures_dir / "smoke"
+
     @property
     def managed_server(self) -> bool:
         """True when no base URL is configured and the workbench runs its own server."""
@@ -151,13 +180,53 @@ def _split_urls(value: str) -> tuple[str, ...]:
     return tuple(u.strip().rstrip("/") for u in value.split(",") if u.strip())
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment; a bad value raises ConfigError naming it."""
+def load_settings(
+    workspace: Path | None = None, *, use_workspace: bool = True, **overrides: object
+) -> Settings:
+    """Read settings from the workspace's ``workbench.toml`` and the environment.
+
+    Args:
+        workspace: the workspace folder (``--workspace``); default ``WORKBENCH_WORKSPACE``,
+            and without either the shipped demo.
+        use_workspace: False reads no workspace at all (``init`` makes one).
+        overrides: fields set in code; they win over both.
+
+    Raises:
+        ConfigError: a bad setting, named.
+        WorkspaceError: the workspace or its ``workbench.toml`` is missing or malformed.
+    """
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        if not use_workspace:
+            return Settings(**(overrides | {"workspace": None}))  # type: ignore[arg-type]
+        folder = workspace or Settings(**overrides).workspace  # type: ignore[arg-type]
+        if folder is None:
+            return Settings(**overrides)  # type: ignore[arg-type]
+        from_file = load_workspace(folder).settings_values()
+        kept = {
+            key: value
+            for key, value in from_file.items()
+            if key not in overrides and (key == "workspace" or not _in_environment(key))
+        }
+        return Settings(**(kept | overrides))  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
             f"WORKBENCH_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+def _in_environment(field: str) -> bool:
+    return f"WORKBENCH_{field}".upper() in {name.upper() for name in os.environ}
+
+
+def environment_overrides(settings: Settings) -> dict[str, Any]:
+    """The fields a workspace file sets that the environment overrides (for ``info``)."""
+    if settings.workspace is None:
+        return {}
+    from_file = load_workspace(settings.workspace).settings_values()
+    return {
+        key: getattr(settings, key)
+        for key in from_file
+        if key != "workspace" and _in_environment(key)
+    }

@@ -3,6 +3,12 @@
 SQLite in the data directory by default, PostgreSQL (or anything SQLAlchemy
 speaks) by URL. Table classes live here and nowhere else; the rest of the
 workbench sees frozen dataclasses, converted at this edge.
+
+Every trace, cached stage answer, prompt version and smoke run carries the id of
+the workspace it belongs to, so that workspaces sharing one store never see each
+other's history. The engine ``open_store`` returns knows its workspace
+(``store_workspace``); everything that reads or writes these tables scopes by it.
+Rows written before workspaces existed belong to the demo (``workbench.upgrade``).
 """
 
 from __future__ import annotations
@@ -10,16 +16,23 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, SQLModel, create_engine
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, StoreError
 from workbench.settings import Settings
+from workbench.upgrade import upgrade_store
+from workbench.workspace import DEMO_NAME
+
+WORKSPACE_OPTION = "workbench_workspace"
 
 
 def open_store(settings: Settings) -> Engine:
-    """Create the store's engine and its tables (idempotent)."""
+    """Create the store's engine and its tables (idempotent), scoped to the workspace."""
     url = settings.resolved_store_url
+    if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's default
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
         settings.ensure_data_dir()
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -29,11 +42,30 @@ def open_store(settings: Settings) -> Engine:
             engine = create_engine(url, pool_pre_ping=True)
         except Exception as exc:  # bad URL or missing driver
             raise ConfigError(
-                f"WORKBENCH_STORE_URL={url!r} cannot be used: {exc}. "
+                f"WORKBENCH_STORE_URL={_hidden(url)!r} cannot be used: {exc}. "
                 "For PostgreSQL install the extra: pip install -e '.[postgres]'"
             ) from exc
-    SQLModel.metadata.create_all(engine)
-    return engine
+    try:
+        upgrade_store(engine, SQLModel.metadata)
+        SQLModel.metadata.create_all(engine)
+    except OperationalError as exc:
+        raise StoreError(
+            f"the store at {_hidden(url)} cannot be reached: {str(exc.orig).strip()}; check "
+            "that it is running and WORKBENCH_STORE_URL"
+        ) from exc
+    return engine.execution_options(**{WORKSPACE_OPTION: settings.workspace_name})
+
+
+def _hidden(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: nothing to hide but the whole
+        return "<unparsable URL>"
+
+
+def store_workspace(engine: Engine) -> str:
+    """The workspace whose records ``engine`` reads and writes."""
+    return engine.get_execution_options().get(WORKSPACE_OPTION, DEMO_NAME)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -53,6 +85,7 @@ class TraceRow(SQLModel, table=True):
     __tablename__ = "traces"
 
     id: str = Field(primary_key=True)
+    workspace: str = Field(index=True)
     question: str
     as_of: date
     created: datetime = Field(index=True)
@@ -66,6 +99,7 @@ class StageCacheRow(SQLModel, table=True):
     __tablename__ = "stage_cache"
 
     key: str = Field(primary_key=True)
+    workspace: str = Field(index=True)
     stage_id: str = Field(index=True)
     model: str
     created: datetime
@@ -76,9 +110,10 @@ class PromptVersionRow(SQLModel, table=True):
     """One saved version of one stage prompt file (see workbench.prompts.versions)."""
 
     __tablename__ = "prompt_version"
-    __table_args__ = (UniqueConstraint("stage", "number"),)
+    __table_args__ = (UniqueConstraint("workspace", "stage", "number"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    workspace: str = Field(index=True)
     stage: str = Field(index=True)
     number: int
     text: str
@@ -98,6 +133,7 @@ class SmokeRunRow(SQLModel, table=True):
     __tablename__ = "smoke_run"
 
     id: str = Field(primary_key=True)
+    workspace: str = Field(index=True)
     created: datetime = Field(index=True)
     finished: datetime | None = None
     status: str

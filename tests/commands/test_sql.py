@@ -15,7 +15,7 @@ from tests.labdb import build_lab_database
 from workbench import cli
 from workbench.commands.sql import render_table
 from workbench.settings import PROJECT_ROOT
-from workbench.sql import Database
+from workbench.sql import DuckDBDatabase
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_sql_compare_on_the_demo_database_checks_its_variants_too(
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(demo_settings.data_dir))
     query = "SELECT patient_name FROM patients"
     theirs = {row[0] for row in demo_variants[0].database.run(query).rows}
-    name = sorted(theirs - {row[0] for row in Database(demo_database).run(query).rows})[0]
+    name = sorted(theirs - {row[0] for row in DuckDBDatabase(demo_database).run(query).rows})[0]
     gold = f"SELECT o.id FROM orders o JOIN patients p ON o.patient_id = p.id WHERE p.patient_name = '{name}'"
     pred = f"SELECT o.id FROM orders o JOIN physicians p ON o.physician_id = p.id WHERE p.physician_name = '{name}'"
     code, out, _ = run_cli(["sql", "compare", "--gold", gold, "--pred", pred, "--json"], capsys)

@@ -1,9 +1,10 @@
-"""The home page: renders, and lists the demo database's tables with row counts."""
+"""The home page: renders, names the workspace, and lists its database's tables with row counts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,6 +18,11 @@ def run_app() -> AppTest:
     return app.run()
 
 
+def frame_with(app: AppTest, column: str) -> pandas.DataFrame | None:
+    """The page's table that has ``column`` (None when there is none)."""
+    return next((f.value for f in app.dataframe if column in f.value.columns), None)
+
+
 def test_home_lists_the_demo_tables(demo_database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Point the app at the data directory of the session's database: no rebuild.
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(demo_database.parent.parent))
@@ -24,7 +30,8 @@ def test_home_lists_the_demo_tables(demo_database: Path, monkeypatch: pytest.Mon
     assert not app.exception
     assert not app.error
     assert app.title[0].value == "Text2SQL Workbench"
-    shown = app.dataframe[0].value
+    assert "Workspace `demo`" in app.caption[0].value
+    shown = frame_with(app, "table")
     assert list(shown["table"]) == list(table_counts(demo_database))
     assert dict(zip(shown["table"], shown["rows"], strict=True)) == table_counts(demo_database)
     assert set(shown["table"]) == set(labdb.TABLES)
@@ -39,4 +46,4 @@ def test_home_shows_a_build_failure_as_an_error(
     app = run_app()
     assert not app.exception
     assert "WORKBENCH_DATA_DIR" in app.error[0].value
-    assert len(app.dataframe) == 0
+    assert frame_with(app, "table") is None

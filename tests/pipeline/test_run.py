@@ -514,6 +514,27 @@ def test_the_worked_example_end_to_end(full: Settings, tiny_db: Path) -> None:
     assert trace.narrative == "- Dr. Sarah Chen: 4\n- Dr. Marcus Webb: 3"
 
 
+@pytest.mark.postgres
+def test_the_worked_example_against_postgres_gives_the_papers_table(
+    full: Settings, postgres_lab
+) -> None:
+    """The SQL path on a real PostgreSQL holding the demo data (the stages are scripted)."""
+    from fixtures import labdb
+    from workbench.sql import PostgresDatabase
+
+    llm = ScriptedLLM(
+        NOISELESS, NORMALIZED, REFERENCED, CLEANED, f"```sql\n{WORKED_SQL}\n```", "answer"
+    )
+    database = PostgresDatabase(postgres_lab.url)
+    trace = run_pipeline(ORIGINAL, environment(full, llm, database=database), as_of=AS_OF)
+    assert trace.status == "ok", [s.error for s in trace.stages]
+    assert trace.sql.executed == trace.sql.original == WORKED_SQL.rstrip(";")  # natively
+    assert trace.result.columns == ("physician_name", "abnormal_cbc_count")
+    assert trace.result.rows == tuple(labdb.WORKED_EXAMPLE.items())  # Chen 12 … Fontaine 3
+    system = llm.requests[4].messages[0].content  # the SQL stage saw PostgreSQL's schema
+    assert "physician_name text" in system and "results (" in system
+
+
 def sql_only(tmp_path: Path, data_dir: Path) -> Settings:
     directory = prompts_dir(tmp_path, "06_sql.md", "07_narrative.md")
     return Settings(data_dir=data_dir, prompts_dir=directory, model_main="m-main", seed=3)

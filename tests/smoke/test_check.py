@@ -25,7 +25,7 @@ from workbench.smoke.cases import (
     select_cases,
 )
 from workbench.smoke.check import CheckReport, check_cases
-from workbench.sql import Database, Variant, limit_tie_breaks
+from workbench.sql import Database, DuckDBDatabase, Variant, limit_tie_breaks
 
 # --- the real suite ----------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ def tags() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def database(demo_settings: Settings, demo_database: Path) -> Database:
-    return Database.from_settings(demo_settings, demo_database)
+    return DuckDBDatabase.from_settings(demo_settings, demo_database)
 
 
 @pytest.fixture(scope="module")
@@ -337,6 +337,8 @@ def test_smoke_check_json(cli_data_dir: Path, small_fixtures: Path, suite) -> No
     out = run_cli(cli_data_dir, small_fixtures, "--json")
     data = json.loads(out.stdout)
     assert set(data) == {
+        "workspace",
+        "database",
         "cases",
         "by_category",
         "by_tag",
@@ -347,6 +349,7 @@ def test_smoke_check_json(cli_data_dir: Path, small_fixtures: Path, suite) -> No
         "variant_build_s",
     }
     assert len(data["databases"]) == 4
+    assert data["workspace"] == "demo" and data["database"].startswith("duckdb:///")
     simple = select_cases(suite, category="simple")
     assert data["cases"] == len(simple)
     assert data["by_category"] == {c: (len(simple) if c == "simple" else 0) for c in CATEGORIES}

@@ -9,7 +9,7 @@ from tests.smoke_script import SQL, PipelineScript
 from workbench.settings import Settings
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.runner import SmokeOptions, run_suite
-from workbench.sql import Database, Variant
+from workbench.sql import DuckDBDatabase, Variant
 from workbench.store import open_store
 
 QUESTION = "Which orders did the patient {name} have?"
@@ -26,7 +26,7 @@ AS_A_PHYSICIAN = (
 def a_patient_only_the_first_variant_has(demo_database: Path, first: Variant) -> str:
     query = "SELECT patient_name FROM patients"
     theirs = {row[0] for row in first.database.run(query).rows}
-    return sorted(theirs - {row[0] for row in Database(demo_database).run(query).rows})[0]
+    return sorted(theirs - {row[0] for row in DuckDBDatabase(demo_database).run(query).rows})[0]
 
 
 def test_an_answer_right_by_coincidence_on_the_demo_database_fails_on_a_variant(

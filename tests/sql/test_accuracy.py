@@ -14,7 +14,7 @@ import pytest
 from tests.labdb import build_lab_database
 from workbench.errors import SQLExecutionError
 from workbench.sql import Verdict, compare_queries, compare_results, gold_is_ordered, run_gold
-from workbench.sql.execute import Database, QueryResult
+from workbench.sql.execute import Database, DuckDBDatabase, QueryResult
 from workbench.sql.values import multiset_difference, normalize_value, values_equal
 
 PAIRS_DIR = Path(__file__).parent / "fixtures" / "compare"
@@ -58,7 +58,7 @@ PAIRS = load_pairs()
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    return Database(build_lab_database(tmp_path_factory.mktemp("compare") / "lab.duckdb"))
+    return DuckDBDatabase(build_lab_database(tmp_path_factory.mktemp("compare") / "lab.duckdb"))
 
 
 def test_there_are_at_least_forty_pairs_of_both_kinds() -> None:

@@ -195,6 +195,16 @@ def test_to_duckdb_transpiles_postgres_constructs() -> None:
     assert "INTERVAL '1' DAY" in to_duckdb("SELECT now() - interval '1 day'")
 
 
+def test_extract_is_numeric_so_dividing_it_is_not_integer_division() -> None:
+    """PostgreSQL's EXTRACT returns numeric: EXTRACT(EPOCH FROM d) / 3600 keeps its fraction."""
+    for sql in (
+        "SELECT EXTRACT(EPOCH FROM x) / 3600 FROM t",
+        "SELECT date_part('year', d) / 2 FROM t",
+    ):
+        assert "TRUNC" not in to_duckdb(sql)
+    assert to_duckdb("SELECT 7 / 2") == "SELECT CAST(TRUNC(7 / 2) AS BIGINT)"
+
+
 def test_to_duckdb_drops_comments() -> None:
     assert to_duckdb("SELECT 1 /* */ -- x\n") == "SELECT 1"
 

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from workbench.settings import Settings
-from workbench.sql import Database, Variant, compare_queries, variant_seeds
+from workbench.sql import DuckDBDatabase, Variant, compare_queries, variant_seeds
 
 ORDERS_OF_PATIENT = (
     "SELECT o.id, o.order_date FROM orders o JOIN patients p ON o.patient_id = p.id "
@@ -35,7 +35,7 @@ def test_equal_by_coincidence_on_the_main_database_is_a_fail_that_names_the_vari
     first = demo_variants[0]
     name = sorted(patient_names(first.database.path) - patient_names(demo_database))[0]
     gold, pred = ORDERS_OF_PATIENT.format(name=name), ORDERS_OF_PHYSICIAN.format(name=name)
-    main = Database(demo_database)
+    main = DuckDBDatabase(demo_database)
     assert compare_queries(gold, pred, main).equivalent  # what one database says
 
     verdict = compare_queries(gold, pred, main, variants=demo_variants)
@@ -52,7 +52,7 @@ def test_agreement_on_every_database_is_equivalent_and_says_where(
 ) -> None:
     gold = "SELECT t.test_name, COUNT(*) FROM orders o JOIN tests t ON o.test_id = t.id GROUP BY 1"
     pred = "SELECT COUNT(*), (SELECT test_name FROM tests WHERE id = test_id) FROM orders GROUP BY test_id"
-    verdict = compare_queries(gold, pred, Database(demo_database), variants=demo_variants)
+    verdict = compare_queries(gold, pred, DuckDBDatabase(demo_database), variants=demo_variants)
     assert verdict.equivalent, verdict.reason
     names = ", ".join(v.name for v in demo_variants)
     assert verdict.reason.endswith(
@@ -72,7 +72,7 @@ def test_a_variant_where_the_gold_fails_is_skipped_and_named(
         "SELECT 1000 / COUNT(*) FROM orders o JOIN patients p ON o.patient_id = p.id "
         f"WHERE p.patient_name = '{name}'"
     )
-    verdict = compare_queries(gold, gold, Database(demo_database), variants=demo_variants[:1])
+    verdict = compare_queries(gold, gold, DuckDBDatabase(demo_database), variants=demo_variants[:1])
     assert verdict.equivalent
     assert f"not judged on variant database {demo_variants[0].name} (the gold fails there: " in (
         verdict.reason
@@ -80,8 +80,10 @@ def test_a_variant_where_the_gold_fails_is_skipped_and_named(
 
 
 def test_a_difference_on_the_main_database_needs_no_variant(demo_database: Path) -> None:
-    missing = Variant("seed 0", Database(Path("/nonexistent.duckdb")))
-    verdict = compare_queries("SELECT 1", "SELECT 2", Database(demo_database), variants=[missing])
+    missing = Variant("seed 0", DuckDBDatabase(Path("/nonexistent.duckdb")))
+    verdict = compare_queries(
+        "SELECT 1", "SELECT 2", DuckDBDatabase(demo_database), variants=[missing]
+    )
     assert not verdict.equivalent and verdict.database is None
 
 

@@ -12,14 +12,14 @@ import pytest
 
 from tests.labdb import build_lab_database
 from workbench.errors import SQLExecutionError
-from workbench.sql import Database, compare_queries
+from workbench.sql import Database, DuckDBDatabase, compare_queries
 from workbench.sql.large import compare_large
 
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
     path = build_lab_database(tmp_path_factory.mktemp("large") / "lab.duckdb")
-    return Database(path, row_cap=10)
+    return DuckDBDatabase(path, row_cap=10)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_the_result_is_the_same_as_in_memory(database: Database) -> None:
 
 
 def test_results_larger_than_the_cap_on_the_demo_database(demo_database: Path) -> None:
-    database = Database(demo_database)  # the default row cap of 10,000
+    database = DuckDBDatabase(demo_database)  # the default row cap of 10,000
     gold = "SELECT r.id, r.value FROM results r WHERE r.status <> 'NORMAL'"
     same = (
         "SELECT res.value, res.id FROM results res JOIN orders o ON res.order_id = o.id "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.settings import Settings
-from workbench.sql import Database, Variant, build_variant_databases, variants_for
+from workbench.sql import DuckDBDatabase, Variant, build_variant_databases, variants_for
 from workbench.sql.demo import demo_database_path
 from workbench.sql.schema import table_counts
 
@@ -37,8 +37,8 @@ def test_a_second_build_reuses_every_variant(
 def test_variants_belong_to_the_demo_database_only(
     demo_settings: Settings, demo_variants: tuple[Variant, ...], tmp_path: Path
 ) -> None:
-    demo = Database.from_settings(demo_settings, demo_database_path(demo_settings))
+    demo = DuckDBDatabase.from_settings(demo_settings, demo_database_path(demo_settings))
     assert variants_for(demo_settings, demo) == demo_variants
-    assert variants_for(demo_settings, Database(tmp_path / "mine.duckdb")) == ()
+    assert variants_for(demo_settings, DuckDBDatabase(tmp_path / "mine.duckdb")) == ()
     none = demo_settings.model_copy(update={"demo_variants": 0})
     assert variants_for(none, demo) == ()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.settings import Settings
+from workbench.sql import Database, open_database
 
 
 @dataclass(frozen=True)
@@ -25,3 +26,15 @@ class Outcome:
 
 
 Handler = Callable[[argparse.Namespace, Settings], Outcome]
+
+
+def reachable_database(settings: Settings) -> Database:
+    """The target database, proved reachable before a model server is started for nothing.
+
+    Raises:
+        ConfigError: the database URL is wrong or the login is refused (the setting named).
+        DatabaseUnavailable: the database is down or the host or port is wrong.
+    """
+    database = open_database(settings)
+    database.run("SELECT 1")
+    return database

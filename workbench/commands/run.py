@@ -12,7 +12,7 @@ import argparse
 import sys
 from datetime import date
 
-from workbench.commands import Outcome
+from workbench.commands import Outcome, reachable_database
 from workbench.llm import make_llm, serving
 from workbench.pipeline import RunEnvironment, Trace, check_question, run_pipeline, trace_to_dict
 from workbench.prompts import load_prompt_set
@@ -39,10 +39,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 def run_question(args: argparse.Namespace, settings: Settings) -> Outcome:
     question = check_question(args.question)  # a bad question fails before a server starts
     prompts = load_prompt_set(settings.prompts_dir)  # so does a bad prompt file
+    # and a database that is down, when a stage needs one
+    database = reachable_database(settings) if prompts.needs_database else None
     with serving(settings, lambda message: print(message, file=sys.stderr, flush=True)):
         llm = make_llm(settings)
         try:
-            env = RunEnvironment(settings, llm, prompts, store=open_store(settings))
+            env = RunEnvironment(settings, llm, prompts, database, open_store(settings))
             trace = run_pipeline(
                 question, env, as_of=args.as_of or settings.as_of, use_cache=not args.no_cache
             )

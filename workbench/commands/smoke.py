@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.commands import Outcome
+from workbench.commands import Outcome, reachable_database
 from workbench.llm import make_llm, serving
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
@@ -39,11 +39,10 @@ from workbench.smoke import (
     run_summary,
     run_variants,
     select_suite,
-    smoke_dir,
     variant_rates,
     write_junit,
 )
-from workbench.sql import demo_database, demo_variants
+from workbench.sql import open_database, variants_for
 from workbench.store import open_store
 
 
@@ -58,11 +57,12 @@ def register_check(actions: argparse._SubParsersAction, common: argparse.Argumen
     parser = actions.add_parser(
         "check",
         parents=[common],
-        help="prove every gold case against the demo database and its variants",
+        help="prove every gold case against the workspace's database (and the demo's variants)",
         description="Verify that every gold query parses, is read-only, runs and returns rows "
-        "(none when tagged empty-expected), also on the variant databases "
-        "(WORKBENCH_DEMO_VARIANTS), that every wrong_sql is told apart from its gold on each "
-        "database, and that ids, questions, tags and category counts are in order.",
+        "(none when tagged empty-expected) on the workspace's database, and on the demo "
+        "database's variants (WORKBENCH_DEMO_VARIANTS) when that is the database; that every "
+        "wrong_sql is told apart from its gold on each database; and that ids, questions and "
+        "tags are in order (and, for the shipped suite, its category counts).",
     )
     parser.set_defaults(handler=check_suite)
 
@@ -168,25 +168,33 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
 
 
 def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
-    directory = smoke_dir(settings.fixtures_dir)
+    directory = settings.smoke_cases_dir
     cases = load_cases(directory)
     tags = load_tags(directory)
-    database = demo_database(settings)
+    database = open_database(settings)
+    # The category counts are the shipped suite's own promise; a team's suite sets its own.
+    limits = {} if settings.workspace is None else {"minimums": {}, "min_wrong_sql": 0}
     started = time.perf_counter()
-    variants = demo_variants(settings)  # built once, then reused
+    variants = variants_for(settings, database)  # the demo's: built once, then reused
     built = time.perf_counter() - started
-    report = check_cases(cases, database, known_tags=tags, variants=variants)
+    report = check_cases(cases, database, known_tags=tags, variants=variants, **limits)
     seconds = time.perf_counter() - started - built
-    data = report.to_dict() | {"seconds": round(seconds, 2), "variant_build_s": round(built, 2)}
-    text = format_report(report)
+    sources = {case.id: case.source for case in cases}  # where to fix a failing case
+    data = {"workspace": settings.workspace_name, "database": database.label} | report.to_dict()
+    data |= {"seconds": round(seconds, 2), "variant_build_s": round(built, 2)}
+    for failure in data["failures"]:
+        failure["source"] = sources.get(failure["case"], "")
+    head = f"{settings.workspace_name}: {directory} against {database.label}"
+    text = head + "\n" + format_report(report, sources)
     text += f"\nproved in {seconds:.1f} s" + (
         f" (variants built in {built:.1f} s)" if built > 1 else ""
     )
     return Outcome(data=data, text=text, exit_code=0 if report.ok else 1)
 
 
-def format_report(report: CheckReport) -> str:
-    """The check's summary for people: counts, then each failure on its own line."""
+def format_report(report: CheckReport, sources: dict[str, str] | None = None) -> str:
+    """The check's summary for people: counts, then each failure on its own line (with the
+    ``file:line`` of its case when ``sources`` has it)."""
     lines = [f"{report.cases} cases, {report.wrong_sql_cases} with a wrong_sql"]
     if report.databases:
         lines.append("databases:   " + ", ".join(report.databases))
@@ -197,7 +205,11 @@ def format_report(report: CheckReport) -> str:
     else:
         lines.append(f"{len(report.failures)} failures:")
         for failure in report.failures:
-            lines.append(f"  {failure.case_id or '(suite)'} [{failure.check}] {failure.message}")
+            where = (sources or {}).get(failure.case_id or "", "")
+            lines.append(
+                f"  {failure.case_id or '(suite)'} [{failure.check}] {failure.message}"
+                + (f" ({where})" if where else "")
+            )
     return "\n".join(lines)
 
 
@@ -213,10 +225,11 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
         )
         select_suite(options, settings=settings)  # so does an empty selection
     prompts = load_prompt_set(settings.prompts_dir)  # and a bad prompt file
+    database = reachable_database(settings)  # and a database that is down
     with serving(settings, say) as server:
         llm = make_llm(settings)
         try:
-            env = RunEnvironment(settings, llm, prompts, store=store)
+            env = RunEnvironment(settings, llm, prompts, database, store)
             if args.resume:
                 record = resume_run(env, args.resume, server=server, on_progress=print_progress)
             else:
@@ -261,10 +274,11 @@ def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     select_suite(options, settings=settings)  # an empty selection fails before any restart
     variants = model_variants(args.model) if args.model else CPU_EXPERIMENT
     prompts = load_prompt_set(settings.prompts_dir)
+    database = reachable_database(settings)
     with serving(settings, say):
         llm = make_llm(settings)
         try:
-            env = RunEnvironment(settings, llm, prompts, store=open_store(settings))
+            env = RunEnvironment(settings, llm, prompts, database, open_store(settings))
             runs = run_variants(env, variants, options=options, on_progress=print_progress)
         finally:
             llm.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from workbench.commands import Outcome
@@ -13,9 +12,10 @@ from workbench.sql import (
     Database,
     check_readonly,
     compare_queries,
-    demo_database,
+    database_at,
     extract_sql,
     format_sql,
+    open_database,
     tree_to_duckdb,
     variants_for,
 )
@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument(
         "--database",
-        type=Path,
-        help="a DuckDB file to query (default: the demo database, built when missing)",
+        help="a database URL (postgresql://…, duckdb:///…) or a DuckDB file "
+        "(default: the workspace's database)",
     )
     where.add_argument("--dialect", default="postgres", help="dialect the SQL is written in")
 
@@ -78,8 +78,8 @@ def _text(value: str) -> str:
 
 def _database(args: argparse.Namespace, settings: Settings) -> Database:
     if args.database is not None:
-        return Database.from_settings(settings, args.database)
-    return demo_database(settings)
+        return database_at(settings, args.database)
+    return open_database(settings)
 
 
 def run_sql(args: argparse.Namespace, settings: Settings) -> Outcome:

@@ -12,6 +12,9 @@ answer is stored like any other answer.
 ``use_cache=False`` (``StageCache(engine, read=False)``) bypasses reads but still
 writes: a fresh run refreshes the cache, so the next cached run shows what was last
 seen. Determinism checks bypass reads, which is what they need.
+
+Each workspace has its own entries (clearing one's cache leaves the others'): the
+stored key is the request key, prefixed by the workspace's name outside the demo.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, func, select
 
 from workbench.llm import ChatRequest, Completion
-from workbench.store import StageCacheRow
+from workbench.store import StageCacheRow, store_workspace
+from workbench.workspace import DEMO_NAME
 
 
 def request_key(endpoint: str, request: ChatRequest) -> str:
@@ -42,19 +46,25 @@ class StageCache:
         self.engine = engine
         self.read = read
         self.write = write
+        self.workspace = store_workspace(engine)
+
+    def _stored_key(self, key: str) -> str:
+        # The demo keeps the bare key, so caches written before workspaces still answer.
+        return key if self.workspace == DEMO_NAME else f"{self.workspace}:{key}"
 
     def get(self, key: str) -> Completion | None:
         if not self.read:
             return None
         with Session(self.engine) as session:
-            row = session.get(StageCacheRow, key)
+            row = session.get(StageCacheRow, self._stored_key(key))
             return _completion_from_json(row.completion) if row is not None else None
 
     def put(self, key: str, stage_id: str, completion: Completion) -> None:
         if not self.write:
             return
         row = StageCacheRow(
-            key=key,
+            key=self._stored_key(key),
+            workspace=self.workspace,
             stage_id=stage_id,
             model=completion.model,
             created=datetime.now(UTC),
@@ -66,11 +76,15 @@ class StageCache:
 
     def __len__(self) -> int:
         with Session(self.engine) as session:
-            return session.exec(select(func.count()).select_from(StageCacheRow)).one()
+            return session.exec(
+                select(func.count())
+                .select_from(StageCacheRow)
+                .where(col(StageCacheRow.workspace) == self.workspace)
+            ).one()
 
     def clear(self, stage_id: str | None = None) -> None:
-        """Forget every entry, or one stage's."""
-        statement = delete(StageCacheRow)
+        """Forget every entry of the workspace, or one stage's."""
+        statement = delete(StageCacheRow).where(col(StageCacheRow.workspace) == self.workspace)
         if stage_id is not None:
             statement = statement.where(col(StageCacheRow.stage_id) == stage_id)
         with Session(self.engine) as session:

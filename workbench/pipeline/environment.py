@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from workbench.llm import LLM
 from workbench.prompts import PromptSet, load_prompt_set
 from workbench.settings import Settings
-from workbench.sql import Database, demo_database
+from workbench.sql import Database, open_database
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,8 @@ class RunEnvironment:
     """Everything a pipeline run needs besides the question.
 
     Args:
-        database: where the SQL runs; None: the demo database, built when a run first
-            needs it (``with_database``).
+        database: where the SQL runs; None: the settings' target database, opened when a
+            run first needs it (``with_database``).
         store: where traces are saved and stage answers cached; None: neither.
     """
 
@@ -52,11 +52,9 @@ class RunEnvironment:
         """This environment with its database opened (the demo one built if needed)."""
         if self.database is not None:
             return self
-        return replace(self, database=demo_database(self.settings))
+        return replace(self, database=open_database(self.settings))
 
     @property
     def needs_database(self) -> bool:
         """Whether a stage of the prompt set runs SQL or shows the model the schema."""
-        return any(
-            stage.kind == "sql" or "schema" in stage.variables for stage in self.prompts.stages
-        )
+        return self.prompts.needs_database

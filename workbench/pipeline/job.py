@@ -159,7 +159,7 @@ def start_run_job(
     Args:
         llm: the model to call; default: a client for ``settings`` (closed at the end).
         store: where the finished (or cancelled) trace is saved, and the stage cache.
-        database: where the SQL runs; default: the demo database.
+        database: where the SQL runs; default: the settings' target database.
 
     Raises:
         QuestionError: the question is empty or too long.

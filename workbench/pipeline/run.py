@@ -61,7 +61,7 @@ def run_pipeline(
 
     Raises:
         QuestionError: the question is empty or too long. Everything else is recorded.
-        ConfigError: the demo database is needed and cannot be built.
+        ConfigError: the target database is needed and cannot be opened (or built).
     """
     question = check_question(question)
     if env.needs_database:

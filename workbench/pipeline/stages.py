@@ -82,7 +82,7 @@ class StageContext:
     def _schema(self) -> str:
         if self.env.database is None:
             raise WorkbenchError("no database to describe: the run was started without one")
-        return schema_description(self.env.database.path)
+        return schema_description(self.env.database, curated=self.env.settings.schema_file)
 
 
 @dataclass(frozen=True)

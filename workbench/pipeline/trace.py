@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from workbench.errors import StoreError
 from workbench.llm import Message
 from workbench.prompts import GateDecision
-from workbench.store import TraceRow
+from workbench.store import TraceRow, store_workspace
 
 TraceStatus = Literal["ok", "failed", "cancelled"]
 
@@ -242,6 +242,7 @@ def save_trace(engine: Engine, trace: Trace) -> str:
     """Store a trace (replacing one with the same id); returns its id."""
     row = TraceRow(
         id=trace.id,
+        workspace=store_workspace(engine),
         question=trace.question,
         as_of=trace.as_of,
         created=trace.started,
@@ -255,10 +256,11 @@ def save_trace(engine: Engine, trace: Trace) -> str:
 
 
 def load_trace(engine: Engine, trace_id: str) -> Trace:
+    workspace = store_workspace(engine)
     with Session(engine) as session:
         row = session.get(TraceRow, trace_id)
-        if row is None:
-            raise StoreError(f"no stored trace with id {trace_id!r}")
+        if row is None or row.workspace != workspace:
+            raise StoreError(f"no stored trace with id {trace_id!r} in workspace {workspace!r}")
         return trace_from_json(row.trace_json)
 
 
@@ -266,7 +268,10 @@ def recent_traces(engine: Engine, limit: int = 20) -> list[TraceSummary]:
     """The newest stored runs first."""
     with Session(engine) as session:
         rows = session.exec(
-            select(TraceRow).order_by(col(TraceRow.created).desc()).limit(limit)
+            select(TraceRow)
+            .where(col(TraceRow.workspace) == store_workspace(engine))
+            .order_by(col(TraceRow.created).desc())
+            .limit(limit)
         ).all()
         return [TraceSummary(r.id, r.question, r.as_of, r.created, r.status) for r in rows]
 
@@ -275,6 +280,10 @@ def trace_summaries(engine: Engine, trace_ids: Iterable[str]) -> list[TraceSumma
     """The stored runs among ``trace_ids``, in the order asked; unknown ids are left out."""
     wanted = list(dict.fromkeys(trace_ids))
     with Session(engine) as session:
-        rows = session.exec(select(TraceRow).where(col(TraceRow.id).in_(wanted))).all()
+        rows = session.exec(
+            select(TraceRow).where(
+                col(TraceRow.id).in_(wanted), col(TraceRow.workspace) == store_workspace(engine)
+            )
+        ).all()
         found = {r.id: TraceSummary(r.id, r.question, r.as_of, r.created, r.status) for r in rows}
     return [found[i] for i in wanted if i in found]

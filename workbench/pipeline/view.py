@@ -84,8 +84,12 @@ ADVICE: dict[str, str] = {
         "ask for a single SELECT with no writes or extra statements."
     ),
     "SQLExecutionError": (
-        "The SQL parsed but failed on the demo database. Compare the tables and columns it "
+        "The SQL parsed but failed on the target database. Compare the tables and columns it "
         "uses with the schema the SQL generation prompt shows the model."
+    ),
+    "DatabaseUnavailable": (
+        "The database could not be reached. Check that it is running and that the workspace's "
+        "database URL (or WORKBENCH_DATABASE_URL) points at it, then run again."
     ),
     "PromptError": "Fix the prompt or gates file named in the message, then run again.",
 }

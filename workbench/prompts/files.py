@@ -69,7 +69,7 @@ StageInput = Literal["previous", "question_and_results"]
 TEMPLATE_VARIABLES: dict[str, str] = {
     "as_of": "the pinned reference date, YYYY-MM-DD",
     "as_of_weekday": "the weekday name of the reference date",
-    "schema": "the demo database's tables, columns and status values",
+    "schema": "the target database's tables, columns, keys and values (or the workspace's schema.md)",
     "question": "the original question, as the user typed it",
 }
 """Every ``{{variable}}`` a prompt body may use, with what the pipeline fills in."""

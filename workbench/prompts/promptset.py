@@ -43,6 +43,11 @@ class PromptSet:
     def stage(self, stage_id: str) -> StagePrompt | None:
         return next((s for s in self.stages if s.id == stage_id), None)
 
+    @property
+    def needs_database(self) -> bool:
+        """Whether a stage runs SQL or shows the model the schema."""
+        return any(stage.kind == "sql" or "schema" in stage.variables for stage in self.stages)
+
 
 def load_prompt_set(directory: str | Path) -> PromptSet:
     """Read and validate a prompts directory; a PromptError names the file and line."""

@@ -10,7 +10,8 @@ the store keeps every text it ever had. Three decisions keep work from being los
   disk") the first time it is seen, before anything else is saved over it;
 - a restore is a new version with an old text, so history only grows.
 
-Versions are numbered per stage from 1; the stage is the prompt's file name.
+Versions are numbered per workspace and stage from 1; the stage is the prompt's file
+name, and the workspace the store engine's (``workbench.store.store_workspace``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -34,7 +36,7 @@ from workbench.diffing import DIFF_CSS, line_diff_table_html
 from workbench.errors import PromptError, StoreError, VersionConflict
 from workbench.prompts.files import split_front_matter
 from workbench.settings import Settings
-from workbench.store import PromptVersionRow
+from workbench.store import PromptVersionRow, store_workspace
 
 Origin = Literal["save", "restore", "disk"]
 Validator = Callable[[str, Path], object]
@@ -96,10 +98,19 @@ def _value(row: PromptVersionRow) -> PromptVersion:
     )
 
 
+def _workspace(session: Session) -> str:
+    return store_workspace(session.get_bind())  # type: ignore[arg-type]
+
+
+def _mine(session: Session) -> ColumnElement[bool]:
+    """Rows of the session's workspace."""
+    return col(PromptVersionRow.workspace) == _workspace(session)
+
+
 def _latest_row(session: Session, stage: str) -> PromptVersionRow | None:
     statement = (
         select(PromptVersionRow)
-        .where(PromptVersionRow.stage == stage)
+        .where(PromptVersionRow.stage == stage, _mine(session))
         .order_by(col(PromptVersionRow.number).desc())
         .limit(1)
     )
@@ -110,6 +121,7 @@ def _insert(
     session: Session, stage: str, number: int, text: str, author: str, message: str, origin: Origin
 ) -> PromptVersionRow:
     row = PromptVersionRow(
+        workspace=_workspace(session),
         stage=stage,
         number=number,
         text=text,
@@ -164,7 +176,7 @@ def history(engine: Engine, stage_file: Path) -> list[PromptVersion]:
     with Session(engine) as session:
         statement = (
             select(PromptVersionRow)
-            .where(PromptVersionRow.stage == stage_key(stage_file))
+            .where(PromptVersionRow.stage == stage_key(stage_file), _mine(session))
             .order_by(col(PromptVersionRow.number))
         )
         return [_value(row) for row in session.exec(statement)]
@@ -173,8 +185,10 @@ def history(engine: Engine, stage_file: Path) -> list[PromptVersion]:
 def timeline(engine: Engine) -> list[PromptVersion]:
     """Every version of every stage prompt, oldest first (the points a set diff can compare)."""
     with Session(engine) as session:
-        statement = select(PromptVersionRow).order_by(
-            col(PromptVersionRow.created_at), col(PromptVersionRow.id)
+        statement = (
+            select(PromptVersionRow)
+            .where(_mine(session))
+            .order_by(col(PromptVersionRow.created_at), col(PromptVersionRow.id))
         )
         return [_value(row) for row in session.exec(statement)]
 
@@ -182,7 +196,9 @@ def timeline(engine: Engine) -> list[PromptVersion]:
 def get_version(engine: Engine, stage_file: Path, number: int) -> PromptVersion:
     with Session(engine) as session:
         statement = select(PromptVersionRow).where(
-            PromptVersionRow.stage == stage_key(stage_file), PromptVersionRow.number == number
+            PromptVersionRow.stage == stage_key(stage_file),
+            PromptVersionRow.number == number,
+            _mine(session),
         )
         row = session.exec(statement).first()
         if row is None:
@@ -302,14 +318,18 @@ def prompt_set_at(engine: Engine, moment: datetime) -> dict[str, str]:
     with Session(engine) as session:
         newest = (
             select(PromptVersionRow.stage, func.max(PromptVersionRow.number).label("number"))
-            .where(PromptVersionRow.created_at <= cutoff)
+            .where(PromptVersionRow.created_at <= cutoff, _mine(session))
             .group_by(PromptVersionRow.stage)
             .subquery()
         )
-        statement = select(PromptVersionRow).join(
-            newest,
-            (PromptVersionRow.stage == newest.c.stage)
-            & (PromptVersionRow.number == newest.c.number),
+        statement = (
+            select(PromptVersionRow)
+            .join(
+                newest,
+                (PromptVersionRow.stage == newest.c.stage)
+                & (PromptVersionRow.number == newest.c.number),
+            )
+            .where(_mine(session))
         )
         return {row.stage: row.text for row in session.exec(statement)}
 

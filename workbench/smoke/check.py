@@ -91,7 +91,7 @@ def check_cases(
     none stops the check.
 
     Args:
-        cases: the suite (usually ``load_cases(smoke_dir(...))``).
+        cases: the suite (usually ``load_cases(settings.smoke_cases_dir)``).
         database: the database the gold queries run against.
         known_tags: the documented tag list (``load_tags(...)``).
         variants: databases verdicts are also checked on (``workbench.sql.variants``): the
@@ -106,6 +106,8 @@ def check_cases(
     databases = [("the main database", database)]
     databases += [(f"variant database {v.name}", v.database) for v in variants]
     failures: list[CaseFailure] = []
+    if not cases:
+        failures.append(CaseFailure(None, "no-cases", "the suite has no cases: write some"))
     failures += _check_uniqueness(cases)
     with held_open(d for _, d in databases):
         for case in cases:
@@ -309,7 +311,7 @@ def _check_limit_ties(
     try:
         first, second = (database.run(sql) for sql in breaks)
     except WorkbenchError:
-        return []  # the gold itself ran; a rewrite DuckDB refuses proves nothing either way
+        return []  # the gold itself ran; a rewrite the database refuses proves nothing either way
     if sorted(map(repr, first.rows)) == sorted(map(repr, second.rows)):
         return []
     return [

@@ -5,6 +5,10 @@ trace keeps each stage's text but not its tokens and margins, and those are what
 locate a divergence to the token. The gold query runs once per case, run and database: a
 repeat that agrees with it on the run's database is also judged on the variant databases
 (``workbench.sql.variants``), so an answer right by coincidence fails.
+
+A database that goes away is not the case's fault: the case is recorded as an error
+marked ``resumable`` (the runner then stops, and a resumed run runs it again), and a
+failed gold query is never remembered when the database could not be reached.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from workbench.errors import LLMUnavailable, WorkbenchError
+from workbench.errors import DatabaseUnavailable, LLMUnavailable, WorkbenchError
 from workbench.llm import LLM, ChatRequest, Completion
 from workbench.pipeline import RunEnvironment, StageTrace, Trace, run_pipeline
 from workbench.smoke.cases import SmokeCase
@@ -127,6 +131,8 @@ def judge_repeat(
             ctx.judging_variants(),
             golds=ctx.golds,
         )
+    except DatabaseUnavailable:
+        raise
     except WorkbenchError as exc:
         return replace(base, reason=f"the SQL could not be judged: {exc}")
     unmet = check_expectations(case, stages)
@@ -146,6 +152,8 @@ def run_repeat(case: SmokeCase, ctx: SuiteContext) -> RepeatOutcome | None:
 
     Raises:
         LLMUnavailable: the model server is gone; the run must stop, not score this case.
+        DatabaseUnavailable: the database is gone (the SQL stage or the judging could not
+            reach it).
     """
     recorder = RecordingLLM(ctx.env.llm)
     trace = run_pipeline(
@@ -160,6 +168,9 @@ def run_repeat(case: SmokeCase, ctx: SuiteContext) -> RepeatOutcome | None:
     down = next((s for s in trace.stages if s.error_kind == "LLMUnavailable"), None)
     if down is not None:
         raise LLMUnavailable(down.error or "the model server is gone")
+    lost = next((s for s in trace.stages if s.error_kind == "DatabaseUnavailable"), None)
+    if lost is not None:
+        raise DatabaseUnavailable(lost.error or "the database is gone")
     return judge_repeat(case, trace, recorder, ctx)
 
 
@@ -179,11 +190,29 @@ def case_result(case: SmokeCase, repeats: list[RepeatOutcome], elapsed_s: float)
     )
 
 
+def database_lost(case: SmokeCase, error: DatabaseUnavailable, elapsed_s: float) -> CaseResult:
+    """The error result of a case the database went away under (run again on resume)."""
+    reason = f"the database went away: {error}; resume the run once it is back"
+    outcome = RepeatOutcome(trace_id="", verdict="error", reason=reason, stages=())
+    return replace(case_result(case, [outcome], elapsed_s), resumable=True)
+
+
 def run_case(case: SmokeCase, repeats: int, ctx: SuiteContext) -> CaseResult | None:
     """A case's repeats back to back, judged (None when cancelled part way)."""
     started = time.monotonic()
     try:
+        return _run_case(case, repeats, ctx, started)
+    except DatabaseUnavailable as exc:
+        return database_lost(case, exc, time.monotonic() - started)
+
+
+def _run_case(
+    case: SmokeCase, repeats: int, ctx: SuiteContext, started: float
+) -> CaseResult | None:
+    try:
         ctx.gold(case)
+    except DatabaseUnavailable:
+        raise
     except WorkbenchError as exc:
         outcome = RepeatOutcome(
             trace_id="", verdict="error", reason=f"the gold query fails: {exc}", stages=()

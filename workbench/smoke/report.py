@@ -38,6 +38,7 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
         "manifest": {
             "prompt_set_hash": record.manifest.prompt_set_hash,
             "endpoint": record.manifest.endpoint,
+            "database": record.manifest.database,
             "models": record.manifest.models,
             "repeats": record.manifest.repeats,
             "concurrency": record.manifest.concurrency,
@@ -109,6 +110,7 @@ def junit_xml(record: RunRecord) -> str:
     for name, value in (
         ("prompt_set_hash", manifest.prompt_set_hash),
         ("endpoint", manifest.endpoint),
+        ("database", manifest.database),
         ("repeats", manifest.repeats),
         ("concurrency", manifest.concurrency),
     ):

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from workbench.errors import StoreError
-from workbench.store import SmokeCaseRow, SmokeRunRow
+from workbench.store import SmokeCaseRow, SmokeRunRow, store_workspace
 
 Verdict = Literal["pass", "fail", "flaky", "error"]
 RepeatVerdict = Literal["pass", "fail", "error"]
@@ -99,6 +99,8 @@ class CaseResult:
     divergence: DivergencePoint | None = None
     elapsed_s: float = 0.0
     finished: datetime | None = None
+    resumable: bool = False
+    """An error because the database went away: a resumed run runs the case again."""
 
     @property
     def trace_ids(self) -> tuple[str, ...]:
@@ -128,6 +130,8 @@ class RunManifest:
     restart_between_repeats: bool
     selection: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    database: str = ""
+    """The target database (its URL without a password); empty in runs from before."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,7 @@ def result_from_json(text: str) -> CaseResult:
             divergence=DivergencePoint(**divergence) if divergence else None,
             elapsed_s=data.get("elapsed_s", 0.0),
             finished=datetime.fromisoformat(data["finished"]) if data.get("finished") else None,
+            resumable=data.get("resumable", False),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"not a stored smoke case result: {exc!r}") from exc
@@ -259,6 +264,7 @@ def create_run(
     run_id = _now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     row = SmokeRunRow(
         id=run_id,
+        workspace=store_workspace(engine),
         created=_now(),
         status="running",
         label=label,
@@ -308,11 +314,14 @@ def finished_case_ids(engine: Engine, run_id: str) -> set[str]:
 
 def load_run(engine: Engine, run_id: str) -> RunRecord:
     """A stored run with every finished case; StoreError when there is no such run."""
+    workspace = store_workspace(engine)
     with Session(engine) as session:
         row = session.get(SmokeRunRow, run_id)
-        if row is None:
+        if row is None or row.workspace != workspace:
             known = ", ".join(s.id for s in list_runs(engine, limit=5)) or "none yet"
-            raise StoreError(f"no smoke run with id {run_id!r} (latest: {known})")
+            raise StoreError(
+                f"no smoke run with id {run_id!r} in workspace {workspace!r} (latest: {known})"
+            )
         case_rows = session.exec(
             select(SmokeCaseRow).where(col(SmokeCaseRow.run_id) == run_id)
         ).all()
@@ -336,7 +345,10 @@ def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:
     """The newest runs first, with their counts."""
     with Session(engine) as session:
         rows = session.exec(
-            select(SmokeRunRow).order_by(col(SmokeRunRow.created).desc()).limit(limit)
+            select(SmokeRunRow)
+            .where(col(SmokeRunRow.workspace) == store_workspace(engine))
+            .order_by(col(SmokeRunRow.created).desc())
+            .limit(limit)
         ).all()
         summaries = []
         for row in rows:

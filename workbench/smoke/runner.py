@@ -9,7 +9,8 @@ start per case.
 
 A case's result is stored the moment it is known. A run whose server disappears stops
 as *interrupted* without recording the case in flight, and ``resume_run`` later runs
-only the cases without a result.
+only the cases without a result. A run whose database disappears stops the same way,
+with the case it went away under recorded as an error that a resumed run runs again.
 """
 
 from __future__ import annotations
@@ -25,13 +26,19 @@ from typing import Literal
 
 from sqlalchemy.engine import Engine
 
-from workbench.errors import ConfigError, LLMError, LLMUnavailable, WorkbenchError
+from workbench.errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    LLMError,
+    LLMUnavailable,
+    WorkbenchError,
+)
 from workbench.llm import ServerManager
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import StagePrompt
 from workbench.prompts.versions import latest
 from workbench.settings import Settings
-from workbench.smoke.cases import SmokeCase, load_cases, select_cases, smoke_dir
+from workbench.smoke.cases import SmokeCase, load_cases, select_cases
 from workbench.smoke.repeat import SuiteContext, case_result, run_case, run_repeat
 from workbench.smoke.results import (
     CaseResult,
@@ -46,6 +53,7 @@ from workbench.smoke.results import (
     save_case_result,
     set_run_status,
 )
+from workbench.sql import database_label
 
 ProgressState = Literal["running", "cancelling", "done", "cancelled", "interrupted"]
 
@@ -98,7 +106,7 @@ def select_suite(
     options: SmokeOptions, *, settings: Settings, cases: Iterable[SmokeCase] | None = None
 ) -> tuple[SmokeCase, ...]:
     """The cases ``options`` pick (tags, category, ids, then the first ``limit``)."""
-    suite = tuple(cases) if cases is not None else load_cases(smoke_dir(settings.fixtures_dir))
+    suite = tuple(cases) if cases is not None else load_cases(settings.smoke_cases_dir)
     chosen = select_cases(suite, tags=options.tags, category=options.category, ids=options.ids)
     if options.limit is not None:
         chosen = chosen[: options.limit]
@@ -150,6 +158,7 @@ def describe_run(
             "limit": options.limit,
         },
         seed=settings.seed,
+        database=env.database.label if env.database is not None else database_label(settings),
     )
 
 
@@ -208,7 +217,7 @@ def execute_run(
 
     Args:
         env: what the run runs against; it must have a store (the results go there).
-        cases: where to find the cases by id; default: the suite in the fixtures directory.
+        cases: where to find the cases by id; default: the workspace's suite.
         server: the managed server, needed to restart it between repeats.
         on_progress: called after each case with live counts and the time left.
         cancel: when set, cases not started are left undone and the run is ``cancelled``.
@@ -232,18 +241,16 @@ def execute_run(
             "WORKBENCH_BASE_URL empty so the workbench runs it"
         )
     suite = {
-        c.id: c
-        for c in (cases if cases is not None else load_cases(smoke_dir(env.settings.fixtures_dir)))
+        c.id: c for c in (cases if cases is not None else load_cases(env.settings.smoke_cases_dir))
     }
-    done = finished_case_ids(store, run_id)
+    kept = [r for r in record.results if not r.resumable]  # the database went away under the rest
+    done = finished_case_ids(store, run_id) - {r.case_id for r in record.results if r.resumable}
     missing = [c for c in record.case_ids if c not in suite and c not in done]
     if missing:
         raise ConfigError(f"smoke run {run_id} lists cases no longer in the suite: {missing}")
     pending = [suite[c] for c in record.case_ids if c not in done]
     ctx = SuiteContext(env.with_database(), cancel or threading.Event())
-    tracker = _Tracker(
-        run_id, len(record.case_ids), list(record.results), len(pending), on_progress
-    )
+    tracker = _Tracker(run_id, len(record.case_ids), kept, len(pending), on_progress)
     set_run_status(store, run_id, "running")
     try:
         if manifest.restart_between_repeats:
@@ -254,9 +261,12 @@ def execute_run(
         for result in finished:
             save_case_result(store, run_id, result)
             tracker.add(result)
-    except LLMUnavailable as exc:
+            if result.resumable:
+                raise DatabaseUnavailable(result.reason)
+    except (LLMUnavailable, DatabaseUnavailable) as exc:
         set_run_status(store, run_id, "interrupted")
-        tracker.report("interrupted", note=f"{exc}; resume the run once the server is back")
+        what = "the server" if isinstance(exc, LLMUnavailable) else "the database"
+        tracker.report("interrupted", note=f"{exc}; resume the run once {what} is back")
         return load_run(store, run_id)
     status = "cancelled" if ctx.cancel.is_set() else "done"
     set_run_status(store, run_id, status)

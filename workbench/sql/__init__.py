@@ -2,7 +2,10 @@
 
 - ``check``: parse, refuse anything but one read-only query, format, transpile;
 - ``extract``: the query in a model's answer;
-- ``execute``: ``Database`` (a file with its limits) and ``run_query``;
+- ``execute``: ``Database`` (the interface every caller holds), ``DuckDBDatabase`` and
+  ``run_query``;
+- ``postgres``: ``PostgresDatabase``, queries run natively under PostgreSQL's own guards;
+- ``target``: the database the settings name (``open_database``);
 - ``accuracy``: does a prediction return what the gold returns (``compare_results``),
   built on ``values`` (equality within tolerance, multisets), ``columns``
   (matching columns by their values) and ``ordering`` (ORDER BY keys and ties);
@@ -10,7 +13,8 @@
   on the main database and its variants (``judge``, ``judge_on_variants``,
   ``compare_queries``), results larger than the row cap streamed (``large``);
 - ``division``: PostgreSQL's integer division kept in the transpiled query;
-- ``schema``: tables, row counts and the ``{{schema}}`` text, read from the database;
+- ``catalog``: what a database holds (tables, columns, keys, values), read from it;
+- ``schema``: the ``{{schema}}`` text and row counts;
 - ``demo``: the demo database, built on demand and cached by content; ``variants``: the
   same generator with other seeds, for judging on several databases.
 """
@@ -18,15 +22,24 @@
 from __future__ import annotations
 
 from workbench.sql.accuracy import Verdict, compare_results
+from workbench.sql.catalog import ColumnInfo, TableInfo
 from workbench.sql.check import check_readonly, format_sql, parse_sql, to_duckdb, tree_to_duckdb
 from workbench.sql.demo import (
     DemoBuild,
+    DemoLoad,
     build_demo_database,
     demo_database,
     demo_database_path,
     ensure_demo_database,
+    load_demo_postgres,
 )
-from workbench.sql.execute import Database, QueryResult, connect_readonly, run_query
+from workbench.sql.execute import (
+    Database,
+    DuckDBDatabase,
+    QueryResult,
+    connect_readonly,
+    run_query,
+)
 from workbench.sql.extract import extract_sql
 from workbench.sql.judge import (
     GoldCache,
@@ -39,7 +52,9 @@ from workbench.sql.judge import (
     run_gold,
 )
 from workbench.sql.ordering import gold_is_ordered, limit_tie_breaks
-from workbench.sql.schema import schema_description, table_counts
+from workbench.sql.postgres import PostgresDatabase, redact
+from workbench.sql.schema import render_schema, schema_description, table_counts
+from workbench.sql.target import database_at, database_label, open_database
 from workbench.sql.variants import (
     Variant,
     build_variant_databases,
@@ -49,11 +64,16 @@ from workbench.sql.variants import (
 )
 
 __all__ = [
+    "ColumnInfo",
     "Database",
     "DemoBuild",
+    "DemoLoad",
+    "DuckDBDatabase",
     "GoldCache",
     "GoldResult",
+    "PostgresDatabase",
     "QueryResult",
+    "TableInfo",
     "Variant",
     "Verdict",
     "build_demo_database",
@@ -62,6 +82,8 @@ __all__ = [
     "compare_queries",
     "compare_results",
     "connect_readonly",
+    "database_at",
+    "database_label",
     "demo_database",
     "demo_database_path",
     "demo_variants",
@@ -74,7 +96,11 @@ __all__ = [
     "judge_on_variants",
     "judge_result",
     "limit_tie_breaks",
+    "load_demo_postgres",
+    "open_database",
     "parse_sql",
+    "redact",
+    "render_schema",
     "run_gold",
     "run_query",
     "schema_description",

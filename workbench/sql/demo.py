@@ -23,7 +23,8 @@ import duckdb
 
 from workbench.errors import ConfigError
 from workbench.settings import Settings
-from workbench.sql.execute import Database
+from workbench.sql.execute import Database, DuckDBDatabase
+from workbench.sql.postgres import check_url, connect_failure, redact
 from workbench.sql.schema import table_counts
 
 DEMO_SUBDIR = "demo"
@@ -71,7 +72,45 @@ def ensure_demo_database(settings: Settings, *, force: bool = False) -> Path:
 
 def demo_database(settings: Settings) -> Database:
     """The demo database (built when missing) with the settings' query limits."""
-    return Database.from_settings(settings, ensure_demo_database(settings))
+    return DuckDBDatabase.from_settings(settings, ensure_demo_database(settings))
+
+
+@dataclass(frozen=True)
+class DemoLoad:
+    """What ``load_demo_postgres`` did."""
+
+    database: str  # the URL, without its password
+    seconds: float
+    counts: dict[str, int]
+
+
+def load_demo_postgres(settings: Settings, url: str, *, replace: bool = False) -> DemoLoad:
+    """Load the demo data (built first when missing) into the PostgreSQL database at ``url``.
+
+    Raises:
+        ConfigError: the URL is malformed, the database refuses the login, or it already
+            holds tables with the demo's names and ``replace`` is False.
+        DatabaseUnavailable: the database cannot be reached.
+    """
+    from fixtures import labdb
+
+    check_url(url, "--postgres")
+    source = ensure_demo_database(settings)
+    started = time.perf_counter()
+    import psycopg
+
+    try:
+        counts = labdb.copy_to_postgres(source, url, replace=replace)
+    except labdb.TablesExist as exc:
+        raise ConfigError(
+            f"{redact(url)} already has tables named like the demo's ({exc}): load the demo "
+            "into an empty database (createdb lab_demo), or pass --force to replace them"
+        ) from exc
+    except psycopg.OperationalError as exc:
+        raise connect_failure(exc, url, "--postgres") from exc
+    except psycopg.Error as exc:
+        raise ConfigError(f"loading the demo into {redact(url)} failed: {exc}") from exc
+    return DemoLoad(redact(url), time.perf_counter() - started, counts)
 
 
 def build_demo_database(settings: Settings, *, force: bool = False) -> DemoBuild:

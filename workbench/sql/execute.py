@@ -1,4 +1,9 @@
-"""Run one checked, read-only query against a DuckDB file, with a timeout and a row cap.
+"""Run one checked, read-only query against a database, with a timeout and a row cap.
+
+``Database`` is what every caller holds: the pipeline, the smoke suite and the commands call
+``database.run(sql)``. ``DuckDBDatabase`` (a DuckDB file, the demo among them) is implemented
+here; ``workbench.sql.postgres`` holds the PostgreSQL one and ``workbench.sql.target`` picks one
+by URL.
 
 ``check_readonly`` refuses everything but one read-only query before a connection is opened;
 DuckDB's own locks then stand behind it, so a gap in the check still cannot write or read files:
@@ -10,16 +15,20 @@ single SELECT.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
 from workbench.errors import SQLExecutionError, SQLRefused
 from workbench.settings import Settings
+from workbench.sql.catalog import Query, TableInfo, duckdb_catalog, read_counts, read_tables
 from workbench.sql.check import check_readonly, tree_to_duckdb
 
 if TYPE_CHECKING:
@@ -57,33 +66,114 @@ class QueryResult:
         return pandas.DataFrame(list(self.rows), columns=list(self.columns))
 
 
-@dataclass(frozen=True)
-class Database:
-    """A DuckDB file that checked queries run on, with the limits every query gets.
+class Database(Protocol):
+    """A database that checked queries run on, with the limits every query gets.
 
-    One value instead of a path, a timeout and a row cap passed along separately: the
+    One value instead of a URL, a timeout and a row cap passed along separately: the
     pipeline, the smoke runner and the commands hand it on and call ``run``.
     """
+
+    @property
+    def label(self) -> str:
+        """How the database is named in a trace, a run's record or a page (never a password)."""
+        ...
+
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect the database itself speaks (``duckdb`` or ``postgres``)."""
+        ...
+
+    @property
+    def timeout_s(self) -> float: ...
+
+    @property
+    def row_cap(self) -> int: ...
+
+    def run(self, sql: str, *, dialect: str = "postgres") -> QueryResult:
+        """Check one read-only query written in ``dialect`` and run it.
+
+        Raises:
+            SQLParseError, SQLRefused: before anything runs.
+            SQLExecutionError: the database rejected the query or it ran out of time;
+                DatabaseUnavailable when the database cannot be reached.
+        """
+        ...
+
+    def describe(self) -> tuple[TableInfo, ...]:
+        """Every table with its row count, columns, keys and text values."""
+        ...
+
+    def table_counts(self) -> dict[str, int]:
+        """Row count of every table, referenced tables first."""
+        ...
+
+
+@dataclass(frozen=True)
+class DuckDBDatabase:
+    """A DuckDB file (the demo database among them), opened read-only for every query."""
 
     path: Path
     timeout_s: float = 10.0
     row_cap: int = 10_000
 
     @classmethod
-    def from_settings(cls, settings: Settings, path: Path) -> Database:
+    def from_settings(cls, settings: Settings, path: Path) -> DuckDBDatabase:
         """``path`` with the limits of ``WORKBENCH_SQL_TIMEOUT_S`` and ``WORKBENCH_SQL_ROW_CAP``."""
         return cls(Path(path), timeout_s=settings.sql_timeout_s, row_cap=settings.sql_row_cap)
 
     @property
     def label(self) -> str:
-        """How the database is named in a trace or a run's record."""
         return f"duckdb:///{self.path}"
+
+    @property
+    def dialect(self) -> str:
+        return "duckdb"
 
     def run(self, sql: str, *, dialect: str = "postgres") -> QueryResult:
         """Check, transpile and run one read-only query (see ``run_query``)."""
         return run_query(
             sql, self.path, timeout_s=self.timeout_s, row_cap=self.row_cap, dialect=dialect
         )
+
+    def describe(self) -> tuple[TableInfo, ...]:
+        """Read once per version of the file."""
+        stat = _existing(self.path).stat()
+        return _describe_file(str(self.path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+    def table_counts(self) -> dict[str, int]:
+        with _reading(_existing(self.path)) as query:
+            return read_counts(query, duckdb_catalog(query))
+
+
+READ_WAIT_S = 10.0
+"""How long a reader of the catalog waits for a conflicting in-process connection to close."""
+
+
+def _existing(path: Path) -> Path:
+    if not Path(path).is_file():
+        raise SQLExecutionError(
+            f"no database at {path}; build the demo database with: python -m workbench db build"
+        )
+    return Path(path)
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[Query]:
+    # The same hardened settings as query execution: DuckDB refuses a second in-process
+    # connection to one file with other settings.
+    connection = connect_readonly(path, wait_s=READ_WAIT_S)
+    try:
+        yield lambda sql: connection.execute(sql).fetchall()
+    except duckdb.Error as exc:
+        raise SQLExecutionError(f"reading {path} failed: {exc}") from exc
+    finally:
+        connection.close()
+
+
+@functools.lru_cache(maxsize=8)
+def _describe_file(path: str, _mtime_ns: int, _size: int) -> tuple[TableInfo, ...]:
+    with _reading(Path(path)) as query:
+        return read_tables(query, duckdb_catalog(query))
 
 
 def connect_readonly(database: Path, *, wait_s: float = 0) -> duckdb.DuckDBPyConnection:

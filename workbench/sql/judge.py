@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import SQLError
+from workbench.errors import DatabaseUnavailable, SQLError
 from workbench.sql.accuracy import Verdict, compare_results
-from workbench.sql.execute import Database, QueryResult, connect_readonly
+from workbench.sql.execute import Database, DuckDBDatabase, QueryResult, connect_readonly
 from workbench.sql.large import compare_large
 from workbench.sql.ordering import gold_is_ordered, limit_tie_breaks, sort_keys
 from workbench.sql.reasons import rows
@@ -71,10 +71,12 @@ class GoldCache:
         self._results: dict[tuple[str, str, str], GoldResult | SQLError] = {}
 
     def get(self, gold_sql: str, database: Database, *, dialect: str = "postgres") -> GoldResult:
-        key = (gold_sql, str(database.path), dialect)
+        key = (gold_sql, database.label, dialect)
         if key not in self._results:
             try:
                 self._results[key] = run_gold(gold_sql, database, dialect=dialect)
+            except DatabaseUnavailable:
+                raise  # not the gold's fault: asked again once the database is back
             except SQLError as exc:
                 self._results[key] = exc
         found = self._results[key]
@@ -179,7 +181,8 @@ def held_open(databases: Iterable[Database]) -> Iterator[None]:
     a database rebuilt meanwhile would still be read as it was.
     """
     with contextlib.ExitStack() as stack:
-        for database in dict.fromkeys(Path(d.path) for d in databases):
+        files = (d.path for d in databases if isinstance(d, DuckDBDatabase))
+        for database in dict.fromkeys(Path(f) for f in files):
             try:
                 stack.enter_context(contextlib.closing(connect_readonly(database)))
             except SQLError:

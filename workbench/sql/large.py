@@ -40,7 +40,7 @@ from workbench.sql import reasons
 from workbench.sql.accuracy import Verdict, has_order, permute
 from workbench.sql.check import check_readonly, tree_to_duckdb
 from workbench.sql.columns import permutations_of
-from workbench.sql.execute import Database, connect_readonly, database_schema
+from workbench.sql.execute import Database, DuckDBDatabase, connect_readonly, database_schema
 from workbench.sql.ordering import gold_is_ordered, same_sequence, sort_keys
 from workbench.sql.reasons import Difference
 from workbench.sql.values import multiset_difference, normalize_value, rows_equal
@@ -79,8 +79,15 @@ def compare_large(
 
     Raises:
         SQLError: the gold fails, or the comparison ran out of time; a failing prediction
-            is a verdict.
+            is a verdict. Only a DuckDB database streams its results here; on another
+            database a result over the row cap cannot be judged (the error says so).
     """
+    if not isinstance(database, DuckDBDatabase):
+        raise SQLExecutionError(
+            f"a result over the row cap ({database.row_cap:,} rows) can only be judged on a "
+            f"DuckDB database, not on {database.label}; raise WORKBENCH_SQL_ROW_CAP or narrow "
+            "the query"
+        )
     with _Session(database, dialect) as session:
         gold = session.prepare(gold_sql, "gold")
         try:
@@ -161,7 +168,7 @@ class _Order:
 class _Session:
     """One read-only connection for a large comparison, and the queries it runs."""
 
-    def __init__(self, database: Database, dialect: str) -> None:
+    def __init__(self, database: DuckDBDatabase, dialect: str) -> None:
         self.database = database
         self.dialect = dialect
         self.connection: duckdb.DuckDBPyConnection | None = None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workbench.settings import Settings
 from workbench.sql.demo import DemoBuild, build_demo_database, demo_database_path
-from workbench.sql.execute import Database
+from workbench.sql.execute import Database, DuckDBDatabase
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def demo_variants(settings: Settings) -> tuple[Variant, ...]:
     """The demo database's variants (built when missing), with the settings' query limits."""
     builds = build_variant_databases(settings)
     return tuple(
-        Variant(f"seed {seed}", Database.from_settings(settings, build.path))
+        Variant(f"seed {seed}", DuckDBDatabase.from_settings(settings, build.path))
         for seed, build in zip(variant_seeds(settings), builds, strict=True)
     )
 
@@ -59,7 +59,9 @@ def demo_variants(settings: Settings) -> tuple[Variant, ...]:
 def variants_for(settings: Settings, database: Database) -> tuple[Variant, ...]:
     """The variants to judge on beside ``database``: the demo variants when it is the demo
     database, none otherwise."""
-    if _same_file(database.path, demo_database_path(settings)):
+    if isinstance(database, DuckDBDatabase) and _same_file(
+        database.path, demo_database_path(settings)
+    ):
         return demo_variants(settings)
     return ()
 

@@ -1,0 +1,371 @@
+"""Run checked queries on PostgreSQL, natively: the pipeline writes PostgreSQL already.
+
+The sqlglot check (``workbench.sql.check``) still refuses everything but one read-only query
+before a connection is opened. Behind it stand the database's own guards, so that a gap in the
+check still cannot write:
+
+- every query gets a fresh connection whose session defaults to read-only transactions, and
+  runs inside an explicit ``READ ONLY`` transaction that is rolled back, never committed;
+- ``statement_timeout`` bounds it on the server (``WORKBENCH_SQL_TIMEOUT_S``);
+- it goes through the extended query protocol, where the server accepts exactly one statement
+  whatever the text holds;
+- rows are streamed and the stream is cut after the row cap, so a runaway result never
+  crosses the network whole;
+- a role that can write server files even inside a read-only transaction (a superuser, a
+  member of ``pg_write_server_files`` or ``pg_execute_server_program``) is refused outright.
+
+The SQL runs as written, not regenerated: the server's own parser decides what it is, and a
+round trip through another parser's printer could only change its meaning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from workbench.errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    SQLExecutionError,
+    SQLRefused,
+    WorkbenchError,
+)
+from workbench.sql.catalog import (
+    ColumnInfo,
+    Query,
+    TableCatalog,
+    TableInfo,
+    read_counts,
+    read_tables,
+    referenced_first,
+)
+from workbench.sql.check import check_readonly
+from workbench.sql.execute import QueryResult
+
+if TYPE_CHECKING:
+    import psycopg
+
+INSTALL_HINT = "install the PostgreSQL driver: pip install -e '.[postgres]' (make setup does)"
+APPLICATION_NAME = "text2sql-workbench"
+
+_ROLE_CHECK = (
+    "SELECT rolsuper, pg_has_role('pg_write_server_files', 'MEMBER'), "
+    "pg_has_role('pg_execute_server_program', 'MEMBER') FROM pg_roles WHERE rolname = current_user"
+)
+
+_COLUMNS = """
+SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+       t.typcategory = 'S'
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_type t ON t.oid = a.atttypid
+WHERE n.nspname = ANY (current_schemas(false))
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND has_table_privilege(c.oid, 'SELECT')
+ORDER BY array_position(current_schemas(false), n.nspname::text), c.relname, a.attnum
+"""
+
+_KEYS = """
+SELECT n.nspname, tc.relname, con.contype, a.attname, rc.relname, ra.attname
+FROM pg_constraint con
+JOIN pg_class tc ON tc.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+LEFT JOIN pg_class rc ON rc.oid = con.confrelid
+LEFT JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[1]
+WHERE con.contype IN ('p', 'f') AND n.nspname = ANY (current_schemas(false))
+ORDER BY 1, 2, 3, 4
+"""
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced by ``***`` (for labels and messages)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _driver() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:  # the postgres extra is not installed
+        raise ConfigError(f"a postgresql:// database needs psycopg: {INSTALL_HINT}") from exc
+    return psycopg
+
+
+def check_url(url: str, setting: str) -> None:
+    """Raise ConfigError naming ``setting`` when ``url`` is not a usable connection string."""
+    psycopg = _driver()
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(
+            f"{setting}={redact(url)!r} is not a PostgreSQL URL ({exc}); "
+            "write it as postgresql://USER@HOST:PORT/DATABASE"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    """A PostgreSQL database reached by URL; every query on its own read-only connection.
+
+    Args:
+        url: ``postgresql://user@host:port/db``; a password is best left to ``PGPASSWORD``
+            or ``~/.pgpass``, which libpq reads.
+        setting: where the URL was configured, named in every error about it.
+    """
+
+    url: str
+    timeout_s: float = 10.0
+    row_cap: int = 10_000
+    setting: str = "WORKBENCH_DATABASE_URL"
+
+    @property
+    def label(self) -> str:
+        return redact(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return "postgres"
+
+    def run(self, sql: str, *, dialect: str = "postgres") -> QueryResult:
+        """Check one read-only query and run it (transpiled first when not PostgreSQL)."""
+        tree = check_readonly(sql, dialect)
+        executed = sql if dialect == "postgres" else tree.sql(dialect="postgres", comments=False)
+        with self.connect() as connection:
+            started = time.perf_counter()
+            columns, rows, truncated = self._stream(connection, executed)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        return QueryResult(
+            sql=sql,
+            executed_sql=executed,
+            columns=columns,
+            rows=rows,
+            row_count=len(rows),
+            truncated=truncated,
+            elapsed_ms=elapsed_ms,
+        )
+
+    def _stream(
+        self, connection: psycopg.Connection, sql: str
+    ) -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...], bool]:
+        psycopg = _driver()
+        cursor = connection.cursor()
+        fetched: list[tuple[Any, ...]] = []
+        try:
+            for row in cursor.stream(sql):
+                fetched.append(tuple(row))
+                if len(fetched) > self.row_cap:
+                    break
+            if cursor.description is not None:
+                columns = tuple(d.name for d in cursor.description)
+            else:  # no row came back, and with it no description
+                columns = _describe_columns(connection, sql)
+        except psycopg.Error as exc:
+            raise self._query_error(connection, exc) from exc
+        truncated = len(fetched) > self.row_cap
+        return columns, tuple(fetched[: self.row_cap]), truncated
+
+    def _query_error(self, connection: psycopg.Connection, exc: Exception) -> WorkbenchError:
+        psycopg = _driver()
+        if connection.broken or connection.closed:
+            return self._unavailable(exc, "lost the connection to")
+        if isinstance(exc, psycopg.errors.QueryCanceled) and "timeout" in str(exc):
+            return SQLExecutionError(
+                f"the query timed out after {self.timeout_s:g} s; simplify it or raise "
+                "WORKBENCH_SQL_TIMEOUT_S"
+            )
+        if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+            return SQLRefused(f"refused by the database: {_first_lines(exc)}")
+        return SQLExecutionError(f"PostgreSQL rejected the query: {_first_lines(exc)}")
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        """A fresh connection inside a READ ONLY transaction, rolled back and closed after."""
+        psycopg = _driver()
+        check_url(self.url, self.setting)
+        timeout_ms = max(1, int(self.timeout_s * 1000))
+        parameters = psycopg.conninfo.conninfo_to_dict(self.url)
+        options = " ".join(
+            filter(
+                None,
+                (
+                    str(parameters.get("options") or ""),
+                    "-c default_transaction_read_only=on",
+                    f"-c statement_timeout={timeout_ms}",
+                    f"-c lock_timeout={timeout_ms}",
+                    f"-c idle_in_transaction_session_timeout={timeout_ms * 3}",
+                ),
+            )
+        )
+        try:
+            connection = psycopg.connect(
+                self.url,
+                options=options,
+                connect_timeout=max(2, math.ceil(self.timeout_s)),
+                application_name=APPLICATION_NAME,
+            )
+        except psycopg.OperationalError as exc:
+            raise connect_failure(exc, self.url, self.setting) from exc
+        try:
+            connection.read_only = True
+            try:
+                self._refuse_writers(connection)
+            except psycopg.Error as exc:
+                raise self._query_error(connection, exc) from exc
+            yield connection
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                connection.rollback()
+            connection.close()
+
+    def _refuse_writers(self, connection: psycopg.Connection) -> None:
+        user = connection.info.user
+        row = connection.execute(_ROLE_CHECK).fetchone()
+        if row is not None and any(row):
+            raise ConfigError(
+                f"{self.setting} connects as {user!r}, a role that can write files on the "
+                "database server even inside a read-only transaction (superuser, "
+                "pg_write_server_files or pg_execute_server_program); connect as a read-only "
+                "role instead (README: 'Use it on your own pipeline')"
+            )
+
+    def _unavailable(self, exc: Exception, what: str) -> DatabaseUnavailable:
+        return unavailable(exc, what, self.url, self.setting)
+
+    # -- what it holds --------------------------------------------------------------------
+
+    def describe(self) -> tuple[TableInfo, ...]:
+        """Read afresh whenever the catalog changed (a table or column added or dropped)."""
+        with self._reading() as query:
+            tables = _catalog(query)
+            key = (self.label, hash(tables))
+            with _describe_lock:
+                cached = _described.get(key)
+            if cached is not None:
+                return cached
+            described = read_tables(query, tables)
+        with _describe_lock:
+            if len(_described) >= 8:
+                _described.clear()
+            _described[key] = described
+        return described
+
+    def table_counts(self) -> dict[str, int]:
+        with self._reading() as query:
+            return read_counts(query, _catalog(query))
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Query]:
+        psycopg = _driver()
+        with self.connect() as connection:
+            try:
+                yield lambda sql: connection.execute(sql).fetchall()
+            except psycopg.Error as exc:
+                error = self._query_error(connection, exc)
+                if "timed out" in str(error):
+                    error = SQLExecutionError(
+                        f"describing {self.label} took longer than {self.timeout_s:g} s; raise "
+                        "WORKBENCH_SQL_TIMEOUT_S or write the workspace's schema.md by hand"
+                    )
+                raise error from exc
+
+
+def connect_failure(exc: Exception, url: str, setting: str) -> WorkbenchError:
+    """What a failed connection to ``url`` (configured in ``setting``) means, and the fix."""
+    message = _first_lines(exc)
+    label = redact(url)
+    if "no password supplied" in message:
+        return ConfigError(
+            f"the database at {label} asks for a password and none was given: set PGPASSWORD "
+            f"or add it to ~/.pgpass (or put it in {setting}; never in a workbench.toml kept "
+            "in git)"
+        )
+    if "password authentication failed" in message:
+        return ConfigError(
+            f"the database at {label} refused the password for user "
+            f"{urlsplit(url).username or '(default)'!r}: check PGPASSWORD, ~/.pgpass or {setting}"
+        )
+    if "does not exist" in message:
+        return ConfigError(f"{message.split('FATAL:')[-1].strip()} at {label}: fix {setting}")
+    return unavailable(exc, "cannot reach", url, setting)
+
+
+def unavailable(exc: Exception, what: str, url: str, setting: str) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"{what} the database at {redact(url)}: {_first_lines(exc)}. Is it running, and are "
+        f"the host and port in {setting} right?"
+    )
+
+
+_described: dict[tuple[str, int], tuple[TableInfo, ...]] = {}
+_describe_lock = threading.Lock()
+
+
+def _catalog(query: Query) -> tuple[TableCatalog, ...]:
+    """The tables on the search path the role may read, from PostgreSQL's catalog.
+
+    A name in two schemas is the one found first on the search path, as in a query.
+    """
+    schema_of: dict[str, str] = {}
+    columns: dict[str, list[tuple[str, str, bool]]] = {}
+    for schema, table, column, data_type, text in query(_COLUMNS):
+        if schema_of.setdefault(table, schema) == schema:
+            columns.setdefault(table, []).append((column, data_type, bool(text)))
+    primary: set[tuple[str, str]] = set()
+    foreign: dict[tuple[str, str], str] = {}
+    references: dict[str, set[str]] = {}
+    for schema, table, kind, column, ref_table, ref_column in query(_KEYS):
+        if schema_of.get(table) != schema:
+            continue
+        if kind == "p":
+            primary.add((table, column))
+        else:
+            foreign[(table, column)] = f"{ref_table}.{ref_column}"
+            references.setdefault(table, set()).add(ref_table)
+    return referenced_first(
+        TableCatalog(
+            name,
+            tuple(
+                ColumnInfo(
+                    column,
+                    data_type,
+                    text=text,
+                    primary_key=(name, column) in primary,
+                    references=foreign.get((name, column)),
+                )
+                for column, data_type, text in cols
+            ),
+            frozenset(references.get(name, ())),
+        )
+        for name, cols in columns.items()
+    )
+
+
+def _describe_columns(connection: psycopg.Connection, sql: str) -> tuple[str, ...]:
+    """Column names of a statement, from the server's description of it (nothing runs)."""
+    encoding = connection.info.encoding
+    pgconn = connection.pgconn
+    pgconn.prepare(b"", sql.encode(encoding))
+    described = pgconn.describe_prepared(b"")
+    return tuple(described.fname(i).decode(encoding) for i in range(described.nfields))
+
+
+def _first_lines(exc: BaseException, limit: int = 3) -> str:
+    lines = [line.rstrip() for line in str(exc).strip().splitlines() if line.strip()]
+    return "\n".join(lines[:limit]) or type(exc).__name__

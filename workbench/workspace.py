@@ -1,0 +1,369 @@
+"""Workspaces: a team's own pipeline (database, models, prompts, cases) in one folder.
+
+A workspace is a folder the team keeps in git::
+
+    workbench.toml   its name; the target database; model endpoints and names; the as-of date; paths
+    prompts/         the stage prompts, with gates.yaml and budget.yaml
+    cases/           the smoke cases (the YAML of fixtures/smoke/), with tags.yaml
+    schema.md        optional: the {{schema}} text written by hand; it wins over the catalog
+
+Why a folder and not settings alone: prompts and cases are reviewed in diffs beside the file
+that says which database and models they were written for. Why the ``name`` is the id every
+stored record carries: clones of one workspace (two engineers, CI) sharing a store share its
+history, and two workspaces never see each other's. The shipped demo is the workspace named
+``demo``; it needs no folder. ``WORKBENCH_*`` environment settings override the file.
+
+``workbench.toml`` is validated here, at the trust boundary, and a mistake is reported as
+``path:line: what is wrong`` like every other file the user writes.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from workbench.errors import WorkspaceError
+from workbench.yamlfiles import describe_error, read_text
+
+WORKSPACE_FILE = "workbench.toml"
+DEMO_NAME = "demo"
+"""The shipped demo's workspace name: what records from before workspaces belong to."""
+DEMO_DATABASE = "demo"
+"""The database URL that means the demo database, built on demand."""
+DATABASE_SCHEMES = ("postgresql://", "postgres://", "duckdb://")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+INIT_HINT = "create one with: python -m workbench init FOLDER [--from-demo]"
+
+
+def check_database_url(url: str) -> str:
+    """``url`` stripped, or ValueError saying which forms are understood."""
+    url = url.strip()
+    if url == DEMO_DATABASE or url.startswith(DATABASE_SCHEMES):
+        return url
+    raise ValueError(
+        f"{url!r} is not a database URL; use postgresql://USER@HOST:PORT/DATABASE, "
+        f"duckdb:///PATH.duckdb or {DEMO_DATABASE}"
+    )
+
+
+def _check_endpoint(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http(s) URL; use e.g. http://gpu-box:8000/v1")
+    return url.rstrip("/")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class _Database(_Strict):
+    url: str = DEMO_DATABASE
+    timeout_s: float | None = Field(default=None, gt=0)
+    row_cap: int | None = Field(default=None, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = check_database_url(value)
+        if value.startswith(("postgresql://", "postgres://")) and urlsplit(value).password:
+            raise ValueError(
+                "holds a password, and workbench.toml is kept in git: remove it and set "
+                "PGPASSWORD or ~/.pgpass (or WORKBENCH_DATABASE_URL in the environment)"
+            )
+        return value
+
+
+class _Models(_Strict):
+    endpoints: list[str] = Field(default_factory=list)
+    main: str | None = Field(default=None, min_length=1)
+    think: str | None = Field(default=None, min_length=1)
+    sql_think: str | None = Field(default=None, min_length=1)
+    seed: int | None = None
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, value: list[str]) -> list[str]:
+        return [_check_endpoint(url) for url in value]
+
+
+class _Run(_Strict):
+    as_of: date | None = None
+
+
+class _Paths(_Strict):
+    prompts: str = "prompts"
+    cases: str = "cases"
+    schema_file: str = Field(default="schema.md", alias="schema")
+
+
+class _WorkspaceFile(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    database: _Database = Field(default_factory=_Database)
+    models: _Models = Field(default_factory=_Models)
+    run: _Run = Field(default_factory=_Run)
+    paths: _Paths = Field(default_factory=_Paths)
+
+    @field_validator("name")
+    @classmethod
+    def _not_the_demo(cls, value: str) -> str:
+        if value == DEMO_NAME:
+            raise ValueError(f"{DEMO_NAME!r} is the shipped demo's name; choose another")
+        return value
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A loaded workspace: where its files are and what it runs against."""
+
+    name: str
+    root: Path
+    database_url: str
+    prompts_dir: Path
+    cases_dir: Path
+    schema_file: Path
+    description: str = ""
+    overrides: Mapping[str, Any] | None = None
+    """Settings the file sets beyond the paths and the database (models, as-of, limits)."""
+
+    def settings_values(self) -> dict[str, Any]:
+        """The ``Settings`` fields this workspace sets."""
+        return {
+            "workspace": self.root,
+            "workspace_name": self.name,
+            "database_url": self.database_url,
+            "prompts_dir": self.prompts_dir,
+            "cases_dir": self.cases_dir,
+            "schema_file": self.schema_file,
+            **(self.overrides or {}),
+        }
+
+
+def load_workspace(folder: str | Path) -> Workspace:
+    """Read and check a workspace folder.
+
+    Raises:
+        WorkspaceError: the folder or its ``workbench.toml`` is missing or malformed (with the
+            line), or a folder it names does not exist.
+    """
+    root = Path(folder).expanduser().resolve()
+    if not root.is_dir():
+        raise WorkspaceError(f"no such workspace folder; {INIT_HINT}", path=str(folder))
+    path = root / WORKSPACE_FILE
+    if not path.is_file():
+        raise WorkspaceError(f"missing: every workspace has one; {INIT_HINT}", path=str(path))
+    text = read_text(path, error=WorkspaceError, what="workspace file")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        raise WorkspaceError(
+            f"not valid TOML: {exc}", path=str(path), line=int(found[1]) if found else None
+        ) from exc
+    try:
+        model = _WorkspaceFile.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        problems = "; ".join(describe_error(err) for err in errors)
+        raise WorkspaceError(
+            f"invalid workspace file: {problems}",
+            path=str(path),
+            line=key_line(text, errors[0]["loc"]),
+        ) from exc
+    folders = {}
+    for key, relative in (("prompts", model.paths.prompts), ("cases", model.paths.cases)):
+        folders[key] = root / relative
+        if not folders[key].is_dir():
+            raise WorkspaceError(
+                f"paths.{key} names {folders[key]}, which is not a folder: create it or fix "
+                "the path",
+                path=str(path),
+                line=key_line(text, ("paths", key)) or key_line(text, ("paths",)),
+            )
+    return Workspace(
+        name=model.name,
+        root=root,
+        database_url=_resolve_database(model.database.url, root),
+        prompts_dir=folders["prompts"],
+        cases_dir=folders["cases"],
+        schema_file=root / model.paths.schema_file,
+        description=model.description,
+        overrides=_overrides(model),
+    )
+
+
+def duckdb_path(url: str) -> Path:
+    """The file of a ``duckdb:`` URL: ``duckdb:///relative.duckdb``, ``duckdb:////abs.duckdb``."""
+    rest = url.removeprefix("duckdb://")
+    return Path(rest[1:] if rest.startswith("/") else rest).expanduser()
+
+
+def _resolve_database(url: str, root: Path) -> str:
+    """A relative ``duckdb:///file`` is relative to the workspace folder."""
+    if not url.startswith("duckdb://"):
+        return url
+    path = duckdb_path(url)
+    return f"duckdb:///{path if path.is_absolute() else (root / path).resolve()}"
+
+
+def _overrides(model: _WorkspaceFile) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "base_url": ",".join(model.models.endpoints) or None,
+        "model_main": model.models.main,
+        "model_think": model.models.think,
+        "model_sql_think": model.models.sql_think,
+        "seed": model.models.seed,
+        "as_of": model.run.as_of,
+        "sql_timeout_s": model.database.timeout_s,
+        "sql_row_cap": model.database.row_cap,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def key_line(text: str, loc: Sequence[str | int]) -> int | None:
+    """The line of the TOML key at ``loc`` (the deepest part of it written in the file).
+
+    tomllib gives values without positions, so the lines are found by reading table headers
+    (``[models]``) and ``key =`` lines, dotted keys included.
+    """
+    lines: dict[str, int] = {}
+    table = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$", line)
+        if header:
+            table = _normalized_key(header[1])
+            lines.setdefault(table, number)
+            continue
+        assignment = re.match(r"^([A-Za-z0-9_.\-\"' ]+?)\s*=", line)
+        if assignment:
+            key = _normalized_key(assignment[1])
+            lines.setdefault(f"{table}.{key}" if table else key, number)
+    parts = [str(part) for part in loc]
+    while parts:
+        found = lines.get(".".join(parts))
+        if found is not None:
+            return found
+        parts.pop()
+    return None
+
+
+def _normalized_key(key: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in key.split("."))
+
+
+# -- a new workspace ------------------------------------------------------------------------
+
+
+def workspace_toml(name: str, database_url: str = DEMO_DATABASE) -> str:
+    """The text of a new ``workbench.toml``, every setting explained."""
+    return f'''# A workspace of the Text2SQL workbench: python -m workbench --workspace . info
+# Environment settings (WORKBENCH_*) override what is written here.
+
+# The id every run, prompt version and smoke result of this workspace is stored under.
+name = "{name}"
+description = ""
+
+[database]
+# postgresql://USER@HOST:PORT/DATABASE (a read-only role; the password comes from PGPASSWORD
+# or ~/.pgpass, never from this file), duckdb:///PATH.duckdb (relative to this folder), or
+# "demo" (the shipped demo database).
+url = "{database_url}"
+# timeout_s = 10      # per query (WORKBENCH_SQL_TIMEOUT_S)
+# row_cap = 10000     # rows kept per query (WORKBENCH_SQL_ROW_CAP)
+
+[models]
+# OpenAI-compatible base URLs ending in /v1 (vLLM); several form a pool. Empty: the
+# workbench runs its own local server.
+endpoints = []
+# main = "qwen3"        # served model name per role (WORKBENCH_MODEL_MAIN, ...)
+# think = "qwen3"
+# sql_think = "sql"     # e.g. a LoRA adapter for the SQL stage
+# seed = 0
+
+[run]
+# as_of = 2026-03-31    # the date relative dates resolve against, unless a case says otherwise
+
+[paths]
+prompts = "prompts"     # the stage prompts, gates.yaml, budget.yaml
+cases = "cases"         # the smoke cases and tags.yaml
+schema = "schema.md"    # optional hand-written {{{{schema}}}}; read from the database when absent
+'''
+
+
+def slug(text: str) -> str:
+    """A workspace name made from a folder name."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._")[:63] or "workspace"
+    return name if name != DEMO_NAME else f"{DEMO_NAME}-copy"
+
+
+@dataclass(frozen=True)
+class Template:
+    """Where a new workspace's files come from (the shipped demo's folders)."""
+
+    prompts: Path
+    cases: Path
+
+
+EXAMPLE_CASES = """\
+# Smoke cases: a YAML list, the format of the shipped suite (python -m workbench init --from-demo
+# copies it, with its README). Every tag must be listed in tags.yaml.
+#
+# - id: simple-001
+#   question: How many orders were placed last month?
+#   gold_sql: |
+#     SELECT COUNT(*) FROM orders
+#     WHERE order_date >= '2026-02-01' AND order_date < '2026-03-01';
+#   tags: [simple, aggregate, relative-date]
+"""
+
+
+def init_workspace(
+    folder: str | Path, template: Template, *, from_demo: bool = False, name: str | None = None
+) -> Workspace:
+    """Create a workspace in ``folder`` (which may exist but must not hold one).
+
+    With ``from_demo`` the shipped prompts and cases are copied, ready to edit; without, the
+    prompt format, gates, budget and tag list are, and the stage prompts and cases are the
+    team's to write.
+
+    Raises:
+        WorkspaceError: a file it would write exists already.
+    """
+    root = Path(folder).expanduser()
+    targets = [root / WORKSPACE_FILE, root / "prompts", root / "cases"]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing:
+        raise WorkspaceError(
+            "would overwrite what is there; choose an empty folder or move it away",
+            path=existing[0],
+        )
+    name = name or slug(root.resolve().name)
+    if not re.match(NAME_PATTERN, name) or name == DEMO_NAME:
+        raise WorkspaceError(
+            f"{name!r} cannot name a workspace: lowercase letters, digits, '.', '_', '-', "
+            f"not {DEMO_NAME!r}",
+            path=str(root),
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    if from_demo:
+        shutil.copytree(template.prompts, root / "prompts")
+        shutil.copytree(template.cases, root / "cases")
+    else:
+        (root / "prompts").mkdir()
+        for file in ("README.md", "gates.yaml", "budget.yaml"):
+            shutil.copy2(template.prompts / file, root / "prompts" / file)
+        (root / "cases").mkdir()
+        shutil.copy2(template.cases / "tags.yaml", root / "cases" / "tags.yaml")
+        (root / "cases" / "cases.yaml").write_text(EXAMPLE_CASES, encoding="utf-8")
+    (root / WORKSPACE_FILE).write_text(workspace_toml(name), encoding="utf-8")
+    return load_workspace(root)

@@ -67,7 +67,7 @@ def test_a_full_workspace_file_sets_the_settings(tmp_path: Path) -> None:
     assert (settings.sql_timeout_s, settings.sql_row_cap) == (20, 500)
     assert settings.base_urls == ("http://gpu-a:8000/v1", "http://gpu-b:8000/v1")
     assert (settings.model_main, settings.model_sql_think, settings.seed) == ("qwen3", "sql", 7)
-    assert settings.model_think == "smollm2-135m-instruct"  # not in the file: the default
+    assert settings.model_for("think") == "smollm2-135m-instruct"  # not in the file: the default
     assert settings.as_of == date(2025, 12, 31)
     assert settings.prompts_dir == root.resolve() / "stages"
     assert settings.smoke_cases_dir == root.resolve() / "suite"

@@ -13,6 +13,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PostgresLab, use_database
+from tests.pages.test_prompts import editor
 from tests.smoke_script import CASES, PipelineScript
 from workbench.commands.init import SHIPPED
 from workbench.settings import PROJECT_ROOT
@@ -73,7 +74,8 @@ def test_every_page_names_the_workspace_and_shows_its_database_prompts_and_cases
     prompts = open_page(PROJECT_ROOT / "pages" / "prompts.py")
     assert "`lab-team`" in banner(prompts)
     prompts.selectbox[0].set_value("06_sql.md").run()
-    assert "Only this workspace says this." in prompts.text_area[0].value
+    _, body = editor(prompts, "body", "06_sql.md")
+    assert "Only this workspace says this." in body["code"]
 
     smoke = open_page(PROJECT_ROOT / "pages" / "smoke.py")
     assert "`lab-team`" in banner(smoke)

@@ -158,6 +158,17 @@ def test_many_rows_compare_in_one_pass() -> None:
         (date(2026, 1, 1), datetime(2026, 1, 1, 0, 0, 1), False),
         (timedelta(days=1), timedelta(hours=24), True),
         (timedelta(seconds=60), 60, False),
+        # average intervals from PostgreSQL and DuckDB (edge-011): 12 ms of a day apart
+        (
+            timedelta(seconds=88295, microseconds=712188),
+            timedelta(seconds=88295, microseconds=700000),
+            True,
+        ),
+        (timedelta(days=1), timedelta(days=1, microseconds=86_400), True),  # 1e-6 of a day
+        (timedelta(days=1), timedelta(days=1, microseconds=87_000), False),  # just past it
+        (timedelta(days=1), timedelta(days=1, seconds=5), False),  # a row more or less
+        (timedelta(0), timedelta(microseconds=1), True),  # the engines' resolution
+        (timedelta(0), timedelta(microseconds=2), False),
         ("a", "A", False),
         ([1, 2], (1, 2.0), True),
         (b"x", b"x", True),

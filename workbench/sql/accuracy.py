@@ -24,7 +24,8 @@ test-suite evaluation and BIRD, with these semantics:
 - **NULL equals NULL.**
 - **Dates and times**: a date equals a timestamp at midnight of that day; time zone aware
   timestamps are compared in UTC; intervals are compared as seconds (DuckDB counts a month as
-  30 days) and equal only other intervals.
+  30 days), equal only other intervals, and within 1e-6 of their value: PostgreSQL and DuckDB
+  average intervals in different arithmetic (``values.INTERVAL_RELATIVE_TOLERANCE``).
 - **Strings and bytes** are compared exactly (case and spacing matter).
 - **Size**: results larger than the row cap are compared in the database, streamed in chunks
   (``workbench.sql.large``); the cap only limits what is kept for display.

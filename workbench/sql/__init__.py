@@ -1,6 +1,8 @@
 """SQL: the safety check, execution on a database, and the comparator that judges results.
 
 - ``check``: parse, refuse anything but one read-only query, format, transpile;
+- ``limits``: the ceiling on SQL from text to rows (length, nesting, time, memory, bytes);
+- ``functions``: which functions a query may call (an allow-list behind a deny-list);
 - ``extract``: the query in a model's answer;
 - ``execute``: ``Database`` (a file with its limits) and ``run_query``;
 - ``accuracy``: does a prediction return what the gold returns (``compare_results``),

@@ -3,8 +3,6 @@ answers whole. (Everyday extraction cases are in test_check.py's MODEL_OUTPUTS.)
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.labdb import build_lab_database

@@ -5,6 +5,7 @@
 - ``functions``: which functions a query may call (an allow-list behind a deny-list);
 - ``extract``: the query in a model's answer;
 - ``execute``: ``Database`` (a file with its limits) and ``run_query``;
+- ``worker``: the process a query runs in, held to the OS's limits;
 - ``accuracy``: does a prediction return what the gold returns (``compare_results``),
   built on ``values`` (equality within tolerance, multisets) and ``columns``
   (matching columns by their values);
@@ -25,9 +26,13 @@ from workbench.sql.demo import (
 )
 from workbench.sql.execute import Database, QueryResult, connect_readonly, run_query
 from workbench.sql.extract import extract_sql
+from workbench.sql.limits import MAX_CELL_BYTES, MAX_RESULT_BYTES, MAX_SQL_CHARS
 from workbench.sql.schema import schema_description, table_counts
 
 __all__ = [
+    "MAX_CELL_BYTES",
+    "MAX_RESULT_BYTES",
+    "MAX_SQL_CHARS",
     "Database",
     "DemoBuild",
     "QueryResult",

@@ -525,6 +525,13 @@ def test_a_simple_request_takes_the_prefilled_no_think_sql_path(
         ("SELECT FROM WHERE ((", "SQLParseError"),
         ("SELECT * FROM read_csv('/etc/passwd')", "SQLRefused"),
         ("SELECT missing_column FROM results", "SQLExecutionError"),
+        # refused as `sql run` refuses them, never run as their SELECT part
+        ("INSERT INTO results SELECT * FROM results", "SQLRefused"),
+        ("CREATE TABLE copy AS SELECT * FROM results", "SQLRefused"),
+        ("SELECT count(*) FROM results; DROP TABLE results;", "SQLRefused"),
+        # nested too deeply for the parser: an error of the stage, not a crash of the run
+        ("SELECT " + "(" * 60 + "1" + ")" * 60, "SQLParseError"),
+        ("SELECT " + "ARRAY[" * 30 + "1" + "]" * 30, "SQLParseError"),
     ],
 )
 def test_sql_failures_are_recorded_and_the_narrative_skipped(

@@ -3,23 +3,38 @@
 SQLite in the data directory by default, PostgreSQL (or anything SQLAlchemy
 speaks) by URL. Table classes live here and nowhere else; the rest of the
 workbench sees frozen dataclasses, converted at this edge.
+
+Opening a store creates what is missing: tables, and columns added since the store was
+made (each new column has a default, so old rows stay valid). Several processes may open
+a fresh store at the same moment (a page, the CLI, a test run); whichever creates a table
+first wins and the others find it there.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import UniqueConstraint, event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.schema import CreateColumn
 from sqlmodel import Field, SQLModel, create_engine
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, StoreError
 from workbench.settings import Settings
+
+CREATE_ATTEMPTS = 5
 
 
 def open_store(settings: Settings) -> Engine:
-    """Create the store's engine and its tables (idempotent)."""
+    """Create the store's engine and whatever tables and columns it lacks (idempotent).
+
+    Raises:
+        ConfigError: the data directory or the store URL cannot be used (the message says
+            which setting and why).
+    """
     url = settings.resolved_store_url
+    shown = _shown(url)
     if url.startswith("sqlite"):
         settings.ensure_data_dir()
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -27,13 +42,74 @@ def open_store(settings: Settings) -> Engine:
     else:
         try:
             engine = create_engine(url, pool_pre_ping=True)
-        except Exception as exc:  # bad URL or missing driver
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
             raise ConfigError(
-                f"WORKBENCH_STORE_URL={url!r} cannot be used: {exc}. "
+                f"WORKBENCH_STORE_URL={shown} cannot be used: {exc}. "
                 "For PostgreSQL install the extra: pip install -e '.[postgres]'"
             ) from exc
-    SQLModel.metadata.create_all(engine)
+    try:
+        _create_missing(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        where = (
+            f"in WORKBENCH_DATA_DIR={settings.data_dir} ({shown})"
+            if settings.store_url is None
+            else f"at WORKBENCH_STORE_URL={shown}"
+        )
+        reason = " ".join(str(exc.orig or exc).split())[:300]
+        raise ConfigError(
+            f"cannot open the store {where}: {reason}; check that the location exists, "
+            "is writable and (for a database server) is running"
+        ) from exc
     return engine
+
+
+def _shown(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _create_missing(engine: Engine) -> None:
+    """Create missing tables and columns, tolerating another process doing the same."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            SQLModel.metadata.create_all(engine)
+            _add_missing_columns(engine)
+            return
+        except DBAPIError as exc:
+            if attempt == CREATE_ATTEMPTS or not _created_meanwhile(exc):
+                raise
+
+
+def _created_meanwhile(exc: DBAPIError) -> bool:
+    """True when the error says another process created the object between look and create."""
+    message = str(exc.orig or exc).lower()
+    return any(
+        words in message
+        for words in ("already exists", "duplicate column", "pg_type_typname_nsp_index")
+    )
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """ALTER TABLE ... ADD COLUMN for columns the model has and the table lacks."""
+    inspector = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            default = column.server_default
+            if default is None and not column.nullable:
+                raise StoreError(
+                    f"the store's table {table.name} lacks column {column.name}, which has no "
+                    "default to fill old rows with: point WORKBENCH_STORE_URL at a new store"
+                )
+            spec = CreateColumn(column).compile(dialect=engine.dialect)
+            with engine.begin() as connection:
+                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {spec}'))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -104,6 +180,8 @@ class SmokeRunRow(SQLModel, table=True):
     label: str = ""
     manifest: str
     case_ids: str
+    note: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """Why the run stopped short (interrupted), in words; empty otherwise."""
 
 
 class SmokeCaseRow(SQLModel, table=True):

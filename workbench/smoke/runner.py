@@ -9,7 +9,8 @@ start per case.
 
 A case's result is stored the moment it is known. A run whose server disappears stops
 as *interrupted* without recording the case in flight, and ``resume_run`` later runs
-only the cases without a result.
+only the cases without a result. A run that dies of anything else is marked
+*interrupted* too, with the reason, before the error goes on: never left *running*.
 """
 
 from __future__ import annotations
@@ -206,6 +207,43 @@ def execute_run(
 ) -> RunRecord:
     """Run a recorded run's cases that have no result yet, storing each as it finishes.
 
+    Whatever ends the run early (a crash, Ctrl-C, a setting found wrong), a run left
+    *running* is marked *interrupted* with the reason before the error goes on.
+    See ``_execute_run`` for the arguments.
+    """
+    try:
+        return _execute_run(
+            env, run_id, cases=cases, server=server, on_progress=on_progress, cancel=cancel
+        )
+    except BaseException as exc:
+        _interrupted_by(env, run_id, exc)
+        raise
+
+
+def _interrupted_by(env: RunEnvironment, run_id: str, exc: BaseException) -> None:
+    """Mark a run that is still *running* as interrupted by ``exc``."""
+    why = (
+        "stopped by an interrupt (Ctrl-C)"
+        if isinstance(exc, KeyboardInterrupt)
+        else f"stopped by {type(exc).__name__}: {exc}"
+    )
+    with contextlib.suppress(Exception):  # the store itself may be what failed
+        store = _store(env)
+        if load_run(store, run_id).status == "running":
+            set_run_status(store, run_id, "interrupted", note=f"{why}; resume the run to finish it")
+
+
+def _execute_run(
+    env: RunEnvironment,
+    run_id: str,
+    *,
+    cases: Iterable[SmokeCase] | None = None,
+    server: ServerManager | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> RunRecord:
+    """Run a recorded run's cases that have no result yet, storing each as it finishes.
+
     Args:
         env: what the run runs against; it must have a store (the results go there).
         cases: where to find the cases by id; default: the suite in the fixtures directory.
@@ -255,8 +293,9 @@ def execute_run(
             save_case_result(store, run_id, result)
             tracker.add(result)
     except LLMUnavailable as exc:
-        set_run_status(store, run_id, "interrupted")
-        tracker.report("interrupted", note=f"{exc}; resume the run once the server is back")
+        note = f"{exc}; resume the run once the server is back"
+        set_run_status(store, run_id, "interrupted", note=note)
+        tracker.report("interrupted", note=note)
         return load_run(store, run_id)
     status = "cancelled" if ctx.cancel.is_set() else "done"
     set_run_status(store, run_id, status)

@@ -228,6 +228,17 @@ def test_an_empty_question_is_refused(linguistic: Settings, question: str) -> No
     assert llm.requests == []
 
 
+@pytest.mark.parametrize("question", ["abnormal \udcff results", "question \ud83d only half"])
+def test_a_question_that_is_not_valid_unicode_is_refused(
+    linguistic: Settings, question: str
+) -> None:
+    """Bytes that were not UTF-8 reach Python as lone surrogates (from the shell, say)."""
+    llm = ScriptedLLM()
+    with pytest.raises(QuestionError, match="not valid text: character 10"):
+        run_pipeline(question, environment(linguistic, llm), as_of=AS_OF)
+    assert llm.requests == []
+
+
 def test_a_huge_question_is_refused(linguistic: Settings) -> None:
     llm = ScriptedLLM()
     with pytest.raises(QuestionError, match="at most 4,000"):

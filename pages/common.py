@@ -1,4 +1,5 @@
-"""What every page shares: settings and the cached engines built from them."""
+"""What every page shares: settings, the cached engines built from them, and the two ways
+text that is not the page's own is shown (``show_html`` and ``notice``, see workbench.markup)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,24 @@ from sqlalchemy.engine import Engine
 
 from workbench.errors import WorkbenchError
 from workbench.llm import ServerManager
-from workbench.settings import Settings, load_settings
+from workbench.markup import NoticeKind, notice_html
+from workbench.settings import Settings, load_settings, unknown_variables
 from workbench.store import open_store
+
+
+def show_html(fragment: str) -> None:
+    """Show HTML built and escaped by the workbench (``st.html`` reads no Markdown)."""
+    st.html(fragment)
+
+
+def notice(kind: NoticeKind, text: str, *, title: str = "") -> None:
+    """An error, warning, info or success box, or a caption, for text that may not be ours:
+    model output, questions, SQL, server errors, URL values, exception messages.
+
+    ``st.error`` and its kin render their message as Markdown, where a bare URL becomes a
+    link and ``![x](http://…)`` an image from anywhere; this shows the text as text.
+    """
+    show_html(notice_html(kind, text, title=title))
 
 
 def ensure_navigation() -> None:
@@ -29,10 +46,12 @@ def ensure_navigation() -> None:
 def settings() -> Settings:
     """The current settings; a bad setting stops the page with the fix."""
     ensure_navigation()
+    for warning in unknown_variables():
+        notice("warning", warning)
     try:
         return load_settings()
     except WorkbenchError as exc:
-        st.error(str(exc))
+        notice("error", str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the script
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import settings
+from pages.common import notice, settings
 from workbench.errors import WorkbenchError
 from workbench.sql import ensure_demo_database, table_counts
 
@@ -36,7 +36,7 @@ try:
         path = ensure_demo_database(current)
         counts = table_counts(path)
 except WorkbenchError as exc:
-    st.error(str(exc))
+    notice("error", str(exc))
 else:
     st.dataframe(
         [{"table": name, "rows": rows} for name, rows in counts.items()],

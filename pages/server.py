@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import server_manager, settings
+from pages.common import notice, server_manager, settings
 from workbench.errors import WorkbenchError
 from workbench.llm import OpenAIClient
 
@@ -13,10 +13,11 @@ manager = server_manager(current)
 
 st.title("Model server")
 if not current.managed_server:
-    st.info(
+    notice(
+        "info",
         f"WORKBENCH_BASE_URL is set: the workbench uses {', '.join(current.base_urls)} "
         "and does not manage a server. The buttons below manage the local one at "
-        f"{manager.base_url}."
+        f"{manager.base_url}.",
     )
 
 
@@ -32,11 +33,11 @@ def live_status() -> None:
     seconds = status.seconds_to_healthy
     cols[3].metric("Start to healthy", f"{seconds:.0f} s" if seconds else "—")
     if status.note:
-        st.warning(status.note)
+        notice("warning", status.note)
     if status.state == "adopted":
         st.caption("This server was not started by the workbench: it is used, never stopped.")
     if manager.last_error:
-        st.error(manager.last_error)
+        notice("error", manager.last_error)
     if busy or manager.progress_lines:
         with st.expander("Progress", expanded=busy):
             st.code("\n".join(manager.progress_lines) or "…", language=None)
@@ -52,7 +53,7 @@ def live_status() -> None:
         try:
             manager.stop()
         except WorkbenchError as exc:
-            st.error(str(exc))
+            notice("error", str(exc))
         st.rerun(scope="fragment")
 
     st.subheader("Served models")
@@ -60,7 +61,7 @@ def live_status() -> None:
         try:
             models = OpenAIClient(manager.base_url, max_retries=0).list_models()
         except WorkbenchError as exc:
-            st.error(str(exc))
+            notice("error", str(exc))
         else:
             st.dataframe(
                 [
@@ -81,5 +82,5 @@ st.json(manager.flags())
 st.code(" ".join(manager.command()), language="bash")
 
 st.subheader("Log")
-st.caption(str(manager.log_path))
+notice("caption", str(manager.log_path))
 st.code("\n".join(manager.last_log_lines(40)) or "(no log yet)", language=None)

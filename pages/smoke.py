@@ -7,7 +7,7 @@ import threading
 import pandas as pd
 import streamlit as st
 
-from pages.common import server_manager, settings, store
+from pages.common import notice, server_manager, settings, store
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
 from workbench.pipeline import RunEnvironment
@@ -111,13 +111,13 @@ def _live() -> None:
         f"flaky {c.flaky} · error {c.errors}{left}",
     )
     if progress.note:
-        st.caption(progress.note)
+        notice("caption", progress.note)
     try:
         st.dataframe(
             results_frame(load_run(engine, progress.run_id)), hide_index=True, column_config=LINKS
         )
     except WorkbenchError as exc:
-        st.error(str(exc))
+        notice("error", str(exc))
 
 
 st.title("Smoke suite")
@@ -131,12 +131,12 @@ try:
     suite = load_cases(directory)
     tags = sorted(load_tags(directory))
 except WorkbenchError as exc:
-    st.error(str(exc))
+    notice("error", str(exc))
     st.stop()
 
 job: SmokeJob | None = st.session_state.get(JOB)
-if notice := st.session_state.pop("smoke_notice", None):
-    st.error(notice)
+if message := st.session_state.pop("smoke_notice", None):
+    notice("error", message)
 
 with st.form("smoke_run_form"):
     left, middle, right = st.columns(3)
@@ -171,7 +171,7 @@ if submitted:
             )
         )
     except WorkbenchError as exc:
-        st.error(str(exc))
+        notice("error", str(exc))
     else:
         st.rerun()
 
@@ -203,10 +203,13 @@ with results_tab:
         run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="smoke_show")
         record = load_run(engine, run_id)
         m = record.manifest
-        st.caption(
-            f"prompts `{m.prompt_set_hash[:12]}` · models {', '.join(sorted(set(m.models.values())))}"
+        if record.note:
+            notice("warning", record.note, title=f"Run {record.status}")
+        notice(
+            "caption",
+            f"prompts {m.prompt_set_hash[:12]} · models {', '.join(sorted(set(m.models.values())))}"
             f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
-            + (" · restarts between repeats" if m.restart_between_repeats else "")
+            + (" · restarts between repeats" if m.restart_between_repeats else ""),
         )
         st.dataframe(results_frame(record), hide_index=True, column_config=LINKS)
 

@@ -37,7 +37,7 @@ def test_cli_help_lists_subcommands() -> None:
 
 
 LAYERS = (
-    {"errors", "settings", "diffing", "background", "yamlfiles", "store"},
+    {"errors", "settings", "markup", "diffing", "background", "yamlfiles", "store"},
     {"llm", "sql", "dates"},
     {"prompts"},
     {"pipeline"},

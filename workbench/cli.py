@@ -2,7 +2,9 @@
 
 Each concept contributes its subcommands from a module in ``workbench.commands``, listed
 in ``COMMANDS``. A handler returns an ``Outcome``; this module prints it, as text for
-people or as JSON with ``--json``.
+people or as JSON with ``--json``. Text for people may hold model output, questions and
+server errors, so control characters are neutralised before it reaches the terminal
+(``workbench.markup.terminal_text``); JSON escapes them itself.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 
 from workbench.commands import Outcome, budget, dates, db, diff, info, run, serve, smoke, sql
 from workbench.errors import WorkbenchError
-from workbench.settings import load_settings
+from workbench.markup import terminal_text
+from workbench.settings import load_settings, unknown_variables
 
 COMMANDS: tuple[ModuleType, ...] = (budget, dates, db, diff, info, run, serve, smoke, sql)
 """The subcommand modules; each has ``register(subparsers, common)``."""
@@ -50,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     as_json = getattr(args, "json", False)
+    for warning in unknown_variables():
+        print(f"warning: {terminal_text(warning)}", file=sys.stderr)
     try:
         settings = load_settings()
         outcome: Outcome = args.handler(args, settings)
@@ -57,12 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if as_json:
             print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
         else:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {terminal_text(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     if as_json:
         print(json.dumps(outcome.data, indent=2, default=json_default))
     elif outcome.text:
-        print(outcome.text)
+        print(terminal_text(outcome.text))
     return outcome.exit_code

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fixtures import labdb
+from tests.pages.shown import notices
 from workbench.settings import PROJECT_ROOT
 from workbench.sql.schema import table_counts
 
@@ -22,7 +23,7 @@ def test_home_lists_the_demo_tables(demo_database: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(demo_database.parent.parent))
     app = run_app()
     assert not app.exception
-    assert not app.error
+    assert not app.error and not notices(app, "error")
     assert app.title[0].value == "Text2SQL Workbench"
     shown = app.dataframe[0].value
     assert list(shown["table"]) == list(table_counts(demo_database))
@@ -38,5 +39,17 @@ def test_home_shows_a_build_failure_as_an_error(
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(blocker))
     app = run_app()
     assert not app.exception
-    assert "WORKBENCH_DATA_DIR" in app.error[0].value
+    assert "WORKBENCH_DATA_DIR" in notices(app, "error")[0]
     assert len(app.dataframe) == 0
+
+
+def test_an_unknown_variable_is_a_warning_on_the_page(
+    demo_database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(demo_database.parent.parent))
+    monkeypatch.setenv("WORKBENCH_SQL_ROWCAP", "5")
+    app = run_app()
+    assert not app.exception
+    assert notices(app, "warning") == [
+        "WORKBENCH_SQL_ROWCAP is not a setting and is ignored; did you mean WORKBENCH_SQL_ROW_CAP?"
+    ]

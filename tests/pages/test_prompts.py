@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.shown import notices
 from workbench.prompts.versions import history, save_prompt
 from workbench.settings import PROJECT_ROOT, load_settings
 from workbench.store import open_store
@@ -61,7 +62,7 @@ def test_saving_writes_a_version_and_the_file(prompts: Path) -> None:
     page = open_page()
     edited = DATES + "- Use ISO dates.\n"
     edit_and_save(page, edited, "add ISO rule")
-    assert [s.value for s in page.success] == ["Saved 01_dates.md as version 2."]
+    assert notices(page, "success") == ["Saved 01_dates.md as version 2."]
     assert (prompts / "01_dates.md").read_text() == edited
     engine = open_store(load_settings())
     assert [(v.number, v.author, v.message) for v in history(engine, prompts / "01_dates.md")] == [
@@ -79,8 +80,8 @@ def test_a_stale_save_shows_the_conflict(prompts: Path) -> None:
     save_prompt(engine, other, prompts / "01_dates.md", DATES + "- From bob.\n", "bob's rule", 1)
 
     edit_and_save(page, DATES + "- From ann.\n", "ann's rule")
-    assert page.error, "the conflict must be shown"
-    assert "version 2 was saved by bob" in page.error[0].value
+    assert notices(page, "error"), "the conflict must be shown"
+    assert "version 2 was saved by bob" in notices(page, "error")[0]
     assert "+- From bob." in page.code[0].value
     assert (prompts / "01_dates.md").read_text() == DATES + "- From bob.\n"
     assert any(b.label.startswith("Load the latest version") for b in page.button)
@@ -90,12 +91,12 @@ def test_a_validation_error_is_shown_inline_and_nothing_saved(prompts: Path) -> 
     page = open_page()
     bad = "---\nid: dates\ntitle: Dates: relative\n---\n## Dates\n"
     page.text_area[0].set_value(bad).run()
-    assert "01_dates.md:3" in page.error[0].value
+    assert "01_dates.md:3" in notices(page, "error")[0]
     assert any("title: Dates: relative" in c.value for c in page.code)
 
     edit_and_save(page, bad, "broken")
     assert (prompts / "01_dates.md").read_text() == DATES
-    assert not page.success
+    assert not notices(page, "success")
 
 
 def test_restore_from_history(prompts: Path) -> None:
@@ -106,7 +107,7 @@ def test_restore_from_history(prompts: Path) -> None:
     next(b for b in page.button if b.label == "Restore").click()
     page.run()
     assert not page.exception, page.exception
-    assert [s.value for s in page.success] == ["Restored version 1 as version 3."]
+    assert notices(page, "success") == ["Restored version 1 as version 3."]
     assert (prompts / "01_dates.md").read_text() == DATES
     assert page.text_area[0].value == DATES
 
@@ -137,5 +138,5 @@ def test_a_link_to_an_unknown_stage_says_so(prompts: Path) -> None:
     page.query_params["stage"] = "09_nope.md"
     page.run()
     assert not page.exception, page.exception
-    assert any("No prompt file named `09_nope.md`" in w.value for w in page.warning)
+    assert any("No prompt file named 09_nope.md" in w for w in notices(page, "warning"))
     assert page.text_area[0].value == DATES

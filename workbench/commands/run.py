@@ -14,6 +14,7 @@ from datetime import date
 
 from workbench.commands import Outcome
 from workbench.llm import make_llm, serving
+from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment, Trace, check_question, run_pipeline, trace_to_dict
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
@@ -39,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 def run_question(args: argparse.Namespace, settings: Settings) -> Outcome:
     question = check_question(args.question)  # a bad question fails before a server starts
     prompts = load_prompt_set(settings.prompts_dir)  # so does a bad prompt file
-    with serving(settings, lambda message: print(message, file=sys.stderr, flush=True)):
+    with serving(
+        settings, lambda message: print(terminal_text(message), file=sys.stderr, flush=True)
+    ):
         llm = make_llm(settings)
         try:
             env = RunEnvironment(settings, llm, prompts, store=open_store(settings))

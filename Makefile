@@ -32,7 +32,7 @@ browser:
 	   $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-color-emoji)
 
 run: setup
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run webapp.py
 
 serve: setup
 	$(BIN)/python -m workbench serve

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.labdb import build_lab_database
 from workbench.errors import SQLParseError
-from workbench.sql import check_readonly, format_sql, parse_sql, to_duckdb
+from workbench.sql import Database, check_readonly, format_sql, parse_sql, to_duckdb
 from workbench.sql.limits import MAX_ARRAY_NESTING, MAX_NESTING, MAX_SQL_CHARS
 
 ENTRY_POINTS: dict[str, Callable[[str], object]] = {
@@ -95,3 +96,16 @@ def test_sql_at_the_length_limit_is_checked() -> None:
 def test_sql_that_is_not_valid_unicode_is_a_parse_error(sql: str) -> None:
     with pytest.raises(SQLParseError, match="not valid Unicode"):
         check_readonly(sql)
+
+
+def test_running_reports_the_same_errors_from_its_worker(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    database = Database(build_lab_database(tmp_path_factory.mktemp("limits") / "lab.duckdb"))
+    with pytest.raises(SQLParseError, match="nested too deeply"):
+        database.run(NESTED["parentheses"](60))
+    with pytest.raises(SQLParseError, match="ARRAY"):
+        database.run(NESTED["ARRAY"](40))
+    with pytest.raises(SQLParseError, match=f"at most {MAX_SQL_CHARS:,}"):
+        database.run("SELECT 1 -- " + "x" * MAX_SQL_CHARS)
+    assert database.run("SELECT count(*) FROM labs").rows == ((4,),)

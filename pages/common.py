@@ -62,8 +62,14 @@ def _store(settings_json: str) -> Engine:
 
 
 def store(current: Settings) -> Engine:
-    """The store engine for these settings, created once per process."""
-    return _store(current.model_dump_json())
+    """The store engine for these settings, created once per process; a store that cannot
+    be opened stops the page with the setting to fix."""
+    try:
+        return _store(current.model_dump_json())
+    except WorkbenchError as exc:
+        notice("error", str(exc))
+        st.stop()
+        raise  # unreachable: st.stop() ends the script
 
 
 @st.cache_resource(show_spinner=False)

@@ -41,15 +41,3 @@ def test_home_shows_a_build_failure_as_an_error(
     assert not app.exception
     assert "WORKBENCH_DATA_DIR" in notices(app, "error")[0]
     assert len(app.dataframe) == 0
-
-
-def test_an_unknown_variable_is_a_warning_on_the_page(
-    demo_database: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(demo_database.parent.parent))
-    monkeypatch.setenv("WORKBENCH_SQL_ROWCAP", "5")
-    app = run_app()
-    assert not app.exception
-    assert notices(app, "warning") == [
-        "WORKBENCH_SQL_ROWCAP is not a setting and is ignored; did you mean WORKBENCH_SQL_ROW_CAP?"
-    ]

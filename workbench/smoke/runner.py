@@ -16,13 +16,14 @@ only the cases without a result. A run that dies of anything else is marked
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
@@ -196,28 +197,19 @@ def run_suite(
     )
 
 
-def execute_run(
-    env: RunEnvironment,
-    run_id: str,
-    *,
-    cases: Iterable[SmokeCase] | None = None,
-    server: ServerManager | None = None,
-    on_progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-) -> RunRecord:
-    """Run a recorded run's cases that have no result yet, storing each as it finishes.
+def _never_left_running(run: Callable[..., RunRecord]) -> Callable[..., RunRecord]:
+    """Whatever ends a run early (a crash, Ctrl-C, a setting found wrong), a run left
+    *running* is marked *interrupted* with the reason before the error goes on."""
 
-    Whatever ends the run early (a crash, Ctrl-C, a setting found wrong), a run left
-    *running* is marked *interrupted* with the reason before the error goes on.
-    See ``_execute_run`` for the arguments.
-    """
-    try:
-        return _execute_run(
-            env, run_id, cases=cases, server=server, on_progress=on_progress, cancel=cancel
-        )
-    except BaseException as exc:
-        _interrupted_by(env, run_id, exc)
-        raise
+    @functools.wraps(run)
+    def guarded(env: RunEnvironment, run_id: str, **kwargs: Any) -> RunRecord:
+        try:
+            return run(env, run_id, **kwargs)
+        except BaseException as exc:
+            _interrupted_by(env, run_id, exc)
+            raise
+
+    return guarded
 
 
 def _interrupted_by(env: RunEnvironment, run_id: str, exc: BaseException) -> None:
@@ -233,7 +225,8 @@ def _interrupted_by(env: RunEnvironment, run_id: str, exc: BaseException) -> Non
             set_run_status(store, run_id, "interrupted", note=f"{why}; resume the run to finish it")
 
 
-def _execute_run(
+@_never_left_running
+def execute_run(
     env: RunEnvironment,
     run_id: str,
     *,

@@ -150,20 +150,14 @@ def run_query(
     return run_in_worker(request)
 
 
-def execute_query(
-    sql: str,
-    database: Path,
-    *,
-    timeout_s: float = 10,
-    row_cap: int = 10_000,
-    dialect: str = "postgres",
-) -> QueryResult:
+def execute_query(request: QueryRequest) -> QueryResult:
     """What ``run_query`` does inside its worker: check, transpile, run, cap.
 
     The timeout counts from the call, so time spent checking leaves less for running.
     """
     started = time.perf_counter()
-    tree = check_readonly(sql, dialect)
+    sql, database, timeout_s = request.sql, Path(request.database), request.timeout_s
+    tree = check_readonly(sql, request.dialect)
     connection = connect_readonly(database, wait_s=timeout_s)
     try:
         executed_sql = tree_to_duckdb(tree, _cached_schema(database, connection))
@@ -184,7 +178,7 @@ def execute_query(
     try:
         cursor = connection.execute(executed_sql)
         columns = tuple(d[0] for d in cursor.description or ())
-        rows, cut_by = _fetch_capped(cursor, row_cap)
+        rows, cut_by = _fetch_capped(cursor, request.row_cap)
     except duckdb.Error as exc:
         if timed_out.is_set():
             raise SQLExecutionError(

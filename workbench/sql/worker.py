@@ -44,6 +44,9 @@ from workbench.sql.limits import KILL_GRACE_S, WORKER_ADDRESS_SPACE_BYTES
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 """The directory that holds the ``workbench`` package, so the worker imports this checkout."""
 MAX_IDLE_WORKERS = 4
+STARTUP_TIMEOUT_S = 60.0
+"""How long a new worker may take to import what it needs; not counted in a query's timeout."""
+READY = "ready"
 _HEADER = struct.Struct(">Q")
 
 
@@ -99,6 +102,19 @@ class _Worker:
             stderr=self._log,
             env=env,
         )
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait for a new worker's first word (once); its start-up is not the query's time."""
+        if self.ready:
+            return
+        assert self.process.stdout is not None
+        try:
+            if _receive_by(self.process.stdout, time.monotonic() + STARTUP_TIMEOUT_S) != READY:
+                raise _WorkerGone("the worker said something else than that it is ready")
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            raise _WorkerGone(str(exc)) from exc
+        self.ready = True
 
     def call(self, request: QueryRequest, deadline: float) -> tuple[str, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -143,8 +159,19 @@ class _Pool:
         self._lock = threading.Lock()
 
     def run(self, request: QueryRequest) -> Any:
-        deadline = time.monotonic() + request.timeout_s + KILL_GRACE_S
         worker = self._take()
+        try:
+            worker.wait_ready()
+        except _WorkerGone:
+            worker.kill()
+            raise SQLExecutionError(
+                f"the SQL worker did not start: {worker.death()}; check that this Python "
+                "can import workbench (python -c 'import workbench.sql')"
+            ) from None
+        except BaseException:
+            worker.kill()
+            raise
+        deadline = time.monotonic() + request.timeout_s + KILL_GRACE_S
         try:
             kind, payload = worker.call(request, deadline)
         except _WorkerGone:
@@ -253,22 +280,14 @@ def serve() -> None:
     os.dup2(2, 1)
     from workbench.sql.execute import execute_query  # the worker's side only
 
+    _send(output, READY)
     while True:
         try:
             request: QueryRequest = pickle.loads(_read_message(0))
         except EOFError:
             return
         try:
-            reply: tuple[str, Any] = (
-                "ok",
-                execute_query(
-                    request.sql,
-                    Path(request.database),
-                    timeout_s=request.timeout_s,
-                    row_cap=request.row_cap,
-                    dialect=request.dialect,
-                ),
-            )
+            reply: tuple[str, Any] = ("ok", execute_query(request))
         except WorkbenchError as exc:
             reply = ("error", exc)
         except MemoryError:

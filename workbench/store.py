@@ -6,13 +6,19 @@ workbench sees frozen dataclasses, converted at this edge.
 
 Opening a store creates what is missing: tables, and columns added since the store was
 made (each new column has a default, so old rows stay valid). Several processes may open
-a fresh store at the same moment (a page, the CLI, a test run); whichever creates a table
-first wins and the others find it there.
+a fresh store at the same moment (a page, the CLI, a test run). For a SQLite file they take
+turns, under a lock file beside it; for a database server, whichever creates a table first
+wins and the others, told it exists, look again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import time
+from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import UniqueConstraint, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
@@ -48,7 +54,8 @@ def open_store(settings: Settings) -> Engine:
                 "For PostgreSQL install the extra: pip install -e '.[postgres]'"
             ) from exc
     try:
-        _create_missing(engine)
+        with _creation_lock(url):
+            _create_missing(engine)
     except DBAPIError as exc:
         engine.dispose()
         where = (
@@ -72,6 +79,26 @@ def _shown(url: str) -> str:
         return repr(url)
 
 
+@contextlib.contextmanager
+def _creation_lock(url: str) -> Iterator[None]:
+    """For a SQLite file, one process at a time creates what is missing (others wait)."""
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        yield
+        return
+    try:
+        lock = open(Path(database).with_name(Path(database).name + ".lock"), "a")  # noqa: SIM115
+    except OSError:  # the directory is missing or read-only: opening the store will say so
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _create_missing(engine: Engine) -> None:
     """Create missing tables and columns, tolerating another process doing the same."""
     for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -80,16 +107,23 @@ def _create_missing(engine: Engine) -> None:
             _add_missing_columns(engine)
             return
         except DBAPIError as exc:
-            if attempt == CREATE_ATTEMPTS or not _created_meanwhile(exc):
+            if attempt == CREATE_ATTEMPTS or not _raced(exc):
                 raise
+            time.sleep(0.05 * attempt)
 
 
-def _created_meanwhile(exc: DBAPIError) -> bool:
-    """True when the error says another process created the object between look and create."""
+def _raced(exc: DBAPIError) -> bool:
+    """True when another process got there first: it created the object between our look
+    and our create, or holds the database while doing so."""
     message = str(exc.orig or exc).lower()
     return any(
         words in message
-        for words in ("already exists", "duplicate column", "pg_type_typname_nsp_index")
+        for words in (
+            "already exists",
+            "duplicate column",
+            "pg_type_typname_nsp_index",
+            "database is locked",
+        )
     )
 
 

@@ -136,8 +136,9 @@ class _Worker:
 
     def death(self) -> str:
         """Why the process ended, in words (its signal, and its last words on stderr)."""
-        code = self.process.poll()
-        if code is None:
+        try:
+            code = self.process.wait(timeout=1.0)  # it closed its output: it is ending
+        except subprocess.TimeoutExpired:
             return "it did not answer in time"
         if code < 0:
             why = f"it was stopped by signal {signal.Signals(-code).name}"
@@ -163,9 +164,10 @@ class _Pool:
         try:
             worker.wait_ready()
         except _WorkerGone:
+            why = worker.death()  # before the kill, which closes its stderr
             worker.kill()
             raise SQLExecutionError(
-                f"the SQL worker did not start: {worker.death()}; check that this Python "
+                f"the SQL worker did not start: {why}; check that this Python "
                 "can import workbench (python -c 'import workbench.sql')"
             ) from None
         except BaseException:
@@ -176,6 +178,7 @@ class _Pool:
             kind, payload = worker.call(request, deadline)
         except _WorkerGone:
             timed_out = time.monotonic() >= deadline
+            why = "" if timed_out else worker.death()  # before the kill closes its stderr
             worker.kill()
             if timed_out:
                 raise SQLExecutionError(
@@ -183,7 +186,7 @@ class _Pool:
                     "simplify it or raise WORKBENCH_SQL_TIMEOUT_S"
                 ) from None
             raise SQLExecutionError(
-                f"the SQL worker stopped while running the query: {worker.death()}; "
+                f"the SQL worker stopped while running the query: {why}; "
                 f"most often {out_of_memory_message()}"
             ) from None
         except BaseException:

@@ -39,7 +39,7 @@ postgres:
 	   $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql)
 
 run: setup
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run webapp.py
 
 serve: setup
 	$(BIN)/python -m workbench serve

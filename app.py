@@ -1,4 +1,4 @@
-"""The workbench's web app: ``streamlit run app.py``."""
+"""The workbench's web app, its pages and navigation (``streamlit run webapp.py`` serves it)."""
 
 from __future__ import annotations
 

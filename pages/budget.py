@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import settings, store
+from pages.common import notice, settings, store
 from workbench.errors import WorkbenchError
 from workbench.prompts import BUDGET_FILE, budget_paths, budget_series, load_budget_config
 from workbench.prompts import versions as pv
@@ -25,11 +25,11 @@ try:
     budgets = budget_paths([current.prompts_dir])
     config = load_budget_config(current.prompts_dir / BUDGET_FILE)
 except WorkbenchError as exc:
-    st.error(str(exc))
+    notice("error", str(exc))
     st.stop()
 
 for broken in (b for b in budgets if b.error):
-    st.error(broken.error)
+    notice("error", broken.error)
 measured = [b for b in budgets if b.measures is not None]
 if not measured:
     st.info(f"No readable prompt files in `{current.prompts_dir}`.")
@@ -105,4 +105,4 @@ if rows:
     st.dataframe(frame, hide_index=True)
 for point in points:
     if point.budget.error:
-        st.warning(f"{point.label}: {point.budget.error}")
+        notice("warning", f"{point.label}: {point.budget.error}")

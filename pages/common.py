@@ -1,17 +1,33 @@
-"""What every page shares: settings, the workspace banner, and the cached engines built from them."""
+"""What every page shares: settings, the workspace banner, the cached engines built from
+them, and the two ways text that is not the page's own is shown (``show_html`` and ``notice``,
+see workbench.markup)."""
 
 from __future__ import annotations
-
-import re
 
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from workbench.errors import WorkbenchError
 from workbench.llm import ServerManager, local_model_entry
-from workbench.settings import Settings, load_settings
+from workbench.markup import NoticeKind, escape, notice_html
+from workbench.settings import Settings, load_settings, unknown_variables
 from workbench.sql import database_label
 from workbench.store import open_store
+
+
+def show_html(fragment: str) -> None:
+    """Show HTML built and escaped by the workbench (``st.html`` reads no Markdown)."""
+    st.html(fragment)
+
+
+def notice(kind: NoticeKind, text: str, *, title: str = "") -> None:
+    """An error, warning, info or success box, or a caption, for text that may not be ours:
+    model output, questions, SQL, server errors, URL values, exception messages.
+
+    ``st.error`` and its kin render their message as Markdown, where a bare URL becomes a
+    link and ``![x](http://…)`` an image from anywhere; this shows the text as text.
+    """
+    show_html(notice_html(kind, text, title=title))
 
 
 def ensure_navigation() -> None:
@@ -39,23 +55,17 @@ def app_choices() -> dict[str, str]:
 def settings() -> Settings:
     """The current settings, with the workspace banner drawn; a bad setting stops the page."""
     ensure_navigation()
+    for warning in unknown_variables():
+        notice("warning", warning)
     try:
         current = load_settings(**app_choices())
         local_model_entry(current.local_model)  # an unknown name stops here, with the names
     except WorkbenchError as exc:
-        st.error(str(exc))
+        notice("error", str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the script
     workspace_banner(current)
     return current
-
-
-def code_span(text: str) -> str:
-    """``text`` as Markdown inline code: shown literally, whatever it holds (CommonMark)."""
-    text = " ".join(text.split())
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""  # one is stripped each side
-    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def workspace_banner(current: Settings) -> None:
@@ -63,9 +73,15 @@ def workspace_banner(current: Settings) -> None:
     endpoint = ", ".join(current.base_urls)
     if current.managed_server:
         endpoint += " (the local server)"
-    st.caption(
-        f"Workspace {code_span(current.workspace_name)} · database "
-        f"{code_span(database_label(current))} · endpoint {code_span(endpoint)}"
+    parts = (
+        ("Workspace", current.workspace_name),
+        ("database", database_label(current)),
+        ("endpoint", endpoint),
+    )
+    show_html(
+        '<div class="wb-banner" style="font-size:0.85rem;color:#667085">'
+        + " · ".join(f"{label} <code>{escape(value)}</code>" for label, value in parts)
+        + "</div>"
     )
 
 
@@ -75,8 +91,14 @@ def _store(settings_json: str) -> Engine:
 
 
 def store(current: Settings) -> Engine:
-    """The store engine for these settings, created once per process."""
-    return _store(current.model_dump_json())
+    """The store engine for these settings, created once per process; a store that cannot
+    be opened stops the page with the setting to fix."""
+    try:
+        return _store(current.model_dump_json())
+    except WorkbenchError as exc:
+        notice("error", str(exc))
+        st.stop()
+        raise  # unreachable: st.stop() ends the script
 
 
 @st.cache_resource(show_spinner=False)

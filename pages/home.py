@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import code_span, settings
+from pages.common import notice, settings
 from workbench.errors import WorkbenchError
 from workbench.prompts import load_prompt_set
 from workbench.smoke import load_cases
@@ -25,9 +25,7 @@ run the smoke suite in one click, catch every regression and flake, and keep eac
 prompt inside its size budget.
 """
 )
-st.caption(
-    f"Data directory: {code_span(str(current.data_dir.resolve()))} · as-of date {current.as_of}"
-)
+notice("caption", f"Data directory: {current.data_dir.resolve()} · as-of date {current.as_of}")
 
 st.subheader("The workspace")
 if current.workspace is None:
@@ -40,7 +38,7 @@ try:
     prompts = load_prompt_set(current.prompts_dir).stages
     cases = load_cases(current.smoke_cases_dir)
 except WorkbenchError as exc:
-    st.error(str(exc))
+    notice("error", str(exc))
 else:
     st.dataframe(
         [
@@ -65,7 +63,7 @@ try:
         database = open_database(current)
         counts = database.table_counts()
 except WorkbenchError as exc:
-    st.error(str(exc))
+    notice("error", str(exc))
 else:
     st.dataframe(
         [{"table": name, "rows": rows} for name, rows in counts.items()],
@@ -74,4 +72,4 @@ else:
         key="database_tables",
     )
     seed = f" · seed {current.demo_seed}" if current.database_url == "demo" else ""
-    st.caption(f"{code_span(database.label)}{seed}")
+    notice("caption", f"{database.label}{seed}")

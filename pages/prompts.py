@@ -15,8 +15,9 @@ import pandas as pd
 import streamlit as st
 from code_editor import code_editor
 
-from pages.common import settings, store
+from pages.common import notice, settings, show_html, store
 from workbench.errors import PromptError, VersionConflict, WorkbenchError
+from workbench.markup import escape
 from workbench.prompts import (
     BUDGET_FILE,
     LineMark,
@@ -57,10 +58,10 @@ try:
     files = prompt_files([current.prompts_dir])
     config = load_budget_config(current.prompts_dir / BUDGET_FILE)
 except WorkbenchError as exc:
-    st.error(str(exc))
+    notice("error", str(exc))
     st.stop()
 if not files:
-    st.info(f"No prompt files in `{current.prompts_dir}`.")
+    notice("info", f"No prompt files in {current.prompts_dir}.")
     st.stop()
 
 linked = st.query_params.get("stage")  # the Run page's "Edit the … prompt" link
@@ -68,7 +69,7 @@ if linked and st.session_state.get("prompts_linked_stage") != linked:
     st.session_state["prompts_linked_stage"] = linked
     match = next((p for p in files if p.name == linked), None)
     if match is None:
-        st.warning(f"No prompt file named `{linked}` in `{current.prompts_dir}`.")
+        notice("warning", f"No prompt file named {linked} in {current.prompts_dir}.")
     else:
         st.session_state["stage"] = match
 stage: Path = st.selectbox("Stage", files, format_func=lambda p: p.name, key="stage")
@@ -169,13 +170,13 @@ def _restore() -> None:
     )
 
 
-notice = st.session_state.pop("notice", None)
-if notice:
-    kind, message, excerpt = notice
+pending = st.session_state.pop("notice", None)
+if pending:
+    kind, message, excerpt = pending
     if kind == "saved":
-        st.success(message)
+        notice("success", message)
     else:
-        st.error(message if kind == "invalid" else message.split("\n", 1)[0])
+        notice("error", message if kind == "invalid" else message.split("\n", 1)[0])
         if kind == "conflict" and "\n" in message:
             st.code(message.split("\n", 1)[1], language="diff")
             st.button("Load the latest version (discards your edit)", on_click=_reload)
@@ -269,7 +270,7 @@ with edit:
         st.subheader("Budget")
         if problem is not None:
             where = f"line {problem.line}: " if problem.line is not None else ""
-            st.error(str(problem))
+            notice("error", str(problem))
             if problem.line is not None:
                 st.caption(f"Marked at {where.rstrip(': ')} in the editor.")
             st.code(pv.error_excerpt(text, problem), language="markdown")
@@ -359,7 +360,7 @@ with sets:
         if not changes:
             st.info("The two prompt sets are the same.")
         for change in changes:
-            st.markdown(f"**{change.stage}** — {change.kind}")
+            show_html(f"<div><b>{escape(change.stage)}</b> — {escape(change.kind)}</div>")
             st.html(pv.side_by_side_html(change.before, change.after, "before", "after"))
     else:
         st.info("Two saved moments are needed for a comparison.")

@@ -8,9 +8,10 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from pages.common import server_manager, settings, store
+from pages.common import notice, server_manager, settings, show_html, store
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
+from workbench.markup import escape
 from workbench.pipeline import (
     REFERENCE_TRACE_ID,
     RunJob,
@@ -39,12 +40,12 @@ from workbench.pipeline.view import (
 from workbench.settings import PROJECT_ROOT, Settings
 
 JOB, SHOWN, NOTICE = "run_job", "run_trace", "run_notice"
-VERDICTS = {
-    "same": ":green[:material/check_circle:] same output",
-    "differs": ":red[:material/call_split:] differs on the same input",
-    "knock-on": ":orange[:material/subdirectory_arrow_right:] differs because its input differed",
-    "only-a": ":orange[:material/warning:] only run A has an output",
-    "only-b": ":orange[:material/warning:] only run B has an output",
+VERDICTS = {  # HTML: the stage title beside them is untrusted, so the line is built as HTML
+    "same": '<span style="color:#05603a">✔ same output</span>',
+    "differs": '<span style="color:#b42318">⑂ differs on the same input</span>',
+    "knock-on": '<span style="color:#b54708">↳ differs because its input differed</span>',
+    "only-a": '<span style="color:#b54708">⚠ only run A has an output</span>',
+    "only-b": '<span style="color:#b54708">⚠ only run B has an output</span>',
 }
 PROGRESS_ICONS = {
     "ok": ":green[:material/check_circle:]",
@@ -65,20 +66,15 @@ def _endpoint(settings_json: str) -> EndpointStatus:
     return endpoint_status(Settings.model_validate_json(settings_json))
 
 
-def _html(fragment: str) -> None:
-    """Show HTML built (and escaped) by the workbench."""
-    st.markdown(fragment, unsafe_allow_html=True)
-
-
 def _prompt_link(card: StageCard, paths: dict) -> None:
     path = paths.get(card.stage_id)
     if path is None:
         return
     if PROMPTS_PAGE.exists():
         try:
-            st.page_link(
+            st.page_link(  # the label reads Markdown: name the file, not the stored title
                 "pages/prompts.py",
-                label=f"Edit the {card.title} prompt",
+                label=f"Edit {path.name}",
                 icon=":material/edit_note:",
                 query_params={"stage": path.name},
             )
@@ -90,12 +86,12 @@ def _prompt_link(card: StageCard, paths: dict) -> None:
 
 def _draw_card(card: StageCard, paths: dict) -> None:
     with st.container(border=True):
-        _html(card.header_html)
+        show_html(card.header_html)
         if card.fired_html:
-            _html(card.fired_html)
+            show_html(card.fired_html)
         if card.notes_html:
-            _html(card.notes_html)
-        _html(card.body_html)
+            show_html(card.notes_html)
+        show_html(card.body_html)
         if card.sql:
             st.code(card.sql, language="sql")
         facts = [card.metrics] if card.metrics else []
@@ -110,16 +106,16 @@ def _draw_card(card: StageCard, paths: dict) -> None:
                 icon=":material/balance:",
             )
         if card.runaway and card.status == "ok":
-            st.warning(f"Runaway thinking: {card.runaway}", icon=":material/cyclone:")
+            notice("warning", card.runaway, title="Runaway thinking")
         if card.status == "failed":
-            st.error(f"**{card.error_kind}**: {card.error}")
+            notice("error", card.error or "", title=card.error_kind or "Error")
             if card.advice:
-                st.info(card.advice, icon=":material/build:")
+                notice("info", card.advice)
         elif card.status in ("skipped", "cancelled"):
-            st.caption(card.error or "")
+            notice("caption", card.error or "")
         if card.reasoning:
             with st.expander("Reasoning"):
-                _html(escaped_block(card.reasoning))
+                show_html(escaped_block(card.reasoning))
         _prompt_link(card, paths)
 
 
@@ -131,9 +127,10 @@ def _draw_trace(trace: Trace) -> None:
             icon=":material/description:",
         )
     else:
-        st.caption(
-            f"Run `{trace.id[:8]}` · {trace.status} · as of {trace.as_of} · "
-            f"{trace.elapsed_s:.1f} s · {trace.endpoint} · started {trace.started:%Y-%m-%d %H:%M:%S}"
+        notice(
+            "caption",
+            f"Run {trace.id[:8]} · {trace.status} · as of {trace.as_of} · "
+            f"{trace.elapsed_s:.1f} s · {trace.endpoint} · started {trace.started:%Y-%m-%d %H:%M:%S}",
         )
         if trace.status == "cancelled":
             st.warning(
@@ -141,7 +138,7 @@ def _draw_trace(trace: Trace) -> None:
             )
     paths = {} if is_reference(trace) else prompt_paths(current)
     with st.container(border=True):
-        _html(question_html(trace.question))
+        show_html(question_html(trace.question))
     for card in stage_cards(trace.stages):
         _draw_card(card, paths)
     if trace.sql is not None:
@@ -159,7 +156,7 @@ def _draw_trace(trace: Trace) -> None:
     if trace.narrative is not None:
         st.subheader("Answer")
         with st.container(border=True):
-            _html(escaped_block(trace.narrative))
+            show_html(escaped_block(trace.narrative))
 
 
 def _draw_progress(snapshot: RunSnapshot) -> None:
@@ -190,7 +187,7 @@ def _live_run(job: RunJob) -> None:
     snapshot = job.snapshot()
     _draw_progress(snapshot)
     with st.container(border=True):
-        _html(question_html(snapshot.question))
+        show_html(question_html(snapshot.question))
     paths = prompt_paths(current)
     for card in stage_cards(snapshot.stages):
         _draw_card(card, paths)
@@ -212,20 +209,21 @@ if job is not None and job.done:
         st.session_state[NOTICE] = final.error
 
 endpoint = _endpoint(current.model_dump_json())
-models = " · ".join(f"{role}: `{name}`" for role, name in endpoint.models)
+models = " · ".join(f"{role}: {name}" for role, name in endpoint.models)
 dot = "🟢" if endpoint.up else "🔴"
-st.caption(f"{dot} Endpoint {endpoint.summary} · models {models}")
+notice("caption", f"{dot} Endpoint {endpoint.summary} · models {models}")
 if not endpoint.up and current.managed_server:
     manager = server_manager(current)
     manager.autostart()
     if manager.busy:
         step = manager.progress_lines[-1] if manager.progress_lines else "starting"
-        st.info(
+        notice(
+            "info",
             f"Starting the local model server ({step}). Everything that needs no model "
-            "works meanwhile; the **Model server** page shows the details."
+            "works meanwhile; the Model server page shows the details.",
         )
     elif manager.last_error:
-        st.warning(f"The local model server did not start: {manager.last_error}")
+        notice("warning", f"The local model server did not start: {manager.last_error}")
 
 question = st.text_area(
     "Question", key="run_question", height=90, placeholder="Ask the lab database something…"
@@ -239,13 +237,13 @@ if right.button("Run", key="run_start", type="primary", disabled=job is not None
             question, as_of=as_of, settings=current, store=engine, use_cache=use_cache
         )
     except WorkbenchError as exc:
-        st.error(str(exc))
+        notice("error", str(exc))
     else:
         st.session_state[JOB] = job
         st.session_state.pop(NOTICE, None)
 
-if notice := st.session_state.pop(NOTICE, None):
-    st.error(f"The run could not finish: {notice}")
+if message := st.session_state.pop(NOTICE, None):
+    notice("error", f"The run could not finish: {message}")
 
 wanted = st.query_params.get("trace")  # a link from another page to one stored run
 if wanted and st.session_state.get("run_linked_trace") != wanted:
@@ -253,7 +251,7 @@ if wanted and st.session_state.get("run_linked_trace") != wanted:
     try:
         st.session_state[SHOWN] = open_trace(engine, wanted)
     except WorkbenchError as exc:
-        st.warning(f"The linked run could not be opened: {exc}")
+        notice("warning", f"The linked run could not be opened: {exc}")
 linked = linked_pair(st.query_params.to_dict())  # a compare link from another page
 trace_tab, compare_tab, history_tab = st.tabs(
     ["Trace", "Compare runs", "History"], default="Compare runs" if linked else None
@@ -306,7 +304,7 @@ with history_tab:
             try:
                 st.session_state[SHOWN] = open_trace(engine, picked.id)
             except WorkbenchError as exc:
-                st.error(str(exc))
+                notice("error", str(exc))
             else:
                 st.rerun()
 
@@ -320,9 +318,10 @@ with compare_tab:
     labels[REFERENCE_TRACE_ID] = "The paper's worked example (reference)"
     ids = list(labels)
     if linked and (missing := [i for i in linked if i not in labels]):
-        st.warning(
-            f"The linked run {', '.join(f'`{i}`' for i in missing)} is not in this store; "
-            "it may have been made with another WORKBENCH_STORE_URL."
+        notice(
+            "warning",
+            f"The linked run {', '.join(missing)} is not in this store; "
+            "it may have been made with another WORKBENCH_STORE_URL.",
         )
         linked = None
     shown_trace: Trace | None = st.session_state.get(SHOWN)
@@ -343,7 +342,7 @@ with compare_tab:
             try:
                 comparison = compare_runs(open_trace(engine, a_id), open_trace(engine, b_id))
             except WorkbenchError as exc:
-                st.error(str(exc))
+                notice("error", str(exc))
                 st.stop()
             if not comparison.same_question:
                 st.warning("These runs answer different questions; expect every stage to differ.")
@@ -351,28 +350,32 @@ with compare_tab:
             if comparison.identical:
                 st.success("Every stage gave the same output and the result rows match.")
             elif first is not None and first.divergence is not None:
-                st.markdown(
-                    f"The runs part ways at **stage {first.number} ({first.title})**, "
-                    f"word {first.divergence.word_index + 1}."
+                show_html(
+                    f"<div>The runs part ways at <b>stage {first.number} "
+                    f"({escape(first.title)})</b>, word {first.divergence.word_index + 1}.</div>"
                 )
             elif first is not None:
-                st.markdown(f"The runs part ways at **stage {first.number} ({first.title})**.")
+                show_html(
+                    f"<div>The runs part ways at <b>stage {first.number} "
+                    f"({escape(first.title)})</b>.</div>"
+                )
             else:
                 st.markdown("Every stage gave the same output, but the result rows differ.")
             for stage in comparison.stages:
                 with st.container(border=True):
                     edited = " · prompt edited between the runs" if stage.prompt_changed else ""
-                    st.markdown(
-                        f"**{stage.number}. {stage.title}** · {VERDICTS[stage.verdict]}{edited}"
+                    show_html(
+                        f"<div><b>{escape(f'{stage.number}. {stage.title}')}</b> · "
+                        f"{VERDICTS[stage.verdict]}{edited}</div>"
                     )
                     if stage.divergence is not None:
                         st.caption(f"First differing word: {stage.divergence.word_index + 1}")
                     if stage.verdict != "same":
                         side_a, side_b = st.columns(2)
                         with side_a:
-                            _html(stage.a_html)
+                            show_html(stage.a_html)
                         with side_b:
-                            _html(stage.b_html)
+                            show_html(stage.b_html)
 
 if job is not None:
     # Poll by re-running the whole page while the run goes on: it draws in well under a

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import app_choices, server_manager, settings
+from pages.common import app_choices, notice, server_manager, settings
 from workbench.errors import WorkbenchError
 from workbench.llm import (
     CATALOG,
@@ -24,10 +24,11 @@ manager = server_manager(current)
 
 st.title("Model server")
 if not current.managed_server:
-    st.info(
+    notice(
+        "info",
         f"WORKBENCH_BASE_URL is set: the workbench uses {', '.join(current.base_urls)} "
         "and does not manage a server. The buttons below manage the local one at "
-        f"{manager.base_url}."
+        f"{manager.base_url}.",
     )
 
 
@@ -54,11 +55,11 @@ def live_status() -> None:
     st.caption("Base URL")
     st.code(status.base_url, language=None)
     if status.note:
-        st.warning(status.note)
+        notice("warning", status.note)
     if status.state == "adopted":
         st.caption("This server was not started by the workbench: it is used, never stopped.")
     if manager.last_error:
-        st.error(manager.last_error)
+        notice("error", manager.last_error)
     if busy or manager.progress_lines:
         with st.expander("Progress", expanded=busy):
             st.code("\n".join(manager.progress_lines) or "…", language=None)
@@ -74,7 +75,7 @@ def live_status() -> None:
         try:
             manager.stop()
         except WorkbenchError as exc:
-            st.error(str(exc))
+            notice("error", str(exc))
         st.rerun(scope="fragment")
 
     st.subheader("Served models")
@@ -82,7 +83,7 @@ def live_status() -> None:
         try:
             models = OpenAIClient(manager.base_url, max_retries=0).list_models()
         except WorkbenchError as exc:
-            st.error(str(exc))
+            notice("error", str(exc))
         else:
             st.dataframe(
                 [
@@ -129,8 +130,10 @@ st.caption(
     "--model NAME`); every run records it. These CPU models show the workbench working, "
     "not what the pipeline can do: for that, point it at a GPU server running Qwen3."
 )
-if notice := st.session_state.pop("model_notice", None):
-    (st.success if notice.endswith("installed and converted.") else st.error)(notice)
+if model_notice := st.session_state.pop("model_notice", None):
+    notice(
+        "success" if model_notice.endswith("installed and converted.") else "error", model_notice
+    )
 serving = served_names()
 states = {s.entry.name: s for s in catalog_states(current)}
 st.dataframe(
@@ -205,5 +208,5 @@ if manager.env().get("VLLM_BATCH_INVARIANT"):
     st.caption("run with `VLLM_BATCH_INVARIANT=1` in its environment")
 
 st.subheader("Log")
-st.caption(str(manager.log_path))
+notice("caption", str(manager.log_path))
 st.code("\n".join(manager.last_log_lines(40)) or "(no log yet)", language=None)

@@ -8,10 +8,11 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from pages.common import code_span, server_manager, settings, store
+from pages.common import notice, server_manager, settings, show_html, store
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
+from workbench.markup import escape
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.smoke import (
@@ -122,13 +123,13 @@ def _live() -> None:
         f"flaky {c.flaky} · error {c.errors}{left}",
     )
     if progress.note:
-        st.caption(progress.note)
+        notice("caption", progress.note)
     try:
         st.dataframe(
             results_frame(load_run(engine, progress.run_id)), hide_index=True, column_config=LINKS
         )
     except WorkbenchError as exc:
-        st.error(str(exc))
+        notice("error", str(exc))
 
 
 def _first_run_offer() -> None:
@@ -146,7 +147,7 @@ def _first_run_offer() -> None:
             try:
                 _start(options)
             except WorkbenchError as exc:
-                st.error(str(exc))
+                notice("error", str(exc))
             else:
                 st.rerun()
 
@@ -159,18 +160,18 @@ def _case_details(result: CaseResult) -> None:
     """A case's repeats stage by stage, repeat 2 and later marked against repeat 1."""
     st.html(f"<style>{DIFF_CSS}</style>")
     with st.container(border=True):
-        st.markdown(
-            f"**{result.case_id}** · {VERDICT_LABELS[result.verdict]} · "
+        show_html(
+            f"<b>{escape(result.case_id)}</b> · {escape(VERDICT_LABELS[result.verdict])} · "
             f"{len(result.repeats)} repeat{'s' if len(result.repeats) != 1 else ''}"
         )
         st.text(result.question)
         st.text(f"Why: {result.reason}")
         point = first_break(result)
         if point is not None:
-            st.markdown(f"First went wrong at **{point.stage}** ({point.kind}).")
+            show_html(f"First went wrong at <b>{escape(point.stage)}</b> ({escape(point.kind)}).")
         for stage in repeat_stages(result):
-            flag = " · :orange-badge[repeats differ]" if stage.differs else ""
-            st.markdown(f"**{stage.order}. {stage.title}**{flag}")
+            flag = ' · <span style="color:#b54708">repeats differ</span>' if stage.differs else ""
+            show_html(f"<b>{stage.order}. {escape(stage.title)}</b>{flag}")
             if not stage.differs:
                 st.text(stage.outputs[0] if stage.outputs[0] is not None else "(no output)")
                 continue
@@ -241,12 +242,12 @@ try:
     suite = load_cases(directory)
     tags = sorted(load_tags(directory))
 except WorkbenchError as exc:
-    st.error(str(exc))
+    notice("error", str(exc))
     st.stop()
 
 job: SmokeJob | None = st.session_state.get(JOB)
-if notice := st.session_state.pop("smoke_notice", None):
-    st.error(notice)
+if message := st.session_state.pop("smoke_notice", None):
+    notice("error", message)
 
 if not list_runs(engine, limit=1) and job is None:
     _first_run_offer()
@@ -284,7 +285,7 @@ if submitted:
             )
         )
     except WorkbenchError as exc:
-        st.error(str(exc))
+        notice("error", str(exc))
     else:
         st.rerun()
 
@@ -318,11 +319,14 @@ with results_tab:
         run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="smoke_show")
         record = load_run(engine, run_id)
         m = record.manifest
-        st.caption(
-            f"prompts `{m.prompt_set_hash[:12]}` · models {', '.join(sorted(set(m.models.values())))}"
+        if record.note:
+            notice("warning", record.note, title=f"Run {record.status}")
+        notice(
+            "caption",
+            f"prompts {m.prompt_set_hash[:12]} · models {', '.join(sorted(set(m.models.values())))}"
             f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
-            + (f" · database {code_span(m.database)}" if m.database else "")
-            + (" · restarts between repeats" if m.restart_between_repeats else "")
+            + (f" · database {m.database}" if m.database else "")
+            + (" · restarts between repeats" if m.restart_between_repeats else ""),
         )
         _review(record, list(labels))
 

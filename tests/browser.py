@@ -1,4 +1,4 @@
-"""Real-browser harness: a live ``streamlit run app.py`` and headless Debian chromium.
+"""Real-browser harness: a live ``streamlit run webapp.py`` and headless Debian chromium.
 
 Used by the tests marked ``browser``. Screenshots go to the test run's output
 directory (``test-output/`` at the project root, or ``WORKBENCH_TEST_OUTPUT``).
@@ -41,7 +41,7 @@ def running_app(env: Mapping[str, str], timeout_s: float = 90.0) -> Iterator[str
     log = (output_dir() / f"streamlit-{port}.log").open("w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+            sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "webapp.py"),
             "--server.headless", "true", "--server.port", str(port),
             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
         ],

@@ -32,6 +32,8 @@ class Reply:
     status: int = 200
     raw: bytes | None = None
     """Send these bytes as the body instead of a well-formed completion."""
+    drop: bool = False
+    """Close the connection without answering (a server that died mid-request)."""
     delay_s: float = 0.0
     prompt_tokens: int = 17
     model: str | None = None
@@ -230,6 +232,9 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             reply = server._next_reply(body)
             if reply.delay_s:
                 time.sleep(reply.delay_s)
+            if reply.drop:
+                self.close_connection = True  # the server closes the socket, no answer sent
+                return
             if reply.raw is not None:
                 self._send(reply.status, reply.raw)
                 return
@@ -242,3 +247,63 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self._send(200, json.dumps(server.completion_body(body, reply)).encode())
 
     return Handler
+
+
+def _completion(**changes: Any) -> bytes:
+    """A well-formed chat completion body with some fields replaced."""
+    body: dict[str, Any] = {
+        "id": "chatcmpl-x",
+        "object": "chat.completion",
+        "model": "scripted-model",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "SELECT 1"},
+                "finish_reason": "stop",
+                "logprobs": {
+                    "content": [
+                        {"token": "SELECT", "logprob": -0.1, "top_logprobs": []},
+                        {"token": " 1", "logprob": -0.2, "top_logprobs": []},
+                    ]
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2},
+    }
+    choice = body["choices"][0]
+    for path, value in changes.items():
+        target = {"body": body, "choice": choice, "message": choice["message"]}[path.split("__")[0]]
+        target[path.split("__")[1]] = value
+    return json.dumps(body).encode()
+
+
+MALFORMED: dict[str, Reply] = {
+    "message is a string": Reply(raw=_completion(choice__message="SELECT 1")),
+    "content is a list": Reply(raw=_completion(message__content=[{"type": "text", "text": "x"}])),
+    "reasoning is a number": Reply(raw=_completion(message__reasoning=42)),
+    "usage is not a number": Reply(raw=_completion(body__usage={"prompt_tokens": "many"})),
+    "usage is a list": Reply(raw=_completion(body__usage=[1, 2])),
+    "logprob entries are strings": Reply(raw=_completion(choice__logprobs={"content": ["a", "b"]})),
+    "a logprob is a string": Reply(
+        raw=_completion(choice__logprobs={"content": [{"token": "a", "logprob": "-0.1"}]})
+    ),
+    "top logprobs are strings": Reply(
+        raw=_completion(
+            choice__logprobs={"content": [{"token": "a", "logprob": -0.1, "top_logprobs": ["a"]}]}
+        )
+    ),
+    "finish_reason is a number": Reply(raw=_completion(choice__finish_reason=1)),
+    "model is a list": Reply(raw=_completion(body__model=["m"])),
+    "choices is an object": Reply(raw=_completion(body__choices={"0": {}})),
+    "choices is empty": Reply(raw=_completion(body__choices=[])),
+    "choice without a message": Reply(raw=json.dumps({"choices": [{"index": 0}]}).encode()),
+    "body is a list": Reply(raw=b"[1, 2, 3]"),
+    "body is null": Reply(raw=b"null"),
+    "body is a string": Reply(raw=b'"SELECT 1"'),
+    "body is not JSON": Reply(raw=b"<html>502 Bad Gateway</html>"),
+    "body is cut off": Reply(raw=_completion()[:40]),
+    "body is not UTF-8": Reply(raw=b'{"choices": [{"message": {"content": "\xff\xfe"}}]}'),
+    "HTTP 500 every time": Reply(content="engine dead", status=500),
+    "connection dropped": Reply(drop=True),
+}
+"""Answers a chat completion must never crash on: each is an LLMResponseError of that call."""

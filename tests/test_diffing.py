@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from html.parser import HTMLParser
 from pathlib import Path
@@ -154,7 +155,7 @@ def test_render_marks_the_paper_stage_three_like_the_figure() -> None:
 
 def test_render_keeps_the_mark_with_the_word_it_ends() -> None:
     out = render_html(word_diff(paper_text(1), paper_text(2)))
-    assert out.endswith('normal results. <del class="wb-del">Thank you.</del>\n</div>')
+    assert out.endswith('normal results. <del class="wb-del">Thank you.</del><br></div>')
 
 
 class TagCollector(HTMLParser):
@@ -165,6 +166,8 @@ class TagCollector(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, tuple(attrs)))
+        if tag == "br":  # a line break is written as <br>, so a fragment is one line
+            self.text.append("\n")
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -178,6 +181,7 @@ def parse(fragment: str) -> TagCollector:
 
 
 ALLOWED_TAGS = {
+    ("br", ()),
     ("div", (("class", "wb-diff"),)),
     ("del", (("class", "wb-del"),)),
     ("ins", (("class", "wb-ins"),)),
@@ -207,8 +211,14 @@ def test_hostile_text_renders_inert(hostile: str) -> None:
 def test_any_text_renders_with_only_our_tags(before: str, after: str) -> None:
     assert set(parse(render_html(word_diff(before, after))).tags) <= ALLOWED_TAGS
     left, right = side_by_side_html(before, after)
-    assert "".join(parse(left).text) == before
-    assert "".join(parse(right).text) == after
+    assert "".join(parse(left).text) == one_kind_of_line_break(before)
+    assert "".join(parse(right).text) == one_kind_of_line_break(after)
+    for fragment in (left, right, render_html(word_diff(before, after))):
+        assert "\n" not in fragment and "\r" not in fragment
+
+
+def one_kind_of_line_break(text: str) -> str:
+    return re.sub(r"\r\n|\r|\n|\u2028|\u2029", "\n", text)
 
 
 def test_side_by_side_marks_removals_left_and_additions_right() -> None:

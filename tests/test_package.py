@@ -37,7 +37,17 @@ def test_cli_help_lists_subcommands() -> None:
 
 
 LAYERS = (
-    {"errors", "settings", "diffing", "background", "yamlfiles", "store", "workspace", "upgrade"},
+    {
+        "errors",
+        "settings",
+        "markup",
+        "diffing",
+        "background",
+        "yamlfiles",
+        "store",
+        "workspace",
+        "upgrade",
+    },
     {"llm", "sql", "dates"},
     {"prompts"},
     {"pipeline"},

@@ -1,8 +1,11 @@
-"""The store: workspaces sharing one never mix, older stores upgrade, PostgreSQL loses nothing."""
+"""The store: workspaces sharing one never mix, older stores upgrade, PostgreSQL loses nothing;
+opened by several processes at once, and refused with the setting to fix when its location
+cannot be used."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +20,7 @@ from sqlmodel import Session, select
 from tests.pipeline.test_trace import make_trace
 from tests.postgres import PostgresCluster
 from tests.smoke_records import manifest, result
-from workbench.errors import StoreError
+from workbench.errors import ConfigError, StoreError
 from workbench.llm import Completion
 from workbench.pipeline.cache import StageCache
 from workbench.pipeline.trace import load_trace, recent_traces, save_trace, trace_to_json
@@ -31,7 +34,7 @@ from workbench.prompts.versions import (
 )
 from workbench.settings import PROJECT_ROOT, Settings
 from workbench.smoke.results import create_run, list_runs, load_run, save_case_result
-from workbench.store import PromptVersionRow, open_store, store_workspace
+from workbench.store import PromptVersionRow, SmokeRunRow, open_store, store_workspace
 
 BEFORE_WORKSPACES = Path(__file__).parent / "fixtures" / "store" / "before_workspaces.sql"
 NO_CHECK = {"validate": lambda _text, _path: None}
@@ -231,3 +234,72 @@ def test_the_store_on_postgres_two_processes_saving_at_once_lose_nothing(
     committed = {v.text for v in shared if v.origin == "save"}
     assert committed == {text for s in saved for text in s["shared"]}
     assert recent_traces(open_store(Settings(data_dir=tmp_path / "d2", store_url=url))) == []
+
+
+# -- opening a store -------------------------------------------------------------
+
+ROUNDS = 15
+
+
+def _open(data_dir: str, barrier) -> str | None:  # type: ignore[no-untyped-def]
+    barrier.wait()
+    try:
+        open_store(Settings(data_dir=Path(data_dir))).dispose()
+    except Exception as exc:  # reported to the test, which names it
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def test_three_processes_opening_a_fresh_data_dir_at_once_all_succeed(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    failures: list[str] = []
+    with context.Manager() as manager, context.Pool(3) as pool:
+        for round_ in range(ROUNDS):
+            barrier = manager.Barrier(3)
+            data_dir = str(tmp_path / f"data-{round_}")
+            results = pool.starmap(_open, [(data_dir, barrier)] * 3)
+            failures += [r for r in results if r is not None]
+    assert failures == []
+
+
+def test_a_store_made_before_a_column_existed_gets_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with sqlite3.connect(data_dir / "workbench.sqlite") as old:
+        old.execute(
+            "CREATE TABLE smoke_run (id VARCHAR NOT NULL PRIMARY KEY, created DATETIME NOT NULL, "
+            "finished DATETIME, status VARCHAR NOT NULL, label VARCHAR NOT NULL, "
+            "manifest VARCHAR NOT NULL, case_ids VARCHAR NOT NULL)"
+        )
+        old.execute(
+            "INSERT INTO smoke_run VALUES ('r1', '2026-01-01 00:00:00', NULL, 'done', '', '{}', '[]')"
+        )
+    engine = open_store(Settings(data_dir=data_dir))
+    with Session(engine) as session:
+        assert session.get(SmokeRunRow, "r1").note == ""
+    open_store(Settings(data_dir=data_dir))  # a second open finds nothing to add
+
+
+def test_a_data_dir_that_cannot_be_made_is_a_config_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    for data_dir in (blocker, blocker / "below"):
+        with pytest.raises(ConfigError, match=f"WORKBENCH_DATA_DIR={data_dir}"):
+            open_store(Settings(data_dir=data_dir))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sqlite:////nonexistent/dir/x.sqlite", "unable to open database file"),
+        ("nosuchdriver://host/db", "cannot be used"),
+        ("postgresql+psycopg://someone:secret@127.0.0.1:9/db", "someone:***@127.0.0.1:9"),
+    ],
+)
+def test_a_store_url_that_cannot_be_used_is_a_config_error(
+    tmp_path: Path, url: str, shown: str
+) -> None:
+    with pytest.raises(ConfigError, match="WORKBENCH_STORE_URL") as caught:
+        open_store(Settings(data_dir=tmp_path / "data", store_url=url))
+    assert shown in str(caught.value)
+    assert "secret" not in str(caught.value)

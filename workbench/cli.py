@@ -2,7 +2,9 @@
 
 Each concept contributes its subcommands from a module in ``workbench.commands``, listed
 in ``COMMANDS``. A handler returns an ``Outcome``; this module prints it, as text for
-people or as JSON with ``--json``.
+people or as JSON with ``--json``. Text for people may hold model output, questions and
+server errors, so control characters are neutralised before it reaches the terminal
+(``workbench.markup.terminal_text``); JSON escapes them itself.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from workbench.commands import (
     sql,
 )
 from workbench.errors import WorkbenchError
-from workbench.settings import load_settings
+from workbench.markup import terminal_text
+from workbench.settings import load_settings, unknown_variables
 
 COMMANDS: tuple[ModuleType, ...] = (budget, dates, db, diff, info, init, run, serve, smoke, sql)
 """The subcommand modules; each has ``register(subparsers, common)``."""
@@ -69,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     as_json = getattr(args, "json", False)
+    for warning in unknown_variables():
+        print(f"warning: {terminal_text(warning)}", file=sys.stderr)
     try:
         # A subcommand that makes a workspace must not need one (WORKBENCH_WORKSPACE=ws init ws).
         use_workspace = not getattr(args, "makes_workspace", False)
@@ -78,12 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if as_json:
             print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
         else:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {terminal_text(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     if as_json:
         print(json.dumps(outcome.data, indent=2, default=json_default))
     elif outcome.text:
-        print(outcome.text)
+        print(terminal_text(outcome.text))
     return outcome.exit_code

@@ -18,18 +18,20 @@ highlighted. Three decisions shape this module:
   clauses) is folded into the change around it, so a full rewrite reads as
   one replacement instead of confetti.
 - **Everything rendered is escaped.** Model output and user questions are
-  untrusted; every piece of text goes through ``html.escape`` before it is
-  wrapped in a tag, so ``<script>`` shows as text.
+  untrusted; every piece of text goes through ``workbench.markup.escape``
+  (HTML and Markdown syntax, line breaks as ``<br>``) before it is wrapped in
+  a tag, so ``<script>`` and ``![x](http://…)`` show as text.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from rapidfuzz.distance import Indel
+
+from workbench.markup import escape
 
 Op = Literal["equal", "delete", "insert", "replace"]
 
@@ -267,17 +269,17 @@ def _split_space(text: str) -> tuple[str, str, str]:
 
 
 def _tag(name: str, css_class: str, text: str) -> str:
-    return f'<{name} class="{css_class}">{html.escape(text, quote=True)}</{name}>'
+    return f'<{name} class="{css_class}">{escape(text)}</{name}>'
 
 
 def _removed(text: str) -> str:
     lead, core, trail = _split_space(text)
-    return html.escape(lead) + _tag("del", DEL_CLASS, core) + html.escape(trail)
+    return escape(lead) + _tag("del", DEL_CLASS, core) + escape(trail)
 
 
 def _added(text: str) -> str:
     lead, core, trail = _split_space(text)
-    return html.escape(lead) + _tag("ins", INS_CLASS, core) + html.escape(trail)
+    return escape(lead) + _tag("ins", INS_CLASS, core) + escape(trail)
 
 
 Segment = tuple[Literal["same", "removed", "added"], str]
@@ -321,7 +323,7 @@ def render_html(edits: tuple[Edit, ...]) -> str:
         elif kind == "added":
             parts.append(_tag("ins", INS_CLASS, text))
         else:
-            parts.append(html.escape(text, quote=True))
+            parts.append(escape(text))
     return f'<div class="wb-diff">{"".join(parts)}</div>'
 
 
@@ -330,8 +332,8 @@ def _two_sides(edits: tuple[Edit, ...]) -> tuple[str, str]:
     left, right = [], []
     for edit in edits:
         if edit.op == "equal":
-            left.append(html.escape(edit.before, quote=True))
-            right.append(html.escape(edit.after, quote=True))
+            left.append(escape(edit.before))
+            right.append(escape(edit.after))
         if edit.op in ("delete", "replace"):
             left.append(_removed(edit.before))
         if edit.op in ("insert", "replace"):
@@ -415,7 +417,7 @@ def _line_cells(row: LineRow) -> tuple[str, str]:
     """The escaped, highlighted text of a row's two sides."""
     if row.op == "replace":
         return _two_sides(row.words)
-    return html.escape(row.before, quote=True), html.escape(row.after, quote=True)
+    return escape(row.before), escape(row.after)
 
 
 def _number(line: int | None) -> str:

@@ -6,17 +6,28 @@ workbench at a temporary directory.
 
 A workspace (``workbench.workspace``) sets some of these from its ``workbench.toml``;
 ``load_settings`` reads it, and an environment variable still wins over the file.
+
+A value that cannot work is refused when the settings are read, naming the variable:
+a timeout must be a positive, finite number of seconds (0 would switch it off), a cap at
+least 1, a URL must parse. A ``WORKBENCH_*`` variable that names no setting is most often
+a typo that would silently leave the default in force, so ``unknown_variables`` finds
+them for the command line and the pages to warn about.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from workbench.errors import ConfigError
 from workbench.workspace import DEMO_DATABASE, DEMO_NAME, check_database_url, load_workspace
@@ -28,11 +39,18 @@ ModelRole = Literal["main", "think", "sql_think"]
 
 LOCAL_MODEL_NAME = "smollm2-135m-instruct"
 
+ENV_PREFIX = "WORKBENCH_"
+OTHER_VARIABLES_PREFIX = "WORKBENCH_TEST_"
+"""Variables read by the test suite, not by the workbench (``WORKBENCH_TEST_BASE_URL``)."""
+
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A timeout: positive and finite (0 or infinity would mean no timeout at all)."""
+
 
 class Settings(BaseSettings):
     """Every knob of the workbench. Environment: ``WORKBENCH_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix="WORKBENCH_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     # The workspace: its folder (None: the shipped demo), and the id its records carry.
     workspace: Path | None = None
@@ -66,8 +84,8 @@ class Settings(BaseSettings):
         description="demo databases with other seeds a verdict is also checked on (0: none)",
     )
     as_of: date = date(2026, 3, 31)
-    sql_timeout_s: float = 10.0
-    sql_row_cap: int = 10_000
+    sql_timeout_s: Seconds = 10.0
+    sql_row_cap: int = Field(default=10_000, ge=1)
 
     # The model server. Empty base_url: the workbench manages a local server.
     base_url: str = Field(
@@ -85,20 +103,20 @@ class Settings(BaseSettings):
         description="what the cpu profile serves: a name from `python -m workbench models`",
     )
     seed: int = 0
-    connect_timeout_s: float = 5.0
-    request_timeout_s: float = 300.0
-    max_retries: int = 2
+    connect_timeout_s: Seconds = 5.0
+    request_timeout_s: Seconds = 300.0
+    max_retries: int = Field(default=2, ge=0)
 
     # The managed server (see workbench.llm.server).
     server_profile: Literal["cpu", "gpu"] = "cpu"
     server_host: str = "127.0.0.1"
-    server_port: int = 8000
+    server_port: int = Field(default=8000, ge=1, le=65535)
     server_dtype: Literal["bfloat16", "float32", "float16", "auto"] = "bfloat16"
-    server_max_num_seqs: int = 4
+    server_max_num_seqs: int = Field(default=4, ge=1)
     server_enforce_eager: bool = True
     server_prefix_caching: bool = True
     server_batch_invariant: bool = False
-    server_start_timeout_s: float = 600.0
+    server_start_timeout_s: Seconds = 600.0
     server_autostart: bool = True
     """Start the managed local server when a page needs it and it is down."""
     server_max_model_len: int = Field(
@@ -108,7 +126,10 @@ class Settings(BaseSettings):
         "would crowd the KV cache",
     )
     server_kv_cache_gib: float = Field(
-        default=1.0, gt=0, description="memory reserved for the KV cache (cpu: in RAM)"
+        default=1.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="memory reserved for the KV cache (cpu: in RAM)",
     )
     server_gpu_model: str = Field(
         default="Qwen/Qwen3-32B-AWQ", description="what the gpu profile serves (path or repo id)"
@@ -128,9 +149,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         for url in _split_urls(value):
-            if not url.startswith(("http://", "https://")):
+            problem = _url_problem(url)
+            if problem:
                 raise ValueError(
-                    f"{url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8000/v1"
+                    f"{url!r} is not a usable http(s) URL ({problem}); "
+                    "use e.g. http://127.0.0.1:8000/v1 or http://[::1]:8000/v1"
                 )
         return value
 
@@ -143,6 +166,19 @@ class Settings(BaseSettings):
     def smoke_cases_dir(self) -> Path:
         """Where the smoke cases (and ``tags.yaml``) live."""
         return self.cases_dir or self.fixtures_dir / "smoke"
+
+    @field_validator("store_url")
+    @classmethod
+    def _check_store_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                make_url(value)
+            except ArgumentError as exc:
+                raise ValueError(
+                    f"{value!r} is not an SQLAlchemy URL ({exc}); use e.g. "
+                    "postgresql+psycopg://user@host/db, or leave it unset for SQLite"
+                ) from exc
+        return value
 
     @property
     def managed_server(self) -> bool:
@@ -171,13 +207,60 @@ class Settings(BaseSettings):
         return self.store_url or f"sqlite:///{(self.data_dir / 'workbench.sqlite').resolve()}"
 
     def ensure_data_dir(self) -> Path:
-        """Create the data directory if needed and return it."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """Create the data directory if needed and return it.
+
+        Raises:
+            ConfigError: it cannot be created (a file is in the way, no permission).
+        """
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"WORKBENCH_DATA_DIR={self.data_dir} cannot be used: {exc.strerror or exc}; "
+                "point it at a directory you can write"
+            ) from exc
         return self.data_dir
 
 
 def _split_urls(value: str) -> tuple[str, ...]:
     return tuple(u.strip().rstrip("/") for u in value.split(",") if u.strip())
+
+
+def _url_problem(url: str) -> str | None:
+    """What makes ``url`` unusable as a server's base URL, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # parsing the port raises for a bad one
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return "it must start with http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    if port == 0:
+        return "port 0"
+    return None
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each ``WORKBENCH_*`` variable that names no setting, with the nearest one."""
+    environ = os.environ if environ is None else environ
+    known = [name.upper() for name in Settings.model_fields]
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name.startswith(OTHER_VARIABLES_PREFIX):
+            continue
+        field = name.removeprefix(ENV_PREFIX)
+        if field in known:
+            continue
+        near = difflib.get_close_matches(field, known, n=1, cutoff=0.7)
+        hint = (
+            f"; did you mean {ENV_PREFIX}{near[0]}?"
+            if near
+            else "; python -m workbench info lists the settings"
+        )
+        warnings.append(f"{name} is not a setting and is ignored{hint}")
+    return warnings
 
 
 def load_settings(
@@ -210,7 +293,8 @@ def load_settings(
         return Settings(**(kept | overrides))  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"WORKBENCH_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: "
+            f"{str(err['msg']).removeprefix('Value error, ')}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc

@@ -9,15 +9,27 @@ the workspace it belongs to, so that workspaces sharing one store never see each
 other's history. The engine ``open_store`` returns knows its workspace
 (``store_workspace``); everything that reads or writes these tables scopes by it.
 Rows written before workspaces existed belong to the demo (``workbench.upgrade``).
+
+Opening a store creates what is missing: tables, and columns added since the store was
+made (each new column has a default, so old rows stay valid). Several processes may open
+a fresh store at the same moment (a page, the CLI, a test run). For a SQLite file they take
+turns, under a lock file beside it; for a database server, whichever creates a table first
+wins and the others, told it exists, look again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import time
+from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
-from sqlalchemy import UniqueConstraint, event
+from sqlalchemy import UniqueConstraint, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.schema import CreateColumn
 from sqlmodel import Field, SQLModel, create_engine
 
 from workbench.errors import ConfigError, StoreError
@@ -27,12 +39,21 @@ from workbench.workspace import DEMO_NAME
 
 WORKSPACE_OPTION = "workbench_workspace"
 
+CREATE_ATTEMPTS = 5
+
 
 def open_store(settings: Settings) -> Engine:
-    """Create the store's engine and its tables (idempotent), scoped to the workspace."""
+    """Create the store's engine and whatever tables and columns it lacks (idempotent),
+    scoped to the workspace; an older store is upgraded in place first.
+
+    Raises:
+        ConfigError: the data directory or the store URL cannot be used (the message says
+            which setting and why).
+    """
     url = settings.resolved_store_url
     if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's default
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    shown = _shown(url)
     if url.startswith("sqlite"):
         settings.ensure_data_dir()
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -40,32 +61,108 @@ def open_store(settings: Settings) -> Engine:
     else:
         try:
             engine = create_engine(url, pool_pre_ping=True)
-        except Exception as exc:  # bad URL or missing driver
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
             raise ConfigError(
-                f"WORKBENCH_STORE_URL={_hidden(url)!r} cannot be used: {exc}. "
+                f"WORKBENCH_STORE_URL={shown} cannot be used: {exc}. "
                 "For PostgreSQL install the extra: pip install -e '.[postgres]'"
             ) from exc
     try:
-        upgrade_store(engine, SQLModel.metadata)
-        SQLModel.metadata.create_all(engine)
-    except OperationalError as exc:
-        raise StoreError(
-            f"the store at {_hidden(url)} cannot be reached: {str(exc.orig).strip()}; check "
-            "that it is running and WORKBENCH_STORE_URL"
+        with _creation_lock(url):
+            upgrade_store(engine, SQLModel.metadata)
+            _create_missing(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        where = (
+            f"in WORKBENCH_DATA_DIR={settings.data_dir} ({shown})"
+            if settings.store_url is None
+            else f"at WORKBENCH_STORE_URL={shown}"
+        )
+        reason = " ".join(str(exc.orig or exc).split())[:300]
+        raise ConfigError(
+            f"cannot open the store {where}: {reason}; check that the location exists, "
+            "is writable and (for a database server) is running"
         ) from exc
     return engine.execution_options(**{WORKSPACE_OPTION: settings.workspace_name})
-
-
-def _hidden(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL at all: nothing to hide but the whole
-        return "<unparsable URL>"
 
 
 def store_workspace(engine: Engine) -> str:
     """The workspace whose records ``engine`` reads and writes."""
     return engine.get_execution_options().get(WORKSPACE_OPTION, DEMO_NAME)
+
+
+def _shown(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+@contextlib.contextmanager
+def _creation_lock(url: str) -> Iterator[None]:
+    """For a SQLite file, one process at a time creates what is missing (others wait)."""
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        yield
+        return
+    try:
+        lock = open(Path(database).with_name(Path(database).name + ".lock"), "a")  # noqa: SIM115
+    except OSError:  # the directory is missing or read-only: opening the store will say so
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _create_missing(engine: Engine) -> None:
+    """Create missing tables and columns, tolerating another process doing the same."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            SQLModel.metadata.create_all(engine)
+            _add_missing_columns(engine)
+            return
+        except DBAPIError as exc:
+            if attempt == CREATE_ATTEMPTS or not _raced(exc):
+                raise
+            time.sleep(0.05 * attempt)
+
+
+def _raced(exc: DBAPIError) -> bool:
+    """True when another process got there first: it created the object between our look
+    and our create, or holds the database while doing so."""
+    message = str(exc.orig or exc).lower()
+    return any(
+        words in message
+        for words in (
+            "already exists",
+            "duplicate column",
+            "pg_type_typname_nsp_index",
+            "database is locked",
+        )
+    )
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """ALTER TABLE ... ADD COLUMN for columns the model has and the table lacks."""
+    inspector = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            default = column.server_default
+            if default is None and not column.nullable:
+                raise StoreError(
+                    f"the store's table {table.name} lacks column {column.name}, which has no "
+                    "default to fill old rows with: point WORKBENCH_STORE_URL at a new store"
+                )
+            spec = CreateColumn(column).compile(dialect=engine.dialect)
+            with engine.begin() as connection:
+                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {spec}'))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -140,6 +237,8 @@ class SmokeRunRow(SQLModel, table=True):
     label: str = ""
     manifest: str
     case_ids: str
+    note: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """Why the run stopped short (interrupted), in words; empty otherwise."""
 
 
 class SmokeCaseRow(SQLModel, table=True):

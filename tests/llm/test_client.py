@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.scripted_server import Reply, ScriptedServer
+from tests.scripted_server import MALFORMED, Reply, ScriptedServer
 from workbench.errors import LLMResponseError, LLMTimeout, LLMUnavailable
 from workbench.llm.client import OpenAIClient, ServedModel, root_url
 from workbench.llm.parsing import split_thinking
@@ -356,6 +358,52 @@ def test_missing_fields(
     scripted_server.reply(raw=json.dumps(payload).encode())
     with pytest.raises(LLMResponseError, match=missing):
         client.complete(ask())
+
+
+@pytest.mark.parametrize("shape", MALFORMED)
+def test_every_malformed_answer_is_a_response_error_naming_what_is_wrong(
+    scripted_server: ScriptedServer, shape: str
+) -> None:
+    scripted_server.respond_with(lambda body: MALFORMED[shape])
+    llm = OpenAIClient(scripted_server.base_url, max_retries=1, backoff_s=0.01)
+    with pytest.raises(LLMResponseError) as caught:
+        llm.complete(ask())
+    message = str(caught.value)
+    assert any(word in message for word in ("malformed", "invalid JSON", "HTTP 500", "dropped"))
+
+
+def test_a_dropped_connection_is_retried_like_a_5xx(
+    client: OpenAIClient, scripted_server: ScriptedServer
+) -> None:
+    scripted_server.reply(drop=True).reply("fine")
+    assert client.complete(ask()).text == "fine"
+    assert len(scripted_server.chat_requests) == 2
+
+
+def test_a_server_gone_for_good_after_a_drop_is_unavailable() -> None:
+    server = ScriptedServer().start()
+
+    def die(body: dict) -> Reply:
+        threading.Thread(target=server.stop).start()  # the server goes away mid-request
+        time.sleep(0.3)
+        return Reply(drop=True)
+
+    server.respond_with(die)
+    llm = OpenAIClient(server.base_url, max_retries=2, backoff_s=0.05)
+    with pytest.raises(LLMUnavailable, match="no model server"):
+        llm.complete(ask())
+
+
+def test_a_malformed_model_list_is_a_response_error(
+    scripted_server: ScriptedServer,
+) -> None:
+    llm = OpenAIClient(scripted_server.base_url, max_retries=0)
+    scripted_server.models_payload = {"data": [{"id": 7}]}
+    with pytest.raises(LLMResponseError, match=r"'data\[0\]\.id'"):
+        llm.list_models()
+    scripted_server.models_payload = {"data": "everything"}
+    with pytest.raises(LLMResponseError, match="'data'"):
+        llm.list_models()
 
 
 def test_model_list_with_missing_data(scripted_server: ScriptedServer) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.shown import notices
 from workbench.prompts.versions import save_prompt, sync_from_disk
 from workbench.settings import PROJECT_ROOT, load_settings
 from workbench.store import open_store
@@ -40,7 +41,7 @@ def test_all_stages_side_by_side(prompts: Path) -> None:
     assert list(table["status"]) == ["ok", "over"]
     assert table.loc[1, "macro_tasks"] == "4 over"
     assert table.loc[0, "edit"] == "prompts?stage=01_dates.md"  # opens it on the Prompts page
-    assert "03_broken.md:1" in page.error[0].value
+    assert "03_broken.md:1" in notices(page, "error")[0]
     charts = page.get("plotly_chart")
     assert len(charts) >= 7  # one per measure, then the history chart
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.shown import notices
 from workbench.prompts.versions import history, save_prompt
 from workbench.settings import PROJECT_ROOT, load_settings
 from workbench.store import open_store
@@ -113,7 +114,7 @@ def test_saving_writes_a_version_and_the_file(prompts: Path) -> None:
     page = open_page()
     edited = DATES + "- Use ISO dates.\n"
     edit_and_save(page, BODY + "- Use ISO dates.\n", "add ISO rule")
-    assert [s.value for s in page.success] == ["Saved 01_dates.md as version 2."]
+    assert notices(page, "success") == ["Saved 01_dates.md as version 2."]
     assert (prompts / "01_dates.md").read_text() == edited
     engine = open_store(load_settings())
     assert [(v.number, v.author, v.message) for v in history(engine, prompts / "01_dates.md")] == [
@@ -127,13 +128,13 @@ def test_ctrl_s_in_one_editor_saves_what_both_hold(prompts: Path) -> None:
     page.text_input[0].set_value("from the keyboard").run()
     send(page, "head", HEAD.replace("title: Dates", "title: Dates first"), kind="blur")
     send(page, "body", BODY + "- Keep the question's own words.\n", kind="save")
-    assert [s.value for s in page.success] == ["Saved 01_dates.md as version 2."]
+    assert notices(page, "success") == ["Saved 01_dates.md as version 2."]
     assert (prompts / "01_dates.md").read_text() == (
         DATES.replace("title: Dates", "title: Dates first") + "- Keep the question's own words.\n"
     )
     # A later run does not take the same keystroke again.
     page.run()
-    assert not page.success
+    assert not notices(page, "success")
     assert len(history(open_store(load_settings()), prompts / "01_dates.md")) == 2
 
 
@@ -146,8 +147,8 @@ def test_a_stale_save_shows_the_conflict(prompts: Path) -> None:
     save_prompt(engine, other, prompts / "01_dates.md", DATES + "- From bob.\n", "bob's rule", 1)
 
     edit_and_save(page, BODY + "- From ann.\n", "ann's rule")
-    assert page.error, "the conflict must be shown"
-    assert "version 2 was saved by bob" in page.error[0].value
+    assert notices(page, "error"), "the conflict must be shown"
+    assert "version 2 was saved by bob" in notices(page, "error")[0]
     assert "+- From bob." in page.code[0].value
     assert (prompts / "01_dates.md").read_text() == DATES + "- From bob.\n"
     assert any(b.label.startswith("Load the latest version") for b in page.button)
@@ -157,7 +158,7 @@ def test_a_validation_error_points_at_its_line_and_nothing_is_saved(prompts: Pat
     page = open_page()
     bad_head = "---\nid: dates\ntitle: Dates: relative\norder: 1\n---"
     send(page, "head", bad_head)
-    assert "01_dates.md:3" in page.error[0].value
+    assert "01_dates.md:3" in notices(page, "error")[0]
     assert any("title: Dates: relative" in c.value for c in page.code)
     _, head = editor(page, "head")
     assert [(a["row"], a["type"]) for a in head["props"]["annotations"]] == [(2, "error")]
@@ -165,13 +166,13 @@ def test_a_validation_error_points_at_its_line_and_nothing_is_saved(prompts: Pat
 
     send(page, "head", bad_head, kind="save")
     assert (prompts / "01_dates.md").read_text() == DATES
-    assert not page.success
+    assert not notices(page, "success")
 
 
 def test_a_file_the_pipeline_would_refuse_is_marked_and_not_saved(prompts: Path) -> None:
     page = open_page()
     send(page, "body", BODY + "Today is {{as_of}}.\n", kind="save")
-    error = page.error[0].value
+    error = notices(page, "error")[0]
     assert "01_dates.md:9" in error and "{{as_of}} is not declared" in error
     _, body = editor(page, "body")
     assert (2, "error") in [(a["row"], a["type"]) for a in body["props"]["annotations"]]
@@ -184,7 +185,7 @@ def test_an_unclosed_front_matter_is_shown_in_one_editor(prompts: Path) -> None:
     _, whole = editor(page, "head")
     assert whole["lang"] == "markdown" and whole["code"] == "---\nid: dates\n## Dates\n"
     assert not any(e.key.startswith("editor-body") for e in page.get("component_instance"))
-    assert "front matter is never closed" in page.error[0].value
+    assert "front matter is never closed" in notices(page, "error")[0]
     assert [(a["row"], a["type"]) for a in whole["props"]["annotations"]] == [(0, "error")]
 
 
@@ -196,7 +197,7 @@ def test_restore_from_history(prompts: Path) -> None:
     next(b for b in page.button if b.label == "Restore").click()
     page.run()
     assert not page.exception, page.exception
-    assert [s.value for s in page.success] == ["Restored version 1 as version 3."]
+    assert notices(page, "success") == ["Restored version 1 as version 3."]
     assert (prompts / "01_dates.md").read_text() == DATES
     # New editors show the restored text; the edit sent before is not taken again.
     _, body = editor(page, "body")
@@ -231,5 +232,5 @@ def test_a_link_to_an_unknown_stage_says_so(prompts: Path) -> None:
     page.query_params["stage"] = "09_nope.md"
     page.run()
     assert not page.exception, page.exception
-    assert any("No prompt file named `09_nope.md`" in w.value for w in page.warning)
+    assert any("No prompt file named 09_nope.md" in w for w in notices(page, "warning"))
     assert editor(page, "head")[1]["code"] == HEAD

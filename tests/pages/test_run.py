@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.browser import free_port
+from tests.pages.shown import fragments, notices
 from tests.pipeline.test_run import LINGUISTIC, prompts_dir
 from tests.scripted_server import Reply, ScriptedServer
 from workbench.settings import PROJECT_ROOT
@@ -45,7 +46,7 @@ def run(page: AppTest, question: str, *, cache: bool = True) -> AppTest:
 
 
 def html_values(page: AppTest) -> list[str]:
-    return [m.value for m in page.markdown]
+    return [m.value for m in page.markdown] + fragments(page)
 
 
 def card_heads(page: AppTest) -> list[str]:
@@ -67,7 +68,7 @@ def test_a_run_shows_a_card_per_stage_with_its_diff(server: ScriptedServer) -> N
     warnings = [w.value for w in page.warning]
     assert any("could flip between identical runs" in w for w in warnings)
     assert any("tokens" in c.value for c in page.caption)
-    assert not page.error
+    assert not page.error and not notices(page, "error")
 
 
 def test_the_thinking_badge_and_reasoning_when_a_gate_fires(
@@ -103,8 +104,8 @@ def test_server_down_shows_the_error_and_what_to_do_on_the_first_card(
 ) -> None:
     monkeypatch.setenv("WORKBENCH_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
     page = run(open_page(), "how many abnormal results")
-    assert "LLMUnavailable" in page.error[0].value
-    assert "Start it" in page.info[0].value
+    assert "LLMUnavailable" in notices(page, "error")[0]
+    assert "Start it" in notices(page, "info")[0]
     heads = card_heads(page)
     assert "wb-status-failed" in heads[1]
     assert all("wb-status-skipped" in h for h in heads[2:])
@@ -115,23 +116,23 @@ def test_a_500_fails_its_own_stage_and_skips_the_rest(server: ScriptedServer) ->
     page = run(open_page(), "how many results")
     heads = card_heads(page)
     assert "wb-status-ok" in heads[1] and "wb-status-failed" in heads[2]
-    assert "LLMResponseError" in page.error[0].value
-    assert "WORKBENCH_MODEL_" in page.info[0].value
-    assert [c.value for c in page.caption].count("skipped: stage 3 (Query normalizer) failed") == 2
+    assert "LLMResponseError" in notices(page, "error")[0]
+    assert "WORKBENCH_MODEL_" in notices(page, "info")[0]
+    assert notices(page, "caption").count("skipped: stage 3 (Query normalizer) failed") == 2
 
 
 def test_a_garbage_reply_is_an_error_on_its_card(server: ScriptedServer) -> None:
     server.reply(raw=b"<html>this is not JSON</html>")
     page = run(open_page(), "how many results")
     assert "wb-status-failed" in card_heads(page)[1]
-    assert "LLMResponseError" in page.error[0].value
+    assert "LLMResponseError" in notices(page, "error")[0]
 
 
 def test_an_empty_answer_points_at_the_prompt(server: ScriptedServer) -> None:
     server.reply("   ")
     page = run(open_page(), "how many results")
-    assert "EmptyOutput" in page.error[0].value
-    assert "Open this stage's prompt" in page.info[0].value
+    assert "EmptyOutput" in notices(page, "error")[0]
+    assert "Open this stage's prompt" in notices(page, "info")[0]
 
 
 def test_a_question_with_markup_shows_as_text(server: ScriptedServer) -> None:
@@ -148,7 +149,7 @@ def test_a_question_with_markup_shows_as_text(server: ScriptedServer) -> None:
 def test_an_empty_question_is_refused_on_the_page(server: ScriptedServer) -> None:
     page = open_page()
     page.button(key="run_start").click().run()
-    assert "question is empty" in page.error[0].value
+    assert "question is empty" in notices(page, "error")[0]
     assert "run_job" not in page.session_state
 
 
@@ -205,7 +206,7 @@ def test_compare_locates_where_two_runs_part_ways(server: ScriptedServer) -> Non
     server.reply("Show the count of abnormal results").reply("Show the count of abnormal results")
     page = run(page, "how many abnormal results", cache=False)
     text = " ".join(v for v in html_values(page))
-    assert "The runs part ways at **stage 3 (Query normalizer)**, word 2." in text
+    assert "The runs part ways at <b>stage 3 (Query normalizer)</b>, word 2." in text
     assert "differs on the same input" in text
     assert "differs because its input differed" in text
     assert any('<ins class="wb-ins">the</ins>' in v for v in html_values(page))
@@ -220,7 +221,7 @@ def test_compare_a_run_with_the_reference(server: ScriptedServer) -> None:
     page.selectbox(key="compare_b").set_value(run_id).run()
     assert not page.exception, page.exception
     text = " ".join(html_values(page))
-    assert "The runs part ways at **stage 1 (Date normalization)**" in text
+    assert "The runs part ways at <b>stage 1 (Date normalization)</b>" in text
     assert "only run A has an output" in text
 
 
@@ -274,8 +275,8 @@ def test_refused_sql_fails_the_sql_card(sql_server: ScriptedServer) -> None:
     heads = card_heads(page)
     assert "wb-status-ok" in heads[1] and "wb-status-failed" in heads[2]
     assert "wb-status-skipped" in heads[3]
-    assert "SQLRefused" in page.error[0].value and "INTO" in page.error[0].value
-    assert "Only one read-only query" in page.info[0].value
+    assert "SQLRefused" in notices(page, "error")[0] and "INTO" in notices(page, "error")[0]
+    assert "Only one read-only query" in notices(page, "info")[0]
     assert "Result" not in [h.value for h in page.subheader]
 
 
@@ -283,8 +284,8 @@ def test_sql_that_does_not_parse_fails_the_sql_card(sql_server: ScriptedServer) 
     sql_server.reply("count results").reply("SELECT count( FROM results")
     page = run(open_page(), "count results")
     assert "wb-status-failed" in card_heads(page)[2]
-    assert "SQLParseError" in page.error[0].value
-    assert "does not parse" in page.info[0].value
+    assert "SQLParseError" in notices(page, "error")[0]
+    assert "does not parse" in notices(page, "info")[0]
     assert any("SELECT count( FROM results" in c.value for c in page.code)
 
 
@@ -321,7 +322,7 @@ def test_a_compare_link_picks_its_two_runs_even_when_they_are_old(server: Script
         b_id,
     )
     text = " ".join(html_values(page))
-    assert "The runs part ways at **stage 6" in text
+    assert "The runs part ways at <b>stage 6" in text
 
 
 def test_a_link_to_an_unknown_run_says_so_and_keeps_the_page(server: ScriptedServer) -> None:
@@ -332,8 +333,8 @@ def test_a_link_to_an_unknown_run_says_so_and_keeps_the_page(server: ScriptedSer
     page.query_params["trace"] = "gone-3"
     page.run()
     assert not page.exception, page.exception
-    warnings = " ".join(w.value for w in page.warning)
-    assert "`gone-1`, `gone-2` is not in this store" in warnings
+    warnings = " ".join(notices(page, "warning"))
+    assert "gone-1, gone-2 is not in this store" in warnings
     assert "The linked run could not be opened" in warnings and "gone-3" in warnings
 
 

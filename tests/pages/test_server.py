@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.shown import notices
 from tests.scripted_server import ScriptedServer
 from workbench.settings import PROJECT_ROOT
 
@@ -36,7 +37,7 @@ def test_stopped_server(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert {"Start", "Restart", "Stop"} <= set(buttons)
     assert not buttons["Start"].disabled
     assert buttons["Restart"].disabled and buttons["Stop"].disabled
-    assert any("not supported by the CPU build" in w.value for w in app.warning)
+    assert any("not supported by the CPU build" in w for w in notices(app, "warning"))
     assert any("--enforce-eager" in c.value for c in app.code)
 
 

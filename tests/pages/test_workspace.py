@@ -13,6 +13,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PostgresLab, use_database
+from tests.pages.shown import fragments, notices, text_of
 from tests.pages.test_prompts import editor
 from tests.smoke_script import CASES, PipelineScript
 from workbench.commands.init import SHIPPED
@@ -49,12 +50,14 @@ def open_page(path: Path) -> AppTest:
     page = AppTest.from_file(str(path), default_timeout=120)
     page.run()
     assert not page.exception, page.exception
-    assert not page.error, [e.value for e in page.error]
+    assert not page.error and not notices(page, "error"), notices(page, "error")
     return page
 
 
 def banner(page: AppTest) -> str:
-    return next(c.value for c in page.caption if c.value.startswith("Workspace "))
+    """The workspace banner as a reader sees it, each value set off in backticks."""
+    fragment = next(f for f in fragments(page) if 'class="wb-banner"' in f)
+    return text_of(fragment.replace("<code>", "`").replace("</code>", "`"))
 
 
 def test_every_page_names_the_workspace_and_shows_its_database_prompts_and_cases(

@@ -246,6 +246,17 @@ def test_an_empty_question_is_refused(linguistic: Settings, question: str) -> No
     assert llm.requests == []
 
 
+@pytest.mark.parametrize("question", ["abnormal \udcff results", "question \ud83d only half"])
+def test_a_question_that_is_not_valid_unicode_is_refused(
+    linguistic: Settings, question: str
+) -> None:
+    """Bytes that were not UTF-8 reach Python as lone surrogates (from the shell, say)."""
+    llm = ScriptedLLM()
+    with pytest.raises(QuestionError, match="not valid text: character 10"):
+        run_pipeline(question, environment(linguistic, llm), as_of=AS_OF)
+    assert llm.requests == []
+
+
 def test_a_huge_question_is_refused(linguistic: Settings) -> None:
     llm = ScriptedLLM()
     with pytest.raises(QuestionError, match="at most 4,000"):
@@ -564,6 +575,13 @@ def test_a_simple_request_takes_the_prefilled_no_think_sql_path(
         ("SELECT FROM WHERE ((", "SQLParseError"),
         ("SELECT * FROM read_csv('/etc/passwd')", "SQLRefused"),
         ("SELECT missing_column FROM results", "SQLExecutionError"),
+        # refused as `sql run` refuses them, never run as their SELECT part
+        ("INSERT INTO results SELECT * FROM results", "SQLRefused"),
+        ("CREATE TABLE copy AS SELECT * FROM results", "SQLRefused"),
+        ("SELECT count(*) FROM results; DROP TABLE results;", "SQLRefused"),
+        # nested too deeply for the parser: an error of the stage, not a crash of the run
+        ("SELECT " + "(" * 60 + "1" + ")" * 60, "SQLParseError"),
+        ("SELECT " + "ARRAY[" * 30 + "1" + "]" * 30, "SQLParseError"),
     ],
 )
 def test_sql_failures_are_recorded_and_the_narrative_skipped(

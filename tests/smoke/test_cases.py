@@ -124,6 +124,15 @@ def test_load_cases_reads_every_file_but_the_tag_list(tmp_path: Path) -> None:
     assert [c.id for c in load_cases(tmp_path)] == ["simple-001", "simple-002"]
 
 
+def test_the_same_case_id_in_two_files_is_refused_naming_both(tmp_path: Path) -> None:
+    write(tmp_path, "tags.yaml", "simple: one\n")
+    first = write(tmp_path, "a.yaml", GOOD_CASE)
+    second = write(tmp_path, "b.yaml", GOOD_CASE.replace("How many labs", "How many tests"))
+    with pytest.raises(CaseError, match="case id 'simple-001' is already used") as caught:
+        load_cases(tmp_path)
+    assert f"{second}:1" in str(caught.value) and f"{first}:1" in str(caught.value)
+
+
 def test_load_cases_on_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(CaseError, match="no such directory"):
         load_cases(tmp_path / "nope")

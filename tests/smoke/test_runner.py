@@ -3,6 +3,7 @@ located, an error mid-run, a crash and a resume, a server gone, cancel, concurre
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import threading
 from dataclasses import replace
@@ -11,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.environment import environment
-from tests.scripted_server import Reply, ScriptedServer
-from tests.smoke_script import CASES, NOISE, QUERY, SQL, PipelineScript
+from tests.scripted_server import MALFORMED, Reply, ScriptedServer
+from tests.smoke_script import CASES, NOISE, QUERY, SQL, SUITE, PipelineScript
 from workbench.errors import ConfigError, LLMResponseError, LLMUnavailable
 from workbench.llm.client import OpenAIClient
 from workbench.settings import PROJECT_ROOT, Settings
-from workbench.smoke.cases import StageExpectation
+from workbench.smoke.cases import StageExpectation, select_cases
 from workbench.smoke.results import load_run
 from workbench.smoke.runner import (
     SmokeOptions,
@@ -166,7 +167,8 @@ def test_a_crash_keeps_finished_cases_and_a_resume_runs_only_the_rest(
         (r for r in _runs(store)), key=lambda r: r.created
     ).id
     crashed = load_run(store, run_id)
-    assert crashed.status == "running"
+    assert crashed.status == "interrupted"  # never left "running"
+    assert "RuntimeError: the process died" in crashed.note
     assert [r.case_id for r in crashed.results] == ["simple-002"]
     assert crashed.pending == ("simple-003", "simple-007")
 
@@ -195,6 +197,68 @@ def test_a_server_gone_interrupts_the_run_without_scoring_the_case_in_flight(
 
     resumed = resume_run(environment(settings, PipelineScript().llm(), store=store, database=demo_database), record.id, cases=CASES)  # fmt: skip
     assert [r.verdict for r in resumed.results] == ["pass", "pass", "pass"]
+
+
+def test_a_run_that_dies_of_anything_ends_interrupted_with_the_reason(
+    settings, store, demo_database
+):
+    script = PipelineScript()
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    script.plant(SQL, SIMPLE_007.question, interrupt, call=1)
+    with pytest.raises(KeyboardInterrupt):
+        run(settings, store, script.llm(), demo_database, concurrency=2)
+    (summary,) = _runs(store)
+    record = load_run(store, summary.id)
+    assert record.status == "interrupted" and "Ctrl-C" in record.note
+    assert {r.case_id for r in record.results} >= {"simple-002"}  # what finished is kept
+
+
+def test_a_run_refused_before_its_first_case_is_not_left_running(settings, store, demo_database):
+    # Restarting between repeats needs the managed server; the run is recorded, then refused.
+    with pytest.raises(ConfigError, match="managed model server"):
+        run(settings, store, PipelineScript().llm(), demo_database, restart_between_repeats=True)
+    (summary,) = _runs(store)
+    assert summary.status == "interrupted"
+    assert "ConfigError" in load_run(store, summary.id).note
+
+
+def test_a_server_answering_every_malformed_shape_errors_cases_and_loses_nothing(
+    settings, store, demo_database
+):
+    """Every other answer is malformed, one shape after another: each hit is an error of its
+    case (or a retry that succeeds), the run ends done, and every planned case has a result."""
+    cases = select_cases(SUITE, category="simple")[:12]
+    script = PipelineScript(cases)
+    shapes = list(MALFORMED)
+    served: list[str] = []
+    calls = itertools.count(1)
+    lock = threading.Lock()
+
+    def answer(body: dict) -> Reply:
+        with lock:
+            call = next(calls)
+            if call % 2:
+                return script.reply(body)
+            shape = shapes[len(served) % len(shapes)]
+            served.append(shape)
+        return MALFORMED[shape]
+
+    with ScriptedServer() as server:
+        server.respond_with(answer)
+        client = OpenAIClient(server.base_url, max_retries=1, backoff_s=0.01)
+        record = run(settings, store, client, demo_database, cases=cases, concurrency=2)
+
+    assert set(served) == set(shapes)  # every shape was answered at least once
+    assert record.status == "done"
+    assert [r.case_id for r in record.results] == [c.id for c in cases]  # 0 results lost
+    assert [r for r in _runs(store) if r.status == "running"] == []  # 0 runs left running
+    errors = [r for r in record.results if r.verdict == "error"]
+    assert errors and all("malformed" in r.reason or "invalid JSON" in r.reason
+                          or "HTTP 500" in r.reason or "dropped" in r.reason
+                          or "no usable text" in r.reason for r in errors)  # fmt: skip
 
 
 def test_cancel_keeps_what_finished_and_reports_progress(settings, store, demo_database):

@@ -93,6 +93,35 @@ def test_a_flip_into_sql_that_does_not_run_is_flaky() -> None:
     assert verdict == "flaky" and point.stage_id == "sql"
 
 
+def test_repeats_that_all_errored_for_different_reasons_are_an_error_with_each_reason() -> None:
+    # Both SQL answers fail, differently: the outputs differ, but neither repeat answered.
+    first = RepeatOutcome(
+        "t1", "error", "the SQL could not be judged: no column x",
+        stages(*SAME[:5], "SELECT x", None, errors={5: "SQLExecutionError"}),
+    )  # fmt: skip
+    second = RepeatOutcome(
+        "t2", "error", "the SQL could not be judged: no column y",
+        stages(*SAME[:5], "SELECT y", None, errors={5: "SQLExecutionError"}),
+    )  # fmt: skip
+    third = RepeatOutcome(
+        "t3", "error", "stage 3 (Query) failed: malformed answer",
+        stages(*SAME[:2], None, errors={2: "LLMResponseError"}),
+    )  # fmt: skip
+    verdict, reason, point = case_verdict([first, second, third])
+    assert (verdict, point) == ("error", None)
+    assert reason == (
+        "repeat 1: the SQL could not be judged: no column x; "
+        "repeat 2: the SQL could not be judged: no column y; "
+        "repeat 3: stage 3 (Query) failed: malformed answer"
+    )
+
+
+def test_repeats_that_all_errored_the_same_way_say_it_once() -> None:
+    failed = repeat("error", *SAME[:5], "SELEC 1", None, errors={5: "SQLParseError"})
+    other = repeat("error", *SAME[:5], "SELEC 2", None, errors={5: "SQLParseError"})
+    assert case_verdict([failed, other]) == ("error", "error reason (all 2 repeats)", None)
+
+
 def test_same_outputs_judged_differently_is_flaky_on_the_verdict() -> None:
     verdict, _, point = case_verdict([repeat("pass", *SAME), repeat("fail", *SAME)])
     assert verdict == "flaky" and point.what == "verdict" and point.stage_id is None

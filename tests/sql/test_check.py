@@ -253,7 +253,7 @@ MODEL_OUTPUTS = [
         "-- count them\nSELECT count(*) FROM t",
     ),
     ("Sure! SELECT id FROM results; Let me know.", "SELECT id FROM results"),
-    ("```sql\nSELECT 1; DROP TABLE t;\n```", "SELECT 1"),
+    ("```sql\nSELECT 1; DROP TABLE t;\n```", "SELECT 1; DROP TABLE t"),
     (WORKED_EXAMPLE, WORKED_EXAMPLE.rstrip(";")),
     (f"```sql\n{BUSIEST_MONTH}\n```", BUSIEST_MONTH.rstrip(";")),
 ]

@@ -14,6 +14,7 @@ from datetime import date
 
 from workbench.commands import Outcome, reachable_database
 from workbench.llm import make_llm, serving
+from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment, Trace, check_question, run_pipeline, trace_to_dict
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
@@ -41,7 +42,9 @@ def run_question(args: argparse.Namespace, settings: Settings) -> Outcome:
     prompts = load_prompt_set(settings.prompts_dir)  # so does a bad prompt file
     # and a database that is down, when a stage needs one
     database = reachable_database(settings) if prompts.needs_database else None
-    with serving(settings, lambda message: print(message, file=sys.stderr, flush=True)):
+    with serving(
+        settings, lambda message: print(terminal_text(message), file=sys.stderr, flush=True)
+    ):
         llm = make_llm(settings)
         try:
             env = RunEnvironment(settings, llm, prompts, database, open_store(settings))

@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.commands import Outcome, reachable_database
 from workbench.llm import make_llm, serving
+from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
@@ -249,13 +250,14 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
         if args.fail_on_regression and comparison.regressed:
             exit_code = 1
     if record.status == "interrupted":
+        text += f"\ninterrupted: {record.note}" if record.note else ""
         exit_code = exit_code or 1
     return Outcome(data=data, text=text, exit_code=exit_code)
 
 
 def say(message: str) -> None:
     """A progress line on stderr, so that --json output stays clean."""
-    print(message, file=sys.stderr, flush=True)
+    print(terminal_text(message), file=sys.stderr, flush=True)
 
 
 def print_progress(p: SmokeProgress) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from workbench.commands import Outcome
 from workbench.settings import Settings
 from workbench.sql import (
+    MAX_CELL_BYTES,
+    MAX_RESULT_BYTES,
     Database,
     check_readonly,
     compare_queries,
@@ -91,11 +93,16 @@ def run_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
         "rows": [list(row) for row in result.rows],
         "row_count": result.row_count,
         "truncated": result.truncated,
+        "cut_by": result.cut_by,
         "elapsed_ms": round(result.elapsed_ms, 3),
     }
     footer = f"{result.row_count} row{'s' if result.row_count != 1 else ''} in {result.elapsed_ms:.1f} ms"
-    if result.truncated:
+    if result.cut_by == "rows":
         footer += f" (cut at WORKBENCH_SQL_ROW_CAP={settings.sql_row_cap})"
+    elif result.cut_by == "cell bytes":
+        footer += f" (cells longer than {MAX_CELL_BYTES:,} bytes were cut)"
+    elif result.cut_by == "result bytes":
+        footer += f" (cut at {MAX_RESULT_BYTES:,} bytes of results)"
     return Outcome(data=data, text=render_table(result.columns, result.rows) + "\n" + footer)
 
 

@@ -4,8 +4,10 @@ Chat completions go through the official ``openai`` client; the two vLLM
 endpoints that live at the server root (``/tokenize`` and ``/health``) and the
 model list go through plain ``httpx``. The client never retries on its own
 (``max_retries=0``): we retry, with backoff, only what a retry can fix: a refused
-connection (the server is still starting) and a 5xx. A timeout is not retried: a
-request that took the whole budget once will take it again.
+connection (the server is still starting), a connection dropped mid-request and a 5xx.
+A timeout is not retried: a request that took the whole budget once will take it again.
+When the retries run out, a server that refuses connections is *unavailable* (a smoke run
+stops, resumable); one that keeps dropping them or failing is an error of this call.
 
 Answers are parsed by ``workbench.llm.parsing``; the model list keeps vLLM's LoRA
 ``parent`` field, which the ``openai`` types drop.
@@ -23,7 +25,12 @@ import httpx
 import openai
 
 from workbench.errors import LLMError, LLMResponseError, LLMTimeout, LLMUnavailable
-from workbench.llm.parsing import field_of, parse_completion
+from workbench.llm.parsing import (
+    ModelListBody,
+    TokenizeBody,
+    parse_completion,
+    validate_body,
+)
 from workbench.llm.protocol import ChatRequest, Completion, Message
 from workbench.settings import Settings
 
@@ -178,19 +185,17 @@ class OpenAIClient:
     def list_models(self) -> list[ServedModel]:
         """What the server serves, LoRA adapters included."""
         response = self._with_retries(lambda: self._get(f"{self.base_url}/models"), "model list")
-        data = field_of(_json(response, "model list"), "data", "model list")
-        models = []
-        for entry in data:
-            models.append(
-                ServedModel(
-                    id=field_of(entry, "id", "model list entry"),
-                    root=entry.get("root"),
-                    parent=entry.get("parent"),
-                    owned_by=entry.get("owned_by"),
-                    max_model_len=entry.get("max_model_len"),
-                )
+        body = validate_body(ModelListBody, _json(response, "model list"), "model list")
+        return [
+            ServedModel(
+                id=entry.id,
+                root=entry.root,
+                parent=entry.parent,
+                owned_by=entry.owned_by,
+                max_model_len=entry.max_model_len,
             )
-        return models
+            for entry in body.data
+        ]
 
     def count_tokens(
         self, what: str | Sequence[Message] | ChatRequest, model: str | None = None
@@ -222,11 +227,7 @@ class OpenAIClient:
         response = self._with_retries(
             lambda: self._post(f"{self.root_url}/tokenize", body), "tokenize"
         )
-        result = _json(response, "tokenize")
-        count = field_of(result, "count", "tokenize")
-        if not isinstance(count, int):
-            raise LLMResponseError(f"/tokenize at {self.root_url} returned count={count!r}")
-        return count
+        return validate_body(TokenizeBody, _json(response, "tokenize"), "tokenize").count
 
     def health(self) -> bool:
         """True when ``GET /health`` at the server root answers 200; never raises."""
@@ -253,14 +254,15 @@ class OpenAIClient:
                     "raise WORKBENCH_REQUEST_TIMEOUT_S or lower max_tokens"
                 ) from exc
             except (openai.APIConnectionError, httpx.TransportError) as exc:
-                if not _refused(exc):
-                    raise LLMUnavailable(
-                        f"lost the connection to {self.base_url} during {what}: {exc}"
-                    ) from exc
-                if attempt >= self.max_retries:
+                if attempt >= self.max_retries and _refused(exc):
                     raise LLMUnavailable(
                         f"no model server at {self.root_url} — start one with "
                         "`python -m workbench serve` or set WORKBENCH_BASE_URL"
+                    ) from exc
+                if attempt >= self.max_retries:
+                    raise LLMResponseError(
+                        f"the connection to {self.base_url} dropped during {what}, "
+                        f"{attempt + 1} times in a row ({_cause(exc)}); see the server's log"
                     ) from exc
             except (openai.APIStatusError, _StatusError) as exc:
                 status = exc.status_code
@@ -286,6 +288,14 @@ def _raise_for_status(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise _StatusError(response)
     return response
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost exception's words (openai's own wrapper says only "Connection error.")."""
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    return f"{type(seen).__name__}: {seen}" if str(seen) else type(seen).__name__
 
 
 def _refused(exc: BaseException) -> bool:

@@ -1,14 +1,24 @@
-"""Turning a chat-completion answer into a ``Completion``: thinking split off, margins computed.
+"""Turning a chat-completion answer into a ``Completion``: validated, thinking split off, margins.
 
-The body is parsed by hand rather than through the ``openai`` types so that the vLLM
-extras (``reasoning``, ``reasoning_content``) survive and a malformed answer becomes an
-``LLMResponseError`` naming the missing field.
+The body is untrusted: a proxy, a half-started server or another implementation of the API
+can answer with valid JSON of the wrong shape (``message`` a string, ``content`` a list,
+``usage`` not a number, logprob entries as strings). So it is validated by pydantic models at
+this boundary, and anything that does not fit becomes an ``LLMResponseError`` naming the field:
+an error of one call, which the pipeline records on its stage and the smoke runner on its
+case, never an ``AttributeError`` that ends a run.
+
+The models are strict about the types they read and ignore fields they do not (vLLM adds
+fields with new versions; a stricter ``extra="forbid"`` would turn each upgrade into an
+outage). They read the body by hand rather than through the ``openai`` types so that the vLLM
+extras (``reasoning``, ``reasoning_content``, LoRA ``parent``) survive.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from workbench.errors import LLMResponseError
 from workbench.llm.protocol import ChatRequest, Completion
@@ -16,24 +26,109 @@ from workbench.llm.protocol import ChatRequest, Completion
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 
+M = TypeVar("M", bound=BaseModel)
 
-def field_of(obj: Any, name: str, what: str) -> Any:
-    """``obj[name]``, or an LLMResponseError saying which answer lacks it."""
-    if not isinstance(obj, dict) or name not in obj or obj[name] is None:
-        raise LLMResponseError(f"{what} answer has no {name!r} field: {str(obj)[:200]}")
-    return obj[name]
+
+class _Body(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class TopLogprob(_Body):
+    token: str
+    logprob: float
+
+
+class LogprobEntry(_Body):
+    token: str
+    logprob: float
+    top_logprobs: list[TopLogprob] | None = None
+
+
+class Logprobs(_Body):
+    content: list[LogprobEntry] | None = None
+
+
+class AnswerMessage(_Body):
+    content: str | None = None
+    reasoning: str | None = None
+    reasoning_content: str | None = None
+
+
+class Choice(_Body):
+    message: AnswerMessage
+    finish_reason: str | None = None
+    logprobs: Logprobs | None = None
+
+
+class Usage(_Body):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class ChatCompletionBody(_Body):
+    """What the workbench reads of ``POST /v1/chat/completions``."""
+
+    choices: list[Choice]
+    model: str | None = None
+    usage: Usage | None = None
+
+    @field_validator("choices")
+    @classmethod
+    def _at_least_one(cls, choices: list[Choice]) -> list[Choice]:
+        if not choices:
+            raise ValueError("no choices")
+        return choices
+
+
+class ModelEntry(_Body):
+    id: str
+    root: str | None = None
+    parent: str | None = None
+    owned_by: str | None = None
+    max_model_len: int | None = None
+
+
+class ModelListBody(_Body):
+    """What the workbench reads of ``GET /v1/models``."""
+
+    data: list[ModelEntry]
+
+
+class TokenizeBody(_Body):
+    """What the workbench reads of vLLM's ``POST /tokenize``."""
+
+    count: int
+
+
+def validate_body(model: type[M], payload: Any, what: str) -> M:
+    """``payload`` as ``model``, or an LLMResponseError naming each field that does not fit."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(_problem(err) for err in exc.errors()[:3])
+        raise LLMResponseError(
+            f"{what} answer is malformed: {problems} (body: {str(payload)[:200]})"
+        ) from exc
+
+
+def _problem(err: Any) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where or 'the body'!r} {message[:1].lower()}{message[1:]}"
 
 
 def parse_completion(payload: Any, request: ChatRequest, latency_s: float) -> Completion:
-    """Turn a chat-completion JSON body into a Completion (thinking split off, margins)."""
-    choices = field_of(payload, "choices", "chat completion")
-    if not isinstance(choices, list) or not choices:
-        raise LLMResponseError(f"chat completion answer has no choices: {str(payload)[:200]}")
-    choice = choices[0]
-    message = field_of(choice, "message", "chat completion choice")
-    finish_reason = choice.get("finish_reason") or "unknown"
-    content = message.get("content") or ""
-    reasoning = message.get("reasoning") or message.get("reasoning_content")
+    """Turn a chat-completion JSON body into a Completion (thinking split off, margins).
+
+    Raises:
+        LLMResponseError: the body is not a chat completion the workbench can read.
+    """
+    body = validate_body(ChatCompletionBody, payload, "chat completion")
+    choice = body.choices[0]
+    message = choice.message
+    finish_reason = choice.finish_reason or "unknown"
+    content = message.content or ""
+    reasoning = message.reasoning or message.reasoning_content
     unclosed = False
     if reasoning is None:
         content, reasoning, unclosed = split_thinking(content)
@@ -41,20 +136,19 @@ def parse_completion(payload: Any, request: ChatRequest, latency_s: float) -> Co
 
     tokens: tuple[str, ...] = ()
     margins: tuple[float, ...] = ()
-    logprobs = choice.get("logprobs")
-    if request.logprobs and isinstance(logprobs, dict) and logprobs.get("content"):
-        tokens, margins = content_margins(logprobs["content"])
+    if request.logprobs and choice.logprobs is not None and choice.logprobs.content:
+        tokens, margins = content_margins(choice.logprobs.content)
     min_margin = min(margins) if margins else None
     min_index = margins.index(min_margin) if min_margin is not None else None
 
-    usage = payload.get("usage") or {}
+    usage = body.usage or Usage()
     text = (request.prefill or "") + content
     return Completion(
         text=text,
-        model=payload.get("model") or request.model,
+        model=body.model or request.model,
         finish_reason=finish_reason,
-        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        completion_tokens=int(usage.get("completion_tokens") or 0),
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
         latency_s=latency_s,
         reasoning=reasoning or None,
         runaway=runaway,
@@ -85,35 +179,33 @@ def split_thinking(content: str) -> tuple[str, str | None, bool]:
     return rest.lstrip(), reasoning.strip(), False
 
 
-def content_margins(entries: list[Any]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+def content_margins(
+    entries: list[LogprobEntry] | list[dict[str, Any]],
+) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """Tokens after any thinking, each with chosen logprob minus the best other top logprob.
 
     A token with no alternative listed gets ``inf`` (nothing could flip there). The
     end-of-sequence token stays in when the server reports it (vLLM does): a small
     margin there means the answer nearly went on.
     """
-    texts = [str(e.get("token", "")) for e in entries]
+    checked = [
+        e if isinstance(e, LogprobEntry) else validate_body(LogprobEntry, e, "logprobs entry")
+        for e in entries
+    ]
+    texts = [e.token for e in checked]
     start = 0
     joined = ""
     for i, text in enumerate(texts):
         joined += text
-        if THINK_CLOSE in joined:
+        if THINK_CLOSE in joined[-(len(text) + len(THINK_CLOSE)) :]:  # only the new tail
             start = i + 1
             break
     tokens: list[str] = []
     margins: list[float] = []
-    for entry in entries[start:]:
-        token = str(entry.get("token", ""))
-        chosen = entry.get("logprob")
-        if not isinstance(chosen, int | float):
-            raise LLMResponseError(f"logprobs entry has no numeric 'logprob': {str(entry)[:200]}")
-        others = [
-            alt["logprob"]
-            for alt in entry.get("top_logprobs") or []
-            if alt.get("token") != token and isinstance(alt.get("logprob"), int | float)
-        ]
-        tokens.append(token)
-        margins.append(chosen - max(others) if others else math.inf)
+    for entry in checked[start:]:
+        others = [alt.logprob for alt in entry.top_logprobs or [] if alt.token != entry.token]
+        tokens.append(entry.token)
+        margins.append(entry.logprob - max(others) if others else math.inf)
     if start:
         # The blank tokens right after </think> belong to neither part.
         while tokens and not tokens[0].strip():

@@ -33,6 +33,14 @@ def check_question(question: str) -> str:
     stripped = question.strip()
     if not stripped:
         raise QuestionError("the question is empty: type what you want to know")
+    try:
+        stripped.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QuestionError(
+            f"the question is not valid text: character {exc.start + 1} is not Unicode "
+            "(bytes that were not UTF-8, or half of a surrogate pair); retype it, or pass it "
+            "as UTF-8"
+        ) from exc
     if len(stripped) > MAX_QUESTION_CHARS:
         raise QuestionError(
             f"the question is {len(stripped):,} characters long; the pipeline accepts at most "

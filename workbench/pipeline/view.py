@@ -5,13 +5,12 @@ here, where it can be tested without a browser: which text is diffed against whi
 when a logprob margin is low enough to warn about, and what to do about an error.
 
 Every piece of model or user text that ends up in HTML is escaped here (the diff by
-``diffing.render_html``, the rest by ``html.escape``): fields ending in ``_html`` are
-safe to hand to the page as HTML, and no other field is.
+``diffing.render_html``, the rest by ``workbench.markup``): fields ending in ``_html`` are
+safe to hand to the page as HTML (with ``st.html``), and no other field is.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,6 +18,7 @@ from typing import Literal
 from workbench.diffing import render_html, word_diff
 from workbench.errors import WorkbenchError
 from workbench.llm import OpenAIClient
+from workbench.markup import escape, text_html
 from workbench.pipeline.trace import StageTrace
 from workbench.prompts import load_prompts
 from workbench.settings import Settings
@@ -155,7 +155,7 @@ class StageCard:
             badges.append(_badge("no thinking mode: ran without", "wb-badge-note"))
         if self.cached:
             badges.append(_badge("cached", "wb-badge-cached"))
-        title = html.escape(f"{self.number}. {self.title}", quote=True)
+        title = escape(f"{self.number}. {self.title}")
         status = (
             f'<span class="wb-status wb-status-{self.status}">{STATUS_LABELS[self.status]}</span>'
         )
@@ -165,8 +165,8 @@ class StageCard:
     def notes_html(self) -> str:
         """The thinking note, the dates the stage resolved and the ones nobody could."""
         notes = ([self.thinking_note] if self.thinking_note else []) + list(self.date_notes)
-        lines = [html.escape(n, quote=True) for n in notes]
-        lines += [f"not resolved: {html.escape(u, quote=True)}" for u in self.unresolved_dates]
+        lines = [escape(n) for n in notes]
+        lines += [f"not resolved: {escape(u)}" for u in self.unresolved_dates]
         return f'<div class="wb-notes">{"<br>".join(lines)}</div>' if lines else ""
 
     @property
@@ -183,11 +183,11 @@ class StageCard:
 
 
 def _badge(text: str, css_class: str = "") -> str:
-    return f'<span class="wb-badge {css_class}">{html.escape(text, quote=True)}</span>'
+    return f'<span class="wb-badge {css_class}">{escape(text)}</span>'
 
 
 def _escaped_text(text: str, css_class: str = "wb-text") -> str:
-    return f'<div class="{css_class}">{html.escape(text, quote=True)}</div>'
+    return text_html(text, css_class)
 
 
 def _body(stage: StageTrace) -> tuple[CardBody, str]:
@@ -211,7 +211,7 @@ def _status(stage: StageTrace) -> CardStatus:
 def _fired_html(stage: StageTrace) -> str:
     if stage.gate is None or not stage.gate.fired:
         return ""
-    items = "".join(f"<li><code>{html.escape(r, quote=True)}</code></li>" for r in stage.gate.fired)
+    items = "".join(f"<li><code>{escape(r)}</code></li>" for r in stage.gate.fired)
     return f'<ul class="wb-fired">{items}</ul>'
 
 

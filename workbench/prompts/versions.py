@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import html
 import os
 import uuid
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from sqlmodel import Session, col, func, select
 
 from workbench.diffing import DIFF_CSS, line_diff_table_html
 from workbench.errors import PromptError, StoreError, VersionConflict
+from workbench.markup import escape
 from workbench.prompts.files import split_front_matter
 from workbench.settings import Settings
 from workbench.store import PromptVersionRow, store_workspace
@@ -378,8 +378,7 @@ def side_by_side_html(before: str, after: str, before_label: str, after_label: s
     """Two columns, line by line, with changed words highlighted inside changed lines."""
     table = '<table class="wb-linediff">'
     head = (
-        f"<tr><th></th><th>{html.escape(before_label)}</th>"
-        f"<th></th><th>{html.escape(after_label)}</th></tr>"
+        f"<tr><th></th><th>{escape(before_label)}</th><th></th><th>{escape(after_label)}</th></tr>"
     )
     return f"<style>{DIFF_CSS}</style>" + line_diff_table_html(before, after).replace(
         table, table + head, 1

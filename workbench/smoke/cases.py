@@ -186,14 +186,28 @@ def load_case_file(path: Path) -> tuple[SmokeCase, ...]:
 
 
 def load_cases(directory: Path) -> tuple[SmokeCase, ...]:
-    """Every case of every ``*.yaml`` file in ``directory`` (except the tag list), by file name."""
+    """Every case of every ``*.yaml`` file in ``directory`` (except the tag list), by file name.
+
+    Raises:
+        CaseError: a file is malformed, or two cases share an id (results are stored by case
+            id, so one would overwrite the other).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise CaseError(f"{directory}: no such directory of smoke cases")
     cases: list[SmokeCase] = []
+    seen: dict[str, SmokeCase] = {}
     for path in sorted(directory.glob("*.yaml")):
-        if path.name != TAGS_FILE:
-            cases.extend(load_case_file(path))
+        if path.name == TAGS_FILE:
+            continue
+        for case in load_case_file(path):
+            if case.id in seen:
+                raise CaseError(
+                    f"{case.source}: case id {case.id!r} is already used at "
+                    f"{seen[case.id].source}; give each case its own id"
+                )
+            seen[case.id] = case
+            cases.append(case)
     return tuple(cases)
 
 

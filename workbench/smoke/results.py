@@ -159,6 +159,8 @@ class RunRecord:
     """Every case the run set out to do, in order."""
     results: tuple[CaseResult, ...]
     """The finished cases, in the planned order."""
+    note: str = ""
+    """Why the run stopped short, when it was interrupted."""
 
     @property
     def counts(self) -> RunCounts:
@@ -293,12 +295,14 @@ def save_case_result(engine: Engine, run_id: str, result: CaseResult) -> None:
         session.commit()
 
 
-def set_run_status(engine: Engine, run_id: str, status: RunStatus) -> None:
+def set_run_status(engine: Engine, run_id: str, status: RunStatus, *, note: str = "") -> None:
+    """Record a run's status and, when it stopped short, why (``note``)."""
     with Session(engine) as session:
         row = session.get(SmokeRunRow, run_id)
         if row is None:
             raise StoreError(f"no smoke run with id {run_id!r}")
         row.status = status
+        row.note = note
         row.finished = _now() if status != "running" else None
         session.add(row)
         session.commit()
@@ -338,6 +342,7 @@ def load_run(engine: Engine, run_id: str) -> RunRecord:
             manifest=manifest_from_json(row.manifest),
             case_ids=case_ids,
             results=results,
+            note=row.note,
         )
 
 

@@ -10,19 +10,22 @@ start per case.
 A case's result is stored the moment it is known. A run whose server disappears stops
 as *interrupted* without recording the case in flight, and ``resume_run`` later runs
 only the cases without a result. A run whose database disappears stops the same way,
-with the case it went away under recorded as an error that a resumed run runs again.
+with the case it went away under recorded as an error that a resumed run runs again. A run
+that dies of anything else is marked *interrupted* too, with the reason, before the error
+goes on: never left *running*.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
@@ -204,6 +207,35 @@ def run_suite(
     )
 
 
+def _never_left_running(run: Callable[..., RunRecord]) -> Callable[..., RunRecord]:
+    """Whatever ends a run early (a crash, Ctrl-C, a setting found wrong), a run left
+    *running* is marked *interrupted* with the reason before the error goes on."""
+
+    @functools.wraps(run)
+    def guarded(env: RunEnvironment, run_id: str, **kwargs: Any) -> RunRecord:
+        try:
+            return run(env, run_id, **kwargs)
+        except BaseException as exc:
+            _interrupted_by(env, run_id, exc)
+            raise
+
+    return guarded
+
+
+def _interrupted_by(env: RunEnvironment, run_id: str, exc: BaseException) -> None:
+    """Mark a run that is still *running* as interrupted by ``exc``."""
+    why = (
+        "stopped by an interrupt (Ctrl-C)"
+        if isinstance(exc, KeyboardInterrupt)
+        else f"stopped by {type(exc).__name__}: {exc}"
+    )
+    with contextlib.suppress(Exception):  # the store itself may be what failed
+        store = _store(env)
+        if load_run(store, run_id).status == "running":
+            set_run_status(store, run_id, "interrupted", note=f"{why}; resume the run to finish it")
+
+
+@_never_left_running
 def execute_run(
     env: RunEnvironment,
     run_id: str,
@@ -264,9 +296,10 @@ def execute_run(
             if result.resumable:
                 raise DatabaseUnavailable(result.reason)
     except (LLMUnavailable, DatabaseUnavailable) as exc:
-        set_run_status(store, run_id, "interrupted")
         what = "the server" if isinstance(exc, LLMUnavailable) else "the database"
-        tracker.report("interrupted", note=f"{exc}; resume the run once {what} is back")
+        note = f"{exc}; resume the run once {what} is back"
+        set_run_status(store, run_id, "interrupted", note=note)
+        tracker.report("interrupted", note=note)
         return load_run(store, run_id)
     status = "cancelled" if ctx.cancel.is_set() else "done"
     set_run_status(store, run_id, status)

@@ -9,7 +9,9 @@ the logprob margin there, because a small margin is what a flip looks like.
 
 A repeat that could not finish (a call or the SQL failed) is an *error*; a case is an
 error only when its repeats agree up to the failure, so a flip that made the SQL
-unparsable still counts as flaky.
+unparsable still counts as flaky. A case whose repeats *all* errored is an error whatever
+else differs between them (two different failures are not a flip of the model's answer),
+and its reason lists each repeat's.
 """
 
 from __future__ import annotations
@@ -141,6 +143,8 @@ def case_verdict(repeats: Sequence[RepeatOutcome]) -> tuple[Verdict, str, Diverg
     if not repeats:
         raise ValueError("a case verdict needs at least one repeat")
     first = repeats[0]
+    if all(r.verdict == "error" for r in repeats):
+        return "error", _error_reasons(repeats), None
     for index, other in enumerate(repeats[1:], start=1):
         point = repeat_divergence(first, other, index_b=index)
         if point is not None:
@@ -168,3 +172,11 @@ def case_verdict(repeats: Sequence[RepeatOutcome]) -> tuple[Verdict, str, Diverg
             point,
         )
     return first.verdict, first.reason, None
+
+
+def _error_reasons(repeats: Sequence[RepeatOutcome]) -> str:
+    """Each repeat's reason, once when they all say the same."""
+    reasons = [r.reason for r in repeats]
+    if len(set(reasons)) == 1:
+        return reasons[0] if len(reasons) == 1 else f"{reasons[0]} (all {len(reasons)} repeats)"
+    return "; ".join(f"repeat {i}: {reason}" for i, reason in enumerate(reasons, start=1))

@@ -1,9 +1,12 @@
 """SQL: the safety check, execution on a database, and the comparator that judges results.
 
 - ``check``: parse, refuse anything but one read-only query, format, transpile;
+- ``limits``: the ceiling on SQL from text to rows (length, nesting, time, memory, bytes);
+- ``functions``: which functions a query may call (an allow-list behind a deny-list);
 - ``extract``: the query in a model's answer;
+- ``limits``, ``functions``: the ceilings on SQL text and the functions a query may call;
 - ``execute``: ``Database`` (the interface every caller holds), ``DuckDBDatabase`` and
-  ``run_query``;
+  ``run_query``; ``worker``: the process a DuckDB query runs in, held to the OS's limits;
 - ``postgres``: ``PostgresDatabase``, queries run natively under PostgreSQL's own guards;
 - ``target``: the database the settings name (``open_database``);
 - ``accuracy``: does a prediction return what the gold returns (``compare_results``),
@@ -51,6 +54,7 @@ from workbench.sql.judge import (
     judge_result,
     run_gold,
 )
+from workbench.sql.limits import MAX_CELL_BYTES, MAX_RESULT_BYTES, MAX_SQL_CHARS
 from workbench.sql.ordering import gold_is_ordered, limit_tie_breaks
 from workbench.sql.postgres import PostgresDatabase, redact
 from workbench.sql.schema import render_schema, schema_description, table_counts
@@ -64,6 +68,9 @@ from workbench.sql.variants import (
 )
 
 __all__ = [
+    "MAX_CELL_BYTES",
+    "MAX_RESULT_BYTES",
+    "MAX_SQL_CHARS",
     "ColumnInfo",
     "Database",
     "DemoBuild",

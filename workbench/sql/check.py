@@ -10,10 +10,15 @@ input, so the check is layered, and each layer refuses on its own:
    here with their reason instead of surfacing as parse errors.
 2. The syntax tree. The root must be a query; no node anywhere may be DML (also inside a CTE), DDL,
    a raw ``Command`` (sqlglot's fallback for statements it does not know), ``SELECT ... INTO``, a
-   locking clause, a function on the deny-list, or a table reference that names a file or URL.
+   locking clause, a function that is not allowed (``workbench.sql.functions``: sqlglot's known
+   functions minus a deny-list, plus an allow-list of the ones it does not know), or a table
+   reference that names a file or URL.
 3. Execution (``workbench.sql.execute``) runs the SQL regenerated from the tree (never the raw text),
    after DuckDB's own parser confirms a single SELECT, on a read-only connection with external
-   access disabled and the configuration locked.
+   access disabled and the configuration locked, in a worker process the OS holds to its limits.
+
+Before any of that the text meets its ceiling (``workbench.sql.limits``): SQL that is too long or
+nested too deeply is refused from its tokens, before sqlglot's recursive parser sees it.
 """
 
 from __future__ import annotations
@@ -28,81 +33,13 @@ from sqlglot.tokens import Token, TokenType
 
 from workbench.errors import SQLParseError, SQLRefused
 from workbench.sql.division import keep_integer_division
+from workbench.sql.functions import function_names, is_allowed_unknown_function, is_denied_function
+from workbench.sql.limits import bounded_recursion, check_nesting, check_text
 
 QUERY_STARTS = frozenset(
     {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.FROM, TokenType.L_PAREN}
 )
 """Token types a read-only query may start with (``TABLE t`` is checked by word)."""
-
-DENIED_FUNCTIONS = frozenset(
-    {
-        # DuckDB: files, URLs, other databases, secrets, the environment.
-        "read_csv",
-        "read_csv_auto",
-        "read_text",
-        "read_blob",
-        "read_parquet",
-        "parquet_scan",
-        "parquet_metadata",
-        "parquet_schema",
-        "parquet_file_metadata",
-        "parquet_kv_metadata",
-        "read_json",
-        "read_json_auto",
-        "read_json_objects",
-        "read_json_objects_auto",
-        "read_ndjson",
-        "read_ndjson_auto",
-        "read_ndjson_objects",
-        "read_xlsx",
-        "glob",
-        "sniff_csv",
-        "delta_scan",
-        "iceberg_scan",
-        "iceberg_metadata",
-        "iceberg_snapshots",
-        "sqlite_scan",
-        "sqlite_attach",
-        "postgres_scan",
-        "postgres_attach",
-        "postgres_query",
-        "postgres_execute",
-        "mysql_scan",
-        "mysql_query",
-        "mysql_execute",
-        "query",
-        "query_table",
-        "json_execute_serialized_sql",
-        "st_read",
-        "httpfs",
-        "http_get",
-        "http_post",
-        "duckdb_secrets",
-        "load_aws_credentials",
-        "getenv",
-        "nextval",
-        "setval",
-        "checkpoint",
-        "force_checkpoint",
-        # PostgreSQL: server files and side channels.
-        "pg_read_file",
-        "pg_read_binary_file",
-        "pg_ls_dir",
-        "pg_stat_file",
-        "lo_import",
-        "lo_export",
-        "dblink",
-        "dblink_exec",
-        "pg_sleep",
-        "set_config",
-        "pg_terminate_backend",
-        "pg_cancel_backend",
-    }
-)
-"""Functions that reach outside the database or change its state, by lower-case name."""
-
-DENIED_PREFIXES = ("read_", "pg_read", "pg_ls", "lo_")
-DENIED_SUFFIXES = ("_scan", "_attach", "_query", "_execute")
 
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: .*?>")
 _FILE_LIKE_TABLE = re.compile(r"[/\\:*?.~]")
@@ -140,7 +77,7 @@ _REFUSED_NODES: tuple[tuple[type[exp.Expression], str], ...] = (
     (exp.Lock, "a locking clause (FOR UPDATE/SHARE) asks for write locks"),
 )
 
-_REFUSED_WORDS = {
+REFUSED_WORDS = {
     "attach": "ATTACH opens another database",
     "detach": "DETACH closes a database",
     "install": "INSTALL fetches an extension",
@@ -165,13 +102,17 @@ _REFUSED_WORDS = {
     "drop": "it drops an object (DDL)",
     "alter": "it alters an object (DDL)",
 }
+"""First words of statements that are refused, with the reason given."""
 
 
 def _tokenize(sql: str, dialect: str) -> list[Token]:
+    check_text(sql)
     try:
-        return sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
+        tokens = sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
     except TokenError as exc:
         raise SQLParseError(f"SQL does not tokenize: {exc}") from exc
+    check_nesting(tokens)
+    return tokens
 
 
 def _split_statements(tokens: list[Token]) -> list[list[Token]]:
@@ -193,7 +134,8 @@ def parse_sql(sql: str, dialect: str = "postgres") -> exp.Expression:
     if not _split_statements(_tokenize(sql, dialect)):
         raise SQLParseError("no SQL to parse: the text is empty or only comments")
     try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+        with bounded_recursion():
+            statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         line, column = first.get("line"), first.get("col")
@@ -209,21 +151,6 @@ def parse_sql(sql: str, dialect: str = "postgres") -> exp.Expression:
     return statements[0]
 
 
-def _function_names(node: exp.Func) -> set[str]:
-    if isinstance(node, exp.Anonymous):
-        return {node.name.lower()}
-    return {name.lower() for name in type(node).sql_names()} | {node.key.lower()}
-
-
-def _is_denied_function(name: str) -> bool:
-    name = name.lower()
-    return (
-        name in DENIED_FUNCTIONS
-        or name.startswith(DENIED_PREFIXES)
-        or name.endswith(DENIED_SUFFIXES)
-    )
-
-
 def _check_tokens(tokens: list[Token]) -> None:
     statements = _split_statements(tokens)
     if not statements:
@@ -237,22 +164,22 @@ def _check_tokens(tokens: list[Token]) -> None:
     statement = statements[0]
     first = next((t for t in statement if t.token_type != TokenType.L_PAREN), statement[0])
     word = first.text.lower()
-    if word in _REFUSED_WORDS:
-        raise SQLRefused(f"refused: {first.text.upper()} is not allowed, {_REFUSED_WORDS[word]}")
+    if word in REFUSED_WORDS:
+        raise SQLRefused(f"refused: {first.text.upper()} is not allowed, {REFUSED_WORDS[word]}")
     if first.token_type not in QUERY_STARTS and word != "table":
         raise SQLRefused(
             f"refused: only a read-only query (SELECT, WITH ... SELECT, VALUES) may run; "
             f"this statement starts with {first.text!r}"
         )
     for token, following in zip(statement, statement[1:], strict=False):
-        if following.token_type == TokenType.L_PAREN and _is_denied_function(token.text):
+        if following.token_type == TokenType.L_PAREN and is_denied_function(token.text):
             raise SQLRefused(
                 f"refused: function {token.text}() reaches outside the query (files, network, settings or sequences) "
                 f"(line {token.line})"
             )
 
 
-def _check_tree(tree: exp.Expression) -> None:
+def _check_tree(tree: exp.Expression, dialect: str) -> None:
     if not isinstance(tree, exp.Query | exp.Values):
         raise SQLRefused(
             f"refused: only a read-only query may run; this is {type(tree).__name__.upper()}"
@@ -263,10 +190,18 @@ def _check_tree(tree: exp.Expression) -> None:
                 snippet = node.sql(dialect="postgres")[:60]
                 raise SQLRefused(f"refused: {reason}" + (f" ({snippet!r})" if snippet else ""))
         if isinstance(node, exp.Func):
-            denied = sorted(n for n in _function_names(node) if _is_denied_function(n))
+            denied = sorted(n for n in function_names(node) if is_denied_function(n))
             if denied:
                 raise SQLRefused(
                     f"refused: function {denied[0]}() reaches outside the query (files, network, settings or sequences)"
+                )
+            if isinstance(node, exp.Anonymous) and not is_allowed_unknown_function(
+                node.name, dialect
+            ):
+                raise SQLRefused(
+                    f"refused: function {node.name}() is not one a query may call; only "
+                    "functions known to compute on values are allowed (see ALLOWED_FUNCTIONS "
+                    "in workbench/sql/check.py)"
                 )
         if isinstance(node, exp.Table):
             _check_table(node)
@@ -292,13 +227,16 @@ def check_readonly(sql: str, dialect: str = "postgres") -> exp.Expression:
     """
     _check_tokens(_tokenize(sql, dialect))
     tree = parse_sql(sql, dialect)
-    _check_tree(tree)
+    with bounded_recursion():
+        _check_tree(tree, dialect)
     return tree
 
 
 def format_sql(sql: str, dialect: str = "postgres") -> str:
     """Pretty-print one statement for display (comments kept)."""
-    return parse_sql(sql, dialect).sql(dialect=dialect, pretty=True)
+    tree = parse_sql(sql, dialect)
+    with bounded_recursion():
+        return tree.sql(dialect=dialect, pretty=True)
 
 
 def to_duckdb(
@@ -318,4 +256,5 @@ def tree_to_duckdb(
     tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
     """DuckDB SQL for a parsed tree (see ``to_duckdb``); the tree is not modified."""
-    return keep_integer_division(tree.copy(), schema).sql(dialect="duckdb", comments=False)
+    with bounded_recursion():
+        return keep_integer_division(tree.copy(), schema).sql(dialect="duckdb", comments=False)

@@ -5,6 +5,9 @@
 here; ``workbench.sql.postgres`` holds the PostgreSQL one and ``workbench.sql.target`` picks one
 by URL.
 
+``run_query`` hands the query to a worker process (``workbench.sql.worker``), where
+``execute_query`` checks, transpiles and runs it under the limits of ``workbench.sql.limits``.
+
 ``check_readonly`` refuses everything but one read-only query before a connection is opened;
 DuckDB's own locks then stand behind it, so a gap in the check still cannot write or read files:
 the database is opened read-only, external access (files, network, extensions) is disabled and
@@ -22,7 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import duckdb
 
@@ -30,9 +33,13 @@ from workbench.errors import SQLExecutionError, SQLRefused
 from workbench.settings import Settings
 from workbench.sql.catalog import Query, TableInfo, duckdb_catalog, read_counts, read_tables
 from workbench.sql.check import check_readonly, tree_to_duckdb
+from workbench.sql.limits import DUCKDB_MEMORY_LIMIT, MAX_CELL_BYTES, MAX_RESULT_BYTES
+from workbench.sql.worker import QueryRequest, out_of_memory_message, run_in_worker
 
 if TYPE_CHECKING:
     import pandas
+
+CutBy = Literal["rows", "cell bytes", "result bytes"]
 
 READ_ONLY_CONFIG: dict[str, Any] = {
     "enable_external_access": False,
@@ -41,7 +48,7 @@ READ_ONLY_CONFIG: dict[str, Any] = {
     "allow_community_extensions": False,
     "threads": 2,
     # One runaway join must not take the memory the other tools on the machine need.
-    "memory_limit": "2GB",
+    "memory_limit": DUCKDB_MEMORY_LIMIT,
     # Last, so that the query itself cannot change any of the above.
     "lock_configuration": True,
 }
@@ -58,6 +65,8 @@ class QueryResult:
     row_count: int
     truncated: bool
     elapsed_ms: float
+    cut_by: CutBy | None = None
+    """What cut the result when it is ``truncated``: the row cap, a cell's or the result's bytes."""
 
     def to_frame(self) -> pandas.DataFrame:
         """The rows as a DataFrame (duplicate column names are kept)."""
@@ -213,20 +222,32 @@ def run_query(
     row_cap: int = 10_000,
     dialect: str = "postgres",
 ) -> QueryResult:
-    """Check, transpile and run one read-only query.
+    """Check, transpile and run one read-only query, in a worker process held to the limits.
 
     Args:
         sql: the query as written (PostgreSQL by default).
         database: a DuckDB file, opened read-only.
-        timeout_s: the query is interrupted after this many seconds.
+        timeout_s: checking, transpiling and running the query must end within this many
+            seconds; DuckDB is interrupted then, and the worker killed soon after.
         row_cap: at most this many rows are kept; ``truncated`` says whether more existed.
         dialect: the dialect ``sql`` is written in.
 
     Raises:
         SQLParseError, SQLRefused: before anything runs.
-        SQLExecutionError: DuckDB rejected the query or it ran out of time.
+        SQLExecutionError: DuckDB rejected the query, it ran out of time or memory.
     """
-    tree = check_readonly(sql, dialect)
+    request = QueryRequest(sql, str(Path(database)), timeout_s, row_cap, dialect)
+    return run_in_worker(request)
+
+
+def execute_query(request: QueryRequest) -> QueryResult:
+    """What ``run_query`` does inside its worker: check, transpile, run, cap.
+
+    The timeout counts from the call, so time spent checking leaves less for running.
+    """
+    started = time.perf_counter()
+    sql, database, timeout_s = request.sql, Path(request.database), request.timeout_s
+    tree = check_readonly(sql, request.dialect)
     connection = connect_readonly(database, wait_s=timeout_s)
     try:
         executed_sql = tree_to_duckdb(tree, _cached_schema(database, connection))
@@ -240,36 +261,94 @@ def run_query(
         timed_out.set()
         connection.interrupt()
 
-    watchdog = threading.Timer(timeout_s, interrupt)
+    left = timeout_s - (time.perf_counter() - started)
+    watchdog = threading.Timer(max(left, 0.0), interrupt)
     watchdog.daemon = True
-    started = time.perf_counter()
     watchdog.start()
     try:
         cursor = connection.execute(executed_sql)
         columns = tuple(d[0] for d in cursor.description or ())
-        fetched = cursor.fetchmany(row_cap + 1)
+        rows, cut_by = _fetch_capped(cursor, request.row_cap)
     except duckdb.Error as exc:
         if timed_out.is_set():
             raise SQLExecutionError(
                 f"the query timed out after {timeout_s:g} s; simplify it or raise "
                 f"WORKBENCH_SQL_TIMEOUT_S"
             ) from exc
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise SQLExecutionError(f"{out_of_memory_message()} (DuckDB: {exc})") from exc
         raise SQLExecutionError(f"DuckDB rejected the query: {exc}") from exc
     finally:
         watchdog.cancel()
         elapsed_ms = (time.perf_counter() - started) * 1000
         connection.close()
-    truncated = len(fetched) > row_cap
-    rows = tuple(tuple(row) for row in fetched[:row_cap])
     return QueryResult(
         sql=sql,
         executed_sql=executed_sql,
         columns=columns,
-        rows=rows,
+        rows=tuple(rows),
         row_count=len(rows),
-        truncated=truncated,
+        truncated=cut_by is not None,
         elapsed_ms=elapsed_ms,
+        cut_by=cut_by,
     )
+
+
+FETCH_BATCH = 256
+
+
+def _fetch_capped(
+    cursor: duckdb.DuckDBPyConnection, row_cap: int
+) -> tuple[list[tuple[Any, ...]], CutBy | None]:
+    """Rows up to the row cap and ``MAX_RESULT_BYTES``, each cell cut at ``MAX_CELL_BYTES``."""
+    rows: list[tuple[Any, ...]] = []
+    total = 0
+    cut_by: CutBy | None = None
+    while True:
+        batch = cursor.fetchmany(FETCH_BATCH)
+        if not batch:
+            return rows, cut_by
+        for raw in batch:
+            if len(rows) == row_cap:
+                return rows, "rows"
+            cells = []
+            for value in raw:
+                size = _value_size(value)
+                if size > MAX_CELL_BYTES:
+                    value, size, cut_by = _cut_cell(value, size), MAX_CELL_BYTES, "cell bytes"
+                cells.append(value)
+                total += size
+            if total > MAX_RESULT_BYTES:
+                return rows, "result bytes"
+            rows.append(tuple(cells))
+
+
+def _value_size(value: Any, limit: int = MAX_CELL_BYTES) -> int:
+    """About how many bytes ``value`` takes written out; counting stops past ``limit``."""
+    size = 0
+    pending = [value]
+    while pending and size <= limit:
+        item = pending.pop()
+        if isinstance(item, str | bytes | bytearray):
+            size += len(item)
+        elif isinstance(item, list | tuple):
+            size += 2 * len(item)
+            pending.extend(item)
+        elif isinstance(item, dict):
+            size += 2 * len(item)
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        else:
+            size += 8
+    return size
+
+
+def _cut_cell(value: Any, size: int) -> Any:
+    """A cell over ``MAX_CELL_BYTES``: text and bytes cut to it, anything else described."""
+    if isinstance(value, str | bytes | bytearray):
+        return value[:MAX_CELL_BYTES]
+    kind = type(value).__name__
+    return f"[a {kind} of more than {MAX_CELL_BYTES:,} bytes, cut: too large to return]"
 
 
 def database_schema(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:

@@ -21,3 +21,9 @@ def text_of(fragment: str) -> str:
 def notices(page: AppTest, kind: str) -> list[str]:
     """The text of each notice of ``kind`` (error, warning, info, success, caption)."""
     return [text_of(f) for f in fragments(page) if f'wb-notice-{kind}"' in f]
+
+
+def banner(page: AppTest) -> str:
+    """The workspace banner as a reader sees it, each value set off in backticks."""
+    fragment = next(f for f in fragments(page) if 'class="wb-banner"' in f)
+    return text_of(fragment.replace("<code>", "`").replace("</code>", "`"))

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fixtures import labdb
-from tests.pages.shown import notices
+from tests.pages.shown import banner, notices
 from workbench.settings import PROJECT_ROOT
 from workbench.sql.schema import table_counts
 
@@ -31,7 +31,7 @@ def test_home_lists_the_demo_tables(demo_database: Path, monkeypatch: pytest.Mon
     assert not app.exception
     assert not app.error and not notices(app, "error")
     assert app.title[0].value == "Text2SQL Workbench"
-    assert "Workspace `demo`" in app.caption[0].value
+    assert "Workspace `demo`" in banner(app)
     shown = frame_with(app, "table")
     assert list(shown["table"]) == list(table_counts(demo_database))
     assert dict(zip(shown["table"], shown["rows"], strict=True)) == table_counts(demo_database)

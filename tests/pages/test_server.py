@@ -100,5 +100,6 @@ def test_an_unknown_local_model_stops_the_page_with_the_catalog_names(
     monkeypatch.setenv("WORKBENCH_LOCAL_MODEL", "llama-70b")
     app = AppTest.from_file(PAGE, default_timeout=30).run()
     assert not app.exception
-    assert "WORKBENCH_LOCAL_MODEL: no local model called 'llama-70b'" in app.error[0].value
-    assert "qwen2.5-coder-0.5b-instruct" in app.error[0].value
+    (error,) = notices(app, "error")
+    assert "WORKBENCH_LOCAL_MODEL: no local model called 'llama-70b'" in error
+    assert "qwen2.5-coder-0.5b-instruct" in error

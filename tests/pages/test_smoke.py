@@ -10,7 +10,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.shown import notices
+from tests.pages.shown import fragments, notices, text_of
 from tests.smoke_script import CASES, SQL, PipelineScript
 from workbench.settings import PROJECT_ROOT, Settings
 
@@ -170,10 +170,10 @@ def test_the_results_filter_search_and_open_a_case_with_its_repeats(script) -> N
     page.session_state[table.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     page.run()
     assert not page.exception, page.exception
-    text = " ".join(m.value for m in page.markdown)
-    assert "**simple-003**" in text and "2 repeats" in text
+    text = " ".join(text_of(f) for f in fragments(page))
+    assert "simple-003 · 🔀 flaky · 2 repeats" in text
     assert "repeats differ" in text
-    diffs = " ".join(h.proto.body for h in page.get("html"))
+    diffs = " ".join(fragments(page))
     assert '<del class="wb-del">' in diffs or '<ins class="wb-ins">' in diffs
 
 

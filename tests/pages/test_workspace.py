@@ -13,7 +13,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PostgresLab, use_database
-from tests.pages.shown import fragments, notices, text_of
+from tests.pages.shown import banner, notices
 from tests.pages.test_prompts import editor
 from tests.smoke_script import CASES, PipelineScript
 from workbench.commands.init import SHIPPED
@@ -52,12 +52,6 @@ def open_page(path: Path) -> AppTest:
     assert not page.exception, page.exception
     assert not page.error and not notices(page, "error"), notices(page, "error")
     return page
-
-
-def banner(page: AppTest) -> str:
-    """The workspace banner as a reader sees it, each value set off in backticks."""
-    fragment = next(f for f in fragments(page) if 'class="wb-banner"' in f)
-    return text_of(fragment.replace("<code>", "`").replace("</code>", "`"))
 
 
 def test_every_page_names_the_workspace_and_shows_its_database_prompts_and_cases(
@@ -101,9 +95,10 @@ def test_a_smoke_run_from_the_page_runs_on_the_workspace_database(
     assert not page.exception, page.exception
     table = page.dataframe[0].value
     assert list(table["verdict"]) == ["✅ pass", "✅ pass"]
-    assert any("database `postgresql://workbench_ro@" in c.value for c in page.caption)
+    assert "database `postgresql://workbench_ro@" in banner(page)
     shutil.rmtree(workspace / "cases")  # a workspace missing its cases: said so, no traceback
     broken = AppTest.from_file(str(PROJECT_ROOT / "pages" / "smoke.py"), default_timeout=60)
     broken.run()
     assert not broken.exception
-    assert re.search(r"workbench\.toml:\d+: paths\.cases names .*create it", broken.error[0].value)
+    (error,) = notices(broken, "error")
+    assert re.search(r"workbench\.toml:\d+: paths\.cases names .*create it", error)

@@ -7,7 +7,7 @@ import pytest
 
 from tests.labdb import build_lab_database
 from workbench.errors import SQLRefused
-from workbench.sql import Database, extract_sql
+from workbench.sql import DuckDBDatabase, extract_sql
 from workbench.sql.limits import MAX_SQL_CHARS
 
 WRITING_ANSWERS = [
@@ -46,7 +46,7 @@ def test_a_query_inside_a_writing_statement_comes_out_with_it(answer: str, state
 def test_what_is_extracted_is_refused_as_sql_run_refuses_the_statement(
     tmp_path_factory: pytest.TempPathFactory, answer: str, statement: str
 ) -> None:
-    database = Database(build_lab_database(tmp_path_factory.mktemp("x") / "lab.duckdb"))
+    database = DuckDBDatabase(build_lab_database(tmp_path_factory.mktemp("x") / "lab.duckdb"))
     with pytest.raises(SQLRefused):
         database.run(statement)
     with pytest.raises(SQLRefused):

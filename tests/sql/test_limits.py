@@ -9,7 +9,7 @@ import pytest
 
 from tests.labdb import build_lab_database
 from workbench.errors import SQLParseError
-from workbench.sql import Database, check_readonly, format_sql, parse_sql, to_duckdb
+from workbench.sql import DuckDBDatabase, check_readonly, format_sql, parse_sql, to_duckdb
 from workbench.sql.limits import MAX_ARRAY_NESTING, MAX_NESTING, MAX_SQL_CHARS
 
 ENTRY_POINTS: dict[str, Callable[[str], object]] = {
@@ -101,7 +101,7 @@ def test_sql_that_is_not_valid_unicode_is_a_parse_error(sql: str) -> None:
 def test_running_reports_the_same_errors_from_its_worker(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    database = Database(build_lab_database(tmp_path_factory.mktemp("limits") / "lab.duckdb"))
+    database = DuckDBDatabase(build_lab_database(tmp_path_factory.mktemp("limits") / "lab.duckdb"))
     with pytest.raises(SQLParseError, match="nested too deeply"):
         database.run(NESTED["parentheses"](60))
     with pytest.raises(SQLParseError, match="ARRAY"):

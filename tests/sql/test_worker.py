@@ -11,13 +11,13 @@ import pytest
 
 from tests.labdb import build_lab_database
 from workbench.errors import SQLExecutionError
-from workbench.sql import Database
+from workbench.sql import DuckDBDatabase
 from workbench.sql.limits import MAX_CELL_BYTES, MAX_RESULT_BYTES
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    return Database(build_lab_database(tmp_path_factory.mktemp("worker") / "lab.duckdb"))
+def database(tmp_path_factory: pytest.TempPathFactory) -> DuckDBDatabase:
+    return DuckDBDatabase(build_lab_database(tmp_path_factory.mktemp("worker") / "lab.duckdb"))
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
     ],
 )
 def test_a_value_too_big_for_memory_is_an_error_and_the_next_query_runs(
-    database: Database, sql: str
+    database: DuckDBDatabase, sql: str
 ) -> None:
     with pytest.raises(SQLExecutionError, match="more memory than a query may use"):
         database.run(sql)
@@ -36,10 +36,10 @@ def test_a_value_too_big_for_memory_is_an_error_and_the_next_query_runs(
 
 
 def test_work_that_ignores_the_interrupt_is_stopped_by_killing_its_worker(
-    database: Database,
+    database: DuckDBDatabase,
 ) -> None:
     # One md5 over 400 MB runs for seconds in a single call that DuckDB cannot interrupt.
-    slow = Database(database.path, timeout_s=0.1)
+    slow = DuckDBDatabase(database.path, timeout_s=0.1)
     with pytest.raises(
         SQLExecutionError, match=r"timed out after 0.1 s \(its worker was stopped\)"
     ):
@@ -47,20 +47,20 @@ def test_work_that_ignores_the_interrupt_is_stopped_by_killing_its_worker(
     assert slow.run("SELECT 1 AS one").rows == ((1,),)
 
 
-def test_a_cell_over_the_byte_cap_is_cut_and_the_result_marked(database: Database) -> None:
+def test_a_cell_over_the_byte_cap_is_cut_and_the_result_marked(database: DuckDBDatabase) -> None:
     result = database.run("SELECT repeat('ab', 3000000) AS s, 1 AS n")
     assert len(result.rows[0][0]) == MAX_CELL_BYTES
     assert result.rows[0][1] == 1
     assert (result.truncated, result.cut_by) == (True, "cell bytes")
 
 
-def test_a_list_cell_over_the_byte_cap_is_described_not_returned(database: Database) -> None:
+def test_a_list_cell_over_the_byte_cap_is_described_not_returned(database: DuckDBDatabase) -> None:
     result = database.run("SELECT range(2000000) AS l")
     assert isinstance(result.rows[0][0], str) and "too large" in result.rows[0][0]
     assert result.cut_by == "cell bytes"
 
 
-def test_rows_stop_once_the_result_holds_its_byte_cap(database: Database) -> None:
+def test_rows_stop_once_the_result_holds_its_byte_cap(database: DuckDBDatabase) -> None:
     cell = 500_000
     result = database.run(f"SELECT repeat('x', {cell}) AS s FROM range(200)")
     assert result.truncated and result.cut_by == "result bytes"
@@ -68,14 +68,14 @@ def test_rows_stop_once_the_result_holds_its_byte_cap(database: Database) -> Non
     assert result.row_count * cell <= MAX_RESULT_BYTES
 
 
-def test_the_row_cap_still_says_it_cut(database: Database) -> None:
-    result = Database(database.path, row_cap=5).run("SELECT id FROM orders")
+def test_the_row_cap_still_says_it_cut(database: DuckDBDatabase) -> None:
+    result = DuckDBDatabase(database.path, row_cap=5).run("SELECT id FROM orders")
     assert (result.row_count, result.truncated, result.cut_by) == (5, True, "rows")
-    whole = Database(database.path, row_cap=4).run("SELECT id FROM labs")
+    whole = DuckDBDatabase(database.path, row_cap=4).run("SELECT id FROM labs")
     assert (whole.row_count, whole.truncated, whole.cut_by) == (4, False, None)
 
 
-def test_queries_from_several_threads_each_get_an_answer(database: Database) -> None:
+def test_queries_from_several_threads_each_get_an_answer(database: DuckDBDatabase) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -87,4 +87,4 @@ def test_queries_from_several_threads_each_get_an_answer(database: Database) -> 
 
 def test_a_missing_database_is_reported_from_the_worker(tmp_path: Path) -> None:
     with pytest.raises(SQLExecutionError, match="db build"):
-        Database(tmp_path / "absent.duckdb").run("SELECT 1")
+        DuckDBDatabase(tmp_path / "absent.duckdb").run("SELECT 1")

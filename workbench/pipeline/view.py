@@ -119,6 +119,7 @@ class StageCard:
     prompt_tokens: int
     completion_tokens: int
     cached: bool
+    reused_from: str | None
     margin: float | None
     margin_index: int | None
     margin_low: bool
@@ -147,6 +148,8 @@ class StageCard:
             badges.append(_badge(f"gate {self.gate} switched thinking on", "wb-badge-think"))
         if self.cached:
             badges.append(_badge("cached", "wb-badge-cached"))
+        if self.reused_from:
+            badges.append(_badge(f"reused from {self.reused_from}", "wb-badge-cached"))
         title = html.escape(f"{self.number}. {self.title}", quote=True)
         status = (
             f'<span class="wb-status wb-status-{self.status}">{STATUS_LABELS[self.status]}</span>'
@@ -166,6 +169,8 @@ class StageCard:
         parts = []
         if self.cached:
             parts.append("cached")
+        elif self.reused_from:
+            parts.append("reused")
         elif self.latency_s > 0:
             parts.append(f"{self.latency_s:.2f} s")
         if self.prompt_tokens or self.completion_tokens:
@@ -244,6 +249,7 @@ def stage_card(stage: StageTrace) -> StageCard:
         prompt_tokens=stage.prompt_tokens,
         completion_tokens=stage.completion_tokens,
         cached=stage.cached,
+        reused_from=stage.reused_from,
         margin=margin,
         margin_index=stage.min_margin_index,
         margin_low=margin is not None and margin < LOW_MARGIN_NATS,

@@ -16,11 +16,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from workbench.commands import Outcome, budget, dates, db, diff, info, run, serve, smoke, sql
+from workbench.commands import (
+    Outcome,
+    budget,
+    dates,
+    db,
+    diff,
+    info,
+    run,
+    selftest,
+    serve,
+    smoke,
+    sql,
+)
 from workbench.errors import WorkbenchError
 from workbench.settings import load_settings
 
-COMMANDS: tuple[ModuleType, ...] = (budget, dates, db, diff, info, run, serve, smoke, sql)
+COMMANDS: tuple[ModuleType, ...] = (budget, dates, db, diff, info, run, selftest, serve, smoke, sql)
 """The subcommand modules; each has ``register(subparsers, common)``."""
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripted_server import ScriptedServer
+from tests.scripted_server import Reply, ScriptedServer
 from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
 from workbench.cli import main
+from workbench.llm.selftest import SYSTEM as SELFTEST_SYSTEM
 from workbench.settings import Settings
 from workbench.sql.demo import demo_database_path
 
@@ -25,8 +26,14 @@ def server(settings: Settings, demo_database: Path, monkeypatch: pytest.MonkeyPa
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(demo_database, target)
     script = PipelineScript()
+
+    def reply(body: dict) -> Reply:
+        if body["messages"][0]["content"] == SELFTEST_SYSTEM:
+            return Reply(content="Show " + body["messages"][-1]["content"])
+        return script.reply(body)
+
     with ScriptedServer() as scripted:
-        scripted.respond_with(script.reply)
+        scripted.respond_with(reply)
         monkeypatch.setenv("WORKBENCH_BASE_URL", scripted.base_url)
         monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
         scripted.script = script
@@ -64,8 +71,17 @@ def test_json_summary_junit_and_a_baseline_that_regressed(server, capsys, tmp_pa
 def test_people_get_a_summary_and_export_writes_training_examples(server, capsys, tmp_path):
     assert main(["smoke", "run", *ARGS, "--repeat", "1", "--concurrency", "2"]) == 0
     out = capsys.readouterr().out
+    assert "concurrency 1" in out and "has no self-test for its current settings" in out
+
+    assert main(["selftest", "--concurrency", "2"]) == 0  # the scripted server passes
+    assert "passed: 8 prompts gave the same tokens" in capsys.readouterr().out
+    assert main(["smoke", "run", *ARGS, "--repeat", "1", "--concurrency", "2"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
     assert "passed 2 · failed 0 · flaky 0 · errors 0" in out
     assert "repeats" in out and "concurrency 2" in out
+    assert "Hunt flakes: about " in captured.err and "2 cases" in captured.err
+    assert "stage 14/14, " in captured.err
     run_id = out.split()[2]
 
     target = tmp_path / "train.jsonl"

@@ -4,7 +4,11 @@
 - ``check``: proving the gold cases against the database (``smoke check``);
 - ``repeat``: one case's repeats through the pipeline, each judged;
 - ``verdicts``: pass, fail, flaky or error over the repeats, and where they part ways;
-- ``runner``: a whole run, stored case by case, resumable;
+- ``plan``: what a run runs (hunt flakes or check an edit), how many at once, its cost;
+- ``baseline``: whether a quick check's baseline can stand in, and which answers;
+- ``estimate``: a run's expected wall time from the store's timings (or a calibration);
+- ``runner``: a whole run, stored case by case, resumable; ``progress``: its counts and
+  time left; ``watch``: a server restarted under it;
 - ``results``: the run's values and their rows in the store;
 - ``compare``, ``plots``, ``report``: two runs side by side, the lab's plots, text,
   JSON and JUnit;
@@ -33,22 +37,24 @@ from workbench.smoke.compare import (
     model_matrix,
     variant_rates,
 )
+from workbench.smoke.estimate import RunEstimate, format_duration
 from workbench.smoke.experiments import CPU_EXPERIMENT, Connections, model_variants, run_variants
 from workbench.smoke.job import SmokeJob, start_smoke_job
+from workbench.smoke.plan import MODE_LABELS, RunPlan, SmokeOptions, plan_run
 from workbench.smoke.plots import (
     category_figure,
     divergence_figure,
     margin_figure,
     rates_figure,
 )
+from workbench.smoke.progress import SmokeProgress
 from workbench.smoke.report import format_run, junit_xml, results_frame, run_summary, write_junit
 from workbench.smoke.results import CaseResult, RunRecord, RunSummary, list_runs, load_run
 from workbench.smoke.runner import (
-    SmokeOptions,
-    SmokeProgress,
     execute_run,
     record_run,
     resume_run,
+    run_plan,
     run_suite,
     select_suite,
 )
@@ -57,9 +63,12 @@ from workbench.smoke.training import export_training, fixed_since
 __all__ = [
     "CATEGORIES",
     "CPU_EXPERIMENT",
+    "MODE_LABELS",
     "CaseResult",
     "CheckReport",
     "Connections",
+    "RunEstimate",
+    "RunPlan",
     "RunRecord",
     "RunSummary",
     "SmokeCase",
@@ -75,6 +84,7 @@ __all__ = [
     "execute_run",
     "export_training",
     "fixed_since",
+    "format_duration",
     "format_comparison",
     "format_run",
     "junit_xml",
@@ -86,11 +96,13 @@ __all__ = [
     "margin_figure",
     "model_matrix",
     "model_variants",
+    "plan_run",
     "rates_figure",
     "record_run",
     "results_frame",
     "resume_run",
     "run_suite",
+    "run_plan",
     "run_summary",
     "run_variants",
     "select_cases",

@@ -43,6 +43,8 @@ class StageOutcome:
     tokens: tuple[str, ...] = ()
     margins: tuple[float, ...] = ()
     min_margin: float | None = None
+    reused: bool = False
+    """A quick check took this stage's answer from its baseline instead of the model."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,13 @@ class CaseResult:
     divergence: DivergencePoint | None = None
     elapsed_s: float = 0.0
     finished: datetime | None = None
+    notes: tuple[str, ...] = ()
+    """What a quick check could not reuse from its baseline, and why."""
+
+    @property
+    def reused_stages(self) -> int:
+        """Stages answered from the baseline, over every repeat."""
+        return sum(s.reused for r in self.repeats for s in r.stages)
 
     @property
     def trace_ids(self) -> tuple[str, ...]:
@@ -128,6 +137,19 @@ class RunManifest:
     restart_between_repeats: bool
     selection: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    mode: Literal["hunt", "quick"] = "hunt"
+    """``hunt``: every stage fresh, N repeats; ``quick``: one repeat against ``baseline``,
+    reusing the baseline's answers to identical requests, the narrative left out."""
+    baseline: str | None = None
+    case_digests: dict[str, str] = field(default_factory=dict)
+    """Per case id: a hash of what decides its verdict (question, date, gold, expectations)."""
+    database: str | None = None
+    requested_concurrency: int | None = None
+    """What was asked for (None: as many as the self-test allows); ``concurrency`` is
+    what the run used, ``concurrency_note`` why they differ."""
+    concurrency_note: str = ""
+    unchecked_concurrency: bool = False
+    """Cases went at once without a passing self-test (an experiment on batching)."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +235,7 @@ def result_from_json(text: str) -> CaseResult:
             divergence=DivergencePoint(**divergence) if divergence else None,
             elapsed_s=data.get("elapsed_s", 0.0),
             finished=datetime.fromisoformat(data["finished"]) if data.get("finished") else None,
+            notes=tuple(data.get("notes", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"not a stored smoke case result: {exc!r}") from exc

@@ -1,0 +1,368 @@
+"""What a smoke run will cost, before it starts: cases × stages × seconds per stage.
+
+The seconds come from what this endpoint and model took before, as the store's traces
+recorded it: first the same case's latest fresh call of the same stage (output length
+and thinking depend on the question), then the stage's mean over recent runs. With no
+history on this endpoint and model, a short calibration (one prefill-only call with a
+long prompt, one short prompt that decodes a few dozen tokens) measures the server's
+speed, and each stage is priced by its rendered prompt and a typical answer length.
+
+A quick check prices only what it will call: the stages from the first one whose
+prompt changed since the baseline (the ones before it are answered from the baseline
+when the baseline's repeats agreed on them), the narrative left out. Concurrency
+divides by the speed-up the self-test measured. The estimate also weighs each stage
+for the progress bar, so that the time left counts stages, not cases.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from workbench.dates import find_unresolved_hints, resolve_relative_dates
+from workbench.errors import LLMError, WorkbenchError
+from workbench.llm import LLM, ChatRequest, Message
+from workbench.pipeline import RunEnvironment, StageContext
+from workbench.pipeline.stages import build_request
+from workbench.prompts import StagePrompt
+from workbench.smoke.baseline import quick_skip
+from workbench.smoke.cases import SmokeCase
+from workbench.smoke.results import RunRecord
+from workbench.store import TraceRow
+
+HISTORY_TRACES = 300
+"""Recent traces the per-stage means are taken over."""
+CASE_TRACES = 6
+"""Traces per question searched for that case's own latencies."""
+CHARS_PER_TOKEN = 3.6
+TYPICAL_ANSWER_TOKENS = {"dates": 12, "sql": 70, "narrative": 60}
+"""A typical answer length by stage kind, for a calibrated estimate (rewrites copy their input)."""
+JUDGE_S = 0.05
+"""Judging a repeat besides the pipeline: the gold and the predicted SQL on DuckDB."""
+
+Source = Literal["this case", "this stage", "calibration", "reused", "none"]
+
+
+@dataclass(frozen=True)
+class LatencyHistory:
+    """Seconds per stage on one endpoint and model, as the store recorded them.
+
+    Args:
+        by_case: (question, as_of) -> stage id -> the latest fresh seconds.
+        by_stage: stage id -> mean fresh seconds over recent runs.
+        overhead_s: mean seconds of a pipeline run besides its model calls.
+        calls: how many stage calls ``by_stage`` rests on.
+    """
+
+    by_case: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    by_stage: dict[str, float] = field(default_factory=dict)
+    overhead_s: float | None = None
+    calls: int = 0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The server's speed, measured by two short calls."""
+
+    request_s: float
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+
+    def seconds(self, prompt_tokens: float, answer_tokens: float) -> float:
+        return (
+            self.request_s
+            + prompt_tokens / self.prefill_tokens_per_s
+            + answer_tokens / self.decode_tokens_per_s
+        )
+
+
+@dataclass(frozen=True)
+class CaseEstimate:
+    """One case: seconds per stage for one repeat (0 for reused or left-out stages)."""
+
+    case_id: str
+    stage_seconds: dict[str, float]
+    runs: int
+    overhead_s: float
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def stages(self) -> int:
+        return len(self.stage_seconds) * self.runs
+
+    @property
+    def calls(self) -> int:
+        """Stage occurrences expected to call the model (or run in Python), over the repeats."""
+        return sum(s != "reused" and s != "none" for s in self.sources) * self.runs
+
+    @property
+    def seconds(self) -> float:
+        return (sum(self.stage_seconds.values()) + self.overhead_s) * self.runs
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """A run's expected wall time, and the weight of each stage for the progress bar."""
+
+    cases: tuple[CaseEstimate, ...]
+    concurrency: int = 1
+    speedup: float = 1.0
+    basis: str = ""
+    """Where the seconds come from, for people."""
+
+    @property
+    def sequential_s(self) -> float:
+        return sum(c.seconds for c in self.cases)
+
+    @property
+    def total_s(self) -> float:
+        return self.sequential_s / self.speedup
+
+    @property
+    def stages(self) -> int:
+        return sum(c.stages for c in self.cases)
+
+    @property
+    def calls(self) -> int:
+        return sum(c.calls for c in self.cases)
+
+    def case(self, case_id: str) -> CaseEstimate | None:
+        return next((c for c in self.cases if c.case_id == case_id), None)
+
+    def describe(self) -> str:
+        """``about 4 min for 6 cases × 2 repeats (72 stages, 1 at a time; …)``."""
+        runs = self.cases[0].runs if self.cases else 1
+        repeats = f" × {runs} repeats" if runs > 1 else ""
+        at_once = f"{self.concurrency} at a time" if self.concurrency > 1 else "one at a time"
+        return (
+            f"about {format_duration(self.total_s)} for {len(self.cases)} cases{repeats} "
+            f"({self.calls} of {self.stages} stages to compute, {at_once}; {self.basis})"
+        )
+
+
+def format_duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``2 h 05 min``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+def load_history(
+    store: Engine, endpoints: Sequence[str], models: Iterable[str], cases: Iterable[SmokeCase]
+) -> LatencyHistory:
+    """Fresh stage latencies of ``endpoints`` and ``models`` from the store's traces."""
+    wanted_endpoints, wanted_models = set(endpoints), set(models)
+    keys = {(c.question, c.as_of.isoformat()) for c in cases}
+    by_case: dict[tuple[str, str], dict[str, float]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    with Session(store) as session:
+        recent = session.exec(
+            select(TraceRow.trace_json).order_by(col(TraceRow.created).desc()).limit(HISTORY_TRACES)
+        ).all()
+        mine = session.exec(
+            select(TraceRow.question, TraceRow.as_of, TraceRow.trace_json)
+            .where(col(TraceRow.question).in_([q for q, _ in keys]))
+            .order_by(col(TraceRow.created).desc())
+        ).all()
+    for question, as_of, text in mine:
+        key = (question, as_of.isoformat())
+        if key not in keys or seen.get(key, 0) >= CASE_TRACES:
+            continue
+        seen[key] = seen.get(key, 0) + 1
+        for stage_id, seconds in _fresh(text, wanted_endpoints, wanted_models).items():
+            by_case.setdefault(key, {}).setdefault(stage_id, seconds)
+    sums: dict[str, list[float]] = {}
+    overheads: list[float] = []
+    for text in recent:
+        fresh = _fresh(text, wanted_endpoints, wanted_models, overheads)
+        for stage_id, seconds in fresh.items():
+            sums.setdefault(stage_id, []).append(seconds)
+    by_stage = {s: sum(v) / len(v) for s, v in sums.items()}
+    overhead = sum(overheads) / len(overheads) if overheads else None
+    return LatencyHistory(by_case, by_stage, overhead, sum(len(v) for v in sums.values()))
+
+
+def _fresh(
+    text: str, endpoints: set[str], models: set[str], overheads: list[float] | None = None
+) -> dict[str, float]:
+    """Stage id -> seconds of the stages a trace computed itself on these endpoints/models."""
+    try:
+        data = json.loads(text)
+        if data["endpoint"] not in endpoints:
+            return {}
+        fresh: dict[str, float] = {}
+        whole = True
+        for stage in data["stages"]:
+            computed = not (stage.get("cached") or stage.get("reused_from") or stage["skipped"])
+            if not computed or (stage.get("called_model") and stage.get("model") not in models):
+                whole = False
+                continue
+            if stage.get("error") and not stage.get("latency_s"):
+                whole = False  # a failed call measured nothing
+                continue
+            fresh[stage["stage_id"]] = float(stage.get("latency_s") or 0.0)
+        if overheads is not None and whole and fresh:
+            elapsed = (
+                datetime.fromisoformat(data["finished"]) - datetime.fromisoformat(data["started"])
+            ).total_seconds()
+            overheads.append(max(0.0, elapsed - sum(fresh.values())))
+        return fresh
+    except (KeyError, TypeError, ValueError):
+        return {}  # a damaged trace tells nothing about latency
+
+
+# -- calibration ----------------------------------------------------------------------------
+
+
+def calibrate(llm: LLM, model: str) -> Calibration:
+    """Two short calls: a long prompt answered with one token (prefill), then a short prompt
+    decoding up to 32 tokens. Raises LLMError when the server does not answer."""
+    filler = " ".join(f"lab{n} result {n % 7} mmol/L normal;" for n in range(160))
+    prefill = ChatRequest(
+        model=model,
+        messages=(Message("system", "Read the notes."), Message("user", filler)),
+        max_tokens=1,
+        logprobs=False,
+    )
+    decode = ChatRequest(
+        model=model,
+        messages=(Message("user", "Count from 1 to 100, separated by spaces."),),
+        max_tokens=32,
+        logprobs=False,
+    )
+    tiny = ChatRequest(model=model, messages=(Message("user", "Hi"),), max_tokens=1)
+    started = time.perf_counter()
+    llm.complete(tiny)
+    request_s = time.perf_counter() - started
+    long = llm.complete(prefill)
+    short = llm.complete(decode)
+    prefill_s = max(long.latency_s - request_s, 1e-3)
+    decode_s = max(short.latency_s - request_s, 1e-3)
+    return Calibration(
+        request_s=request_s,
+        prefill_tokens_per_s=max(long.prompt_tokens, 1) / prefill_s,
+        decode_tokens_per_s=max(short.completion_tokens - 1, 1) / decode_s,
+    )
+
+
+# -- the estimate --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunShape:
+    """How the cases run: repeats, the quick check's baseline, concurrency and its speed-up."""
+
+    repeats: int = 1
+    baseline: RunRecord | None = None
+    concurrency: int = 1
+    speedup: float = 1.0
+
+
+def estimate_run(
+    env: RunEnvironment,
+    cases: Sequence[SmokeCase],
+    shape: RunShape,
+    history: LatencyHistory,
+    calibration: Calibration | None = None,
+) -> RunEstimate:
+    """The expected wall time of running ``cases`` as ``shape`` says, on ``env``."""
+    stages = tuple(sorted(env.prompts.stages, key=lambda p: p.order))
+    changed = _first_changed(stages, shape.baseline)
+    estimates = []
+    for case in cases:
+        skip = quick_skip(env.prompts, case) if shape.baseline is not None else frozenset()
+        reusable = _reusable(case, shape.baseline)
+        seconds: dict[str, float] = {}
+        sources: list[Source] = []
+        for prompt in stages:
+            if prompt.id in skip:
+                seconds[prompt.id], source = 0.0, "none"
+            elif prompt.order < changed and prompt.id in reusable:
+                seconds[prompt.id], source = 0.0, "reused"
+            else:
+                seconds[prompt.id], source = _stage_seconds(env, case, prompt, history, calibration)
+            sources.append(source)
+        overhead = (history.overhead_s if history.overhead_s is not None else 0.1) + JUDGE_S
+        estimates.append(CaseEstimate(case.id, seconds, shape.repeats, overhead, tuple(sources)))
+    basis = (
+        f"from {history.calls} timed stage calls on this endpoint and model"
+        if history.calls
+        else "from a calibration call"
+        if calibration is not None
+        else "no timings on this endpoint and model yet"
+    )
+    return RunEstimate(tuple(estimates), shape.concurrency, max(shape.speedup, 1.0), basis)
+
+
+def _first_changed(stages: Sequence[StagePrompt], baseline: RunRecord | None) -> int:
+    """The order of the first stage whose prompt differs from the baseline's (a large
+    number when none does; 0 without a baseline: every stage is computed)."""
+    if baseline is None:
+        return 0
+    versions = baseline.manifest.stage_versions
+    for prompt in stages:
+        if versions.get(prompt.id, "")[:12] != prompt.content_hash[:12]:
+            return prompt.order
+    return 10**6
+
+
+def _reusable(case: SmokeCase, baseline: RunRecord | None) -> set[str]:
+    """Stages the baseline answered alike in every repeat of this case."""
+    result = baseline.result(case.id) if baseline is not None else None
+    if result is None or not result.repeats:
+        return set()
+    first = result.repeats[0]
+    return {
+        s.stage_id
+        for s in first.stages
+        if s.error is None
+        and not s.skipped
+        and all(
+            (o := r.stage(s.stage_id)) is not None and o.output == s.output
+            for r in result.repeats[1:]
+        )  # fmt: skip
+    }
+
+
+def _stage_seconds(
+    env: RunEnvironment,
+    case: SmokeCase,
+    prompt: StagePrompt,
+    history: LatencyHistory,
+    calibration: Calibration | None,
+) -> tuple[float, Source]:
+    mine = history.by_case.get((case.question, case.as_of.isoformat()), {})
+    if prompt.id in mine:
+        return mine[prompt.id], "this case"
+    if prompt.id in history.by_stage:
+        return history.by_stage[prompt.id], "this stage"
+    if calibration is None:
+        return 1.0, "none"
+    if prompt.kind == "dates":
+        remaining = resolve_relative_dates(case.question, case.as_of).text
+        if not find_unresolved_hints(remaining, case.as_of):
+            return 0.0, "calibration"
+    answer = TYPICAL_ANSWER_TOKENS.get(prompt.kind, len(case.question) / CHARS_PER_TOKEN)
+    return calibration.seconds(_prompt_tokens(env, case, prompt), answer), "calibration"
+
+
+def _prompt_tokens(env: RunEnvironment, case: SmokeCase, prompt: StagePrompt) -> float:
+    try:
+        ctx = StageContext(case.question, case.as_of, env.with_database())
+        request = build_request(prompt, case.question, ctx, None)
+    except (WorkbenchError, LLMError):
+        return (len(prompt.body) + len(case.question)) / CHARS_PER_TOKEN
+    return sum(len(m.content) for m in request.messages) / CHARS_PER_TOKEN

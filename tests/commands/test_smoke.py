@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripted_server import Reply, ScriptedServer
+from tests.scripted_server import ScriptedServer
 from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
 from workbench.cli import main
-from workbench.llm.selftest import SYSTEM as SELFTEST_SYSTEM
-from workbench.settings import Settings
+from workbench.settings import PROJECT_ROOT, Settings
 from workbench.sql.demo import demo_database_path
 
 SIMPLE_002, SIMPLE_003, _ = CASES
@@ -25,15 +24,9 @@ def server(settings: Settings, demo_database: Path, monkeypatch: pytest.MonkeyPa
     target = demo_database_path(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(demo_database, target)
-    script = PipelineScript()
-
-    def reply(body: dict) -> Reply:
-        if body["messages"][0]["content"] == SELFTEST_SYSTEM:
-            return Reply(content="Show " + body["messages"][-1]["content"])
-        return script.reply(body)
-
+    script = PipelineScript()  # answers the self-test too: it uses the noise-removal prompt
     with ScriptedServer() as scripted:
-        scripted.respond_with(reply)
+        scripted.respond_with(script.reply)
         monkeypatch.setenv("WORKBENCH_BASE_URL", scripted.base_url)
         monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
         scripted.script = script
@@ -130,3 +123,35 @@ def test_an_experiment_with_no_matching_case_fails_before_anything_runs(server, 
     assert main(["smoke", "experiment", "--tag", "no-such-tag", "--model", "base"]) == 1
     assert "no smoke case matches" in capsys.readouterr().err
     assert server.script.calls == {}
+
+
+def test_check_an_edit_lists_the_regression_first_and_fails_the_gate(
+    server, capsys, tmp_path, monkeypatch
+):
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+    code, full = run_json(capsys, *ARGS)
+    assert code == 0
+    assert main(["smoke", "run", "--quick", *ARGS]) == 1
+    assert "--quick checks an edit against a finished full run" in capsys.readouterr().err
+
+    sql = prompts / "06_sql.md"
+    sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", encoding="utf-8")
+    calls = sum(server.script.calls.values())
+    assert main(["smoke", "run", "--quick", "--baseline", full["run_id"], "--estimate"]) == 0
+    estimate = capsys.readouterr().out
+    assert estimate.startswith("Check an edit: about ") and "2 cases" in estimate
+    assert "2 of 14 stages to compute" in estimate
+    assert sum(server.script.calls.values()) == calls  # nothing ran
+
+    server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=3)
+    argv = ["--quick", "--baseline", full["run_id"], "--fail-on-regression"]
+    code = main(["smoke", "run", *argv])
+    out = capsys.readouterr().out
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith(f"against {full['run_id']}: new failure 1")
+    assert lines[1].startswith("  new failure: simple-003 pass -> fail")
+    assert "a quick check against" in out and "8 of 14 stages reused" in out
+    assert sum(server.script.calls.values()) == calls + 2  # one SQL call per case

@@ -11,16 +11,10 @@ import argparse
 import sys
 
 from workbench.commands import Outcome
-from workbench.llm import (
-    OpenAIClient,
-    ServerManager,
-    identify,
-    run_selftest,
-    save_selftest,
-    selftest_requests,
-    serving,
-)
+from workbench.llm import serving
+from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
+from workbench.smoke import check_servers, default_concurrency
 from workbench.store import open_store
 
 
@@ -44,24 +38,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def selftest_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     store = open_store(settings)
-    concurrency = args.concurrency or (
-        settings.server_max_num_seqs if settings.managed_server else 4
-    )
-    requests = selftest_requests(settings.model_main, settings.seed)
-    results = []
+    prompts = load_prompt_set(settings.prompts_dir)
+    concurrency = args.concurrency or default_concurrency(settings)
     with serving(settings, _say) as server:
-        flags = (server or ServerManager(settings)).flags() if settings.managed_server else None
-        for url in settings.base_urls:
-            client = OpenAIClient.from_settings(settings, url)
-            try:
-                _say(f"self-test of {url}: {len(requests)} prompts, {concurrency} at a time")
-                result = run_selftest(
-                    client, identify(url, flags), requests, concurrency=concurrency
-                )
-            finally:
-                client.close()
-            save_selftest(store, result)
-            results.append(result)
+        _say(f"self-test of {', '.join(settings.base_urls)}: {concurrency} requests at a time")
+        results = check_servers(settings, store, prompts, concurrency=concurrency, server=server)
     data = [
         {
             "endpoint": r.endpoint,

@@ -14,7 +14,8 @@
   JSON and JUnit;
 - ``job``: a run in a background thread, for a page;
 - ``experiments``: the same suite under several server settings or models;
-- ``training``: passing cases as ChatML training examples.
+- ``training``: passing cases as ChatML training examples;
+- ``servercheck``: the concurrency self-test of a run's servers, with the pipeline's prompt.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from workbench.smoke.runner import (
     run_suite,
     select_suite,
 )
+from workbench.smoke.servercheck import check_servers, default_concurrency, stored_checks
 from workbench.smoke.training import export_training, fixed_since
 
 __all__ = [
@@ -77,8 +79,10 @@ __all__ = [
     "SmokeOptions",
     "SmokeProgress",
     "category_figure",
+    "check_servers",
     "check_cases",
     "compare_smoke_runs",
+    "default_concurrency",
     "comparison_frame",
     "divergence_figure",
     "execute_run",
@@ -109,6 +113,7 @@ __all__ = [
     "select_suite",
     "smoke_dir",
     "start_smoke_job",
+    "stored_checks",
     "variant_rates",
     "write_junit",
 ]

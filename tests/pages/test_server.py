@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.scripted_server import ScriptedServer
+from tests.scripted_server import Reply, ScriptedServer
 from workbench.settings import PROJECT_ROOT
 
 PAGE = str(PROJECT_ROOT / "pages" / "server.py")
@@ -33,7 +33,7 @@ def test_stopped_server(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert "stopped" in labels(app)["State"]
     assert labels(app)["Base URL"] == f"http://127.0.0.1:{port}/v1"
     buttons = {b.label: b for b in app.button}
-    assert set(buttons) == {"Start", "Restart", "Stop"}
+    assert set(buttons) == {"Start", "Restart", "Stop", "Run the self-test"}
     assert not buttons["Start"].disabled
     assert buttons["Restart"].disabled and buttons["Stop"].disabled
     assert any("not supported by the CPU build" in w.value for w in app.warning)
@@ -54,4 +54,21 @@ def test_adopted_server_lists_its_models(data_dir: Path, monkeypatch: pytest.Mon
             "Start": True,
             "Restart": True,
             "Stop": True,
+            "Run the self-test": False,
         }
+
+
+def test_the_self_test_runs_from_the_page_and_its_result_is_kept(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ScriptedServer() as server:
+        server.respond_with(lambda body: Reply(content="Show " + body["messages"][-1]["content"]))
+        monkeypatch.setenv("WORKBENCH_BASE_URL", server.base_url)
+        monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
+        app = AppTest.from_file(PAGE, default_timeout=60).run()
+        assert any("not tested with its current settings" in c.value for c in app.caption)
+        next(b for b in app.button if b.label == "Run the self-test").click().run()
+        assert not app.exception
+        assert any("passed: 8 prompts gave the same tokens" in s.value for s in app.success)
+        table = next(d.value for d in app.dataframe if "passed" in d.value.columns)
+        assert list(table["passed"]) == [True] and list(table["dtype"]) == ["unknown"]

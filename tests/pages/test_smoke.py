@@ -71,6 +71,7 @@ def test_one_click_runs_the_suite_then_a_second_run_is_compared(script) -> None:
 
     for call in (3, 4):
         script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+    page.radio(key="smoke_mode").set_value("hunt").run()
     page = run_suite(page)
     page.run()
     metrics = {m.label: m.value for m in page.metric}
@@ -82,12 +83,46 @@ def test_one_click_runs_the_suite_then_a_second_run_is_compared(script) -> None:
     assert len(page.get("plotly_chart")) == 4
 
 
-def test_a_failed_start_is_shown_not_raised(script, monkeypatch) -> None:
+def test_a_selection_that_cannot_run_is_said_before_the_button(script, monkeypatch) -> None:
     page = open_page()
-    page.multiselect(key="smoke_tags").set_value(["window"])  # no case carries it
-    page = run_suite_start_only(page)
-    assert any("no smoke case matches" in e.value for e in page.error)
+    page.multiselect(key="smoke_tags").set_value(["window"]).run()  # no case carries it
+    assert any("no smoke case matches" in w.value for w in page.warning)
+    assert next(b for b in page.button if b.label == "Run the smoke suite").disabled
     assert "smoke_job" not in page.session_state
+
+
+def test_the_estimate_is_shown_and_a_first_run_hunts_flakes(script) -> None:
+    page = open_page()
+    assert page.radio(key="smoke_mode").value == "hunt"  # nothing to check an edit against
+    estimate = next(i.value for i in page.info if i.value.startswith("Hunt flakes: about"))
+    assert "2 cases × 2 repeats" in estimate and "28 stages" in estimate
+    assert any(c.value.startswith("All 2 cases: about") for c in page.caption)
+
+
+def test_check_an_edit_against_the_first_run_lists_the_regression(
+    script, tmp_path, monkeypatch
+) -> None:
+    page = run_suite(open_page())
+    page.run()
+    assert page.radio(key="smoke_mode").value == "quick"  # a baseline now exists
+    estimate = next(i.value for i in page.info if i.value.startswith("Check an edit: about"))
+    assert "0 of 14 stages to compute" in estimate  # nothing changed since the baseline
+
+    script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=3)
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    sql = prompts / "06_sql.md"
+    sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+    page.run()
+    estimate = next(i.value for i in page.info if i.value.startswith("Check an edit"))
+    assert "2 of 14 stages to compute" in estimate
+    page = run_suite(page)
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["new failure"] == "1" and metrics["fixed"] == "0"
+    assert any("Against its baseline" in m.value for m in page.markdown)
+    table = next(d.value for d in page.dataframe if "reused" in d.value.columns)
+    assert list(table["reused"]) == ["stages 2–5", "stages 2–5"]
 
 
 def run_suite_start_only(page: AppTest) -> AppTest:

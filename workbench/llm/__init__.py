@@ -23,9 +23,11 @@ from workbench.llm.pool import ClientPool, endpoints, make_llm, pin
 from workbench.llm.protocol import LLM, ChatRequest, Completion, Message
 from workbench.llm.selftest import (
     SelfTestResult,
+    fastest_passing,
     latest_selftest,
     run_selftest,
     save_selftest,
+    selftest_history,
     selftest_requests,
 )
 from workbench.llm.server import ServerManager, ServerStatus, serving
@@ -44,6 +46,7 @@ __all__ = [
     "ServerStatus",
     "content_margins",
     "endpoints",
+    "fastest_passing",
     "identify",
     "latest_selftest",
     "local_model_path",
@@ -55,6 +58,7 @@ __all__ = [
     "root_url",
     "run_selftest",
     "save_selftest",
+    "selftest_history",
     "selftest_requests",
     "server_started",
     "serving",

@@ -191,6 +191,34 @@ def latest_selftest(engine: Engine, identity: ServerIdentity) -> SelfTestResult 
     return _result_from_json(row.result) if row is not None else None
 
 
+def selftest_history(engine: Engine, endpoint: str, limit: int = 50) -> list[SelfTestResult]:
+    """The newest self-test of each setting the server at ``endpoint`` was tested under."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ServerCheckRow)
+            .where(col(ServerCheckRow.endpoint) == endpoint)
+            .order_by(col(ServerCheckRow.created).desc())
+            .limit(limit)
+        ).all()
+    latest: dict[str, SelfTestResult] = {}
+    for row in rows:
+        if row.fingerprint not in latest:
+            try:
+                latest[row.fingerprint] = _result_from_json(row.result)
+            except StoreError:
+                continue  # a damaged record is left out of the comparison
+    return list(latest.values())
+
+
+def fastest_passing(results: Sequence[SelfTestResult]) -> SelfTestResult | None:
+    """Of several settings' self-tests, the one that gets the prompts through fastest while
+    its answers stay independent of the batch: concurrently when it passed, else one at a
+    time (which no batch can change). None without results."""
+    if not results:
+        return None
+    return min(results, key=lambda r: r.concurrent_s if r.passed else r.sequential_s)
+
+
 def _result_from_json(text: str) -> SelfTestResult:
     try:
         data = json.loads(text)

@@ -38,10 +38,10 @@ from workbench.smoke.compare import (
     model_matrix,
     variant_rates,
 )
-from workbench.smoke.estimate import RunEstimate, format_duration
+from workbench.smoke.estimate import Calibration, RunEstimate, calibrate, format_duration
 from workbench.smoke.experiments import CPU_EXPERIMENT, Connections, model_variants, run_variants
 from workbench.smoke.job import SmokeJob, start_smoke_job
-from workbench.smoke.plan import MODE_LABELS, RunPlan, SmokeOptions, plan_run
+from workbench.smoke.plan import MODE_LABELS, RunPlan, SmokeOptions, affordable_limit, plan_run
 from workbench.smoke.plots import (
     category_figure,
     divergence_figure,
@@ -65,6 +65,7 @@ from workbench.smoke.training import export_training, fixed_since
 __all__ = [
     "CATEGORIES",
     "CPU_EXPERIMENT",
+    "Calibration",
     "MODE_LABELS",
     "CaseResult",
     "CheckReport",
@@ -78,6 +79,8 @@ __all__ = [
     "SmokeJob",
     "SmokeOptions",
     "SmokeProgress",
+    "affordable_limit",
+    "calibrate",
     "category_figure",
     "check_servers",
     "check_cases",

@@ -116,6 +116,8 @@ class RunEstimate:
     speedup: float = 1.0
     basis: str = ""
     """Where the seconds come from, for people."""
+    timed: bool = True
+    """False when nothing was measured on this server yet (every stage priced at 1 s)."""
 
     @property
     def sequential_s(self) -> float:
@@ -135,6 +137,12 @@ class RunEstimate:
 
     def case(self, case_id: str) -> CaseEstimate | None:
         return next((c for c in self.cases if c.case_id == case_id), None)
+
+    def subset(self, case_ids: Iterable[str]) -> RunEstimate:
+        """The estimate of running only ``case_ids`` the same way."""
+        wanted = set(case_ids)
+        cases = tuple(c for c in self.cases if c.case_id in wanted)
+        return RunEstimate(cases, self.concurrency, self.speedup, self.basis, self.timed)
 
     def describe(self) -> str:
         """``about 4 min for 6 cases × 2 repeats (72 stages, 1 at a time; …)``."""
@@ -304,7 +312,8 @@ def estimate_run(
         if calibration is not None
         else "no timings on this endpoint and model yet"
     )
-    return RunEstimate(tuple(estimates), shape.concurrency, max(shape.speedup, 1.0), basis)
+    timed = bool(history.calls) or calibration is not None
+    return RunEstimate(tuple(estimates), shape.concurrency, max(shape.speedup, 1.0), basis, timed)
 
 
 def _first_changed(stages: Sequence[StagePrompt], baseline: RunRecord | None) -> int:

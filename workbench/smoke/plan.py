@@ -49,6 +49,7 @@ from workbench.smoke.cases import (
     stratified_sample,
 )
 from workbench.smoke.estimate import (
+    Calibration,
     LatencyHistory,
     RunEstimate,
     RunShape,
@@ -290,12 +291,14 @@ def plan_run(
     cases: Iterable[SmokeCase] | None = None,
     server: ServerManager | None = None,
     calibrate_if_needed: bool = False,
+    calibration: Calibration | None = None,
 ) -> RunPlan:
     """Pick the cases, check a quick check's baseline, describe the run and price it.
 
     Args:
         calibrate_if_needed: with no timings of this endpoint and model in the store,
-            measure the server with two short calls (else the estimate says it cannot tell).
+            measure the server with a few short calls (else the estimate says it cannot tell).
+        calibration: an earlier calibration of this server, used when there are no timings.
 
     Raises:
         ConfigError: no case matches, or the baseline cannot stand in (says why).
@@ -314,7 +317,9 @@ def plan_run(
     manifest = describe_run(env, options, chosen, server, concurrency)
     if options.mode == "quick":
         baseline = check_baseline(_store(env), options.baseline or "", manifest, chosen)
-    estimate = estimate_for(env, chosen, manifest, baseline, concurrency, calibrate_if_needed)
+    estimate = estimate_for(
+        env, chosen, manifest, baseline, concurrency, calibrate_if_needed, calibration
+    )
     return RunPlan(options, chosen, manifest, baseline, estimate)
 
 
@@ -325,13 +330,13 @@ def estimate_for(
     baseline: RunRecord | None,
     concurrency: Concurrency,
     calibrate_if_needed: bool = False,
+    calibration: Calibration | None = None,
 ) -> RunEstimate:
     """The estimate of running ``cases`` as recorded in ``manifest``."""
     models = set(manifest.models.values())
     urls = endpoints(env.llm)
     history = load_history(env.store, urls, models, cases) if env.store is not None else None
-    calibration = None
-    if (history is None or not history.calls) and calibrate_if_needed:
+    if (history is None or not history.calls) and calibration is None and calibrate_if_needed:
         with contextlib.suppress(LLMError):
             calibration = calibrate(env.llm, env.settings.model_main)
     shape = RunShape(manifest.repeats, baseline, concurrency.total, concurrency.speedup)
@@ -342,3 +347,15 @@ def _store(env: RunEnvironment) -> Engine:
     if env.store is None:
         raise ConfigError("a smoke run needs the store: its results are saved as they finish")
     return env.store
+
+
+def affordable_limit(estimate: RunEstimate, cases: tuple[SmokeCase, ...], budget_s: float) -> int:
+    """The largest ``--limit`` whose stratified sample of ``cases`` fits in ``budget_s``
+    (at least 1), priced by ``estimate``'s per-case seconds."""
+    best = 1
+    for n in range(1, len(cases) + 1):
+        picked = stratified_sample(cases, n)
+        if estimate.subset(c.id for c in picked).total_s > budget_s:
+            break
+        best = n
+    return best

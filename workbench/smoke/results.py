@@ -203,6 +203,7 @@ class RunSummary:
     label: str
     planned: int
     counts: RunCounts
+    mode: str = "hunt"
 
 
 def count_verdicts(results: tuple[CaseResult, ...] | list[CaseResult], planned: int) -> RunCounts:
@@ -378,6 +379,14 @@ def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:
                     counts=RunCounts(
                         planned, counts["pass"], counts["fail"], counts["flaky"], counts["error"]
                     ),
+                    mode=_mode(row.manifest),
                 )
             )
         return summaries
+
+
+def _mode(manifest_json: str) -> str:
+    try:
+        return str(json.loads(manifest_json).get("mode", "hunt"))
+    except (ValueError, AttributeError):
+        return "hunt"

@@ -141,3 +141,24 @@ def test_durations_read_like_people_write_them() -> None:
 def test_a_calibration_prices_a_stage_by_prompt_and_answer() -> None:
     calibration = Calibration(request_s=0.1, prefill_tokens_per_s=1000, decode_tokens_per_s=20)
     assert calibration.seconds(500, 40) == pytest.approx(0.1 + 0.5 + 2.0)
+
+
+def test_after_a_quick_check_the_stages_after_an_edit_are_priced_by_how_often_they_carried(
+    edited, demo_database
+) -> None:
+    store = open_store(edited)
+    env = environment(edited, PipelineScript().llm(), store=store, database=demo_database)
+    baseline = run_suite(env, SmokeOptions(repeats=1), cases=CASES)
+    path = edited.prompts_dir / "02_noise.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n- Keep numbers.\n", encoding="utf-8")
+    env = environment(edited, PipelineScript().llm(), store=store, database=demo_database)
+    quick = SmokeOptions(mode="quick", repeats=1, baseline=baseline.id)
+
+    before = plan_run(env, quick, cases=CASES).estimate.cases[0]
+    assert before.stage_seconds["query_normalizer"] == pytest.approx(SCRIPTED_S / 2)  # even odds
+    run_suite(env, quick, cases=CASES)  # the scripted stage 2 answers as before: all carried
+    history = load_history(store, ["scripted://llm"], {edited.model_main}, CASES)
+    assert history.unchanged_share == 1.0
+    after = plan_run(env, quick, cases=CASES).estimate.cases[0]
+    assert after.stage_seconds["noise_removal"] == SCRIPTED_S
+    assert after.stage_seconds["query_normalizer"] == 0.0

@@ -7,9 +7,11 @@ history on this endpoint and model, a short calibration (one prefill-only call w
 long prompt, one short prompt that decodes a few dozen tokens) measures the server's
 speed, and each stage is priced by its rendered prompt and a typical answer length.
 
-A quick check prices only what it will call: the stages from the first one whose
-prompt changed since the baseline (the ones before it are answered from the baseline
-when the baseline's repeats agreed on them), the narrative left out. Concurrency
+A quick check prices only what it will call: the first stage whose prompt changed
+since the baseline (the ones before it are answered from the baseline when the
+baseline's repeats agreed on them), then the stages after it, each weighed by how often
+an edited stage here went on giving the baseline's answer in past quick checks (then
+they are reused too; an even chance before any); the narrative is left out. Concurrency
 divides by the speed-up the self-test measured. The estimate also weighs each stage
 for the progress bar, so that the time left counts stages, not cases.
 """
@@ -42,8 +44,12 @@ HISTORY_TRACES = 300
 CASE_TRACES = 6
 """Traces per question searched for that case's own latencies."""
 CHARS_PER_TOKEN = 3.6
-TYPICAL_ANSWER_TOKENS = {"dates": 12, "sql": 70, "narrative": 60}
-"""A typical answer length by stage kind, for a calibrated estimate (rewrites copy their input)."""
+TYPICAL_ANSWER_TOKENS = {"dates": 16, "rewrite": 64, "sql": 80, "narrative": 80}
+"""A typical answer length by stage kind on the local model, for a calibrated estimate
+(the first run's timings replace it)."""
+UNCHANGED_PRIOR = 0.5
+"""Before any quick check ran here: the chance that an edited stage still gives the
+baseline's answer, so that the stages after it are reused."""
 JUDGE_S = 0.05
 """Judging a repeat besides the pipeline: the gold and the predicted SQL on DuckDB."""
 
@@ -59,12 +65,15 @@ class LatencyHistory:
         by_stage: stage id -> mean fresh seconds over recent runs.
         overhead_s: mean seconds of a pipeline run besides its model calls.
         calls: how many stage calls ``by_stage`` rests on.
+        unchanged_share: in past quick checks, how often the first stage asked again
+            gave the baseline's answer (so the next stage was reused); None: no such check.
     """
 
     by_case: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     by_stage: dict[str, float] = field(default_factory=dict)
     overhead_s: float | None = None
     calls: int = 0
+    unchanged_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -194,23 +203,35 @@ def load_history(
             by_case.setdefault(key, {}).setdefault(stage_id, seconds)
     sums: dict[str, list[float]] = {}
     overheads: list[float] = []
+    carried: list[bool] = []
     for text in recent:
-        fresh = _fresh(text, wanted_endpoints, wanted_models, overheads)
+        fresh = _fresh(text, wanted_endpoints, wanted_models, overheads, carried)
         for stage_id, seconds in fresh.items():
             sums.setdefault(stage_id, []).append(seconds)
-    by_stage = {s: sum(v) / len(v) for s, v in sums.items()}
-    overhead = sum(overheads) / len(overheads) if overheads else None
-    return LatencyHistory(by_case, by_stage, overhead, sum(len(v) for v in sums.values()))
+    return LatencyHistory(
+        by_case,
+        {s: sum(v) / len(v) for s, v in sums.items()},
+        sum(overheads) / len(overheads) if overheads else None,
+        sum(len(v) for v in sums.values()),
+        sum(carried) / len(carried) if carried else None,
+    )
 
 
 def _fresh(
-    text: str, endpoints: set[str], models: set[str], overheads: list[float] | None = None
+    text: str,
+    endpoints: set[str],
+    models: set[str],
+    overheads: list[float] | None = None,
+    carried: list[bool] | None = None,
 ) -> dict[str, float]:
-    """Stage id -> seconds of the stages a trace computed itself on these endpoints/models."""
+    """Stage id -> seconds of the stages a trace computed itself on these endpoints/models;
+    a whole run's overhead goes to ``overheads``, a quick check's carry-through to ``carried``."""
     try:
         data = json.loads(text)
         if data["endpoint"] not in endpoints:
             return {}
+        if carried is not None:
+            _carry(data["stages"], carried)
         fresh: dict[str, float] = {}
         whole = True
         for stage in data["stages"]:
@@ -230,6 +251,16 @@ def _fresh(
         return fresh
     except (KeyError, TypeError, ValueError):
         return {}  # a damaged trace tells nothing about latency
+
+
+def _carry(stages: list[dict], carried: list[bool]) -> None:
+    """In a quick check's trace: was the stage after the first one asked again reused?"""
+    calls = [s for s in stages if s.get("called_model") and not s["skipped"]]
+    if not any(s.get("reused_from") for s in calls):
+        return  # not a quick check
+    asked = next((i for i, s in enumerate(calls) if not s.get("reused_from")), None)
+    if asked is not None and asked + 1 < len(calls) and not calls[asked].get("error"):
+        carried.append(bool(calls[asked + 1].get("reused_from")))
 
 
 # -- calibration ----------------------------------------------------------------------------
@@ -289,6 +320,7 @@ def estimate_run(
     """The expected wall time of running ``cases`` as ``shape`` says, on ``env``."""
     stages = tuple(sorted(env.prompts.stages, key=lambda p: p.order))
     changed = _first_changed(stages, shape.baseline)
+    unchanged = history.unchanged_share if history.unchanged_share is not None else UNCHANGED_PRIOR
     estimates = []
     for case in cases:
         skip = quick_skip(env.prompts, case) if shape.baseline is not None else frozenset()
@@ -302,6 +334,8 @@ def estimate_run(
                 seconds[prompt.id], source = 0.0, "reused"
             else:
                 seconds[prompt.id], source = _stage_seconds(env, case, prompt, history, calibration)
+                if prompt.order > changed and prompt.id in reusable:
+                    seconds[prompt.id] *= 1 - unchanged  # reused where the edit changed nothing
             sources.append(source)
         overhead = (history.overhead_s if history.overhead_s is not None else 0.1) + JUDGE_S
         estimates.append(CaseEstimate(case.id, seconds, shape.repeats, overhead, tuple(sources)))
@@ -364,7 +398,7 @@ def _stage_seconds(
         remaining = resolve_relative_dates(case.question, case.as_of).text
         if not find_unresolved_hints(remaining, case.as_of):
             return 0.0, "calibration"
-    answer = TYPICAL_ANSWER_TOKENS.get(prompt.kind, len(case.question) / CHARS_PER_TOKEN)
+    answer = TYPICAL_ANSWER_TOKENS[prompt.kind]
     return calibration.seconds(_prompt_tokens(env, case, prompt), answer), "calibration"
 
 

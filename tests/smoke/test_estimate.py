@@ -108,10 +108,8 @@ def calibrating_llm() -> ScriptedLLM:
 def test_without_history_a_calibration_measures_the_server(edited, demo_database) -> None:
     llm = calibrating_llm()
     calibration = calibrate(llm, "m")
-    assert len(llm.requests) == 3
-    assert calibration.decode_tokens_per_s == pytest.approx(
-        31 / (32 / 20 + 0.1 - calibration.request_s), rel=0.2
-    )
+    assert len(llm.requests) == 4
+    assert calibration.seconds(1000, 64) == pytest.approx(0.1 + 1000 / 1000 + 64 / 20, rel=0.15)
     env = environment(edited, llm, database=demo_database)
     estimate = estimate_run(env, CASES, RunShape(repeats=1), LatencyHistory(), calibration)
     sources = estimate.cases[0].sources
@@ -139,8 +137,10 @@ def test_durations_read_like_people_write_them() -> None:
 
 
 def test_a_calibration_prices_a_stage_by_prompt_and_answer() -> None:
-    calibration = Calibration(request_s=0.1, prefill_tokens_per_s=1000, decode_tokens_per_s=20)
-    assert calibration.seconds(500, 40) == pytest.approx(0.1 + 0.5 + 2.0)
+    calibration = Calibration(
+        0.1, prefill_tokens_per_s=1000, decode_s=0.05, decode_s_per_context=1e-5
+    )
+    assert calibration.seconds(500, 40) == pytest.approx(0.1 + 0.5 + 40 * (0.05 + 0.005))
 
 
 def test_after_a_quick_check_the_stages_after_an_edit_are_priced_by_how_often_they_carried(

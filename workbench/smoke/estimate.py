@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 
 from workbench.dates import find_unresolved_hints, resolve_relative_dates
 from workbench.errors import LLMError, WorkbenchError
-from workbench.llm import LLM, ChatRequest, Message
+from workbench.llm import LLM, ChatRequest, Completion, Message
 from workbench.pipeline import RunEnvironment, StageContext
 from workbench.pipeline.stages import build_request
 from workbench.prompts import StagePrompt
@@ -78,17 +78,23 @@ class LatencyHistory:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The server's speed, measured by two short calls."""
+    """The server's speed, measured by a few short calls.
+
+    Args:
+        decode_s: seconds per generated token after a short prompt.
+        decode_s_per_context: how much each prompt token slows each generated token
+            (attention reads the whole context for every new token).
+    """
 
     request_s: float
     prefill_tokens_per_s: float
-    decode_tokens_per_s: float
+    decode_s: float
+    decode_s_per_context: float = 0.0
 
     def seconds(self, prompt_tokens: float, answer_tokens: float) -> float:
+        per_token = self.decode_s + self.decode_s_per_context * prompt_tokens
         return (
-            self.request_s
-            + prompt_tokens / self.prefill_tokens_per_s
-            + answer_tokens / self.decode_tokens_per_s
+            self.request_s + prompt_tokens / self.prefill_tokens_per_s + answer_tokens * per_token
         )
 
 
@@ -267,33 +273,33 @@ def _carry(stages: list[dict], carried: list[bool]) -> None:
 
 
 def calibrate(llm: LLM, model: str) -> Calibration:
-    """Two short calls: a long prompt answered with one token (prefill), then a short prompt
-    decoding up to 32 tokens. Raises LLMError when the server does not answer."""
-    filler = " ".join(f"lab{n} result {n % 7} mmol/L normal;" for n in range(160))
-    prefill = ChatRequest(
-        model=model,
-        messages=(Message("system", "Read the notes."), Message("user", filler)),
-        max_tokens=1,
-        logprobs=False,
-    )
-    decode = ChatRequest(
-        model=model,
-        messages=(Message("user", "Count from 1 to 100, separated by spaces."),),
-        max_tokens=32,
-        logprobs=False,
-    )
-    tiny = ChatRequest(model=model, messages=(Message("user", "Hi"),), max_tokens=1)
+    """Four short calls: a one-token answer (the cost of a request), a long prompt answered
+    with one token (prefill), and up to 32 tokens after a short and after a long prompt
+    (decoding, and how context slows it). Raises LLMError when the server does not answer."""
+
+    def ask(user: str, max_tokens: int, system: str = "Answer briefly.") -> Completion:
+        messages = (Message("system", system), Message("user", user))
+        return llm.complete(ChatRequest(model, messages, max_tokens=max_tokens, logprobs=False))
+
+    def notes(tag: str) -> str:  # a long prompt no earlier call shares a prefix with
+        return " ".join(f"{tag}{n}: result {n % 7} mmol/L, normal;" for n in range(150))
+
     started = time.perf_counter()
-    llm.complete(tiny)
+    ask("Hi", 1)
     request_s = time.perf_counter() - started
-    long = llm.complete(prefill)
-    short = llm.complete(decode)
-    prefill_s = max(long.latency_s - request_s, 1e-3)
-    decode_s = max(short.latency_s - request_s, 1e-3)
+    prefill = ask(notes("lab"), 1, "Read the notes.")
+    short = ask("Count from 1 to 100, separated by spaces.", 32)
+    long = ask(notes("ward") + " Now count from 1 to 100, separated by spaces.", 32)
+    prefill_rate = max(prefill.prompt_tokens, 1) / max(prefill.latency_s - request_s, 1e-3)
+    decode_s = max(short.latency_s - request_s, 1e-3) / max(short.completion_tokens, 1)
+    long_decode = long.latency_s - request_s - long.prompt_tokens / prefill_rate
+    per_token_long = max(long_decode, 1e-3) / max(long.completion_tokens, 1)
+    context = max(long.prompt_tokens - short.prompt_tokens, 1)
     return Calibration(
         request_s=request_s,
-        prefill_tokens_per_s=max(long.prompt_tokens, 1) / prefill_s,
-        decode_tokens_per_s=max(short.completion_tokens - 1, 1) / decode_s,
+        prefill_tokens_per_s=prefill_rate,
+        decode_s=decode_s,
+        decode_s_per_context=max(per_token_long - decode_s, 0.0) / context,
     )
 
 

@@ -108,7 +108,7 @@ def calibrating_llm() -> ScriptedLLM:
 def test_without_history_a_calibration_measures_the_server(edited, demo_database) -> None:
     llm = calibrating_llm()
     calibration = calibrate(llm, "m")
-    assert len(llm.requests) == 4
+    assert len(llm.requests) == 5
     assert calibration.seconds(1000, 64) == pytest.approx(0.1 + 1000 / 1000 + 64 / 20, rel=0.15)
     env = environment(edited, llm, database=demo_database)
     estimate = estimate_run(env, CASES, RunShape(repeats=1), LatencyHistory(), calibration)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -273,7 +274,7 @@ def _carry(stages: list[dict], carried: list[bool]) -> None:
 
 
 def calibrate(llm: LLM, model: str) -> Calibration:
-    """Four short calls: a one-token answer (the cost of a request), a long prompt answered
+    """Five short calls: one-token answers (the cost of a request), a long prompt answered
     with one token (prefill), and up to 32 tokens after a short and after a long prompt
     (decoding, and how context slows it). Raises LLMError when the server does not answer."""
 
@@ -281,12 +282,16 @@ def calibrate(llm: LLM, model: str) -> Calibration:
         messages = (Message("system", system), Message("user", user))
         return llm.complete(ChatRequest(model, messages, max_tokens=max_tokens, logprobs=False))
 
-    def notes(tag: str) -> str:  # a long prompt no earlier call shares a prefix with
-        return " ".join(f"{tag}{n}: result {n % 7} mmol/L, normal;" for n in range(150))
+    fresh = uuid.uuid4().hex  # no prefix the server may have cached from another calibration
 
-    started = time.perf_counter()
-    ask("Hi", 1)
-    request_s = time.perf_counter() - started
+    def notes(tag: str) -> str:  # a long prompt no earlier call shares a prefix with
+        return f"{fresh} " + " ".join(f"{tag}{n}: result {n % 7} mmol/L;" for n in range(150))
+
+    request_s = float("inf")
+    for _ in range(2):  # the first may pay for opening the connection
+        started = time.perf_counter()
+        ask("Hi", 1)
+        request_s = min(request_s, time.perf_counter() - started)
     prefill = ask(notes("lab"), 1, "Read the notes.")
     short = ask("Count from 1 to 100, separated by spaces.", 32)
     long = ask(notes("ward") + " Now count from 1 to 100, separated by spaces.", 32)

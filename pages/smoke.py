@@ -44,6 +44,7 @@ from workbench.smoke import (
     run_variants,
     smoke_dir,
     start_smoke_job,
+    stratified_sample,
     variant_rates,
 )
 
@@ -241,6 +242,7 @@ else:
 label = right.text_input("Label", key="smoke_label", placeholder="e.g. after the noise edit")
 
 plan = None
+limit = 0
 try:
     options = SmokeOptions(
         repeats=repeats,
@@ -275,25 +277,18 @@ else:
         help="The default fits in a few minutes on this server; the same number always "
         "samples the same cases.",
     )
+    chosen = stratified_sample(everything.cases, int(limit)) if limit else everything.cases
+    estimate = everything.estimate.subset(c.id for c in chosen)
+    st.info(f"{MODE_LABELS[mode]}: {estimate.describe()}")
+    st.caption(
+        f"All {len(everything.cases)} cases: about {format_duration(everything.estimate.total_s)}."
+    )
+    if everything.manifest.concurrency_note:
+        st.caption(everything.manifest.concurrency_note)
     plan = everything
-    if limit:
-        try:
-            plan = _plan(replace(options, limit=int(limit)), None)
-        except WorkbenchError as exc:
-            st.warning(str(exc))
-            plan = None
-    if plan is not None:
-        st.info(f"{MODE_LABELS[mode]}: {plan.estimate.describe()}")
-        st.caption(
-            f"All {len(everything.cases)} cases: about "
-            f"{format_duration(everything.estimate.total_s)}."
-        )
-        if plan.manifest.concurrency_note:
-            st.caption(plan.manifest.concurrency_note)
 if st.button("Run the smoke suite", type="primary", disabled=job is not None or plan is None):
     try:
-        assert plan is not None
-        _start(plan)
+        _start(_plan(replace(options, limit=int(limit) or None), None))
     except WorkbenchError as exc:
         st.error(str(exc))
     else:

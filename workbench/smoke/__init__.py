@@ -28,6 +28,7 @@ from workbench.smoke.cases import (
     load_tags,
     select_cases,
     smoke_dir,
+    stratified_sample,
 )
 from workbench.smoke.check import CheckReport, check_cases
 from workbench.smoke.compare import (
@@ -117,6 +118,7 @@ __all__ = [
     "smoke_dir",
     "start_smoke_job",
     "stored_checks",
+    "stratified_sample",
     "variant_rates",
     "write_junit",
 ]

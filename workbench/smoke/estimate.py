@@ -40,10 +40,13 @@ from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import RunRecord
 from workbench.store import TraceRow
 
-HISTORY_TRACES = 300
+HISTORY_TRACES = 200
 """Recent traces the per-stage means are taken over."""
-CASE_TRACES = 6
-"""Traces per question searched for that case's own latencies."""
+CASE_TRACES = 4
+"""Traces per case searched for that case's own latencies (a quick check's reused
+stages measured nothing, so the latest trace may not say)."""
+INDEX_TRACES = 5_000
+"""Recent traces searched for each case's own."""
 CHARS_PER_TOKEN = 3.6
 TYPICAL_ANSWER_TOKENS = {"dates": 16, "rewrite": 64, "sql": 80, "narrative": 80}
 """A typical answer length by stage kind on the local model, for a calibrated estimate
@@ -187,27 +190,38 @@ def format_duration(seconds: float) -> str:
 def load_history(
     store: Engine, endpoints: Sequence[str], models: Iterable[str], cases: Iterable[SmokeCase]
 ) -> LatencyHistory:
-    """Fresh stage latencies of ``endpoints`` and ``models`` from the store's traces."""
+    """Fresh stage latencies of ``endpoints`` and ``models`` from the store's traces.
+
+    Only the newest traces are read: ``HISTORY_TRACES`` for the means, and the newest
+    ``CASE_TRACES`` of each case among the ``INDEX_TRACES`` newest (found by question and
+    date before any trace body is read).
+    """
     wanted_endpoints, wanted_models = set(endpoints), set(models)
     keys = {(c.question, c.as_of.isoformat()) for c in cases}
-    by_case: dict[tuple[str, str], dict[str, float]] = {}
-    seen: dict[tuple[str, str], int] = {}
     with Session(store) as session:
+        index = session.exec(
+            select(TraceRow.id, TraceRow.question, TraceRow.as_of)
+            .order_by(col(TraceRow.created).desc())
+            .limit(INDEX_TRACES)
+        ).all()
+        picked: dict[str, tuple[str, str]] = {}
+        seen: dict[tuple[str, str], int] = {}
+        for trace_id, question, as_of in index:
+            key = (question, as_of.isoformat())
+            if key in keys and seen.get(key, 0) < CASE_TRACES:
+                seen[key] = seen.get(key, 0) + 1
+                picked[trace_id] = key
+        mine = session.exec(
+            select(TraceRow.id, TraceRow.trace_json).where(col(TraceRow.id).in_(list(picked)))
+        ).all()
         recent = session.exec(
             select(TraceRow.trace_json).order_by(col(TraceRow.created).desc()).limit(HISTORY_TRACES)
         ).all()
-        mine = session.exec(
-            select(TraceRow.question, TraceRow.as_of, TraceRow.trace_json)
-            .where(col(TraceRow.question).in_([q for q, _ in keys]))
-            .order_by(col(TraceRow.created).desc())
-        ).all()
-    for question, as_of, text in mine:
-        key = (question, as_of.isoformat())
-        if key not in keys or seen.get(key, 0) >= CASE_TRACES:
-            continue
-        seen[key] = seen.get(key, 0) + 1
+    order = {trace_id: i for i, (trace_id, *_) in enumerate(index)}
+    by_case: dict[tuple[str, str], dict[str, float]] = {}
+    for trace_id, text in sorted(mine, key=lambda row: order[row[0]]):  # newest first
         for stage_id, seconds in _fresh(text, wanted_endpoints, wanted_models).items():
-            by_case.setdefault(key, {}).setdefault(stage_id, seconds)
+            by_case.setdefault(picked[trace_id], {}).setdefault(stage_id, seconds)
     sums: dict[str, list[float]] = {}
     overheads: list[float] = []
     carried: list[bool] = []

@@ -10,14 +10,13 @@ import pytest
 
 from tests.environment import environment
 from tests.scripted_llm import ScriptedLLM
+from tests.smoke.test_calibration import calibrating_llm
 from tests.smoke_script import CASES, PipelineScript
-from workbench.llm.protocol import ChatRequest, Completion
 from workbench.settings import PROJECT_ROOT, Settings
+from workbench.smoke.calibration import calibrate
 from workbench.smoke.estimate import (
-    Calibration,
     LatencyHistory,
     RunShape,
-    calibrate,
     estimate_run,
     format_duration,
     load_history,
@@ -91,25 +90,9 @@ def test_another_endpoint_or_model_or_a_reused_stage_is_no_history(edited, demo_
     assert [set(v) for v in other_model.by_case.values()] == [{"date_normalization"}]  # no call
 
 
-def calibrating_llm() -> ScriptedLLM:
-    """A server that prefills 1000 tokens/s and decodes 20 tokens/s after 0.1 s per request."""
-
-    def answer(request: ChatRequest) -> Completion:
-        prompt = sum(len(m.content) for m in request.messages) // 4
-        tokens = request.max_tokens
-        latency = 0.1 + prompt / 1000 + tokens / 20
-        return Completion("x", request.model, "length", prompt, tokens, latency_s=latency)
-
-    llm = ScriptedLLM()
-    llm.responder = answer
-    return llm
-
-
 def test_without_history_a_calibration_measures_the_server(edited, demo_database) -> None:
     llm = calibrating_llm()
     calibration = calibrate(llm, "m")
-    assert len(llm.requests) == 5
-    assert calibration.seconds(1000, 64) == pytest.approx(0.1 + 1000 / 1000 + 64 / 20, rel=0.15)
     env = environment(edited, llm, database=demo_database)
     estimate = estimate_run(env, CASES, RunShape(repeats=1), LatencyHistory(), calibration)
     sources = estimate.cases[0].sources
@@ -134,13 +117,6 @@ def test_durations_read_like_people_write_them() -> None:
         "10 min",
         "2 h 02 min",
     ]
-
-
-def test_a_calibration_prices_a_stage_by_prompt_and_answer() -> None:
-    calibration = Calibration(
-        0.1, prefill_tokens_per_s=1000, decode_s=0.05, decode_s_per_context=1e-5
-    )
-    assert calibration.seconds(500, 40) == pytest.approx(0.1 + 0.5 + 40 * (0.05 + 0.005))
 
 
 def test_after_a_quick_check_the_stages_after_an_edit_are_priced_by_how_often_they_carried(

@@ -6,7 +6,8 @@
 - ``verdicts``: pass, fail, flaky or error over the repeats, and where they part ways;
 - ``plan``: what a run runs (hunt flakes or check an edit), how many at once, its cost;
 - ``baseline``: whether a quick check's baseline can stand in, and which answers;
-- ``estimate``: a run's expected wall time from the store's timings (or a calibration);
+- ``estimate``: a run's expected wall time from the store's timings; ``calibration``:
+  the server's speed measured when there are none;
 - ``runner``: a whole run, stored case by case, resumable; ``progress``: its counts and
   time left; ``watch``: a server restarted under it;
 - ``results``: the run's values and their rows in the store;
@@ -20,6 +21,7 @@
 
 from __future__ import annotations
 
+from workbench.smoke.calibration import Calibration, calibrate
 from workbench.smoke.cases import (
     CATEGORIES,
     SmokeCase,
@@ -39,7 +41,7 @@ from workbench.smoke.compare import (
     model_matrix,
     variant_rates,
 )
-from workbench.smoke.estimate import Calibration, RunEstimate, calibrate, format_duration
+from workbench.smoke.estimate import RunEstimate, format_duration
 from workbench.smoke.experiments import CPU_EXPERIMENT, Connections, model_variants, run_variants
 from workbench.smoke.job import SmokeJob, start_smoke_job
 from workbench.smoke.plan import MODE_LABELS, RunPlan, SmokeOptions, affordable_limit, plan_run

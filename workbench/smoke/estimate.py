@@ -19,8 +19,6 @@ for the progress bar, so that the time left counts stages, not cases.
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,11 +29,15 @@ from sqlmodel import Session, col, select
 
 from workbench.dates import find_unresolved_hints, resolve_relative_dates
 from workbench.errors import LLMError, WorkbenchError
-from workbench.llm import LLM, ChatRequest, Completion, Message
 from workbench.pipeline import RunEnvironment, StageContext
 from workbench.pipeline.stages import build_request
 from workbench.prompts import StagePrompt
 from workbench.smoke.baseline import quick_skip
+from workbench.smoke.calibration import (
+    CHARS_PER_TOKEN,
+    TYPICAL_ANSWER_TOKENS,
+    Calibration,
+)
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import RunRecord
 from workbench.store import TraceRow
@@ -47,10 +49,6 @@ CASE_TRACES = 4
 stages measured nothing, so the latest trace may not say)."""
 INDEX_TRACES = 5_000
 """Recent traces searched for each case's own."""
-CHARS_PER_TOKEN = 3.6
-TYPICAL_ANSWER_TOKENS = {"dates": 16, "rewrite": 64, "sql": 80, "narrative": 80}
-"""A typical answer length by stage kind on the local model, for a calibrated estimate
-(the first run's timings replace it)."""
 UNCHANGED_PRIOR = 0.5
 """Before any quick check ran here: the chance that an edited stage still gives the
 baseline's answer, so that the stages after it are reused."""
@@ -78,28 +76,6 @@ class LatencyHistory:
     overhead_s: float | None = None
     calls: int = 0
     unchanged_share: float | None = None
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The server's speed, measured by a few short calls.
-
-    Args:
-        decode_s: seconds per generated token after a short prompt.
-        decode_s_per_context: how much each prompt token slows each generated token
-            (attention reads the whole context for every new token).
-    """
-
-    request_s: float
-    prefill_tokens_per_s: float
-    decode_s: float
-    decode_s_per_context: float = 0.0
-
-    def seconds(self, prompt_tokens: float, answer_tokens: float) -> float:
-        per_token = self.decode_s + self.decode_s_per_context * prompt_tokens
-        return (
-            self.request_s + prompt_tokens / self.prefill_tokens_per_s + answer_tokens * per_token
-        )
 
 
 @dataclass(frozen=True)
@@ -282,44 +258,6 @@ def _carry(stages: list[dict], carried: list[bool]) -> None:
     asked = next((i for i, s in enumerate(calls) if not s.get("reused_from")), None)
     if asked is not None and asked + 1 < len(calls) and not calls[asked].get("error"):
         carried.append(bool(calls[asked + 1].get("reused_from")))
-
-
-# -- calibration ----------------------------------------------------------------------------
-
-
-def calibrate(llm: LLM, model: str) -> Calibration:
-    """Five short calls: one-token answers (the cost of a request), a long prompt answered
-    with one token (prefill), and up to 32 tokens after a short and after a long prompt
-    (decoding, and how context slows it). Raises LLMError when the server does not answer."""
-
-    def ask(user: str, max_tokens: int, system: str = "Answer briefly.") -> Completion:
-        messages = (Message("system", system), Message("user", user))
-        return llm.complete(ChatRequest(model, messages, max_tokens=max_tokens, logprobs=False))
-
-    fresh = uuid.uuid4().hex  # no prefix the server may have cached from another calibration
-
-    def notes(tag: str) -> str:  # a long prompt no earlier call shares a prefix with
-        return f"{fresh} " + " ".join(f"{tag}{n}: result {n % 7} mmol/L;" for n in range(150))
-
-    request_s = float("inf")
-    for _ in range(2):  # the first may pay for opening the connection
-        started = time.perf_counter()
-        ask("Hi", 1)
-        request_s = min(request_s, time.perf_counter() - started)
-    prefill = ask(notes("lab"), 1, "Read the notes.")
-    short = ask("Count from 1 to 100, separated by spaces.", 32)
-    long = ask(notes("ward") + " Now count from 1 to 100, separated by spaces.", 32)
-    prefill_rate = max(prefill.prompt_tokens, 1) / max(prefill.latency_s - request_s, 1e-3)
-    decode_s = max(short.latency_s - request_s, 1e-3) / max(short.completion_tokens, 1)
-    long_decode = long.latency_s - request_s - long.prompt_tokens / prefill_rate
-    per_token_long = max(long_decode, 1e-3) / max(long.completion_tokens, 1)
-    context = max(long.prompt_tokens - short.prompt_tokens, 1)
-    return Calibration(
-        request_s=request_s,
-        prefill_tokens_per_s=prefill_rate,
-        decode_s=decode_s,
-        decode_s_per_context=max(per_token_long - decode_s, 0.0) / context,
-    )
 
 
 # -- the estimate --------------------------------------------------------------------------

@@ -48,12 +48,11 @@ from workbench.smoke.cases import (
     smoke_dir,
     stratified_sample,
 )
+from workbench.smoke.calibration import Calibration, calibrate
 from workbench.smoke.estimate import (
-    Calibration,
     LatencyHistory,
     RunEstimate,
     RunShape,
-    calibrate,
     estimate_run,
     load_history,
 )

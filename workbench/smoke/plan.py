@@ -40,6 +40,7 @@ from workbench.prompts import StagePrompt
 from workbench.prompts.versions import latest
 from workbench.settings import Settings
 from workbench.smoke.baseline import check_baseline
+from workbench.smoke.calibration import Calibration, calibrate
 from workbench.smoke.cases import (
     SmokeCase,
     case_digest,
@@ -48,7 +49,6 @@ from workbench.smoke.cases import (
     smoke_dir,
     stratified_sample,
 )
-from workbench.smoke.calibration import Calibration, calibrate
 from workbench.smoke.estimate import (
     LatencyHistory,
     RunEstimate,

@@ -173,7 +173,8 @@ def execute_run(
     try:
         if manifest.restart_between_repeats:
             assert server is not None
-            finished = _run_in_passes(pending, manifest, ctx, server, tracker, watch)
+            passes = Passes(server, tracker, watch)
+            finished = _run_in_passes(pending, manifest, ctx, _lanes(env, concurrency), passes)
         else:
             finished = _run_back_to_back(pending, manifest, ctx, _lanes(env, concurrency))
         for result in finished:
@@ -290,16 +291,24 @@ def _run_back_to_back(
             yield result
 
 
+@dataclass(frozen=True)
+class Passes:
+    """What a run in passes needs besides its cases: the server it restarts between
+    passes, the tracker it reports restarts to, the watch it tells of them."""
+
+    server: ServerManager
+    tracker: Tracker
+    watch: ServerWatch
+
+
 def _run_in_passes(
     pending: list[SmokeCase],
     manifest: RunManifest,
     ctx: SuiteContext,
-    server: ServerManager,
-    tracker: Tracker,
-    watch: ServerWatch,
+    lanes: Lanes,
+    passes: Passes,
 ) -> Iterator[CaseResult]:
-    """One pass over every case per repeat, restarting the server before each later pass
-    (one case at a time: the passes exist to isolate the server's state)."""
+    """One pass over every case per repeat, restarting the server before each later pass."""
     outcomes: dict[str, list[RepeatOutcome]] = {c.id: [] for c in pending}
     elapsed: dict[str, float] = {c.id: 0.0 for c in pending}
     gold_failures: dict[str, CaseResult] = {}
@@ -307,11 +316,11 @@ def _run_in_passes(
         if ctx.cancel.is_set():
             return
         if repeat:
-            tracker.report(
+            passes.tracker.report(
                 "running", note=f"restarting the model server before repeat {repeat + 1}"
             )
-            server.restart()
-            watch.reset()
+            passes.server.restart()
+            passes.watch.reset()
 
         def once(case: SmokeCase) -> RepeatOutcome | None:
             started = time.monotonic()
@@ -324,12 +333,13 @@ def _run_in_passes(
             elapsed[case.id] += time.monotonic() - started
             return ran[0] if ran is not None else None
 
-        one_at_a_time = Lanes(1, {}, lambda case: "")
-        for case, outcome in _each_case(pending, once, one_at_a_time, ctx.cancel):
-            watch.check()
+        for case, outcome in _each_case(pending, once, lanes, ctx.cancel):
+            passes.watch.check()
             if outcome is not None:
                 outcomes[case.id].append(outcome)
-            tracker.report("running", note=f"repeat {repeat + 1} of {manifest.repeats}: {case.id}")
+            passes.tracker.report(
+                "running", note=f"repeat {repeat + 1} of {manifest.repeats}: {case.id}"
+            )
     yield from gold_failures.values()
     for case in pending:
         if case.id not in gold_failures and len(outcomes[case.id]) == manifest.repeats:

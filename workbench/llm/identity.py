@@ -71,5 +71,6 @@ def server_started(endpoint: str, timeout_s: float = 2.0) -> float | None:
 
 
 def identify(endpoint: str, flags: dict[str, Any] | None = None) -> ServerIdentity:
-    """The identity of the server at ``endpoint`` now."""
-    return ServerIdentity(endpoint, flags, server_started(endpoint))
+    """The identity of the server at ``endpoint`` now (its start time is asked only when
+    the flags are unknown: known flags identify it alone)."""
+    return ServerIdentity(endpoint, flags, server_started(endpoint) if flags is None else None)

@@ -130,8 +130,10 @@ def test_after_a_quick_check_the_stages_after_an_edit_are_priced_by_how_often_th
     env = environment(edited, PipelineScript().llm(), store=store, database=demo_database)
     quick = SmokeOptions(mode="quick", repeats=1, baseline=baseline.id)
 
-    before = plan_run(env, quick, cases=CASES).estimate.cases[0]
+    planned = plan_run(env, quick, cases=CASES).estimate
+    before = planned.cases[0]
     assert before.stage_seconds["query_normalizer"] == pytest.approx(SCRIPTED_S / 2)  # even odds
+    assert "3–15 of 21 stages to compute" in planned.describe()  # stage 2, then maybe 3-6
     run_suite(env, quick, cases=CASES)  # the scripted stage 2 answers as before: all carried
     history = load_history(store, ["scripted://llm"], {edited.model_main}, CASES)
     assert history.unchanged_share == 1.0

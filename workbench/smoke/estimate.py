@@ -87,6 +87,8 @@ class CaseEstimate:
     runs: int
     overhead_s: float
     sources: tuple[Source, ...] = ()
+    maybe: int = 0
+    """Of the stages to compute, how many a quick check may still reuse (after the edit)."""
 
     @property
     def stages(self) -> int:
@@ -130,6 +132,10 @@ class RunEstimate:
     def calls(self) -> int:
         return sum(c.calls for c in self.cases)
 
+    @property
+    def maybe(self) -> int:
+        return sum(c.maybe * c.runs for c in self.cases)
+
     def case(self, case_id: str) -> CaseEstimate | None:
         return next((c for c in self.cases if c.case_id == case_id), None)
 
@@ -144,9 +150,10 @@ class RunEstimate:
         runs = self.cases[0].runs if self.cases else 1
         repeats = f" × {runs} repeats" if runs > 1 else ""
         at_once = f"{self.concurrency} at a time" if self.concurrency > 1 else "one at a time"
+        calls = f"{self.calls - self.maybe}–{self.calls}" if self.maybe else f"{self.calls}"
         return (
             f"about {format_duration(self.total_s)} for {len(self.cases)} cases{repeats} "
-            f"({self.calls} of {self.stages} stages to compute, {at_once}; {self.basis})"
+            f"({calls} of {self.stages} stages to compute, {at_once}; {self.basis})"
         )
 
 
@@ -290,6 +297,7 @@ def estimate_run(
         reusable = _reusable(case, shape.baseline)
         seconds: dict[str, float] = {}
         sources: list[Source] = []
+        maybe = 0
         for prompt in stages:
             if prompt.id in skip:
                 seconds[prompt.id], source = 0.0, "none"
@@ -299,9 +307,12 @@ def estimate_run(
                 seconds[prompt.id], source = _stage_seconds(env, case, prompt, history, calibration)
                 if prompt.order > changed and prompt.id in reusable:
                     seconds[prompt.id] *= 1 - unchanged  # reused where the edit changed nothing
+                    maybe += 1
             sources.append(source)
         overhead = (history.overhead_s if history.overhead_s is not None else 0.1) + JUDGE_S
-        estimates.append(CaseEstimate(case.id, seconds, shape.repeats, overhead, tuple(sources)))
+        estimates.append(
+            CaseEstimate(case.id, seconds, shape.repeats, overhead, tuple(sources), maybe)
+        )
     basis = (
         f"from {history.calls} timed stage calls on this endpoint and model"
         if history.calls

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from workbench.llm import LLM, ChatRequest, Completion, Message
 
 CHARS_PER_TOKEN = 3.6
-TYPICAL_ANSWER_TOKENS = {"dates": 16, "rewrite": 64, "sql": 80, "narrative": 80}
-"""A typical answer length by stage kind on the local model, for a calibrated estimate
-(the first run's timings replace it)."""
+TYPICAL_ANSWER_TOKENS = {"dates": 16, "rewrite": 105, "sql": 100, "narrative": 180}
+"""The mean answer length by stage kind on the local model (SmolLM2-135M, bf16, 20 suite
+cases × 2 repeats), for a calibrated estimate; the first run's timings replace it."""
 
 
 @dataclass(frozen=True)

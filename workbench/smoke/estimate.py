@@ -63,7 +63,8 @@ class LatencyHistory:
     """Seconds per stage on one endpoint and model, as the store recorded them.
 
     Args:
-        by_case: (question, as_of) -> stage id -> the latest fresh seconds.
+        by_case: (question, as_of) -> stage id -> the mean fresh seconds of the case's
+            newest traces (one call's time swings with the machine's load).
         by_stage: stage id -> mean fresh seconds over recent runs.
         overhead_s: mean seconds of a pipeline run besides its model calls.
         calls: how many stage calls ``by_stage`` rests on.
@@ -201,10 +202,14 @@ def load_history(
             select(TraceRow.trace_json).order_by(col(TraceRow.created).desc()).limit(HISTORY_TRACES)
         ).all()
     order = {trace_id: i for i, (trace_id, *_) in enumerate(index)}
-    by_case: dict[tuple[str, str], dict[str, float]] = {}
+    measured: dict[tuple[str, str], dict[str, list[float]]] = {}
     for trace_id, text in sorted(mine, key=lambda row: order[row[0]]):  # newest first
         for stage_id, seconds in _fresh(text, wanted_endpoints, wanted_models).items():
-            by_case.setdefault(picked[trace_id], {}).setdefault(stage_id, seconds)
+            measured.setdefault(picked[trace_id], {}).setdefault(stage_id, []).append(seconds)
+    by_case = {
+        key: {stage: sum(v) / len(v) for stage, v in stages.items()}
+        for key, stages in measured.items()
+    }
     sums: dict[str, list[float]] = {}
     overheads: list[float] = []
     carried: list[bool] = []

@@ -5,16 +5,17 @@ the local server from ``python -m workbench serve``), in a temporary data direct
 a copy of the prompts. In one process, on a stratified sample of ``BENCH_CASES`` cases
 (default 20):
 
-1. a full run (Hunt flakes, ``BENCH_REPEATS`` repeats, default 2), estimated first from
-   a calibration of the server (the store is empty; the calibration's own calls are
-   timed apart);
+1. a full run (Hunt flakes, ``BENCH_REPEATS`` repeats, default 2), estimated from a
+   calibration of the server (the store is empty);
 2. a quick check after an edit to stage 6 (SQL generation), against run 1;
 3. a quick check after an edit to stage 2 (noise removal) instead, against run 1.
 
 It prints each run's wall time and estimate, the ratios full / quick, how far each
 estimate was from the wall time, and the workbench's overhead in the full run: the
 wall time less the time spent waiting for the model (every fresh call's latency, as
-the client measured it). Not part of ``python -m bench``: it takes about an hour on
+the client measured it). Each estimate is made just before its run, after measuring
+the server's pace (and calibrating it when the store has no timings); those calls are
+timed apart. Not part of ``python -m bench``: it takes about an hour on
 the CPU default. Set ``BENCH_OUT`` to a file to keep the numbers as JSON.
 """
 
@@ -32,12 +33,11 @@ from workbench.llm import make_llm
 from workbench.pipeline import RunEnvironment, load_trace
 from workbench.settings import PROJECT_ROOT, load_settings
 from workbench.smoke import (
-    Calibration,
     RunRecord,
     SmokeOptions,
-    calibrate,
     compare_smoke_runs,
     load_cases,
+    measure_speed,
     plan_run,
     run_plan,
     smoke_dir,
@@ -62,11 +62,12 @@ def model_seconds(engine: Any, record: RunRecord) -> float:
     )
 
 
-def timed(
-    env: RunEnvironment, options: SmokeOptions, cases, calibration: Calibration | None
-) -> dict[str, Any]:
+def timed(env: RunEnvironment, options: SmokeOptions, cases) -> dict[str, Any]:
+    probing = time.perf_counter()
+    speed = measure_speed(env)  # model calls: timed apart from the run
+    probe_s = time.perf_counter() - probing
     started = time.perf_counter()
-    plan = plan_run(env, options, cases=cases, calibration=calibration)
+    plan = plan_run(env, options, cases=cases, speed=speed)
     planned = time.perf_counter() - started
     record = run_plan(env, plan)
     wall = time.perf_counter() - started
@@ -80,6 +81,8 @@ def timed(
         "verdicts": {r.case_id: r.verdict for r in record.results},
         "wall_s": wall,
         "plan_s": planned,
+        "probe_s": probe_s,
+        "calibrated": speed.calibration is not None,
         "estimate_s": plan.estimate.total_s,
         "estimate_basis": plan.estimate.basis,
         "model_s": waiting,
@@ -124,16 +127,13 @@ def main() -> None:
         def env() -> RunEnvironment:  # the prompt files as they are now
             return RunEnvironment.load(settings, llm, store=engine)
 
-        started = time.perf_counter()
-        calibration = calibrate(llm, settings.model_main)  # the store has no timings yet
-        print(f"calibration: {time.perf_counter() - started:.1f} s, {calibration}", flush=True)
-        full = timed(env(), SmokeOptions(repeats=repeats, concurrency=1), cases, calibration)
+        full = timed(env(), SmokeOptions(repeats=repeats, concurrency=1), cases)
         quick = SmokeOptions(mode="quick", repeats=1, baseline=full["run"], concurrency=1)
         pristine = {name: (prompts / name).read_text(encoding="utf-8") for name in EDITS}
         results = {"full": full}
         for name in EDITS:
             edit(prompts, name)
-            results[name] = timed(env(), quick, cases, None)
+            results[name] = timed(env(), quick, cases)
             (prompts / name).write_text(pristine[name], encoding="utf-8")
         llm.close()
 

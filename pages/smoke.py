@@ -17,13 +17,12 @@ from workbench.smoke import (
     CATEGORIES,
     CPU_EXPERIMENT,
     MODE_LABELS,
-    Calibration,
     RunPlan,
     RunRecord,
+    ServerSpeed,
     SmokeJob,
     SmokeOptions,
     affordable_limit,
-    calibrate,
     category_figure,
     compare_smoke_runs,
     comparison_frame,
@@ -34,6 +33,7 @@ from workbench.smoke import (
     load_run,
     load_tags,
     margin_figure,
+    measure_speed,
     model_matrix,
     model_variants,
     plan_run,
@@ -82,22 +82,20 @@ def _start(plan: RunPlan) -> None:
     st.session_state[JOB] = start_smoke_job(work, "run")
 
 
-@st.cache_data(ttl=900, show_spinner="Measuring the model server's speed…")
-def _calibration(endpoint: str, model: str) -> Calibration | None:
-    """Two short calls when the store has no timings of this server yet (None when down)."""
-    llm = make_llm(current)
-    try:
-        return calibrate(llm, model)
-    except WorkbenchError:
-        return None
-    finally:
-        llm.close()
-
-
-def _plan(options: SmokeOptions, calibration: Calibration | None) -> RunPlan:
+@st.cache_data(ttl=120, show_spinner="Measuring the model server's speed…")
+def _speed(endpoint: str, model: str) -> ServerSpeed:
+    """The server's pace now (and a calibration when the store has no timings of it)."""
     env = _env()
     try:
-        return plan_run(env, options, server=_server(), calibration=calibration)
+        return measure_speed(env)
+    finally:
+        env.llm.close()
+
+
+def _plan(options: SmokeOptions, speed: ServerSpeed) -> RunPlan:
+    env = _env()
+    try:
+        return plan_run(env, options, server=_server(), speed=speed)
     finally:
         env.llm.close()
 
@@ -254,9 +252,9 @@ try:
         mode=mode,
         baseline=baseline,
     )
-    everything = _plan(options, None)
-    if not everything.estimate.timed:
-        everything = _plan(options, _calibration(current.base_urls[0], current.model_main))
+    # no probe while a run of ours is going: it could share a batch with the run's requests
+    speed = _speed(current.base_urls[0], current.model_main) if job is None else ServerSpeed()
+    everything = _plan(options, speed)
 except WorkbenchError as exc:
     st.warning(str(exc))
 else:
@@ -288,7 +286,7 @@ else:
     plan = everything
 if st.button("Run the smoke suite", type="primary", disabled=job is not None or plan is None):
     try:
-        _start(_plan(replace(options, limit=int(limit) or None), None))
+        _start(_plan(replace(options, limit=int(limit) or None), speed))
     except WorkbenchError as exc:
         st.error(str(exc))
     else:

@@ -6,7 +6,7 @@ import pytest
 
 from tests.scripted_llm import ScriptedLLM
 from workbench.llm.protocol import ChatRequest, Completion
-from workbench.smoke.calibration import Calibration, calibrate
+from workbench.smoke.calibration import Calibration, calibrate, measure_pace
 
 
 def calibrating_llm() -> ScriptedLLM:
@@ -47,3 +47,14 @@ def test_a_calibration_prices_a_stage_by_prompt_and_answer() -> None:
         0.1, prefill_tokens_per_s=1000, decode_s=0.05, decode_s_per_context=1e-5
     )
     assert calibration.seconds(500, 40) == pytest.approx(0.1 + 0.5 + 40 * (0.05 + 0.005))
+
+
+def test_the_pace_is_seconds_per_token_of_a_fixed_request_never_cached_whole() -> None:
+    llm = calibrating_llm()
+    pace = measure_pace(llm, "m")
+    measure_pace(llm, "m")
+    first, second = (r.messages[-1].content for r in llm.requests)
+    assert first != second and first[:60] == second[:60]  # the same question, a fresh end
+    request = llm.requests[0]
+    prompt = sum(len(m.content) for m in request.messages) // 4
+    assert pace == pytest.approx((0.1 + prompt / 1000 + 24 / 20) / 24)

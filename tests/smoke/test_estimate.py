@@ -13,7 +13,7 @@ from tests.scripted_llm import ScriptedLLM
 from tests.smoke.test_calibration import calibrating_llm
 from tests.smoke_script import CASES, PipelineScript
 from workbench.settings import PROJECT_ROOT, Settings
-from workbench.smoke.calibration import calibrate
+from workbench.smoke.calibration import ServerSpeed, calibrate
 from workbench.smoke.estimate import (
     LatencyHistory,
     RunShape,
@@ -22,7 +22,7 @@ from workbench.smoke.estimate import (
     load_history,
 )
 from workbench.smoke.plan import SmokeOptions, plan_run
-from workbench.smoke.runner import run_suite
+from workbench.smoke.runner import run_plan, run_suite
 from workbench.store import open_store
 
 SCRIPTED_S = 0.25  # what every scripted call says it took
@@ -94,7 +94,8 @@ def test_without_history_a_calibration_measures_the_server(edited, demo_database
     llm = calibrating_llm()
     calibration = calibrate(llm, "m")
     env = environment(edited, llm, database=demo_database)
-    estimate = estimate_run(env, CASES, RunShape(repeats=1), LatencyHistory(), calibration)
+    speed = ServerSpeed(calibration=calibration)
+    estimate = estimate_run(env, CASES, RunShape(repeats=1), LatencyHistory(), speed)
     sources = estimate.cases[0].sources
     assert set(sources) == {"calibration"}
     assert estimate.cases[0].stage_seconds["date_normalization"] == 0.0  # Python resolves it
@@ -140,3 +141,25 @@ def test_after_a_quick_check_the_stages_after_an_edit_are_priced_by_how_often_th
     after = plan_run(env, quick, cases=CASES).estimate.cases[0]
     assert after.stage_seconds["noise_removal"] == SCRIPTED_S
     assert after.stage_seconds["query_normalizer"] == 0.0
+
+
+def test_the_history_is_scaled_to_the_servers_pace_now(edited, demo_database) -> None:
+    store = open_store(edited)
+    env = environment(edited, PipelineScript().llm(), store=store, database=demo_database)
+    plan = plan_run(env, SmokeOptions(repeats=1), cases=CASES, speed=ServerSpeed(pace_s=0.05))
+    run_plan(env, plan)
+    assert plan.manifest.pace_s == 0.05
+    history = load_history(store, ["scripted://llm"], {edited.model_main}, CASES)
+    assert history.pace_s == 0.05
+
+    same = estimate_run(env, CASES, RunShape(), history, ServerSpeed(pace_s=0.05))
+    busy = estimate_run(env, CASES, RunShape(), history, ServerSpeed(pace_s=0.10))
+    stage = "sql_generation"
+    assert busy.cases[0].stage_seconds[stage] == pytest.approx(
+        2 * same.cases[0].stage_seconds[stage]
+    )
+    assert "2.0x slower than then" in busy.basis
+    wild = estimate_run(env, CASES, RunShape(), history, ServerSpeed(pace_s=5.0))
+    assert wild.cases[0].stage_seconds[stage] == pytest.approx(4 * SCRIPTED_S)  # bounded
+    unknown = estimate_run(env, CASES, RunShape(), history, ServerSpeed())
+    assert unknown.cases[0].stage_seconds[stage] == SCRIPTED_S

@@ -36,6 +36,7 @@ from workbench.smoke import (
     load_cases,
     load_run,
     load_tags,
+    measure_speed,
     model_matrix,
     model_variants,
     plan_run,
@@ -248,7 +249,7 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             if args.resume:
                 record = resume_run(env, args.resume, server=server, on_progress=print_progress)
             else:
-                plan = plan_run(env, options, server=server, calibrate_if_needed=True)
+                plan = plan_run(env, options, server=server, speed=measure_speed(env))
                 if args.estimate:
                     return estimate_outcome(plan)
                 say(f"{MODE_LABELS[options.mode]}: {plan.estimate.describe()}")

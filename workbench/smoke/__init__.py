@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from workbench.smoke.calibration import Calibration, calibrate
+from workbench.smoke.calibration import Calibration, ServerSpeed, calibrate
 from workbench.smoke.cases import (
     CATEGORIES,
     SmokeCase,
@@ -44,7 +44,14 @@ from workbench.smoke.compare import (
 from workbench.smoke.estimate import RunEstimate, format_duration
 from workbench.smoke.experiments import CPU_EXPERIMENT, Connections, model_variants, run_variants
 from workbench.smoke.job import SmokeJob, start_smoke_job
-from workbench.smoke.plan import MODE_LABELS, RunPlan, SmokeOptions, affordable_limit, plan_run
+from workbench.smoke.plan import (
+    MODE_LABELS,
+    RunPlan,
+    SmokeOptions,
+    affordable_limit,
+    measure_speed,
+    plan_run,
+)
 from workbench.smoke.plots import (
     category_figure,
     divergence_figure,
@@ -76,6 +83,7 @@ __all__ = [
     "RunEstimate",
     "RunPlan",
     "RunRecord",
+    "ServerSpeed",
     "RunSummary",
     "SmokeCase",
     "SmokeComparison",
@@ -104,6 +112,7 @@ __all__ = [
     "load_run",
     "load_tags",
     "margin_figure",
+    "measure_speed",
     "model_matrix",
     "model_variants",
     "plan_run",

@@ -6,6 +6,9 @@ speed, and how a long prompt slows decoding (attention reads the whole context f
 every new token); a stage is priced by its rendered prompt and a typical answer length.
 Every long prompt starts with a fresh token: a prefix cache would otherwise answer it
 from an earlier calibration and fake the prefill.
+
+With history, one call is enough: the pace of a fixed short request now, against its
+pace when the history was recorded, scales the history to the server's present speed.
 """
 
 from __future__ import annotations
@@ -77,3 +80,42 @@ def calibrate(llm: LLM, model: str) -> Calibration:
         decode_s=decode_s,
         decode_s_per_context=max(per_token_long - decode_s, 0.0) / context,
     )
+
+
+PACE_QUESTION = (
+    "hi, could you pls list every lab that had more than five critical potassium results "
+    "last month, with the count for each, thanks"
+)
+
+
+def measure_pace(llm: LLM, model: str) -> float:
+    """Seconds per generated token of one fixed short rewrite, now.
+
+    The same request every time (a fresh token ends it, so no prefix cache answers it
+    whole): its pace now against its pace when the history was recorded tells how much
+    faster or slower the server is at the moment (a shared machine, a busy GPU).
+    """
+    request = ChatRequest(
+        model,
+        (
+            Message("system", "Rewrite the question as one short sentence."),
+            Message("user", f"{PACE_QUESTION} ({uuid.uuid4().hex[:8]})"),
+        ),
+        max_tokens=24,
+        logprobs=False,
+    )
+    completion = llm.complete(request)
+    return completion.latency_s / max(completion.completion_tokens, 1)
+
+
+@dataclass(frozen=True)
+class ServerSpeed:
+    """How fast the server is right now, measured before a run.
+
+    Args:
+        pace_s: ``measure_pace`` now (None: not measured).
+        calibration: the server measured in full, when the store has no timings of it.
+    """
+
+    pace_s: float | None = None
+    calibration: Calibration | None = None

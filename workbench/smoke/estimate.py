@@ -19,6 +19,7 @@ for the progress bar, so that the time left counts stages, not cases.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,10 +38,11 @@ from workbench.smoke.calibration import (
     CHARS_PER_TOKEN,
     TYPICAL_ANSWER_TOKENS,
     Calibration,
+    ServerSpeed,
 )
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import RunRecord
-from workbench.store import TraceRow
+from workbench.store import SmokeRunRow, TraceRow
 
 HISTORY_TRACES = 200
 """Recent traces the per-stage means are taken over."""
@@ -49,6 +51,10 @@ CASE_TRACES = 4
 stages measured nothing, so the latest trace may not say)."""
 INDEX_TRACES = 5_000
 """Recent traces searched for each case's own."""
+PACE_RUNS = 20
+"""Recent runs whose pace before they started is the reference for the pace now."""
+SLOWER_BOUNDS = (0.25, 4.0)
+"""How far the server's present pace may scale its history."""
 UNCHANGED_PRIOR = 0.5
 """Before any quick check ran here: the chance that an edited stage still gives the
 baseline's answer, so that the stages after it are reused."""
@@ -70,6 +76,8 @@ class LatencyHistory:
         calls: how many stage calls ``by_stage`` rests on.
         unchanged_share: in past quick checks, how often the first stage asked again
             gave the baseline's answer (so the next stage was reused); None: no such check.
+        pace_s: the server's pace before the recent runs (their median), to compare
+            with its pace now.
     """
 
     by_case: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
@@ -77,6 +85,7 @@ class LatencyHistory:
     overhead_s: float | None = None
     calls: int = 0
     unchanged_share: float | None = None
+    pace_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,9 @@ def load_history(
         recent = session.exec(
             select(TraceRow.trace_json).order_by(col(TraceRow.created).desc()).limit(HISTORY_TRACES)
         ).all()
+        manifests = session.exec(
+            select(SmokeRunRow.manifest).order_by(col(SmokeRunRow.created).desc()).limit(PACE_RUNS)
+        ).all()
     order = {trace_id: i for i, (trace_id, *_) in enumerate(index)}
     measured: dict[tuple[str, str], dict[str, list[float]]] = {}
     for trace_id, text in sorted(mine, key=lambda row: order[row[0]]):  # newest first
@@ -223,7 +235,20 @@ def load_history(
         sum(overheads) / len(overheads) if overheads else None,
         sum(len(v) for v in sums.values()),
         sum(carried) / len(carried) if carried else None,
+        _median_pace(manifests, wanted_endpoints),
     )
+
+
+def _median_pace(manifests: Sequence[str], endpoints: set[str]) -> float | None:
+    paces = []
+    for text in manifests:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            continue
+        if data.get("pace_s") and set(data.get("endpoint", "").split(",")) <= endpoints:
+            paces.append(float(data["pace_s"]))
+    return statistics.median(paces) if paces else None
 
 
 def _fresh(
@@ -290,9 +315,16 @@ def estimate_run(
     cases: Sequence[SmokeCase],
     shape: RunShape,
     history: LatencyHistory,
-    calibration: Calibration | None = None,
+    speed: ServerSpeed | None = None,
 ) -> RunEstimate:
-    """The expected wall time of running ``cases`` as ``shape`` says, on ``env``."""
+    """The expected wall time of running ``cases`` as ``shape`` says, on ``env``; the
+    history scaled to the server's pace now when both paces are known."""
+    speed = speed or ServerSpeed()
+    calibration = speed.calibration
+    slower = 1.0
+    if speed.pace_s and history.pace_s:
+        low, high = SLOWER_BOUNDS
+        slower = min(max(speed.pace_s / history.pace_s, low), high)
     stages = tuple(sorted(env.prompts.stages, key=lambda p: p.order))
     changed = _first_changed(stages, shape.baseline)
     unchanged = history.unchanged_share if history.unchanged_share is not None else UNCHANGED_PRIOR
@@ -310,6 +342,8 @@ def estimate_run(
                 seconds[prompt.id], source = 0.0, "reused"
             else:
                 seconds[prompt.id], source = _stage_seconds(env, case, prompt, history, calibration)
+                if source in ("this case", "this stage"):
+                    seconds[prompt.id] *= slower
                 if prompt.order > changed and prompt.id in reusable:
                     seconds[prompt.id] *= 1 - unchanged  # reused where the edit changed nothing
                     maybe += 1
@@ -318,8 +352,9 @@ def estimate_run(
         estimates.append(
             CaseEstimate(case.id, seconds, shape.repeats, overhead, tuple(sources), maybe)
         )
+    now = f", the server {_how_fast(slower)} now" if slower != 1.0 else ""
     basis = (
-        f"from {history.calls} timed stage calls on this endpoint and model"
+        f"from {history.calls} timed stage calls on this endpoint and model{now}"
         if history.calls
         else "from a calibration call"
         if calibration is not None
@@ -327,6 +362,12 @@ def estimate_run(
     )
     timed = bool(history.calls) or calibration is not None
     return RunEstimate(tuple(estimates), shape.concurrency, max(shape.speedup, 1.0), basis, timed)
+
+
+def _how_fast(slower: float) -> str:
+    if slower >= 1:
+        return f"{slower:.1f}x slower than then"
+    return f"{1 / slower:.1f}x faster than then"
 
 
 def _first_changed(stages: Sequence[StagePrompt], baseline: RunRecord | None) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,7 +40,7 @@ from workbench.prompts import StagePrompt
 from workbench.prompts.versions import latest
 from workbench.settings import Settings
 from workbench.smoke.baseline import check_baseline
-from workbench.smoke.calibration import Calibration, calibrate
+from workbench.smoke.calibration import ServerSpeed, calibrate, measure_pace
 from workbench.smoke.cases import (
     SmokeCase,
     case_digest,
@@ -289,15 +289,13 @@ def plan_run(
     *,
     cases: Iterable[SmokeCase] | None = None,
     server: ServerManager | None = None,
-    calibrate_if_needed: bool = False,
-    calibration: Calibration | None = None,
+    speed: ServerSpeed | None = None,
 ) -> RunPlan:
     """Pick the cases, check a quick check's baseline, describe the run and price it.
 
     Args:
-        calibrate_if_needed: with no timings of this endpoint and model in the store,
-            measure the server with a few short calls (else the estimate says it cannot tell).
-        calibration: an earlier calibration of this server, used when there are no timings.
+        speed: the server's speed measured just before (``measure_speed``); without it
+            the estimate rests on the store's timings alone.
 
     Raises:
         ConfigError: no case matches, or the baseline cannot stand in (says why).
@@ -314,12 +312,36 @@ def plan_run(
     chosen = select_suite(options, settings=env.settings, cases=suite, among=among)
     concurrency = resolve_concurrency(env, options, server_flags(env.settings, server))
     manifest = describe_run(env, options, chosen, server, concurrency)
+    if speed is not None:
+        manifest = replace(manifest, pace_s=speed.pace_s)
     if options.mode == "quick":
         baseline = check_baseline(_store(env), options.baseline or "", manifest, chosen)
-    estimate = estimate_for(
-        env, chosen, manifest, baseline, concurrency, calibrate_if_needed, calibration
-    )
+    estimate = estimate_for(env, chosen, manifest, baseline, concurrency, speed)
     return RunPlan(options, chosen, manifest, baseline, estimate)
+
+
+def measure_speed(env: RunEnvironment) -> ServerSpeed:
+    """The server's pace now (one short call), and a full calibration when the store has
+    no timings of this endpoint and model; nothing when the server does not answer.
+
+    Not while a run of this server is going: on a server whose answers depend on the
+    batch, a probe sharing a batch with the run's requests would change them.
+    """
+    model = env.settings.model_main
+    try:
+        pace = measure_pace(env.llm, model)
+        history = _history(env, ())
+        calibration = calibrate(env.llm, model) if history is None or not history.calls else None
+    except LLMError:
+        return ServerSpeed()
+    return ServerSpeed(pace, calibration)
+
+
+def _history(env: RunEnvironment, cases: Iterable[SmokeCase]) -> LatencyHistory | None:
+    if env.store is None:
+        return None
+    models = {env.settings.model_for(role) for role in ("main", "think", "sql_think")}
+    return load_history(env.store, endpoints(env.llm), models, cases)
 
 
 def estimate_for(
@@ -328,18 +350,12 @@ def estimate_for(
     manifest: RunManifest,
     baseline: RunRecord | None,
     concurrency: Concurrency,
-    calibrate_if_needed: bool = False,
-    calibration: Calibration | None = None,
+    speed: ServerSpeed | None = None,
 ) -> RunEstimate:
     """The estimate of running ``cases`` as recorded in ``manifest``."""
-    models = set(manifest.models.values())
-    urls = endpoints(env.llm)
-    history = load_history(env.store, urls, models, cases) if env.store is not None else None
-    if (history is None or not history.calls) and calibration is None and calibrate_if_needed:
-        with contextlib.suppress(LLMError):
-            calibration = calibrate(env.llm, env.settings.model_main)
+    history = _history(env, cases)
     shape = RunShape(manifest.repeats, baseline, concurrency.total, concurrency.speedup)
-    return estimate_run(env, cases, shape, history or LatencyHistory(), calibration)
+    return estimate_run(env, cases, shape, history or LatencyHistory(), speed)
 
 
 def _store(env: RunEnvironment) -> Engine:

@@ -150,6 +150,8 @@ class RunManifest:
     concurrency_note: str = ""
     unchecked_concurrency: bool = False
     """Cases went at once without a passing self-test (an experiment on batching)."""
+    pace_s: float | None = None
+    """The server's pace just before the run (``workbench.smoke.calibration.measure_pace``)."""
 
 
 @dataclass(frozen=True)

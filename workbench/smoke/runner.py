@@ -29,6 +29,7 @@ from workbench.errors import ConfigError, LLMUnavailable, WorkbenchError
 from workbench.llm import ServerManager, endpoints, pin
 from workbench.pipeline import RunEnvironment
 from workbench.smoke.baseline import check_baseline
+from workbench.smoke.calibration import ServerSpeed
 from workbench.smoke.cases import SmokeCase, load_cases, smoke_dir
 from workbench.smoke.plan import (
     Concurrency,
@@ -158,7 +159,8 @@ def execute_run(
             set_run_status(store, run_id, "interrupted")  # never left marked running
         raise
     concurrency = _concurrency(env, manifest)
-    estimate = estimate_for(env, tuple(pending), manifest, baseline, concurrency)
+    speed = ServerSpeed(pace_s=manifest.pace_s)  # as measured when the run was planned
+    estimate = estimate_for(env, tuple(pending), manifest, baseline, concurrency, speed)
     tracker = Tracker(run_id, len(record.case_ids), list(record.results), estimate, on_progress)
     ctx = SuiteContext(
         env.with_database(),

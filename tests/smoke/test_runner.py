@@ -300,6 +300,20 @@ def test_without_a_passing_self_test_cases_go_one_at_a_time_and_the_run_says_why
                     unchecked_concurrency=True)  # fmt: skip
     assert unchecked.manifest.concurrency == 3
 
+    failed = replace(passing_result(settings), differing=(0, 5))
+    save_selftest(store, failed)
+    record = run(settings, store, PipelineScript().llm(), demo_database, concurrency=3)
+    assert record.manifest.concurrency == 1
+    assert "failed its self-test (2 of 8 prompts" in record.manifest.concurrency_note
+    assert "depend on the batch" in record.manifest.concurrency_note
+
+
+def passing_result(settings: Settings):
+    llm = ScriptedLLM(endpoint="scripted://llm")
+    llm.responder = lambda request: "Show " + request.messages[-1].content
+    identity = identify("scripted://llm", ServerManager(settings).flags())
+    return run_selftest(llm, identity, selftest_requests("m"), concurrency=4)
+
 
 def test_progress_counts_every_stage_of_every_repeat(settings, store, demo_database):
     seen: list[SmokeProgress] = []

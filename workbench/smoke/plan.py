@@ -241,11 +241,16 @@ def resolve_concurrency(
     note = ""
     if unproven and (asked is None or asked > total):
         reasons = "; ".join(_why_not(url, tests[url]) for url in unproven)
-        note = (
-            f"{'asked for ' + str(asked) + ' cases at once, ' if asked else ''}sending "
-            f"{total} at a time: {reasons}. Run the concurrency self-test "
-            "(`workbench selftest` or the Model server page) to allow more"
+        untested = any(tests[url] is None for url in unproven)
+        advice = (
+            "run the concurrency self-test (`workbench selftest` or the Model server page) "
+            "to allow more"
+            if untested
+            else "its answers depend on the batch (float32 on the CPU, VLLM_BATCH_INVARIANT=1 "
+            "on a GPU make them independent)"
         )
+        asked_for = f"asked for {asked} cases at once, " if asked else ""
+        note = f"{asked_for}sending {total} at a time: {reasons}; {advice}"
     return Concurrency(total, limits, speedup, note)
 
 

@@ -24,6 +24,7 @@ from workbench.smoke import (
     SmokeOptions,
     affordable_limit,
     category_figure,
+    check_servers,
     compare_smoke_runs,
     comparison_frame,
     divergence_figure,
@@ -45,6 +46,7 @@ from workbench.smoke import (
     smoke_dir,
     start_smoke_job,
     stratified_sample,
+    untested,
     variant_rates,
 )
 
@@ -70,11 +72,15 @@ def _server():
     return server_manager(current) if current.managed_server else None
 
 
-def _start(plan: RunPlan) -> None:
+def _start(options: SmokeOptions, speed: ServerSpeed) -> None:
     env, server = _env(), _server()
+    first_selftest = options.concurrency is None and bool(untested(current, engine, server))
 
     def work(on_progress, cancel: threading.Event) -> RunRecord:
         try:
+            if first_selftest:  # how many cases may go at once, measured once per setting
+                check_servers(current, engine, env.prompts, server=server)
+            plan = plan_run(env, options, server=server, speed=speed)
             return run_plan(env, plan, server=server, on_progress=on_progress, cancel=cancel)
         finally:
             env.llm.close()
@@ -281,12 +287,17 @@ else:
     st.caption(
         f"All {len(everything.cases)} cases: about {format_duration(everything.estimate.total_s)}."
     )
-    if everything.manifest.concurrency_note:
+    if options.concurrency is None and untested(current, engine, _server()):
+        st.caption(
+            "The first run on these server settings starts with the concurrency self-test "
+            "(about a minute): it finds out whether cases may go several at a time."
+        )
+    elif everything.manifest.concurrency_note:
         st.caption(everything.manifest.concurrency_note)
     plan = everything
 if st.button("Run the smoke suite", type="primary", disabled=job is not None or plan is None):
     try:
-        _start(_plan(replace(options, limit=int(limit) or None), speed))
+        _start(replace(options, limit=int(limit) or None), speed)
     except WorkbenchError as exc:
         st.error(str(exc))
     else:

@@ -48,6 +48,8 @@ def test_json_summary_junit_and_a_baseline_that_regressed(server, capsys, tmp_pa
     assert [r["case"] for r in first["results"]] == ["simple-002", "simple-003"]
     assert ET.parse(tmp_path / "a.xml").getroot().get("tests") == "2"
     assert first["manifest"]["endpoint"] == server.base_url
+    # never tested with these settings: the self-test ran first, and it allows four at once
+    assert first["manifest"]["concurrency"] == 4
 
     for call in (3, 4):  # the next run's two repeats of simple-003
         server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)

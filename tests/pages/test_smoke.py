@@ -141,6 +141,7 @@ def test_cancel_keeps_the_cases_that_finished(script, scripted_server) -> None:
 
     scripted_server.respond_with(slow)
     page = open_page()
+    page.number_input(key="smoke_concurrency").set_value(1).run()  # one case after the other
     page = run_suite_start_only(page)
     job = page.session_state["smoke_job"]
     deadline = time.monotonic() + 60

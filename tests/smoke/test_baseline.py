@@ -201,9 +201,9 @@ def test_a_baseline_with_another_model_or_server_setting_is_refused(
     other_model = edited.model_copy(update={"model_sql_think": "qwen3-sql-v2"})
     message = refused(other_model, store, demo_database, finished.id)
     assert "model sql_think: smollm2-135m-instruct then, qwen3-sql-v2 now" in message
-    float32 = edited.model_copy(update={"server_dtype": "float32"})
-    message = refused(float32, store, demo_database, finished.id)
-    assert "server setting dtype: bfloat16 then, float32 now" in message
+    bf16 = edited.model_copy(update={"server_dtype": "bfloat16"})
+    message = refused(bf16, store, demo_database, finished.id)
+    assert "server setting dtype: float32 then, bfloat16 now" in message
     assert "run a full run (Hunt flakes)" in message
 
 

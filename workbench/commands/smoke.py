@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.commands import Outcome
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, LLMError
 from workbench.llm import make_llm, serving
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
@@ -27,6 +27,7 @@ from workbench.smoke import (
     SmokeOptions,
     SmokeProgress,
     check_cases,
+    check_servers,
     compare_smoke_runs,
     export_training,
     fixed_since,
@@ -46,6 +47,7 @@ from workbench.smoke import (
     run_variants,
     select_suite,
     smoke_dir,
+    untested,
     variant_rates,
     write_junit,
 )
@@ -249,6 +251,8 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             if args.resume:
                 record = resume_run(env, args.resume, server=server, on_progress=print_progress)
             else:
+                if options.concurrency is None and not args.estimate:
+                    first_selftest(settings, env, server)
                 plan = plan_run(env, options, server=server, speed=measure_speed(env))
                 if args.estimate:
                     return estimate_outcome(plan)
@@ -261,6 +265,24 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     if record.manifest.mode == "quick":
         baseline = load_run(store, record.manifest.baseline or "")
     return run_outcome(record, baseline, args)
+
+
+def first_selftest(settings: Settings, env: RunEnvironment, server: Any) -> None:
+    """The concurrency self-test of servers never tested with their current settings, so
+    that the run knows how many cases it may send at once."""
+    assert env.store is not None
+    missing = untested(settings, env.store, server)
+    if not missing:
+        return
+    say(
+        f"no concurrency self-test for {', '.join(missing)} with its current settings: "
+        "running it first (about a minute)"
+    )
+    try:
+        for result in check_servers(settings, env.store, env.prompts, server=server):
+            say(f"{result.endpoint}: {result.summary()}")
+    except LLMError as exc:
+        say(f"the self-test could not run ({exc}); cases go one at a time")
 
 
 def estimate_outcome(plan: RunPlan) -> Outcome:

@@ -69,7 +69,12 @@ from workbench.smoke.runner import (
     run_suite,
     select_suite,
 )
-from workbench.smoke.servercheck import check_servers, default_concurrency, stored_checks
+from workbench.smoke.servercheck import (
+    check_servers,
+    default_concurrency,
+    stored_checks,
+    untested,
+)
 from workbench.smoke.training import export_training, fixed_since
 
 __all__ = [
@@ -128,6 +133,7 @@ __all__ = [
     "select_suite",
     "smoke_dir",
     "start_smoke_job",
+    "untested",
     "stored_checks",
     "stratified_sample",
     "variant_rates",

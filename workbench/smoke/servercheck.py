@@ -85,3 +85,8 @@ def stored_checks(
     """The latest self-test of each server of the pool as it is now, by base URL."""
     flags = managed_flags(settings, server)
     return {url: latest_selftest(store, identify(url, flags)) for url in settings.base_urls}
+
+
+def untested(settings: Settings, store: Engine, server: ServerManager | None = None) -> list[str]:
+    """The servers of the pool with no self-test for their current settings."""
+    return [url for url, check in stored_checks(settings, store, server).items() if check is None]

@@ -10,7 +10,8 @@ a copy of the prompts. In one process, on a stratified sample of ``BENCH_CASES``
 2. a quick check after an edit to stage 6 (SQL generation), against run 1;
 3. a quick check after an edit to stage 2 (noise removal) instead, against run 1.
 
-It prints each run's wall time and estimate, the ratios full / quick, how far each
+The concurrency self-test runs first, so that the runs send as many cases at once as
+it allows (as the command line does). It prints each run's wall time and estimate, the ratios full / quick, how far each
 estimate was from the wall time, and the workbench's overhead in the full run: the
 wall time less the time spent waiting for the model (every fresh call's latency, as
 the client measured it). Each estimate is made just before its run, after measuring
@@ -31,10 +32,12 @@ from typing import Any
 
 from workbench.llm import make_llm
 from workbench.pipeline import RunEnvironment, load_trace
+from workbench.prompts import load_prompt_set
 from workbench.settings import PROJECT_ROOT, load_settings
 from workbench.smoke import (
     RunRecord,
     SmokeOptions,
+    check_servers,
     compare_smoke_runs,
     load_cases,
     measure_speed,
@@ -90,7 +93,8 @@ def timed(env: RunEnvironment, options: SmokeOptions, cases) -> dict[str, Any]:
         "stages": sum(len(rep.stages) for r in record.results for rep in r.repeats),
     }
     print(
-        f"{options.mode:5} {row['cases']:3} cases  wall {wall:8.1f} s  estimate "
+        f"{options.mode:5} {row['cases']:3} cases, {record.manifest.concurrency} at a time  "
+        f"wall {wall:8.1f} s  estimate "
         f"{row['estimate_s']:8.1f} s ({(row['estimate_s'] - wall) / wall:+.0%})  waiting for the "
         f"model {waiting:8.1f} s  reused {row['reused_stages']}/{row['stages']} stages",
         flush=True,
@@ -127,8 +131,11 @@ def main() -> None:
         def env() -> RunEnvironment:  # the prompt files as they are now
             return RunEnvironment.load(settings, llm, store=engine)
 
-        full = timed(env(), SmokeOptions(repeats=repeats, concurrency=1), cases)
-        quick = SmokeOptions(mode="quick", repeats=1, baseline=full["run"], concurrency=1)
+        started = time.perf_counter()
+        for check in check_servers(settings, engine, load_prompt_set(prompts)):
+            print(f"self-test ({time.perf_counter() - started:.0f} s): {check.summary()}")
+        full = timed(env(), SmokeOptions(repeats=repeats), cases)
+        quick = SmokeOptions(mode="quick", repeats=1, baseline=full["run"])
         pristine = {name: (prompts / name).read_text(encoding="utf-8") for name in EDITS}
         results = {"full": full}
         for name in EDITS:

@@ -6,21 +6,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import app_choices, notice, server_manager, settings
+from pages.common import app_choices, notice, server_manager, settings, store
 from workbench.errors import WorkbenchError
 from workbench.llm import (
     CATALOG,
     InstallJob,
     OpenAIClient,
     catalog_states,
+    fastest_passing,
     flag_lines,
     local_model_entry,
+    selftest_history,
 )
+from workbench.prompts import load_prompt_set
+from workbench.smoke import check_servers, default_concurrency, stored_checks
 
 INSTALL = "model_install_job"
 
 current = settings()
 manager = server_manager(current)
+engine = store(current)
 
 st.title("Model server")
 if not current.managed_server:
@@ -210,3 +215,62 @@ if manager.env().get("VLLM_BATCH_INVARIANT"):
 st.subheader("Log")
 notice("caption", str(manager.log_path))
 st.code("\n".join(manager.last_log_lines(40)) or "(no log yet)", language=None)
+
+st.subheader("Concurrency self-test")
+st.caption(
+    "Smoke runs send several cases at once only to a server whose answers do not depend on "
+    "what shares their batch. The self-test sends the same prompts (the noise-removal prompt "
+    "on eight questions) one at a time, then "
+    f"{default_concurrency(current)} at a time, and compares the tokens. The result is kept "
+    "with the server's settings; a server without a passing one gets one case at a time. On a "
+    "GPU server, `VLLM_BATCH_INVARIANT=1` (`WORKBENCH_SERVER_BATCH_INVARIANT=true` on the gpu "
+    "profile) is what makes the answers batch-independent: test it there."
+)
+owned = manager if current.managed_server else None
+try:
+    checks = stored_checks(current, engine, owned)
+except WorkbenchError as exc:
+    notice("error", str(exc))
+    checks = {}
+for url, check in checks.items():
+    if check is None:
+        notice("caption", f"{url}: not tested with its current settings")
+    elif check.passed:
+        notice("success", f"{url}: {check.summary()}")
+    else:
+        notice("warning", f"{url}: {check.summary()}; smoke runs send it one case at a time")
+if st.button("Run the self-test", key="selftest"):
+    with st.spinner("Sending the prompts one at a time, then together…"):
+        try:
+            check_servers(current, engine, load_prompt_set(current.prompts_dir), server=owned)
+        except WorkbenchError as exc:
+            notice("error", str(exc))
+        else:
+            st.rerun()
+tested = [r for url in current.base_urls for r in selftest_history(engine, url)]
+if tested:
+    st.dataframe(
+        [
+            {
+                "server": r.endpoint,
+                "dtype": (r.flags or {}).get("dtype", "unknown"),
+                "max_num_seqs": (r.flags or {}).get("max_num_seqs"),
+                "passed": r.passed,
+                "at once": r.concurrency,
+                "one at a time (s)": round(r.sequential_s, 1),
+                "together (s)": round(r.concurrent_s, 1),
+                "tested": f"{r.created:%Y-%m-%d %H:%M}",
+            }
+            for r in tested
+        ],
+        hide_index=True,
+        key="selftest_history",
+    )
+    best = fastest_passing(tested)
+    if best is not None and len(tested) > 1:
+        how = f"{best.concurrency} at a time" if best.passed else "one at a time"
+        notice(
+            "caption",
+            f"Fastest setting with batch-independent answers: dtype "
+            f"{(best.flags or {}).get('dtype', 'unknown')}, {how}.",
+        )

@@ -18,41 +18,50 @@ from workbench.prompts import load_prompt_set
 from workbench.smoke import (
     CATEGORIES,
     CPU_EXPERIMENT,
+    MODE_LABELS,
     REVIEW_VIEWS,
     CaseResult,
+    RunPlan,
     RunRecord,
+    ServerSpeed,
     SmokeJob,
     SmokeOptions,
+    affordable_limit,
     break_figure,
     category_figure,
+    check_servers,
     compare_smoke_runs,
     comparison_frame,
     divergence_figure,
-    estimate_run,
     first_break,
     first_run_options,
+    format_duration,
     list_runs,
     load_cases,
     load_run,
     load_tags,
     margin_figure,
+    measure_speed,
     model_matrix,
     model_variants,
+    plan_run,
     rates_figure,
     repeat_stages,
     results_frame,
     resume_run,
     review_cases,
-    run_suite,
+    run_plan,
     run_variants,
-    select_suite,
     start_smoke_job,
+    stratified_sample,
+    untested,
     variant_rates,
     view_counts,
 )
 from workbench.smoke.report import VERDICT_LABELS
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
+FEW_MINUTES_S = 300  # the default selection fits in this on the current server
 LINKS = {  # link columns open the Run page on a case's stored traces
     "trace": st.column_config.LinkColumn("trace", display_text="open in Run"),
     "compare repeats": st.column_config.LinkColumn("compare repeats", display_text="compare"),
@@ -73,17 +82,38 @@ def _server():
     return server_manager(current) if current.managed_server else None
 
 
-def _start(options: SmokeOptions) -> None:
-    select_suite(options, settings=current)  # an empty selection is an error before any thread
+def _start(options: SmokeOptions, speed: ServerSpeed) -> None:
     env, server = _env(), _server()
+    first_selftest = options.concurrency is None and bool(untested(current, engine, server))
 
     def work(on_progress, cancel: threading.Event) -> RunRecord:
         try:
-            return run_suite(env, options, server=server, on_progress=on_progress, cancel=cancel)
+            if first_selftest:  # how many cases may go at once, measured once per setting
+                check_servers(current, engine, env.prompts, server=server)
+            plan = plan_run(env, options, server=server, speed=speed)
+            return run_plan(env, plan, server=server, on_progress=on_progress, cancel=cancel)
         finally:
             env.llm.close()
 
     st.session_state[JOB] = start_smoke_job(work, "run")
+
+
+@st.cache_data(ttl=120, show_spinner="Measuring the model server's speed…")
+def _speed(endpoint: str, model: str) -> ServerSpeed:
+    """The server's pace now (and a calibration when the store has no timings of it)."""
+    env = _env()
+    try:
+        return measure_speed(env)
+    finally:
+        env.llm.close()
+
+
+def _plan(options: SmokeOptions, speed: ServerSpeed) -> RunPlan:
+    env = _env()
+    try:
+        return plan_run(env, options, server=_server(), speed=speed)
+    finally:
+        env.llm.close()
 
 
 def _resume(run_id: str) -> None:
@@ -108,6 +138,8 @@ def _live() -> None:
         st.session_state.pop(JOB, None)
         if snapshot.error:
             st.session_state["smoke_notice"] = snapshot.error
+        if snapshot.progress is not None:
+            st.session_state["smoke_show"] = snapshot.progress.run_id  # show what just ran
         st.rerun()
     progress = snapshot.progress
     if st.button("Cancel", key="smoke_cancel", disabled=snapshot.cancel_requested):
@@ -116,10 +148,19 @@ def _live() -> None:
         st.progress(0.0, text=f"starting… {snapshot.elapsed_s:.0f} s")
         return
     c = progress.counts
-    left = f" · about {progress.remaining_s:.0f} s left" if progress.remaining_s is not None else ""
+    left = (
+        f" · about {format_duration(progress.remaining_s)} left"
+        if progress.remaining_s is not None
+        else ""
+    )
+    stages = (
+        f"stage {progress.stages_done} of {progress.stages_planned} · "
+        if progress.stages_planned
+        else ""
+    )
     st.progress(
         progress.fraction,
-        text=f"{c.done} of {progress.planned} cases · pass {c.passed} · fail {c.failed} · "
+        text=f"{stages}{c.done} of {progress.planned} cases · pass {c.passed} · fail {c.failed} · "
         f"flaky {c.flaky} · error {c.errors}{left}",
     )
     if progress.note:
@@ -132,28 +173,28 @@ def _live() -> None:
         notice("error", str(exc))
 
 
-def _first_run_offer() -> None:
+def _first_run_offer(speed: ServerSpeed) -> None:
     """A first visit: a small fast run (one case per category, once) instead of the suite."""
     options = first_run_options(suite)
-    estimate = estimate_run(engine, _endpoint(), len(options.ids), options.repeats)
+    try:
+        estimate = _plan(options, speed).estimate
+    except WorkbenchError as exc:
+        notice("warning", str(exc))
+        return
     with st.container(border=True):
-        st.markdown(
-            f"**No smoke runs yet.** Start small: the first case of each category "
-            f"({len(options.ids)} cases), once each — {estimate.text}. Repeats, which "
-            "catch flaky cases, come with the next run."
+        show_html(
+            f"<b>No smoke runs yet.</b> Start small: the first case of each category "
+            f"({len(options.ids)} cases), once each: {escape(estimate.describe())}. Repeats, "
+            "which catch flaky cases, come with the next run."
         )
         if st.button("Run the first run", type="primary", key="smoke_first_run",
                      disabled=job is not None):  # fmt: skip
             try:
-                _start(options)
+                _start(options, speed)
             except WorkbenchError as exc:
                 notice("error", str(exc))
             else:
                 st.rerun()
-
-
-def _endpoint() -> str:
-    return ", ".join(current.base_urls)
 
 
 def _case_details(result: CaseResult) -> None:
@@ -231,10 +272,30 @@ def _review(record: RunRecord, ids: list[str]) -> None:
         st.plotly_chart(break_figure(record), key="smoke_breaks")
 
 
+def _against_baseline(record: RunRecord, baseline_id: str) -> None:
+    """A quick check's regressions and fixes against its baseline, before its own table."""
+    try:
+        comparison = compare_smoke_runs(load_run(engine, baseline_id), record)
+    except WorkbenchError as exc:
+        notice("warning", f"the baseline {baseline_id} cannot be read: {exc}")
+        return
+    counts = comparison.counts
+    show_html(f"<b>Against its baseline</b> <code>{escape(baseline_id)}</code>")
+    cols = st.columns(3)
+    cols[0].metric("new failure", counts["new failure"])
+    cols[1].metric("fixed", counts["fixed"])
+    cols[2].metric("unchanged", counts["unchanged"])
+    changed = comparison_frame(comparison)
+    if len(changed):
+        st.dataframe(changed, hide_index=True, column_config=LINKS, key="smoke_quick_changes")
+
+
 st.title("Smoke suite")
 st.caption(
-    "Every case runs several times back to back at temperature 0 with the stage cache "
-    "bypassed: a case whose repeats disagree anywhere is flaky."
+    "**Check an edit** answers *what did my edit break?* in minutes: each case of a finished "
+    "full run once more, its unchanged stages answered from that run, the narrative left out. "
+    "**Hunt flakes** runs every case several times back to back at temperature 0 with the "
+    "stage cache bypassed: a case whose repeats disagree anywhere is flaky."
 )
 
 try:
@@ -249,41 +310,105 @@ job: SmokeJob | None = st.session_state.get(JOB)
 if message := st.session_state.pop("smoke_notice", None):
     notice("error", message)
 
-if not list_runs(engine, limit=1) and job is None:
-    _first_run_offer()
-
-with st.form("smoke_run_form"):
-    left, middle, right = st.columns(3)
-    category = left.selectbox("Category", ["all", *CATEGORIES], key="smoke_category")
-    chosen_tags = middle.multiselect("Tags (all of)", tags, key="smoke_tags")
-    limit = right.number_input("At most this many cases (0: all)", 0, len(suite), 0,
-                               key="smoke_limit")  # fmt: skip
-    left, middle, right = st.columns(3)
-    repeats = left.number_input("Repeats", 1, 10, 2, key="smoke_repeats")
-    concurrency = middle.number_input("Cases at once", 1, 16, 1, key="smoke_concurrency")
-    restart = right.checkbox(
+runs = list_runs(engine, limit=100)
+# no probe while a run of ours is going: it could share a batch with the run's requests
+speed = _speed(current.base_urls[0], current.model_for("main")) if job is None else ServerSpeed()
+if not runs and job is None:
+    _first_run_offer(speed)
+labels = {
+    r.id: f"{r.created:%Y-%m-%d %H:%M} · {r.label or r.id} · {r.status} · "
+    f"{r.counts.passed}/{r.counts.done} pass, {r.counts.flaky} flaky"
+    + (" · quick check" if r.mode == "quick" else "")
+    for r in runs
+}
+baselines = [r.id for r in runs if r.status == "done" and r.mode == "hunt"]
+if not st.session_state.get("smoke_mode_chosen"):  # until the user picks, suggest
+    st.session_state["smoke_mode"] = "quick" if baselines else "hunt"
+mode = st.radio(
+    "What do you want to know?",
+    ["quick", "hunt"],
+    format_func=MODE_LABELS.get,
+    horizontal=True,
+    key="smoke_mode",
+    on_change=lambda: st.session_state.update(smoke_mode_chosen=True),
+    help="Check an edit needs a finished full run (Hunt flakes) as its baseline.",
+)
+left, middle, right = st.columns(3)
+category = left.selectbox("Category", ["all", *CATEGORIES], key="smoke_category")
+chosen_tags = middle.multiselect("Tags (all of)", tags, key="smoke_tags")
+concurrency = right.number_input(
+    "Cases at once (0: as many as the self-test allows)", 0, 16, 0, key="smoke_concurrency"
+)
+baseline = None
+repeats, restart = 1, False
+left, middle, right = st.columns(3)
+if mode == "quick":
+    if not baselines:
+        st.info("No finished full run yet: **Hunt flakes** once to get a baseline.")
+    baseline = left.selectbox(
+        "Baseline (a finished full run)", baselines, format_func=labels.get, key="smoke_baseline"
+    )
+else:
+    repeats = int(left.number_input("Repeats", 1, 10, 2, key="smoke_repeats"))
+    restart = middle.checkbox(
         "Restart the server between repeats",
         key="smoke_restart",
         disabled=not current.managed_server,
         help="Only when the workbench manages the model server",
     )
-    label = st.text_input("Label", key="smoke_label", placeholder="e.g. after the noise edit")
-    submitted = st.form_submit_button(
-        "Run the smoke suite", type="primary", disabled=job is not None
+label = right.text_input("Label", key="smoke_label", placeholder="e.g. after the noise edit")
+
+plan = None
+limit = 0
+try:
+    options = SmokeOptions(
+        repeats=repeats,
+        concurrency=int(concurrency) or None,
+        restart_between_repeats=bool(restart),
+        tags=tuple(chosen_tags),
+        category=None if category == "all" else category,
+        label=label,
+        mode=mode,
+        baseline=baseline,
     )
-if submitted:
-    try:
-        _start(
-            SmokeOptions(
-                repeats=int(repeats),
-                concurrency=int(concurrency),
-                restart_between_repeats=bool(restart),
-                tags=tuple(chosen_tags),
-                category=None if category == "all" else category,
-                limit=int(limit) or None,
-                label=label,
-            )
+    everything = _plan(options, speed)
+except WorkbenchError as exc:
+    notice("warning", str(exc))
+else:
+    fits = affordable_limit(everything.estimate, everything.cases, FEW_MINUTES_S)
+    default = fits if fits < len(everything.cases) else 0
+    if st.session_state.get("smoke_limit_default") != (mode, default):
+        if st.session_state.get("smoke_limit", default) == st.session_state.get(
+            "smoke_limit_suggested", default
+        ):
+            st.session_state["smoke_limit"] = default  # the user has not chosen one: follow
+        st.session_state["smoke_limit_default"] = (mode, default)
+        st.session_state["smoke_limit_suggested"] = default
+    limit = st.number_input(
+        "At most this many cases, sampled across categories (0: all)",
+        0,
+        len(everything.cases),
+        key="smoke_limit",
+        help="The default fits in a few minutes on this server; the same number always "
+        "samples the same cases.",
+    )
+    chosen = stratified_sample(everything.cases, int(limit)) if limit else everything.cases
+    estimate = everything.estimate.subset(c.id for c in chosen)
+    notice("info", f"{MODE_LABELS[mode]}: {estimate.describe()}")
+    st.caption(
+        f"All {len(everything.cases)} cases: about {format_duration(everything.estimate.total_s)}."
+    )
+    if options.concurrency is None and untested(current, engine, _server()):
+        st.caption(
+            "The first run on these server settings starts with the concurrency self-test "
+            "(about a minute): it finds out whether cases may go several at a time."
         )
+    elif everything.manifest.concurrency_note:
+        notice("caption", everything.manifest.concurrency_note)
+    plan = everything
+if st.button("Run the smoke suite", type="primary", disabled=job is not None or plan is None):
+    try:
+        _start(replace(options, limit=int(limit) or None), speed)
     except WorkbenchError as exc:
         notice("error", str(exc))
     else:
@@ -291,12 +416,6 @@ if submitted:
 
 _live()
 
-runs = list_runs(engine, limit=100)
-labels = {
-    r.id: f"{r.created:%Y-%m-%d %H:%M} · {r.label or r.id} · {r.status} · "
-    f"{r.counts.passed}/{r.counts.done} pass, {r.counts.flaky} flaky"
-    for r in runs
-}
 unfinished = [r.id for r in runs if r.status in ("interrupted", "cancelled", "running") and
               r.counts.done < r.planned]  # fmt: skip
 if unfinished and job is None:
@@ -328,6 +447,8 @@ with results_tab:
             + (f" · database {m.database}" if m.database else "")
             + (" · restarts between repeats" if m.restart_between_repeats else ""),
         )
+        if m.mode == "quick" and m.baseline:
+            _against_baseline(record, m.baseline)  # regressions and fixes first
         _review(record, list(labels))
 
 with compare_tab:

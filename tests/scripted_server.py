@@ -57,6 +57,9 @@ class ScriptedServer:
         self.responder: Responder | None = None
         self.models_payload: dict[str, Any] | None = None
         """Answer /v1/models with this body instead of the model list."""
+        self.started: float | None = None
+        """When set, ``/metrics`` reports it as the process start time (as vLLM does);
+        changing it is how a test restarts the server."""
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -196,6 +199,9 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 self._send(200, json.dumps({"object": "list", "data": data}).encode())
             elif self.path.rstrip("/") in ("/health", "/v1/health"):
                 self._send(200, b"")
+            elif self.path.rstrip("/") == "/metrics" and server.started is not None:
+                metrics = f"# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds {server.started}\n"
+                self._send(200, metrics.encode(), "text/plain")
             else:
                 self._send(404, b'{"detail": "Not Found"}')
 

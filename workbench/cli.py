@@ -28,6 +28,7 @@ from workbench.commands import (
     info,
     init,
     run,
+    selftest,
     serve,
     smoke,
     sql,
@@ -36,7 +37,19 @@ from workbench.errors import WorkbenchError
 from workbench.markup import terminal_text
 from workbench.settings import load_settings, unknown_variables
 
-COMMANDS: tuple[ModuleType, ...] = (budget, dates, db, diff, info, init, run, serve, smoke, sql)
+COMMANDS: tuple[ModuleType, ...] = (
+    budget,
+    dates,
+    db,
+    diff,
+    info,
+    init,
+    run,
+    selftest,
+    serve,
+    smoke,
+    sql,
+)
 """The subcommand modules; each has ``register(subparsers, common)``."""
 
 

@@ -14,6 +14,7 @@ and nothing else is swallowed::
     │   └── VersionConflict    a save was based on a stale version
     ├── LLMError
     │   ├── LLMUnavailable     no server answers at the base URL
+    │   │   └── ServerRestarted  the server restarted in the middle of a run
     │   ├── LLMTimeout         the server took too long
     │   └── LLMResponseError   the server answered with an error or garbage
     ├── ServerError            the local model server could not be managed
@@ -75,6 +76,11 @@ class LLMError(WorkbenchError):
 
 class LLMUnavailable(LLMError):
     """No model server answers at the configured base URL."""
+
+
+class ServerRestarted(LLMUnavailable):
+    """The model server restarted while a run was using it: answers from before and after
+    cannot be told apart, so the run stops as if the server had gone."""
 
 
 class LLMTimeout(LLMError):

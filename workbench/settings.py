@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     server_profile: Literal["cpu", "gpu"] = "cpu"
     server_host: str = "127.0.0.1"
     server_port: int = Field(default=8000, ge=1, le=65535)
-    server_dtype: Literal["bfloat16", "float32", "float16", "auto"] = "bfloat16"
+    server_dtype: Literal["bfloat16", "float32", "float16", "auto"] = "float32"
     server_max_num_seqs: int = Field(default=4, ge=1)
     server_enforce_eager: bool = True
     server_prefix_caching: bool = True

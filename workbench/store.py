@@ -253,3 +253,19 @@ class SmokeCaseRow(SQLModel, table=True):
     verdict: str
     finished: datetime
     result: str
+
+
+# -- the model server (workbench.llm.selftest converts to and from these rows) -------------
+
+
+class ServerCheckRow(SQLModel, table=True):
+    """One concurrency self-test of a model server, keyed by the server's fingerprint."""
+
+    __tablename__ = "server_check"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(index=True)
+    endpoint: str
+    created: datetime = Field(index=True)
+    passed: bool
+    result: str

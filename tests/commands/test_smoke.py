@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from tests.scripted_server import ScriptedServer
 from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
 from workbench.cli import main
-from workbench.settings import Settings
+from workbench.settings import PROJECT_ROOT, Settings
 
 SIMPLE_002, SIMPLE_003, _ = CASES
 ARGS = ["--case", "simple-002", "--case", "simple-003"]
@@ -19,7 +20,7 @@ ARGS = ["--case", "simple-002", "--case", "simple-003"]
 
 @pytest.fixture
 def server(settings: Settings, installed_demo: Path, monkeypatch: pytest.MonkeyPatch):
-    script = PipelineScript()
+    script = PipelineScript()  # answers the self-test too: it uses the noise-removal prompt
     with ScriptedServer() as scripted:
         scripted.respond_with(script.reply)
         monkeypatch.setenv("WORKBENCH_BASE_URL", scripted.base_url)
@@ -43,6 +44,8 @@ def test_json_summary_junit_and_a_baseline_that_regressed(server, capsys, tmp_pa
     assert [r["case"] for r in first["results"]] == ["simple-002", "simple-003"]
     assert ET.parse(tmp_path / "a.xml").getroot().get("tests") == "2"
     assert first["manifest"]["endpoint"] == server.base_url
+    # never tested with these settings: the self-test ran first, and it allows four at once
+    assert first["manifest"]["concurrency"] == 4
 
     for call in (3, 4):  # the next run's two repeats of simple-003
         server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
@@ -59,8 +62,17 @@ def test_json_summary_junit_and_a_baseline_that_regressed(server, capsys, tmp_pa
 def test_people_get_a_summary_and_export_writes_training_examples(server, capsys, tmp_path):
     assert main(["smoke", "run", *ARGS, "--repeat", "1", "--concurrency", "2"]) == 0
     out = capsys.readouterr().out
+    assert "concurrency 1" in out and "has no self-test for its current settings" in out
+
+    assert main(["selftest", "--concurrency", "2"]) == 0  # the scripted server passes
+    assert "passed: 8 prompts gave the same tokens" in capsys.readouterr().out
+    assert main(["smoke", "run", *ARGS, "--repeat", "1", "--concurrency", "2"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
     assert "passed 2 · failed 0 · flaky 0 · errors 0" in out
     assert "repeats" in out and "concurrency 2" in out
+    assert "Hunt flakes: about " in captured.err and "2 cases" in captured.err
+    assert "stage 14/14, " in captured.err
     run_id = out.split()[2]
 
     target = tmp_path / "train.jsonl"
@@ -109,3 +121,35 @@ def test_an_experiment_with_no_matching_case_fails_before_anything_runs(server, 
     assert main(["smoke", "experiment", "--tag", "no-such-tag", "--model", "base"]) == 1
     assert "no smoke case matches" in capsys.readouterr().err
     assert server.script.calls == {}
+
+
+def test_check_an_edit_lists_the_regression_first_and_fails_the_gate(
+    server, capsys, tmp_path, monkeypatch
+):
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+    code, full = run_json(capsys, *ARGS)
+    assert code == 0
+    assert main(["smoke", "run", "--quick", *ARGS]) == 1
+    assert "--quick checks an edit against a finished full run" in capsys.readouterr().err
+
+    sql = prompts / "06_sql.md"
+    sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", encoding="utf-8")
+    calls = sum(server.script.calls.values())
+    assert main(["smoke", "run", "--quick", "--baseline", full["run_id"], "--estimate"]) == 0
+    estimate = capsys.readouterr().out
+    assert estimate.startswith("Check an edit: about ") and "2 cases" in estimate
+    assert "2 of 14 stages to compute" in estimate
+    assert sum(server.script.calls.values()) == calls  # nothing ran
+
+    server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=3)
+    argv = ["--quick", "--baseline", full["run_id"], "--fail-on-regression"]
+    code = main(["smoke", "run", *argv])
+    out = capsys.readouterr().out
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith(f"against {full['run_id']}: new failure 1")
+    assert lines[1].startswith("  new failure: simple-003 pass -> fail")
+    assert "a quick check against" in out and "8 of 14 stages reused" in out
+    assert sum(server.script.calls.values()) == calls + 2  # one SQL call per case

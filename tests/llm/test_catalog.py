@@ -77,7 +77,7 @@ def test_the_server_serves_the_picked_model_with_max_model_len_and_records_it(
     manager = ServerManager(settings)
     command = manager.command()
     assert command[command.index("--model") + 1] == str(
-        tmp_path / "models" / "qwen2.5-coder-0.5b-instruct-bf16"
+        tmp_path / "models" / "qwen2.5-coder-0.5b-instruct-fp32"
     )
     assert command[command.index("--served-model-name") + 1] == "qwen2.5-coder-0.5b-instruct"
     assert command[command.index("--max-model-len") + 1] == "4096"
@@ -94,9 +94,9 @@ def test_max_model_len_is_capped_at_the_models_context(tmp_path: Path) -> None:
 
 def test_the_converted_folder_is_named_for_the_served_dtype(tmp_path: Path) -> None:
     smol = local_model_entry(LOCAL_MODEL_NAME)
-    assert converted_path(Settings(data_dir=tmp_path), smol).name == f"{smol.name}-bf16"
-    f32 = Settings(data_dir=tmp_path, server_dtype="float32")
-    assert converted_path(f32, smol).name == f"{smol.name}-fp32"
+    assert converted_path(Settings(data_dir=tmp_path), smol).name == f"{smol.name}-fp32"
+    bf16 = Settings(data_dir=tmp_path, server_dtype="bfloat16")
+    assert converted_path(bf16, smol).name == f"{smol.name}-bf16"
 
 
 def test_a_model_nobody_installed_is_neither_installed_nor_converted(tmp_path: Path) -> None:
@@ -119,4 +119,4 @@ def test_every_launch_flag_has_a_line_on_determinism(tmp_path: Path) -> None:
     assert any("BATCH_INVARIANT" in line.setting for line in lines)
     assert all(line.determinism.endswith(".") for line in lines)
     by_flag = {line.flag: line.value for line in lines}
-    assert by_flag["--dtype"] == "bfloat16" and by_flag["--max-model-len"] == "8192"
+    assert by_flag["--dtype"] == "float32" and by_flag["--max-model-len"] == "8192"

@@ -91,6 +91,11 @@ def test_gpu_command_has_the_reasoning_parser_lora_and_determinism_switches(
     assert manager.env()["HF_HUB_OFFLINE"] == "1"
     assert manager.notes() == []
     assert manager.flags()["batch_invariant"] is True
+    # float32 is the CPU default only: an AWQ model on a GPU is served in bf16 unless told
+    assert flag_value(command, "--dtype") == "bfloat16" and manager.flags()["dtype"] == "bfloat16"
+    told = ServerManager(s.model_copy(update={"server_dtype": "float16"}))
+    assert flag_value(told.command(), "--dtype") == "float16"
+    assert flag_value(ServerManager(settings).command(), "--dtype") == "float32"
 
 
 def test_batch_invariance_on_cpu_is_reported_not_passed(

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.shown import notices
-from tests.scripted_server import ScriptedServer
+from tests.scripted_server import Reply, ScriptedServer
 from workbench.settings import PROJECT_ROOT
 
 PAGE = str(PROJECT_ROOT / "pages" / "server.py")
@@ -53,6 +53,7 @@ def test_adopted_server_lists_its_models(data_dir: Path, monkeypatch: pytest.Mon
         assert list(table["adapter of"]) == ["", "qwen3-32b"]
         buttons = {b.label: b.disabled for b in app.button}
         assert (buttons["Start"], buttons["Restart"], buttons["Stop"]) == (True, True, True)
+        assert buttons["Run the self-test"] is False
 
 
 def test_flags_are_a_table_with_a_line_on_determinism_and_the_command_is_whole(
@@ -64,7 +65,7 @@ def test_flags_are_a_table_with_a_line_on_determinism_and_the_command_is_whole(
     assert not app.exception
     flags = next(d.value for d in app.dataframe if "what it does to determinism" in d.value.columns)
     by_flag = dict(zip(flags["flag"], flags["value"], strict=True))
-    assert by_flag["--max-num-seqs"] == "1" and by_flag["--dtype"] == "bfloat16"
+    assert by_flag["--max-num-seqs"] == "1" and by_flag["--dtype"] == "float32"
     assert by_flag["--max-model-len"] == "8192"
     assert all(text.endswith(".") for text in flags["what it does to determinism"])
     command = next(c for c in app.code if "vllm.entrypoints.openai.api_server" in c.value)
@@ -103,3 +104,19 @@ def test_an_unknown_local_model_stops_the_page_with_the_catalog_names(
     (error,) = notices(app, "error")
     assert "WORKBENCH_LOCAL_MODEL: no local model called 'llama-70b'" in error
     assert "qwen2.5-coder-0.5b-instruct" in error
+
+
+def test_the_self_test_runs_from_the_page_and_its_result_is_kept(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ScriptedServer() as server:
+        server.respond_with(lambda body: Reply(content="Show " + body["messages"][-1]["content"]))
+        monkeypatch.setenv("WORKBENCH_BASE_URL", server.base_url)
+        monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")
+        app = AppTest.from_file(PAGE, default_timeout=60).run()
+        assert any("not tested with its current settings" in c for c in notices(app, "caption"))
+        next(b for b in app.button if b.label == "Run the self-test").click().run()
+        assert not app.exception
+        assert any("passed: 8 prompts gave the same tokens" in s for s in notices(app, "success"))
+        table = next(d.value for d in app.dataframe if "passed" in d.value.columns)
+        assert list(table["passed"]) == [True] and list(table["dtype"]) == ["unknown"]

@@ -68,6 +68,7 @@ def test_one_click_runs_the_suite_then_a_second_run_is_compared(script) -> None:
 
     for call in (3, 4):
         script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
+    page.radio(key="smoke_mode").set_value("hunt").run()
     page = run_suite(page)
     page.run()
     metrics = {m.label: m.value for m in page.metric}
@@ -76,15 +77,50 @@ def test_one_click_runs_the_suite_then_a_second_run_is_compared(script) -> None:
     assert list(compared["case"]) == ["simple-003"]
     before, after = compared["trace before"][0], compared["trace after"][0]
     assert compared["compare"][0] == f"run?a={before}&b={after}"  # opens the Run page's compare
-    assert len(page.get("plotly_chart")) == 4
+    charts = [c.proto.id for c in page.get("plotly_chart")]
+    assert len(charts) == 5 and "smoke_breaks" in charts[0]  # a run with a failure: which stage
 
 
-def test_a_failed_start_is_shown_not_raised(script, monkeypatch) -> None:
+def test_a_selection_that_cannot_run_is_said_before_the_button(script, monkeypatch) -> None:
     page = open_page()
-    page.multiselect(key="smoke_tags").set_value(["window"])  # no case carries it
-    page = run_suite_start_only(page)
-    assert any("no smoke case matches" in e for e in notices(page, "error"))
+    page.multiselect(key="smoke_tags").set_value(["window"]).run()  # no case carries it
+    assert any("no smoke case matches" in w for w in notices(page, "warning"))
+    assert next(b for b in page.button if b.label == "Run the smoke suite").disabled
     assert "smoke_job" not in page.session_state
+
+
+def test_the_estimate_is_shown_and_a_first_run_hunts_flakes(script) -> None:
+    page = open_page()
+    assert page.radio(key="smoke_mode").value == "hunt"  # nothing to check an edit against
+    estimate = next(i for i in notices(page, "info") if i.startswith("Hunt flakes: about"))
+    assert "2 cases × 2 repeats" in estimate and "28 stages" in estimate
+    assert any(c.value.startswith("All 2 cases: about") for c in page.caption)
+
+
+def test_check_an_edit_against_the_first_run_lists_the_regression(
+    script, tmp_path, monkeypatch
+) -> None:
+    page = run_suite(open_page())
+    page.run()
+    assert page.radio(key="smoke_mode").value == "quick"  # a baseline now exists
+    estimate = next(i for i in notices(page, "info") if i.startswith("Check an edit: about"))
+    assert "0 of 14 stages to compute" in estimate  # nothing changed since the baseline
+
+    script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=3)
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    sql = prompts / "06_sql.md"
+    sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+    page.run()
+    estimate = next(i for i in notices(page, "info") if i.startswith("Check an edit"))
+    assert "2 of 14 stages to compute" in estimate
+    page = run_suite(page)
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["new failure"] == "1" and metrics["fixed"] == "0"
+    assert any("Against its baseline" in text_of(f) for f in fragments(page))
+    table = next(d.value for d in page.dataframe if "reused" in d.value.columns)
+    assert list(table["reused"]) == ["stages 2–5", "stages 2–5"]
 
 
 def run_suite_start_only(page: AppTest) -> AppTest:
@@ -103,6 +139,7 @@ def test_cancel_keeps_the_cases_that_finished(script, scripted_server) -> None:
 
     scripted_server.respond_with(slow)
     page = open_page()
+    page.number_input(key="smoke_concurrency").set_value(1).run()  # one case after the other
     page = run_suite_start_only(page)
     job = page.session_state["smoke_job"]
     deadline = time.monotonic() + 60
@@ -124,9 +161,9 @@ def test_cancel_keeps_the_cases_that_finished(script, scripted_server) -> None:
 
 def test_a_first_visit_offers_a_small_first_run_with_its_estimate(script) -> None:
     page = open_page()
-    offer = next(m.value for m in page.markdown if "No smoke runs yet." in m.value)
-    assert "the first case of each category (1 cases), once each" in offer
-    assert "time unknown (no uncached run on http://127.0.0.1" in offer
+    offer = next(text_of(f) for f in fragments(page) if "No smoke runs yet." in f)
+    assert "the first case of each category (1 cases), once each: about" in offer
+    assert "for 1 cases (7 of 7 stages to compute, one at a time; from a calibration" in offer
     page.button(key="smoke_first_run").click().run()
     assert not page.exception, page.exception
     record = page.session_state["smoke_job"].wait(120).result
@@ -136,13 +173,14 @@ def test_a_first_visit_offers_a_small_first_run_with_its_estimate(script) -> Non
         ("simple-002",),
     )
     page.run()
-    assert not any("No smoke runs yet." in m.value for m in page.markdown)
+    assert not any("No smoke runs yet." in f for f in fragments(page))
     assert not any(b.key == "smoke_first_run" for b in page.button)
 
 
 def test_the_results_filter_search_and_open_a_case_with_its_repeats(script) -> None:
     page = run_suite(open_page())  # both pass
     script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=3)  # repeat 1 only
+    page.radio(key="smoke_mode").set_value("hunt").run()
     page = run_suite(page)
     show = page.selectbox(key="smoke_show")
     show.set_value(page.selectbox(key="smoke_after").value).run()  # the newest run

@@ -1,15 +1,18 @@
-"""The stage cache: keys cover every parameter; reads can be bypassed."""
+"""The stage cache: keys cover every parameter; reads can be bypassed; a damaged entry is a
+miss; the digest names an answer."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
+from sqlmodel import Session
 
+from workbench.errors import StoreError
 from workbench.llm.protocol import ChatRequest, Completion, Message
-from workbench.pipeline.cache import StageCache, request_key
+from workbench.pipeline.cache import StageCache, answer_digest, request_key
 from workbench.settings import Settings
-from workbench.store import open_store
+from workbench.store import StageCacheRow, open_store
 
 REQUEST = ChatRequest(
     model="qwen3-32b",
@@ -98,3 +101,39 @@ def test_clear_one_stage(settings: Settings) -> None:
     assert (cache.get("k1"), cache.get("k2")) == (None, COMPLETION)
     cache.clear()
     assert len(cache) == 0
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "{not json",
+        '{"text": "x"}',
+        '["a list"]',
+        '{"text": 3, "model": "m", "finish_reason": "stop"}',
+    ],
+)
+def test_a_damaged_entry_is_a_miss_for_a_run_and_an_error_that_says_so_when_asked(
+    settings: Settings, damage: str
+) -> None:
+    engine = open_store(settings)
+    cache = StageCache(engine)
+    key = request_key("http://a/v1", REQUEST)
+    cache.put(key, "sql", COMPLETION)
+    with Session(engine) as session:
+        row = session.get(StageCacheRow, key)
+        row.completion = damage
+        session.add(row)
+        session.commit()
+    assert cache.get(key) is None
+    with pytest.raises(StoreError, match=f"stage cache entry {key[:12]} is damaged"):
+        cache.entry(key)
+    cache.put(key, "sql", COMPLETION)  # the fresh answer replaces it
+    assert cache.entry(key) == COMPLETION
+
+
+def test_the_answer_digest_names_what_came_back_not_how_fast() -> None:
+    same = replace(COMPLETION, latency_s=9.0, margins=(1.0, 1.0), prompt_tokens=99)
+    assert answer_digest(same) == answer_digest(COMPLETION)
+    for change in ({"text": "```sql\nSELECT 2"}, {"reasoning": None},
+                   {"finish_reason": "length"}, {"runaway": True}):  # fmt: skip
+        assert answer_digest(replace(COMPLETION, **change)) != answer_digest(COMPLETION)

@@ -73,6 +73,13 @@ def test_metrics_say_cached_instead_of_a_latency() -> None:
     assert stage_card(rewrite()).metrics == ""
 
 
+def test_a_stage_a_quick_check_reused_says_from_which_run() -> None:
+    card = stage_card(rewrite(reused_from="smoke run 20260331-1015-ab12", prompt_tokens=12))
+    assert card.metrics.startswith("reused ·")
+    assert "reused from smoke run 20260331-1015-ab12" in card.header_html
+    assert "reused" not in stage_card(rewrite(latency_s=1.0)).header_html
+
+
 @pytest.mark.parametrize("kind", sorted(ADVICE))
 def test_every_known_error_gets_advice(kind: str) -> None:
     card = stage_card(rewrite(output=None, error="it broke", error_kind=kind))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -12,11 +14,14 @@ from workbench.settings import PROJECT_ROOT
 from workbench.smoke.cases import (
     DEFAULT_AS_OF,
     SmokeCase,
+    StageExpectation,
+    case_digest,
     load_case_file,
     load_cases,
     load_tags,
     select_cases,
     smoke_dir,
+    stratified_sample,
 )
 
 SMOKE_DIR = smoke_dir(PROJECT_ROOT / "fixtures")
@@ -158,3 +163,29 @@ def test_select_cases_by_tag_category_and_id() -> None:
     assert [c.id for c in select_cases(cases, tags=["join", "typo"])] == ["b-001"]
     assert [c.id for c in select_cases(cases, category="simple")] == ["a-001"]
     assert [c.id for c in select_cases(cases, ids=["b-001"])] == ["b-001"]
+
+
+def test_a_limit_samples_every_category_in_proportion_and_the_same_way_each_time() -> None:
+    suite = load_cases(SMOKE_DIR)
+    sizes = Counter(c.category for c in suite)
+    sample = stratified_sample(suite, 20)
+    assert len(sample) == 20 and sample == stratified_sample(load_cases(SMOKE_DIR), 20)
+    drawn = Counter(c.category for c in sample)
+    assert set(drawn) == set(sizes)  # every category, not the first file's first twenty
+    for category, size in sizes.items():
+        assert abs(drawn[category] - 20 * size / len(suite)) < 1.5
+    assert [suite.index(c) for c in sample] == sorted(suite.index(c) for c in sample)
+    messy = [c for c in sample if c.category == "messy"]
+    assert messy[0] != suite[[c.category for c in suite].index("messy")]  # spread, not a prefix
+    assert stratified_sample(suite, 2) == stratified_sample(suite, 2)
+    assert len(stratified_sample(suite, 2)) == 2
+    assert stratified_sample(suite, len(suite) + 5) == suite and stratified_sample(suite, 0) == ()
+
+
+def test_a_case_digest_changes_with_what_decides_its_verdict_only() -> None:
+    case = load_cases(SMOKE_DIR)[0]
+    assert case_digest(case) == case_digest(replace(case, tags=(*case.tags, "x"), note="n"))
+    for change in ({"question": case.question + "?"}, {"gold_sql": case.gold_sql + " "},
+                   {"as_of": date(2026, 1, 1)}, {"expect": ()} if case.expect else
+                   {"expect": (StageExpectation("sql", ("x",)),)}):  # fmt: skip
+        assert case_digest(replace(case, **change)) != case_digest(case)

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.environment import environment
+from tests.scripted_llm import ScriptedLLM
 from tests.scripted_server import MALFORMED, Reply, ScriptedServer
 from tests.smoke_script import CASES, NOISE, QUERY, SQL, SUITE, PipelineScript
 from workbench.errors import ConfigError, LLMResponseError, LLMUnavailable
+from workbench.llm import ServerManager, identify, run_selftest, save_selftest, selftest_requests
 from workbench.llm.client import OpenAIClient
 from workbench.settings import PROJECT_ROOT, Settings
 from workbench.smoke.cases import StageExpectation, select_cases
@@ -283,10 +285,21 @@ def test_cancel_keeps_what_finished_and_reports_progress(settings, store, demo_d
 def test_concurrent_cases_give_the_same_verdicts_and_the_run_records_the_concurrency(
     settings, store, demo_database
 ):
+    passed_selftest(settings, store, "scripted://llm", concurrency=3)
     record = run(settings, store, PipelineScript().llm(), demo_database, concurrency=3)
     assert sorted(r.verdict for r in record.results) == ["pass", "pass", "pass"]
     assert [r.case_id for r in record.results] == [c.id for c in CASES]  # planned order
-    assert record.manifest.concurrency == 3
+    assert record.manifest.concurrency == 3 and record.manifest.concurrency_note == ""
+
+
+def passed_selftest(settings: Settings, store, endpoint: str, concurrency: int = 4) -> None:
+    """Run the self-test against a deterministic scripted server of that endpoint, and keep it."""
+    llm = ScriptedLLM(endpoint=endpoint)
+    llm.responder = lambda request: "Show " + request.messages[-1].content
+    flags = ServerManager(settings).flags() if settings.managed_server else None
+    identity = identify(endpoint, flags)
+    result = run_selftest(llm, identity, selftest_requests("m"), concurrency=concurrency)
+    save_selftest(store, result)
 
 
 def test_a_resume_after_a_prompt_edit_is_refused(settings, store, demo_database, tmp_path: Path):
@@ -312,3 +325,92 @@ def test_selection_by_tag_category_and_limit(settings):
         select_suite(SmokeOptions(tags=("no-such-tag",)), settings=settings)
     with pytest.raises(ConfigError, match="repeats"):
         SmokeOptions(repeats=0)
+
+
+def test_a_server_restarted_mid_run_interrupts_it_without_recording_the_case_across(
+    settings, store, demo_database
+):
+    script = PipelineScript()
+    with ScriptedServer() as server:
+        server.started = 1_700_000_000.0
+
+        def reply(body):
+            if SIMPLE_003.question in body["messages"][1]["content"]:
+                server.started = 1_700_000_500.0  # restarted while simple-003 runs
+            return script.reply(body)
+
+        server.respond_with(reply)
+        client = OpenAIClient(server.base_url, max_retries=0)
+        record = run(settings, store, client, demo_database, repeats=1)
+        assert record.status == "interrupted"
+        assert [r.case_id for r in record.results] == ["simple-002"]
+
+        resumed = resume_run(environment(settings, client, store=store, database=demo_database), record.id, cases=CASES)  # fmt: skip
+    assert resumed.status == "done"
+    assert [r.case_id for r in resumed.results] == ["simple-002", "simple-003", "simple-007"]
+
+
+def test_without_a_passing_self_test_cases_go_one_at_a_time_and_the_run_says_why(
+    settings, store, demo_database
+):
+    seen: list[SmokeProgress] = []
+    record = run(settings, store, PipelineScript().llm(), demo_database, concurrency=3,
+                 on_progress=seen.append)  # fmt: skip
+    assert record.manifest.concurrency == 1 and record.manifest.requested_concurrency == 3
+    assert "has no self-test for its current settings" in record.manifest.concurrency_note
+    assert seen[0].note == record.manifest.concurrency_note
+
+    unchecked = run(settings, store, PipelineScript().llm(), demo_database, concurrency=3,
+                    unchecked_concurrency=True)  # fmt: skip
+    assert unchecked.manifest.concurrency == 3
+
+    failed = replace(passing_result(settings), differing=(0, 5))
+    save_selftest(store, failed)
+    record = run(settings, store, PipelineScript().llm(), demo_database, concurrency=3)
+    assert record.manifest.concurrency == 1
+    assert "failed its self-test (2 of 8 prompts" in record.manifest.concurrency_note
+    assert "depend on the batch" in record.manifest.concurrency_note
+
+
+def passing_result(settings: Settings):
+    llm = ScriptedLLM(endpoint="scripted://llm")
+    llm.responder = lambda request: "Show " + request.messages[-1].content
+    identity = identify("scripted://llm", ServerManager(settings).flags())
+    return run_selftest(llm, identity, selftest_requests("m"), concurrency=4)
+
+
+def test_progress_counts_every_stage_of_every_repeat(settings, store, demo_database):
+    seen: list[SmokeProgress] = []
+    record = run(settings, store, PipelineScript().llm(), demo_database, on_progress=seen.append)
+    planned = len(CASES) * 2 * 7
+    assert {p.stages_planned for p in seen} == {planned}
+    done = [p.stages_done for p in seen]
+    assert done == sorted(done) and done[-1] == planned
+    assert len([p for p in seen if p.latest is None and p.state == "running"]) >= planned
+    assert seen[-1].state == "done" and seen[-1].fraction == 1.0
+    assert record.status == "done"
+
+
+def test_a_pool_pins_each_case_to_one_server_for_all_its_repeats(settings, store, demo_database):
+    script = PipelineScript()
+    with ScriptedServer() as a, ScriptedServer() as b:
+        seen: dict[str, set[str]] = {}
+
+        def recorder(name):
+            def reply(body):
+                question = body["messages"][1]["content"]
+                seen.setdefault(name, set()).add(question)
+                return script.reply(body)
+
+            return reply
+
+        a.respond_with(recorder("a"))
+        b.respond_with(recorder("b"))
+        pooled = settings.model_copy(update={"base_url": f"{a.base_url},{b.base_url}"})
+        from workbench.llm import make_llm
+
+        record = run(pooled, store, make_llm(pooled), demo_database, cases=CASES)
+    assert record.status == "done"
+    by_case = {c.question: {n for n, qs in seen.items() if c.question in qs} for c in CASES}
+    assert all(len(servers) == 1 for servers in by_case.values())
+    assert record.manifest.concurrency == 2  # one case at a time on each server

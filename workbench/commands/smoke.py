@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.commands import Outcome, reachable_database
+from workbench.errors import ConfigError, LLMError
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
@@ -21,25 +22,33 @@ from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
 from workbench.smoke import (
     CPU_EXPERIMENT,
+    MODE_LABELS,
     CheckReport,
+    RunPlan,
+    RunRecord,
     SmokeOptions,
     SmokeProgress,
     check_cases,
+    check_servers,
     compare_smoke_runs,
     export_training,
     fixed_since,
     format_comparison,
+    format_duration,
     format_run,
     load_cases,
     load_run,
     load_tags,
+    measure_speed,
     model_matrix,
     model_variants,
+    plan_run,
     resume_run,
-    run_suite,
+    run_plan,
     run_summary,
     run_variants,
     select_suite,
+    untested,
     variant_rates,
     write_junit,
 )
@@ -72,24 +81,43 @@ def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentP
     parser = actions.add_parser(
         "run",
         parents=[common],
-        help="run the suite through the pipeline, each case several times",
-        description="Run each selected case REPEAT times back to back with the stage cache "
-        "bypassed; a case is flaky when its repeats disagree anywhere. Every case result is "
-        "stored as it finishes; --resume finishes an interrupted run.",
+        help="hunt flakes (every case several times) or check an edit (--quick)",
+        description="Hunt flakes (the default): run each selected case REPEAT times back to "
+        "back with the stage cache bypassed; a case is flaky when its repeats disagree "
+        "anywhere. Check an edit (--quick --baseline RUN_ID): run each case of a finished "
+        "full run once, reusing that run's answers to every request the edit left unchanged "
+        "and leaving out the narrative; regressions and fixes against it come first. The "
+        "estimated time is printed before the run starts. Every case result is stored as it "
+        "finishes; --resume finishes an interrupted run.",
     )
     add_selection(parser)
-    parser.add_argument("--concurrency", type=int, default=1, help="cases at once (default 1)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="cases at once (default: as many as the servers' concurrency self-tests allow; "
+        "one at a time on a server without a passing self-test)",
+    )
     parser.add_argument(
         "--restart-between-repeats",
         action="store_true",
         help="restart the managed model server before each repeat",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="check an edit against --baseline: one repeat, unchanged stages reused",
+    )
     parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
-    parser.add_argument("--baseline", help="compare with this earlier run id")
+    parser.add_argument(
+        "--baseline", help="compare with this earlier run id (with --quick: reuse its answers)"
+    )
     parser.add_argument(
         "--fail-on-regression",
         action="store_true",
         help="exit 1 when a case passing in --baseline now fails, errors or flakes",
+    )
+    parser.add_argument(
+        "--estimate", action="store_true", help="print the estimated time and exit without running"
     )
     parser.add_argument("--resume", metavar="RUN_ID", help="finish this run instead of a new one")
     parser.add_argument("--verbose", action="store_true", help="list every case, passes too")
@@ -101,15 +129,22 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", action="append", default=[], help="only cases with this tag")
     parser.add_argument("--category", help="only cases of this category")
     parser.add_argument("--case", action="append", default=[], help="only this case id")
-    parser.add_argument("--limit", type=int, help="at most this many cases")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per case (default 2)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        help="at most this many cases: a sample across categories, the same for the same N",
+    )
+    parser.add_argument(
+        "--repeat", type=int, help="runs per case (default 2; a quick check runs each once)"
+    )
     parser.add_argument("--label", default="", help="a name for the run")
 
 
 def selection(args: argparse.Namespace, **changes: Any) -> SmokeOptions:
 
+    quick = changes.get("mode") == "quick"
     fields: dict[str, Any] = {
-        "repeats": args.repeat,
+        "repeats": args.repeat if args.repeat is not None else (1 if quick else 2),
         "tags": tuple(args.tag),
         "category": args.category,
         "ids": tuple(args.case),
@@ -217,12 +252,20 @@ def format_report(report: CheckReport, sources: dict[str, str] | None = None) ->
 def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
 
     store = open_store(settings)
-    baseline = load_run(store, args.baseline) if args.baseline else None
+    if args.quick and not args.baseline:
+        raise ConfigError(
+            "--quick checks an edit against a finished full run: add --baseline RUN_ID"
+        )
+    baseline = load_run(store, args.baseline) if args.baseline and not args.quick else None
     if args.resume:
         load_run(store, args.resume)  # an unknown run id fails before a server starts
     else:
         options = selection(
-            args, concurrency=args.concurrency, restart_between_repeats=args.restart_between_repeats
+            args,
+            concurrency=args.concurrency,
+            restart_between_repeats=args.restart_between_repeats,
+            mode="quick" if args.quick else "hunt",
+            baseline=args.baseline if args.quick else None,
         )
         select_suite(options, settings=settings)  # so does an empty selection
     prompts = load_prompt_set(settings.prompts_dir)  # and a bad prompt file
@@ -234,9 +277,62 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             if args.resume:
                 record = resume_run(env, args.resume, server=server, on_progress=print_progress)
             else:
-                record = run_suite(env, options, server=server, on_progress=print_progress)
+                if options.concurrency is None and not args.estimate:
+                    first_selftest(settings, env, server)
+                plan = plan_run(env, options, server=server, speed=measure_speed(env))
+                if args.estimate:
+                    return estimate_outcome(plan)
+                say(f"{MODE_LABELS[options.mode]}: {plan.estimate.describe()}")
+                if plan.manifest.concurrency_note:
+                    say(plan.manifest.concurrency_note)
+                record = run_plan(env, plan, server=server, on_progress=print_progress)
         finally:
             llm.close()
+    if record.manifest.mode == "quick":
+        baseline = load_run(store, record.manifest.baseline or "")
+    return run_outcome(record, baseline, args)
+
+
+def first_selftest(settings: Settings, env: RunEnvironment, server: Any) -> None:
+    """The concurrency self-test of servers never tested with their current settings, so
+    that the run knows how many cases it may send at once."""
+    assert env.store is not None
+    missing = untested(settings, env.store, server)
+    if not missing:
+        return
+    say(
+        f"no concurrency self-test for {', '.join(missing)} with its current settings: "
+        "running it first (about a minute)"
+    )
+    try:
+        for result in check_servers(settings, env.store, env.prompts, server=server):
+            say(f"{result.endpoint}: {result.summary()}")
+    except LLMError as exc:
+        say(f"the self-test could not run ({exc}); cases go one at a time")
+
+
+def estimate_outcome(plan: RunPlan) -> Outcome:
+    """``--estimate``: what the run would cost, without running it."""
+    estimate = plan.estimate
+    data = {
+        "mode": plan.options.mode,
+        "cases": len(plan.cases),
+        "case_ids": [c.id for c in plan.cases],
+        "stages": estimate.stages,
+        "stage_calls": estimate.calls,
+        "concurrency": estimate.concurrency,
+        "estimate_s": round(estimate.total_s, 1),
+        "basis": estimate.basis,
+        "concurrency_note": plan.manifest.concurrency_note,
+    }
+    text = f"{MODE_LABELS[plan.options.mode]}: {estimate.describe()}"
+    if plan.manifest.concurrency_note:
+        text += "\n" + plan.manifest.concurrency_note
+    return Outcome(data=data, text=text)
+
+
+def run_outcome(record: RunRecord, baseline: RunRecord | None, args: argparse.Namespace) -> Outcome:
+    """The summary of a finished run; against a baseline, the regressions and fixes first."""
     data = run_summary(record)
     text = format_run(record, verbose=args.verbose)
     exit_code = 0
@@ -246,7 +342,7 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     if baseline is not None:
         comparison = compare_smoke_runs(baseline, record)
         data["comparison"] = comparison.to_dict()
-        text += "\n" + format_comparison(comparison)
+        text = format_comparison(comparison) + "\n" + text
         if args.fail_on_regression and comparison.regressed:
             exit_code = 1
     if record.status == "interrupted":
@@ -266,8 +362,9 @@ def print_progress(p: SmokeProgress) -> None:
         if p.note:
             say(p.note)
         return
-    left = f", ~{p.remaining_s:.0f} s left" if p.remaining_s is not None else ""
-    say(f"[{p.counts.done}/{p.planned}] {p.latest.case_id}: {p.latest.verdict}{left}")
+    stages = f", stage {p.stages_done}/{p.stages_planned}" if p.stages_planned else ""
+    left = f", ~{format_duration(p.remaining_s)} left" if p.remaining_s is not None else ""
+    say(f"[{p.counts.done}/{p.planned}] {p.latest.case_id}: {p.latest.verdict}{stages}{left}")
 
 
 def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:

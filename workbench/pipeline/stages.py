@@ -25,9 +25,10 @@ from workbench.dates import (
 )
 from workbench.errors import WorkbenchError
 from workbench.llm import ChatRequest, Completion, thinking_supported
-from workbench.pipeline.cache import StageCache, request_key
+from workbench.pipeline.cache import StageCache, answer_digest, request_key
 from workbench.pipeline.cleaner import clean_rewrite
 from workbench.pipeline.environment import RunEnvironment
+from workbench.pipeline.replay import Replay
 from workbench.pipeline.trace import (
     TRACE_ROW_CAP,
     DateSpanTrace,
@@ -57,6 +58,7 @@ class StageContext:
         env: where calls go and SQL runs (its database already opened when a stage needs it).
         cache: the stage cache, or None when nothing is stored.
         result: the rows of the SQL stage, once it has run (for the narrative).
+        replay: an earlier run's answers, asked before the cache and the model.
     """
 
     question: str
@@ -64,6 +66,7 @@ class StageContext:
     env: RunEnvironment
     cache: StageCache | None = None
     result: ResultTrace | None = None
+    replay: Replay | None = None
 
     def variables(self, prompt: StagePrompt) -> dict[str, str]:
         """Values for the variables a prompt declares (the schema only when asked for)."""
@@ -180,7 +183,7 @@ def base_trace(prompt: StagePrompt, input_text: str) -> StageTrace:
 
 
 def call_stage(prompt: StagePrompt, user: str, input_text: str, ctx: StageContext) -> StageResult:
-    """Gate, render, call (or answer from the cache) and record one model call.
+    """Gate, render, call (or answer from the replay or the cache) and record one model call.
 
     ``input_text`` is what the stage reads (for the gate and the trace); ``user`` is the
     user turn sent, which differs for the narrative stage.
@@ -212,8 +215,11 @@ def call_stage(prompt: StagePrompt, user: str, input_text: str, ctx: StageContex
     )
     llm = ctx.env.llm
     key = request_key(llm.endpoint, request)
-    completion = ctx.cache.get(key) if ctx.cache is not None else None
-    cached = completion is not None
+    completion = ctx.replay.answer(key) if ctx.replay is not None else None
+    reused = completion is not None
+    if completion is None and ctx.cache is not None:
+        completion = ctx.cache.get(key)
+    cached = completion is not None and not reused
     if completion is None:
         try:
             completion = llm.complete(request)
@@ -225,15 +231,18 @@ def call_stage(prompt: StagePrompt, user: str, input_text: str, ctx: StageContex
         model=completion.model or request.model,
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
-        latency_s=0.0 if cached else completion.latency_s,
+        latency_s=0.0 if cached or reused else completion.latency_s,
         finish_reason=completion.finish_reason,
         reasoning=completion.reasoning,
         runaway=runaway_reason(completion, request),
         min_margin=completion.min_margin,
         min_margin_index=completion.min_margin_index,
         cached=cached,
+        reused_from=ctx.replay.origin if reused and ctx.replay is not None else None,
+        request_key=key,
+        answer_digest=answer_digest(completion),
     )
-    return StageResult(trace, fresh=None if cached else (key, completion))
+    return StageResult(trace, fresh=None if cached or reused else (key, completion))
 
 
 def runaway_reason(completion: Completion, request: ChatRequest) -> str | None:

@@ -80,6 +80,14 @@ class StageTrace:
     min_margin: float | None = None
     min_margin_index: int | None = None
     cached: bool = False
+    reused_from: str | None = None
+    """Where a quick check took this stage's answer from (``smoke run ID``), instead of
+    calling the model: the baseline answered the very same request."""
+    request_key: str | None = None
+    """The stage cache key of the request sent (``workbench.pipeline.cache.request_key``)."""
+    answer_digest: str | None = None
+    """A hash of what came back (``workbench.pipeline.cache.answer_digest``): tells whether
+    a stored answer is still the one this run got."""
     error: str | None = None
     error_kind: str | None = None
     skipped: bool = False

@@ -124,6 +124,7 @@ class StageCard:
     prompt_tokens: int
     completion_tokens: int
     cached: bool
+    reused_from: str | None
     margin: float | None
     margin_index: int | None
     margin_low: bool
@@ -155,6 +156,8 @@ class StageCard:
             badges.append(_badge("no thinking mode: ran without", "wb-badge-note"))
         if self.cached:
             badges.append(_badge("cached", "wb-badge-cached"))
+        if self.reused_from:
+            badges.append(_badge(f"reused from {self.reused_from}", "wb-badge-cached"))
         title = escape(f"{self.number}. {self.title}")
         status = (
             f'<span class="wb-status wb-status-{self.status}">{STATUS_LABELS[self.status]}</span>'
@@ -175,6 +178,8 @@ class StageCard:
         parts = []
         if self.cached:
             parts.append("cached")
+        elif self.reused_from:
+            parts.append("reused")
         elif self.latency_s > 0:
             parts.append(f"{self.latency_s:.2f} s")
         if self.prompt_tokens or self.completion_tokens:
@@ -253,6 +258,7 @@ def stage_card(stage: StageTrace) -> StageCard:
         prompt_tokens=stage.prompt_tokens,
         completion_tokens=stage.completion_tokens,
         cached=stage.cached,
+        reused_from=stage.reused_from,
         margin=margin,
         margin_index=stage.min_margin_index,
         margin_low=margin is not None and margin < LOW_MARGIN_NATS,

@@ -10,6 +10,8 @@ database.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -274,6 +276,53 @@ def select_cases(
         and (category is None or c.category == category)
         and (not wanted_ids or c.id in wanted_ids)
     )
+
+
+def stratified_sample(cases: Iterable[SmokeCase], n: int) -> tuple[SmokeCase, ...]:
+    """``n`` cases spread over the categories in proportion to their size, in suite order.
+
+    Every category present gets at least one case when ``n`` allows; within a category
+    the cases are taken evenly spaced through the file. The same suite and ``n`` always
+    give the same cases, so two runs with the same limit stay comparable.
+    """
+    suite = tuple(cases)
+    if n >= len(suite):
+        return suite
+    if n <= 0:
+        return ()
+    groups: dict[str, list[SmokeCase]] = {}
+    for case in suite:
+        groups.setdefault(case.category, []).append(case)
+    quotas = _quotas({c: len(g) for c, g in groups.items()}, n)
+    chosen = set()
+    for category, group in groups.items():
+        k = quotas[category]
+        chosen |= {group[int((i + 0.5) * len(group) / k)].id for i in range(k)}
+    return tuple(c for c in suite if c.id in chosen)
+
+
+def _quotas(sizes: dict[str, int], n: int) -> dict[str, int]:
+    """``n`` split over the categories by largest remainder, one each first when it reaches."""
+    floor = 1 if n >= len(sizes) else 0
+    quotas = dict.fromkeys(sizes, floor)
+    left, total = n - floor * len(sizes), sum(sizes.values())
+    shares = {c: left * size / total for c, size in sizes.items()}
+    for c in sizes:
+        quotas[c] += min(int(shares[c]), sizes[c] - quotas[c])
+    order = sorted(sizes, key=lambda c: (-(shares[c] - int(shares[c])), -sizes[c], c))
+    while sum(quotas.values()) < n:
+        for c in order:
+            if sum(quotas.values()) < n and quotas[c] < sizes[c]:
+                quotas[c] += 1
+    return quotas
+
+
+def case_digest(case: SmokeCase) -> str:
+    """A hash of what decides a case's verdict: question, date, gold SQL, expectations."""
+    what = [case.question, case.as_of.isoformat(), case.gold_sql, [
+        [e.stage, list(e.contains), list(e.not_contains)] for e in case.expect
+    ]]  # fmt: skip
+    return hashlib.sha256(json.dumps(what, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def count_by_category(cases: Iterable[SmokeCase]) -> dict[str, int]:

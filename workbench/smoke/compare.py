@@ -87,8 +87,18 @@ class SmokeComparison:
         }
 
 
-def classify(before: str | None, after: str | None) -> Change:
-    """How a case's verdict moved between two runs."""
+FIRST: tuple[Change, ...] = ("new failure", "fixed", "newly flaky", "no longer flaky")
+"""The changes listed first: what an edit broke, then what it fixed."""
+
+
+def classify(before: str | None, after: str | None, *, after_can_flake: bool = True) -> Change:
+    """How a case's verdict moved between two runs.
+
+    ``after_can_flake`` is False for a quick check: one repeat cannot show flakiness, so
+    a case flaky in the baseline is not "no longer flaky" for it (it stays unsettled).
+    """
+    if before == "flaky" and not after_can_flake:
+        return "unchanged"
     if before is None:
         return "added"
     if after is None:
@@ -111,14 +121,24 @@ def _first_difference(a: CaseResult | None, b: CaseResult | None) -> DivergenceP
 
 
 def compare_smoke_runs(before: RunRecord, after: RunRecord) -> SmokeComparison:
-    """Every case of either run: how it changed, and where its runs first differ."""
+    """Every case of either run: how it changed, and where its runs first differ;
+    regressions and fixes first.
+
+    Against a quick check only the cases it ran count (it checks a selection of its
+    baseline's cases), and its one repeat cannot tell flakiness (``classify``).
+    """
+    quick = after.manifest.mode == "quick"
     ids = list(before.case_ids) + [c for c in after.case_ids if c not in set(before.case_ids)]
+    if quick:
+        ids = [c for c in ids if c in set(after.case_ids)]
     changes = []
     for case_id in ids:
         a, b = before.result(case_id), after.result(case_id)
         if a is None and b is None:
             continue
-        change = classify(a.verdict if a else None, b.verdict if b else None)
+        change = classify(
+            a.verdict if a else None, b.verdict if b else None, after_can_flake=not quick
+        )
         changes.append(
             CaseChange(
                 case_id=case_id,
@@ -131,6 +151,7 @@ def compare_smoke_runs(before: RunRecord, after: RunRecord) -> SmokeComparison:
                 reason=(b or a).reason,  # type: ignore[union-attr]
             )
         )
+    changes.sort(key=lambda c: FIRST.index(c.change) if c.change in FIRST else len(FIRST))
     return SmokeComparison(
         before_id=before.id,
         after_id=after.id,

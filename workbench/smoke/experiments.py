@@ -132,6 +132,7 @@ def run_variants(
                     concurrency=variant.concurrency,
                     restart_between_repeats=variant.restart_between_repeats,
                     label=f"{options.label} {variant.label}".strip(),
+                    unchecked_concurrency=True,  # the experiment studies batching itself
                 ),
                 cases=cases,
                 server=server,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.background import BackgroundJob
-from workbench.smoke.runner import ProgressCallback, SmokeProgress
+from workbench.smoke.progress import ProgressCallback, SmokeProgress
 
 
 @dataclass(frozen=True)

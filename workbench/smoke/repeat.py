@@ -9,20 +9,27 @@ repeat that agrees with it on the run's database is also judged on the variant d
 A database that goes away is not the case's fault: the case is recorded as an error
 marked ``resumable`` (the runner then stops, and a resumed run runs it again), and a
 failed gold query is never remembered when the database could not be reached.
+
+Every repeat of a case goes to the same server of a pool (``pin``). A quick check runs
+its one repeat with the baseline's answers (``workbench.smoke.baseline``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from sqlalchemy.engine import Engine
+
 from workbench.errors import DatabaseUnavailable, LLMUnavailable, WorkbenchError
-from workbench.llm import LLM, ChatRequest, Completion
-from workbench.pipeline import RunEnvironment, StageTrace, Trace, run_pipeline
+from workbench.llm import LLM, ChatRequest, Completion, pin
+from workbench.pipeline import Replay, RunEnvironment, StageTrace, Trace, run_pipeline
+from workbench.smoke.baseline import CaseReplay, case_replay
 from workbench.smoke.cases import SmokeCase
-from workbench.smoke.results import CaseResult, RepeatOutcome, StageOutcome
+from workbench.smoke.results import CaseResult, RepeatOutcome, RunRecord, StageOutcome
 from workbench.smoke.verdicts import case_verdict, check_expectations
 from workbench.sql import (
     Database,
@@ -54,8 +61,10 @@ class RecordingLLM:
     def close(self) -> None:
         """Nothing to release: the wrapped LLM belongs to the run and outlives a repeat."""
 
-    def completion_for(self, stage: StageTrace) -> Completion | None:
-        """The completion of the call whose messages this stage sent."""
+    def completion_for(self, stage: StageTrace, replay: Replay | None = None) -> Completion | None:
+        """The completion of the call whose messages this stage sent (or that it reused)."""
+        if stage.reused_from is not None and replay is not None and stage.request_key:
+            return replay.answer(stage.request_key)
         return next((c for r, c in reversed(self.calls) if r.messages == stage.messages), None)
 
 
@@ -71,7 +80,11 @@ def stage_outcome(stage: StageTrace, completion: Completion | None) -> StageOutc
         tokens=completion.tokens if completion else (),
         margins=completion.margins if completion else (),
         min_margin=stage.min_margin,
+        reused=stage.reused_from is not None,
     )
+
+
+StageListener = Callable[[SmokeCase, StageTrace], None]
 
 
 @dataclass
@@ -79,13 +92,21 @@ class SuiteContext:
     """What every case of a run shares: the environment (its database open), the cancel
     event, each case's gold result (run once per run and database), and the variant
     databases verdicts are also checked on (by default the demo database's own, when the
-    run's database is the demo database; built on first use)."""
+    run's database is the demo database; built on first use), the baseline of a quick
+    check, and who hears of each stage as it finishes."""
 
     env: RunEnvironment
     cancel: threading.Event
+    baseline: RunRecord | None = None
+    on_stage: StageListener | None = None
     variants: tuple[Variant, ...] | None = None
     golds: GoldCache = field(default_factory=GoldCache)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def store(self) -> Engine:
+        assert self.env.store is not None, "a smoke run has a store"
+        return self.env.store
 
     @property
     def database(self) -> Database:
@@ -104,10 +125,14 @@ class SuiteContext:
 
 
 def judge_repeat(
-    case: SmokeCase, trace: Trace, recorder: RecordingLLM, ctx: SuiteContext
+    case: SmokeCase,
+    trace: Trace,
+    recorder: RecordingLLM,
+    ctx: SuiteContext,
+    replay: Replay | None = None,
 ) -> RepeatOutcome:
     """One repeat on its own: error, or pass/fail by the comparator and the expectations."""
-    stages = tuple(stage_outcome(s, recorder.completion_for(s)) for s in trace.stages)
+    stages = tuple(stage_outcome(s, recorder.completion_for(s, replay)) for s in trace.stages)
     base = RepeatOutcome(
         trace_id=trace.id,
         verdict="error",
@@ -147,21 +172,27 @@ def judge_repeat(
     )
 
 
-def run_repeat(case: SmokeCase, ctx: SuiteContext) -> RepeatOutcome | None:
-    """One run of a case through the pipeline (None when cancelled part way).
+def run_repeat(
+    case: SmokeCase, ctx: SuiteContext, replay: Replay | None = None
+) -> tuple[RepeatOutcome, Trace] | None:
+    """One run of a case through the pipeline, on its pinned server (None when cancelled
+    part way). The stage cache is not read; ``replay`` answers what it may.
 
     Raises:
         LLMUnavailable: the model server is gone; the run must stop, not score this case.
         DatabaseUnavailable: the database is gone (the SQL stage or the judging could not
             reach it).
     """
-    recorder = RecordingLLM(ctx.env.llm)
+    recorder = RecordingLLM(pin(ctx.env.llm, case.id))
+    listener = ctx.on_stage
     trace = run_pipeline(
         case.question,
         replace(ctx.env, llm=recorder),
         as_of=case.as_of,
         use_cache=False,
         cancel=ctx.cancel,
+        on_stage=(lambda stage: listener(case, stage)) if listener is not None else None,
+        replay=replay,
     )
     if trace.status == "cancelled":
         return None
@@ -171,10 +202,15 @@ def run_repeat(case: SmokeCase, ctx: SuiteContext) -> RepeatOutcome | None:
     lost = next((s for s in trace.stages if s.error_kind == "DatabaseUnavailable"), None)
     if lost is not None:
         raise DatabaseUnavailable(lost.error or "the database is gone")
-    return judge_repeat(case, trace, recorder, ctx)
+    return judge_repeat(case, trace, recorder, ctx, replay), trace
 
 
-def case_result(case: SmokeCase, repeats: list[RepeatOutcome], elapsed_s: float) -> CaseResult:
+def case_result(
+    case: SmokeCase,
+    repeats: list[RepeatOutcome],
+    elapsed_s: float,
+    notes: tuple[str, ...] = (),
+) -> CaseResult:
     verdict, reason, divergence = case_verdict(repeats)
     return CaseResult(
         case_id=case.id,
@@ -187,6 +223,7 @@ def case_result(case: SmokeCase, repeats: list[RepeatOutcome], elapsed_s: float)
         divergence=divergence,
         elapsed_s=elapsed_s,
         finished=datetime.now(UTC),
+        notes=notes,
     )
 
 
@@ -198,7 +235,8 @@ def database_lost(case: SmokeCase, error: DatabaseUnavailable, elapsed_s: float)
 
 
 def run_case(case: SmokeCase, repeats: int, ctx: SuiteContext) -> CaseResult | None:
-    """A case's repeats back to back, judged (None when cancelled part way)."""
+    """A case's repeats back to back, judged (None when cancelled part way); a quick
+    check's one repeat with its baseline's answers."""
     started = time.monotonic()
     try:
         return _run_case(case, repeats, ctx, started)
@@ -218,10 +256,17 @@ def _run_case(
             trace_id="", verdict="error", reason=f"the gold query fails: {exc}", stages=()
         )
         return case_result(case, [outcome], time.monotonic() - started)
+    reuse: CaseReplay | None = None
+    if ctx.baseline is not None:
+        reuse = case_replay(ctx.store, ctx.baseline, case, ctx.env.prompts)
     outcomes = []
+    notes: tuple[str, ...] = ()
     for _ in range(repeats):
-        outcome = run_repeat(case, ctx)
-        if outcome is None:
+        ran = run_repeat(case, ctx, reuse.replay if reuse is not None else None)
+        if ran is None:
             return None
+        outcome, trace = ran
         outcomes.append(outcome)
-    return case_result(case, outcomes, time.monotonic() - started)
+        if reuse is not None:
+            notes = reuse.notes_for(trace)
+    return case_result(case, outcomes, time.monotonic() - started, notes)

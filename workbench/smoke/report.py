@@ -35,6 +35,9 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
         "errors": counts.errors,
         "pending": len(record.pending),
         "wall_s": round(wall if wall is not None else record.wall_s, 3),
+        "mode": record.manifest.mode,
+        "baseline": record.manifest.baseline,
+        "reused_stages": sum(r.reused_stages for r in record.results),
         "manifest": {
             "prompt_set_hash": record.manifest.prompt_set_hash,
             "endpoint": record.manifest.endpoint,
@@ -57,6 +60,8 @@ def case_summary(result: CaseResult) -> dict[str, Any]:
         "verdict": result.verdict,
         "reason": result.reason,
         "elapsed_s": round(result.elapsed_s, 3),
+        "reused_stages": result.reused_stages,
+        "notes": list(result.notes),
         "trace_ids": list(result.trace_ids),
         "divergence": None
         if point is None
@@ -74,15 +79,27 @@ def format_run(record: RunRecord, *, verbose: bool = False) -> str:
     """A few lines: the counts, then every case that did not pass (all of them if verbose)."""
     counts = record.counts
     summary = run_summary(record)
+    manifest = record.manifest
+    how = f"{manifest.repeats} repeats"
+    if manifest.mode == "quick":
+        stages = sum(len(r.stages) for c in record.results for r in c.repeats)
+        how = (
+            f"a quick check against {manifest.baseline}, "
+            f"{summary['reused_stages']} of {stages} stages reused"
+        )
     lines = [
         f"smoke run {record.id} ({record.status}): {counts.done} of {counts.cases} cases, "
-        f"{record.manifest.repeats} repeats, concurrency {record.manifest.concurrency}",
+        f"{how}, concurrency {manifest.concurrency}",
         f"passed {counts.passed} · failed {counts.failed} · flaky {counts.flaky} · "
         f"errors {counts.errors} · {summary['wall_s']:.1f} s",
     ]
+    if manifest.concurrency_note:
+        lines.append(manifest.concurrency_note)
     for result in record.results:
         if verbose or result.verdict != "pass":
             lines.append(f"  {VERDICT_MARKS[result.verdict]:5} {result.case_id}: {result.reason}")
+        if verbose or result.verdict != "pass":
+            lines += [f"        note: {note}" for note in result.notes]
     if record.pending:
         lines.append(
             f"{len(record.pending)} cases not run; finish with "
@@ -152,8 +169,8 @@ def results_frame(record: RunRecord) -> pd.DataFrame:
     """One row per finished case, for the Smoke page's table."""
     import pandas as pd
 
-    columns = ["case", "category", "verdict", "why", "first divergent stage", "seconds", "traces",
-               "trace", "compare repeats"]  # fmt: skip
+    columns = ["case", "category", "verdict", "why", "first divergent stage", "reused", "seconds",
+               "traces", "trace", "compare repeats"]  # fmt: skip
     rows = []
     for r in record.results:
         point = r.divergence
@@ -165,8 +182,9 @@ def results_frame(record: RunRecord) -> pd.DataFrame:
                 "case": r.case_id,
                 "category": r.category,
                 "verdict": VERDICT_LABELS[r.verdict],
-                "why": r.reason,
+                "why": " · ".join((r.reason, *r.notes)),
                 "first divergent stage": where,
+                "reused": _reused(r),
                 "seconds": round(r.elapsed_s, 1),
                 "traces": " ".join(t[:8] for t in ids),
                 "trace": trace_link(ids[0]) if ids else None,
@@ -174,3 +192,13 @@ def results_frame(record: RunRecord) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def _reused(result: CaseResult) -> str:
+    """``stages 1–5`` for a quick check's case ("" when nothing was reused)."""
+    orders = sorted({s.order for r in result.repeats for s in r.stages if s.reused})
+    if not orders:
+        return ""
+    if orders == list(range(orders[0], orders[-1] + 1)) and len(orders) > 1:
+        return f"stages {orders[0]}–{orders[-1]}"
+    return "stage" + ("s " if len(orders) > 1 else " ") + ", ".join(map(str, orders))

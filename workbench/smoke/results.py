@@ -43,6 +43,8 @@ class StageOutcome:
     tokens: tuple[str, ...] = ()
     margins: tuple[float, ...] = ()
     min_margin: float | None = None
+    reused: bool = False
+    """A quick check took this stage's answer from its baseline instead of the model."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,13 @@ class CaseResult:
     finished: datetime | None = None
     resumable: bool = False
     """An error because the database went away: a resumed run runs the case again."""
+    notes: tuple[str, ...] = ()
+    """What a quick check could not reuse from its baseline, and why."""
+
+    @property
+    def reused_stages(self) -> int:
+        """Stages answered from the baseline, over every repeat."""
+        return sum(s.reused for r in self.repeats for s in r.stages)
 
     @property
     def trace_ids(self) -> tuple[str, ...]:
@@ -130,8 +139,22 @@ class RunManifest:
     restart_between_repeats: bool
     selection: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    mode: Literal["hunt", "quick"] = "hunt"
+    """``hunt``: every stage fresh, N repeats; ``quick``: one repeat against ``baseline``,
+    reusing the baseline's answers to identical requests, the narrative left out."""
+    baseline: str | None = None
+    case_digests: dict[str, str] = field(default_factory=dict)
+    """Per case id: a hash of what decides its verdict (question, date, gold, expectations)."""
     database: str = ""
     """The target database (its URL without a password); empty in runs from before."""
+    requested_concurrency: int | None = None
+    """What was asked for (None: as many as the self-test allows); ``concurrency`` is
+    what the run used, ``concurrency_note`` why they differ."""
+    concurrency_note: str = ""
+    unchecked_concurrency: bool = False
+    """Cases went at once without a passing self-test (an experiment on batching)."""
+    pace_s: float | None = None
+    """The server's pace just before the run (``workbench.smoke.calibration.measure_pace``)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +210,7 @@ class RunSummary:
     label: str
     planned: int
     counts: RunCounts
+    mode: str = "hunt"
 
 
 def count_verdicts(results: tuple[CaseResult, ...] | list[CaseResult], planned: int) -> RunCounts:
@@ -220,6 +244,7 @@ def result_from_json(text: str) -> CaseResult:
             elapsed_s=data.get("elapsed_s", 0.0),
             finished=datetime.fromisoformat(data["finished"]) if data.get("finished") else None,
             resumable=data.get("resumable", False),
+            notes=tuple(data.get("notes", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"not a stored smoke case result: {exc!r}") from exc
@@ -372,6 +397,14 @@ def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:
                     counts=RunCounts(
                         planned, counts["pass"], counts["fail"], counts["flaky"], counts["error"]
                     ),
+                    mode=_mode(row.manifest),
                 )
             )
         return summaries
+
+
+def _mode(manifest_json: str) -> str:
+    try:
+        return str(json.loads(manifest_json).get("mode", "hunt"))
+    except (ValueError, AttributeError):
+        return "hunt"

@@ -42,7 +42,7 @@ from workbench.smoke.calibration import (
 )
 from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import RunRecord
-from workbench.store import SmokeRunRow, TraceRow
+from workbench.store import SmokeRunRow, TraceRow, store_workspace
 
 HISTORY_TRACES = 200
 """Recent traces the per-stage means are taken over."""
@@ -191,9 +191,11 @@ def load_history(
     """
     wanted_endpoints, wanted_models = set(endpoints), set(models)
     keys = {(c.question, c.as_of.isoformat()) for c in cases}
+    workspace = store_workspace(store)
     with Session(store) as session:
         index = session.exec(
             select(TraceRow.id, TraceRow.question, TraceRow.as_of)
+            .where(col(TraceRow.workspace) == workspace)
             .order_by(col(TraceRow.created).desc())
             .limit(INDEX_TRACES)
         ).all()
@@ -208,10 +210,16 @@ def load_history(
             select(TraceRow.id, TraceRow.trace_json).where(col(TraceRow.id).in_(list(picked)))
         ).all()
         recent = session.exec(
-            select(TraceRow.trace_json).order_by(col(TraceRow.created).desc()).limit(HISTORY_TRACES)
+            select(TraceRow.trace_json)
+            .where(col(TraceRow.workspace) == workspace)
+            .order_by(col(TraceRow.created).desc())
+            .limit(HISTORY_TRACES)
         ).all()
         manifests = session.exec(
-            select(SmokeRunRow.manifest).order_by(col(SmokeRunRow.created).desc()).limit(PACE_RUNS)
+            select(SmokeRunRow.manifest)
+            .where(col(SmokeRunRow.workspace) == workspace)
+            .order_by(col(SmokeRunRow.created).desc())
+            .limit(PACE_RUNS)
         ).all()
     order = {trace_id: i for i, (trace_id, *_) in enumerate(index)}
     measured: dict[tuple[str, str], dict[str, list[float]]] = {}

@@ -60,7 +60,9 @@ def check_servers(
     Raises:
         LLMError: a server did not answer (no result is stored for it).
     """
-    requests = selftest_requests(settings.model_for("main"), settings.seed, selftest_system(prompts))
+    requests = selftest_requests(
+        settings.model_for("main"), settings.seed, selftest_system(prompts)
+    )
     flags = managed_flags(settings, server)
     results = []
     for url in settings.base_urls:

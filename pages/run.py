@@ -116,6 +116,10 @@ def _draw_card(card: StageCard, paths: dict) -> None:
         if card.reasoning:
             with st.expander("Reasoning"):
                 show_html(escaped_block(card.reasoning))
+        if card.cleaner_note:
+            notice("caption", card.cleaner_note)
+            with st.expander("The model's raw answer"):
+                st.text(card.raw_output)
         _prompt_link(card, paths)
 
 

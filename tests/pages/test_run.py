@@ -135,6 +135,21 @@ def test_an_empty_answer_points_at_the_prompt(server: ScriptedServer) -> None:
     assert "Open this stage's prompt" in notices(page, "info")[0]
 
 
+def test_the_card_shows_what_the_cleaner_dropped_and_the_raw_answer(
+    server: ScriptedServer,
+) -> None:
+    server.reply("how many abnormal CBC results")
+    server.reply("```sql\nSELECT count(*) FROM labs\n```\nOutput: Show count abnormal CBC results")
+    server.reply("Show count abnormal CBC results").reply("Show count abnormal CBC results")
+    page = run(open_page(), "hi, how many abnormal CBC results?")
+    assert "cleaner dropped text" in card_heads(page)[2]
+    assert "cleaner" not in card_heads(page)[1] + card_heads(page)[3]
+    (note,) = [n for n in notices(page, "caption") if "The cleaner" in n]
+    assert "dropped 3 lines" in note
+    raw = next(e for e in page.expander if e.label == "The model's raw answer")
+    assert "SELECT count(*) FROM labs" in raw.text[0].value
+
+
 def test_a_question_with_markup_shows_as_text(server: ScriptedServer) -> None:
     server.reply(ATTACK).reply(ATTACK + " now").reply("x").reply("y")
     page = run(open_page(), ATTACK)

@@ -80,6 +80,17 @@ def test_a_stage_a_quick_check_reused_says_from_which_run() -> None:
     assert "reused" not in stage_card(rewrite(latency_s=1.0)).header_html
 
 
+def test_a_card_says_when_the_cleaner_dropped_text_from_the_answer() -> None:
+    raw = "```\nInput: how many abnormal results\nOutput: count abnormal results\n```"
+    card = stage_card(rewrite(raw_output=raw))
+    assert "cleaner dropped text" in card.header_html
+    assert card.dropped_lines == 3 and card.raw_output == raw
+    assert card.cleaner_note is not None and "kept one line" in card.cleaner_note
+    assert "dropped 3 lines" in card.cleaner_note
+    plain = stage_card(rewrite())
+    assert plain.cleaner_note is None and "cleaner" not in plain.header_html
+
+
 @pytest.mark.parametrize("kind", sorted(ADVICE))
 def test_every_known_error_gets_advice(kind: str) -> None:
     card = stage_card(rewrite(output=None, error="it broke", error_kind=kind))

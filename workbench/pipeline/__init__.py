@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from workbench.pipeline.cache import StageCache, answer_digest, request_key
-from workbench.pipeline.cleaner import clean_rewrite
+from workbench.pipeline.cleaner import CleanedAnswer, clean_answer, clean_rewrite
 from workbench.pipeline.compare import (
     RunComparison,
     compare_link,
@@ -53,6 +53,7 @@ __all__ = [
     "MAX_QUESTION_CHARS",
     "REFERENCE_TRACE_ID",
     "STAGE_KINDS",
+    "CleanedAnswer",
     "Replay",
     "ResultTrace",
     "RunComparison",
@@ -68,6 +69,7 @@ __all__ = [
     "TraceSummary",
     "answer_digest",
     "check_question",
+    "clean_answer",
     "clean_rewrite",
     "compare_link",
     "compare_runs",

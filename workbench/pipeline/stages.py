@@ -26,7 +26,7 @@ from workbench.dates import (
 from workbench.errors import WorkbenchError
 from workbench.llm import ChatRequest, Completion, thinking_supported
 from workbench.pipeline.cache import StageCache, answer_digest, request_key
-from workbench.pipeline.cleaner import clean_rewrite
+from workbench.pipeline.cleaner import clean_answer, clean_rewrite
 from workbench.pipeline.environment import RunEnvironment
 from workbench.pipeline.replay import Replay
 from workbench.pipeline.trace import (
@@ -281,6 +281,11 @@ def failed(trace: StageTrace, exc: Exception) -> StageTrace:
 
 def _empty_output(trace: StageTrace) -> StageTrace:
     why = f" ({trace.runaway})" if trace.runaway else ""
+    if trace.raw_output:
+        why += (
+            ": the cleaner kept no line of its answer (only SQL, code fences or a repeated "
+            "Input: line); its raw answer is in the trace"
+        )
     return replace(trace, error=f"the model returned no usable text{why}", error_kind="EmptyOutput")
 
 
@@ -292,9 +297,12 @@ def run_rewrite_stage(prompt: StagePrompt, text: str, ctx: StageContext) -> Stag
     called = call_stage(prompt, text, text, ctx)
     if called.trace.error is not None:
         return called
-    output = clean_rewrite(called.trace.output or "")
-    trace = replace(called.trace, output=output)
-    return replace(called, trace=trace if output else _empty_output(trace))
+    raw = called.trace.output or ""
+    cleaned = clean_answer(raw)
+    trace = replace(
+        called.trace, output=cleaned.output, raw_output=raw if cleaned.dropped else None
+    )
+    return replace(called, trace=trace if cleaned.output else _empty_output(trace))
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -95,6 +95,9 @@ class StageTrace:
     unresolved_dates: tuple[str, ...] = ()
     thinking_note: str | None = None
     """Why the stage ran without the thinking its gate or mode asked for (no such mode)."""
+    raw_output: str | None = None
+    """The model's whole answer when the rewrite cleaner dropped lines of it to make the
+    output (``workbench.pipeline.cleaner``); None when the answer was the output."""
 
     @property
     def failed(self) -> bool:

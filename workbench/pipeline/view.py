@@ -19,6 +19,7 @@ from workbench.diffing import render_html, word_diff
 from workbench.errors import WorkbenchError
 from workbench.llm import OpenAIClient
 from workbench.markup import escape, text_html
+from workbench.pipeline.cleaner import clean_answer
 from workbench.pipeline.trace import StageTrace
 from workbench.prompts import load_prompts
 from workbench.settings import Settings
@@ -136,6 +137,21 @@ class StageCard:
     date_notes: tuple[str, ...]
     unresolved_dates: tuple[str, ...]
     thinking_note: str | None = None
+    raw_output: str | None = None
+    """The model's whole answer when the rewrite cleaner dropped lines of it."""
+    dropped_lines: int = 0
+
+    @property
+    def cleaner_note(self) -> str | None:
+        """What the rewrite cleaner left out of the model's answer (None: nothing)."""
+        if not self.raw_output:
+            return None
+        kept = "kept one line of" if self.status == "ok" else "kept no line of"
+        lines = "line" if self.dropped_lines == 1 else "lines"
+        return (
+            f"The cleaner {kept} the model's answer and dropped {self.dropped_lines} {lines} "
+            "(code fences, SQL, Input: lines, remarks): see the raw answer."
+        )
 
     @property
     def mode_label(self) -> str:
@@ -158,6 +174,8 @@ class StageCard:
             badges.append(_badge("cached", "wb-badge-cached"))
         if self.reused_from:
             badges.append(_badge(f"reused from {self.reused_from}", "wb-badge-cached"))
+        if self.raw_output:
+            badges.append(_badge("cleaner dropped text", "wb-badge-note"))
         title = escape(f"{self.number}. {self.title}")
         status = (
             f'<span class="wb-status wb-status-{self.status}">{STATUS_LABELS[self.status]}</span>'
@@ -273,6 +291,8 @@ def stage_card(stage: StageTrace) -> StageCard:
         ),
         unresolved_dates=stage.unresolved_dates,
         thinking_note=stage.thinking_note,
+        raw_output=stage.raw_output,
+        dropped_lines=len(clean_answer(stage.raw_output).dropped) if stage.raw_output else 0,
     )
 
 

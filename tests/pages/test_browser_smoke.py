@@ -57,8 +57,10 @@ def test_hunt_flakes_then_check_an_edit(
         sql = prompts / "06_sql.md"
         sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", "utf-8")
         script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=3)
-        page.get_by_role("radio", name="Hunt flakes").click()  # a rerun reads the edit
-        page.get_by_role("radio", name="Check an edit").click()
+        modes = page.get_by_role("radiogroup", name="What do you want to know?")
+        modes.get_by_text("Hunt flakes", exact=True).click()  # a rerun reads the edit
+        page.get_by_text("Hunt flakes: about").wait_for(timeout=60_000)
+        modes.get_by_text("Check an edit", exact=True).click()
         page.get_by_text("2 of 14 stages to compute").wait_for(timeout=60_000)
         page.get_by_role("button", name="Run the smoke suite").click()
         page.get_by_text("Against its baseline").wait_for(timeout=120_000)

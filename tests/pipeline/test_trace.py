@@ -127,6 +127,12 @@ def test_json_is_plain_and_readable() -> None:
     assert data["result"]["rows"] == [[12], [None], ["2026-01-01"]]
 
 
+def test_a_stage_field_from_a_newer_workbench_is_left_out_not_an_error() -> None:
+    data = json.loads(trace_to_json(make_trace()))
+    data["stages"][1]["a_field_from_later"] = {"anything": 1}
+    assert trace_from_json(json.dumps(data)) == make_trace()
+
+
 def test_failed_stage_and_elapsed() -> None:
     trace = make_trace()
     assert trace.failed_stage is None  # the skipped stage does not count as the failure

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -204,7 +204,8 @@ def trace_from_json(text: str) -> Trace:
 
 
 def _stage_from_dict(data: dict[str, Any]) -> StageTrace:
-    data = dict(data)
+    # A field a newer workbench added (a store shared between versions) is left out.
+    data = {k: v for k, v in data.items() if k in _STAGE_FIELDS}
     data["messages"] = tuple(Message(**m) for m in data.get("messages", ()))
     if data.get("gate"):
         gate = data["gate"]
@@ -221,6 +222,9 @@ def _stage_from_dict(data: dict[str, Any]) -> StageTrace:
     data["date_spans"] = tuple(DateSpanTrace(**s) for s in data.get("date_spans", ()))
     data["unresolved_dates"] = tuple(data.get("unresolved_dates", ()))
     return StageTrace(**data)
+
+
+_STAGE_FIELDS = frozenset(f.name for f in fields(StageTrace))
 
 
 def jsonable(value: Any) -> Any:

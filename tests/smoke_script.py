@@ -8,10 +8,14 @@ its n-th call, which is how a test makes a case fail, flake or error.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests.scripted_llm import ScriptedLLM
 from tests.scripted_server import Reply
@@ -29,6 +33,20 @@ CASE_IDS = ("simple-002", "simple-003", "simple-007")
 CASES: tuple[SmokeCase, ...] = select_cases(SUITE, ids=CASE_IDS)
 
 Answer = str | LLMError | Reply
+
+
+def write_suite(fixtures: Path, cases: Iterable[SmokeCase]) -> Path:
+    """A fixtures folder (for ``WORKBENCH_FIXTURES_DIR``) whose smoke suite is ``cases``,
+    written as simple cases with the shipped tags; returns ``fixtures``."""
+    smoke = fixtures / "smoke"
+    smoke.mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "fixtures" / "smoke" / "tags.yaml", smoke / "tags.yaml")
+    rows = [
+        {"id": c.id, "question": c.question, "gold_sql": c.gold_sql, "tags": list(c.tags)}
+        for c in cases
+    ]
+    (smoke / "simple.yaml").write_text(yaml.safe_dump(rows))
+    return fixtures
 
 
 def case(case_id: str) -> SmokeCase:

@@ -6,11 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.browser import browser_page, output_dir, running_app
 from tests.scripted_server import ScriptedServer
-from tests.smoke_script import CASES, SQL, PipelineScript
+from tests.smoke_script import CASES, SQL, PipelineScript, write_suite
 from workbench.settings import PROJECT_ROOT, Settings
 from workbench.sql.demo import demo_database_path
 
@@ -22,14 +21,7 @@ SIMPLE_002, SIMPLE_003, _ = CASES
 def test_hunt_flakes_then_check_an_edit(
     tmp_path: Path, scripted_server: ScriptedServer, demo_database: Path
 ) -> None:
-    smoke = tmp_path / "fixtures" / "smoke"
-    smoke.mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "fixtures" / "smoke" / "tags.yaml", smoke / "tags.yaml")
-    cases = [
-        {"id": c.id, "question": c.question, "gold_sql": c.gold_sql, "tags": list(c.tags)}
-        for c in (SIMPLE_002, SIMPLE_003)
-    ]
-    (smoke / "simple.yaml").write_text(yaml.safe_dump(cases))
+    write_suite(tmp_path / "fixtures", (SIMPLE_002, SIMPLE_003))
     data = tmp_path / "data"
     target = demo_database_path(Settings(data_dir=data))
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.shown import fragments, notices, text_of
-from tests.smoke_script import CASES, SQL, PipelineScript
+from tests.smoke_script import CASES, SQL, PipelineScript, write_suite
 from workbench.settings import PROJECT_ROOT, Settings
 
 SIMPLE_002, SIMPLE_003, _ = CASES
@@ -20,14 +19,7 @@ SIMPLE_002, SIMPLE_003, _ = CASES
 @pytest.fixture
 def script(tmp_path: Path, settings: Settings, installed_demo: Path, monkeypatch, scripted_server):
     """Two cases of the suite, the demo database in place, the pipeline scripted."""
-    smoke = tmp_path / "fixtures" / "smoke"
-    smoke.mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "fixtures" / "smoke" / "tags.yaml", smoke / "tags.yaml")
-    cases = [
-        {"id": c.id, "question": c.question, "gold_sql": c.gold_sql, "tags": list(c.tags)}
-        for c in (SIMPLE_002, SIMPLE_003)
-    ]
-    (smoke / "simple.yaml").write_text(yaml.safe_dump(cases))
+    write_suite(tmp_path / "fixtures", (SIMPLE_002, SIMPLE_003))
     monkeypatch.setenv("WORKBENCH_FIXTURES_DIR", str(tmp_path / "fixtures"))
     monkeypatch.setenv("WORKBENCH_BASE_URL", scripted_server.base_url)
     monkeypatch.setenv("WORKBENCH_MAX_RETRIES", "0")

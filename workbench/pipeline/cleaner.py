@@ -40,39 +40,38 @@ class CleanedAnswer:
     """The answer's non-blank lines other than the one kept (fences included), in order."""
 
 
-def _candidates(lines: list[str]) -> list[str]:
-    """The lines that may become the output (rules 1–3), in order."""
-    kept: list[str] = []
-    block: list[str] | None = None  # inside a fence: its lines so far
-    sql_fence = False
-    for line in lines:
-        if line.startswith("```"):
-            if block is None:
-                block, sql_fence = [], line[3:].strip().lower() in ("sql", "postgresql")
-            else:
-                if not (sql_fence or (block and _SQL_START.match(block[0]))):
-                    kept += block
-                block = None
-            continue
-        if block is not None:
-            block.append(line)
-        elif not _INPUT_LABEL.match(line):
-            kept.append(line)
-    if block is not None and not (sql_fence or (block and _SQL_START.match(block[0]))):
-        kept += block  # a fence never closed
-    return [ln for ln in kept if not _INPUT_LABEL.match(ln)]
+def _candidates(lines: list[str]) -> list[int]:
+    """The indices of the lines that may become the output (rules 1–3), in order."""
+    kept: list[int] = []
+    block: list[int] | None = None  # inside a fence: the indices of its lines so far
+    sql = False
+
+    def close() -> None:
+        if block and not sql and not _SQL_START.match(lines[block[0]]):
+            kept.extend(block)
+
+    for i, line in enumerate(lines):
+        if not line.startswith("```"):
+            (kept if block is None else block).append(i)
+        elif block is None:
+            block, sql = [], line[3:].strip().lower() in ("sql", "postgresql")
+        else:
+            close()
+            block = None
+    if block is not None:
+        close()  # a fence never closed
+    return [i for i in kept if not _INPUT_LABEL.match(lines[i])]
 
 
 def clean_answer(text: str) -> CleanedAnswer:
     """The rewritten question out of a model answer (the rules in the module docstring)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     candidates = _candidates(lines)
-    labelled = [ln for ln in candidates if _ANSWER_LABEL.match(ln)]
-    chosen = labelled[-1] if labelled else (candidates[0] if candidates else None)
-    if chosen is None:
+    labelled = [i for i in candidates if _ANSWER_LABEL.match(lines[i])]
+    if not candidates:
         return CleanedAnswer("", tuple(lines))
-    index = lines.index(chosen) if not labelled else len(lines) - 1 - lines[::-1].index(chosen)
-    line = _LABEL.sub("", chosen).strip()
+    index = labelled[-1] if labelled else candidates[0]
+    line = _LABEL.sub("", lines[index]).strip()
     if len(line) >= 2 and _QUOTES.get(line[0]) == line[-1]:
         line = line[1:-1].strip()
     return CleanedAnswer(line, tuple(lines[:index] + lines[index + 1 :]))

@@ -38,12 +38,13 @@ def test_a_value_too_big_for_memory_is_an_error_and_the_next_query_runs(
 def test_work_that_ignores_the_interrupt_is_stopped_by_killing_its_worker(
     database: DuckDBDatabase,
 ) -> None:
-    # One md5 over 400 MB runs for seconds in a single call that DuckDB cannot interrupt.
+    # One md5 over 800 MB: about 2 s of work that DuckDB does not interrupt, well past the
+    # kill at 0.1 s + KILL_GRACE_S (400 MB took about as long as that deadline and raced it).
     slow = DuckDBDatabase(database.path, timeout_s=0.1)
     with pytest.raises(
         SQLExecutionError, match=r"timed out after 0.1 s \(its worker was stopped\)"
     ):
-        slow.run("SELECT md5(repeat('x', 400000000)) AS h")
+        slow.run("SELECT md5(repeat('x', 800000000)) AS h")
     assert slow.run("SELECT 1 AS one").rows == ((1,),)
 
 

@@ -10,9 +10,12 @@ server errors, so control characters are neutralised before it reaches the termi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +36,7 @@ from workbench.commands import (
     smoke,
     sql,
 )
-from workbench.errors import WorkbenchError
+from workbench.errors import Terminated, WorkbenchError
 from workbench.markup import terminal_text
 from workbench.settings import load_settings, unknown_variables
 
@@ -81,6 +84,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``Terminated`` (a KeyboardInterrupt) in the main
+    thread, so that ``kill`` cleans up as Ctrl-C does: a smoke run is marked interrupted
+    rather than left *running*, a model server the command started is stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -91,13 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A subcommand that makes a workspace must not need one (WORKBENCH_WORKSPACE=ws init ws).
         use_workspace = not getattr(args, "makes_workspace", False)
         settings = load_settings(workspace=args.workspace, use_workspace=use_workspace)
-        outcome: Outcome = args.handler(args, settings)
+        with sigterm_raises():
+            outcome: Outcome = args.handler(args, settings)
     except WorkbenchError as exc:
         if as_json:
             print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
         else:
             print(f"error: {terminal_text(str(exc))}", file=sys.stderr)
         return 1
+    except Terminated:
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         return 130
     if as_json:

@@ -25,6 +25,10 @@ and nothing else is swallowed::
             └── DatabaseUnavailable  the database cannot be reached (down, wrong host or port)
 
 Every message says what went wrong and how to fix it.
+
+Outside the tree, ``Terminated`` is the command line's SIGTERM: a ``KeyboardInterrupt``,
+so that whatever cleans up after Ctrl-C (a run marked interrupted, a server the command
+started stopped) also runs after ``kill``.
 """
 
 from __future__ import annotations
@@ -122,3 +126,10 @@ class QuestionError(WorkbenchError):
 
 class DatabaseUnavailable(SQLExecutionError):
     """The database cannot be reached: it is down, or the host or port is wrong."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was sent SIGTERM (``kill``); raised in the main thread by the command line."""
+
+    def __init__(self) -> None:
+        super().__init__("stopped by a termination signal (SIGTERM)")

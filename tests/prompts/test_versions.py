@@ -150,6 +150,21 @@ def test_edit_on_disk_becomes_a_version_before_a_save(
     assert saved.number == 3
 
 
+def test_a_first_save_keeps_the_file_it_replaces_as_version_1(
+    engine: Engine, ann: Settings, prompts: Path
+) -> None:
+    """A script that edits a file the store never saw (base None) saves, and the text that
+    was on disk is kept first; once the store knows the file, base None is a conflict."""
+    stage = prompts / "01_dates.md"
+    saved = save_prompt(engine, ann, stage, V2, "add ISO rule", base_version=None)
+    assert [(v.number, v.origin, v.text) for v in history(engine, stage)] == [
+        (1, "disk", V1), (2, "save", V2),
+    ]  # fmt: skip
+    assert saved.number == 2 and stage.read_text() == V2
+    with pytest.raises(VersionConflict):
+        save_prompt(engine, ann, stage, V3, "another", base_version=None)
+
+
 def test_restore_is_a_new_version(engine: Engine, ann: Settings, prompts: Path) -> None:
     stage = prompts / "01_dates.md"
     sync_from_disk(engine, stage)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import signal
 import sys
 import time
-from typing import Any
 
 from workbench.commands import Outcome
 from workbench.errors import LLMError, ServerError
@@ -82,8 +80,7 @@ def run_server(args: argparse.Namespace, settings: Settings) -> Outcome:
         data = dataclasses.asdict(status)
         return Outcome(data=data, text=f"already running (not managed here): {status.base_url}")
     print(f"serving at {status.base_url} (Ctrl-C stops it)", file=sys.stderr, flush=True)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    try:  # Ctrl-C, or SIGTERM raised as Terminated by the command line
         while manager.status().state in ("running", "starting"):
             time.sleep(1.0)
         tail = "\n".join(manager.last_log_lines(15))
@@ -92,12 +89,6 @@ def run_server(args: argparse.Namespace, settings: Settings) -> Outcome:
         say("stopping the model server")
         manager.stop()
         return Outcome(data={"stopped": status.base_url}, text="stopped")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def list_models(args: argparse.Namespace, settings: Settings) -> Outcome:

@@ -220,7 +220,8 @@ def save_prompt(
     """Save ``text`` as the next version of the stage prompt and write the file.
 
     Args:
-        base_version: the version number the edit started from (None: a new prompt).
+        base_version: the version number the edit started from (None: a new prompt, or a
+            file the store has not recorded yet, whose text on disk becomes version 1 first).
         validate: raises PromptError for a bad text; then nothing is written.
 
     Returns:
@@ -232,7 +233,10 @@ def save_prompt(
     """
     validate(text, stage_file)
     stage = stage_key(stage_file)
-    sync_from_disk(engine, stage_file)
+    recorded = latest(engine, stage_file)
+    synced = sync_from_disk(engine, stage_file)
+    if base_version is None and recorded is None and synced is not None:
+        base_version = synced.number  # the edit started from the file on disk, now kept
     with Session(engine) as session:
         row = _latest_row(session, stage)
         latest_number = row.number if row else None

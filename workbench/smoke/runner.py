@@ -31,7 +31,13 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from workbench.errors import ConfigError, DatabaseUnavailable, LLMUnavailable, WorkbenchError
+from workbench.errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    LLMUnavailable,
+    Terminated,
+    WorkbenchError,
+)
 from workbench.llm import ServerManager, endpoints, pin
 from workbench.pipeline import RunEnvironment
 from workbench.smoke.baseline import check_baseline
@@ -149,11 +155,12 @@ def _never_left_running(run: Callable[..., RunRecord]) -> Callable[..., RunRecor
 
 def _interrupted_by(env: RunEnvironment, run_id: str, exc: BaseException) -> None:
     """Mark a run that is still *running* as interrupted by ``exc``."""
-    why = (
-        "stopped by an interrupt (Ctrl-C)"
-        if isinstance(exc, KeyboardInterrupt)
-        else f"stopped by {type(exc).__name__}: {exc}"
-    )
+    if isinstance(exc, Terminated):
+        why = str(exc)
+    elif isinstance(exc, KeyboardInterrupt):
+        why = "stopped by an interrupt (Ctrl-C)"
+    else:
+        why = f"stopped by {type(exc).__name__}: {exc}"
     with contextlib.suppress(Exception):  # the store itself may be what failed
         store = _store(env)
         if load_run(store, run_id).status == "running":

@@ -20,7 +20,7 @@ from workbench.sql.demo import (
     source_key,
 )
 from workbench.sql.execute import connect_readonly
-from workbench.sql.schema import schema_description, table_counts
+from workbench.sql.schema import schema_description, schema_statements, table_counts
 
 
 def test_source_key_follows_generator_source_and_seed() -> None:
@@ -172,6 +172,41 @@ def test_schema_description_lists_low_cardinality_values(demo_database: Path) ->
     physician = lines["physician_name@physicians"]
     assert "44 distinct, e.g. 'Dr. " in physician
     assert physician.count("'Dr. ") == 2
+
+
+def test_schema_statements_build_the_same_tables_and_carry_the_values(
+    demo_database: Path, tmp_path: Path
+) -> None:
+    """``{{schema_sql}}`` is DDL a database accepts: run in an empty database it makes
+    tables with the demo's columns, types, primary and foreign keys; the values ride along
+    as comments."""
+    text = schema_statements(demo_database)
+    catalog = (
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
+    )
+    keys = (
+        "SELECT table_name, constraint_type, constraint_column_names FROM duckdb_constraints() "
+        "WHERE constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') ORDER BY ALL"
+    )
+    with duckdb.connect(str(demo_database), read_only=True) as demo:
+        expected = demo.execute(catalog).fetchall(), demo.execute(keys).fetchall()
+    with duckdb.connect(str(tmp_path / "empty.duckdb")) as empty:
+        empty.execute(text)
+        assert (empty.execute(catalog).fetchall(), empty.execute(keys).fetchall()) == expected
+
+    lines = text.splitlines()
+    assert "  status VARCHAR,  -- NULLs occur; values: 'ABNORMAL', 'CRITICAL', 'NORMAL'" in lines
+    assert "  department_id INTEGER REFERENCES departments(id)," in lines
+    assert "CREATE TABLE physicians (  -- 44 rows" in lines
+    assert any(
+        line.startswith("  physician_name VARCHAR,  -- 44 distinct, e.g. 'Dr. ") for line in lines
+    )
+    assert text.count("CREATE TABLE ") == len(labdb.TABLES)
+    assert schema_statements(demo_database, curated=tmp_path / "absent.md") == text
+    curated = tmp_path / "schema.md"
+    curated.write_text("results: one row per result\n", encoding="utf-8")
+    assert schema_statements(demo_database, curated=curated) == "results: one row per result"
 
 
 def test_schema_description_fits_a_prompt(demo_database: Path) -> None:

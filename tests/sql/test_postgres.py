@@ -28,6 +28,7 @@ from workbench.sql import (
     gold_is_ordered,
     open_database,
     schema_description,
+    schema_statements,
 )
 
 pytestmark = pytest.mark.postgres
@@ -232,6 +233,27 @@ def test_postgres_and_duckdb_holding_the_same_rows_are_described_alike(
         "results (" in text
         and "status text, has NULLs; values: 'ABNORMAL', 'CRITICAL', 'NORMAL'" in text
     )
+
+
+def test_the_schema_statements_are_ddl_postgresql_accepts(
+    postgres: PostgresCluster, database: PostgresDatabase
+) -> None:
+    statements = schema_statements(database)
+    assert "  status text,  -- NULLs occur; values: 'ABNORMAL', 'CRITICAL', 'NORMAL'" in (
+        statements.splitlines()
+    )
+    postgres.admin("CREATE DATABASE ddl_copy")
+    postgres.admin(statements, "ddl_copy")
+    postgres.admin("GRANT SELECT ON ALL TABLES IN SCHEMA public TO workbench_ro", "ddl_copy")
+    copy = PostgresDatabase(postgres.url("ddl_copy", user="workbench_ro"))
+
+    def tables(described):
+        return [
+            (t.name, [(c.name, c.data_type, c.primary_key, c.references) for c in t.columns])
+            for t in described
+        ]
+
+    assert tables(copy.describe()) == tables(database.describe())
 
 
 def test_a_changed_schema_is_read_afresh(

@@ -40,7 +40,7 @@ from workbench.pipeline.trace import (
 )
 from workbench.prompts import GateDecision, StageKind, StagePrompt, evaluate_gate, render
 from workbench.settings import ModelRole
-from workbench.sql import extract_sql, format_sql, schema_description
+from workbench.sql import extract_sql, format_sql, schema_description, schema_statements
 
 DEFAULT_THINKING_TOKENS = 2_048
 """Thinking budget of a thinking call whose prompt sets no ``max_thinking_tokens``."""
@@ -78,14 +78,15 @@ class StageContext:
                 values[name] = self.as_of.strftime("%A")
             elif name == "question":
                 values[name] = self.question
-            elif name == "schema":
-                values[name] = self._schema()
+            elif name in ("schema", "schema_sql"):
+                values[name] = self._schema(name)
         return values
 
-    def _schema(self) -> str:
+    def _schema(self, name: str) -> str:
         if self.env.database is None:
             raise WorkbenchError("no database to describe: the run was started without one")
-        return schema_description(self.env.database, curated=self.env.settings.schema_file)
+        describe = schema_statements if name == "schema_sql" else schema_description
+        return describe(self.env.database, curated=self.env.settings.schema_file)
 
 
 @dataclass(frozen=True)

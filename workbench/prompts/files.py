@@ -70,6 +70,7 @@ TEMPLATE_VARIABLES: dict[str, str] = {
     "as_of": "the pinned reference date, YYYY-MM-DD",
     "as_of_weekday": "the weekday name of the reference date",
     "schema": "the target database's tables, columns, keys and values (or the workspace's schema.md)",
+    "schema_sql": "the same as CREATE TABLE statements, values in comments (or the schema.md)",
     "question": "the original question, as the user typed it",
 }
 """Every ``{{variable}}`` a prompt body may use, with what the pipeline fills in."""

@@ -57,7 +57,13 @@ from workbench.sql.judge import (
 from workbench.sql.limits import MAX_CELL_BYTES, MAX_RESULT_BYTES, MAX_SQL_CHARS
 from workbench.sql.ordering import gold_is_ordered, limit_tie_breaks
 from workbench.sql.postgres import PostgresDatabase, redact
-from workbench.sql.schema import render_schema, schema_description, table_counts
+from workbench.sql.schema import (
+    render_schema,
+    render_statements,
+    schema_description,
+    schema_statements,
+    table_counts,
+)
 from workbench.sql.target import database_at, database_label, open_database
 from workbench.sql.variants import (
     Variant,
@@ -108,9 +114,11 @@ __all__ = [
     "parse_sql",
     "redact",
     "render_schema",
+    "render_statements",
     "run_gold",
     "run_query",
     "schema_description",
+    "schema_statements",
     "table_counts",
     "to_duckdb",
     "tree_to_duckdb",

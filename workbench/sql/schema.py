@@ -1,8 +1,10 @@
-"""The ``{{schema}}`` text the SQL stage shows the model, and the row counts a page shows.
+"""The ``{{schema}}`` and ``{{schema_sql}}`` texts the SQL stage shows the model, and the
+row counts a page shows.
 
 Read from the target database (``Database.describe``): one block per table with its row
 count, then one line per column with its type, key, foreign key, whether NULLs occur, and for
-text columns either every distinct value (when there are few) or a few examples. A workspace
+text columns either every distinct value (when there are few) or a few examples;
+``{{schema_sql}}`` holds the same facts as ``CREATE TABLE`` statements. A workspace
 may keep a hand-written ``schema.md`` instead; when it exists it wins, because teams curate
 what the model sees (leaving out tables it must not query, explaining codes).
 """
@@ -45,6 +47,48 @@ def schema_description(source: Source, *, curated: Path | None = None) -> str:
                 "to describe the database from its catalog"
             ) from exc
     return render_schema(_database(source).describe())
+
+
+def schema_statements(source: Source, *, curated: Path | None = None) -> str:
+    """The same facts as ``schema_description`` shaped as ``CREATE TABLE`` statements, for
+    ``{{schema_sql}}``: coder models have read far more DDL than outlines. A curated
+    ``schema.md`` wins here too."""
+    if curated is not None and Path(curated).is_file():
+        return schema_description(source, curated=curated)
+    return render_statements(_database(source).describe())
+
+
+def render_statements(tables: Iterable[TableInfo]) -> str:
+    """``CREATE TABLE`` statements with keys inline and the rest as ``--`` comments: the row
+    count after the table's name, whether NULLs occur and the values after each column."""
+    blocks = []
+    for table in tables:
+        lines = [f"CREATE TABLE {table.name} (  -- {table.rows:,} rows"]
+        last = len(table.columns) - 1
+        for index, column in enumerate(table.columns):
+            definition = f"  {column.name} {column.data_type}"
+            if column.primary_key:
+                definition += " PRIMARY KEY"
+            if column.references:
+                target, _, key = column.references.rpartition(".")
+                definition += f" REFERENCES {target}({key})"
+            definition += "" if index == last else ","
+            notes = _column_notes(column)
+            lines.append(f"{definition}  -- {notes}" if notes else definition)
+        lines.append(");")
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
+def _column_notes(column: ColumnInfo) -> str:
+    notes = ["NULLs occur"] if column.has_nulls else []
+    if column.values is not None:
+        notes.append("values: " + ", ".join(_literal(v) for v in column.values))
+    elif column.distinct is not None and column.examples:
+        notes.append(
+            f"{column.distinct:,} distinct, e.g. " + ", ".join(_literal(v) for v in column.examples)
+        )
+    return "; ".join(notes)
 
 
 def render_schema(tables: Iterable[TableInfo]) -> str:

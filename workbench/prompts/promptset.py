@@ -46,7 +46,10 @@ class PromptSet:
     @property
     def needs_database(self) -> bool:
         """Whether a stage runs SQL or shows the model the schema."""
-        return any(stage.kind == "sql" or {"schema", "schema_sql"} & set(stage.variables) for stage in self.stages)
+        return any(
+            stage.kind == "sql" or {"schema", "schema_sql"} & set(stage.variables)
+            for stage in self.stages
+        )
 
 
 def load_prompt_set(directory: str | Path) -> PromptSet:

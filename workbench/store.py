@@ -239,6 +239,8 @@ class SmokeRunRow(SQLModel, table=True):
     case_ids: str
     note: str = Field(default="", sa_column_kwargs={"server_default": ""})
     """Why the run stopped short (interrupted), in words; empty otherwise."""
+    owner: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """``host:pid:start`` of the process running it (``workbench.smoke.owner``)."""
 
 
 class SmokeCaseRow(SQLModel, table=True):

@@ -10,7 +10,8 @@
   the server's speed measured when there are none;
 - ``runner``: a whole run, stored case by case, resumable; ``progress``: its counts and
   time left; ``watch``: a server restarted under it;
-- ``results``: the run's values and their rows in the store;
+- ``results``: the run's values and their rows in the store; ``owner``: the process
+  running a run, so that one killed outright is not left *running*;
 - ``compare``, ``plots``, ``report``: two runs side by side, the lab's plots, text,
   JSON and JUnit;
 - ``review``: a run filtered as a reviewer reads it, the stage that broke each failing

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from workbench.errors import StoreError
+from workbench.smoke.owner import Owner, this_process
 from workbench.store import SmokeCaseRow, SmokeRunRow, store_workspace
 
 Verdict = Literal["pass", "fail", "flaky", "error"]
@@ -297,6 +298,7 @@ def create_run(
         label=label,
         manifest=manifest_to_json(manifest),
         case_ids=json.dumps(list(case_ids)),
+        owner=str(this_process()),
     )
     with Session(engine) as session:
         session.add(row)
@@ -329,6 +331,8 @@ def set_run_status(engine: Engine, run_id: str, status: RunStatus, *, note: str 
         row.status = status
         row.note = note
         row.finished = _now() if status != "running" else None
+        if status == "running":  # resumed, perhaps by another process
+            row.owner = str(this_process())
         session.add(row)
         session.commit()
 
@@ -346,6 +350,8 @@ def load_run(engine: Engine, run_id: str) -> RunRecord:
     workspace = store_workspace(engine)
     with Session(engine) as session:
         row = session.get(SmokeRunRow, run_id)
+        if row is not None and row.workspace == workspace:
+            _settle_orphan(session, row)
         if row is None or row.workspace != workspace:
             known = ", ".join(s.id for s in list_runs(engine, limit=5)) or "none yet"
             raise StoreError(
@@ -371,6 +377,23 @@ def load_run(engine: Engine, run_id: str) -> RunRecord:
         )
 
 
+def _settle_orphan(session: Session, row: SmokeRunRow) -> None:
+    """Mark a run *interrupted* when it reads *running* but the process running it is gone
+    (killed outright, or the machine restarted): it would otherwise read running forever."""
+    owner = Owner.parse(row.owner) if row.status == "running" else None
+    if owner is None or not owner.gone():
+        return
+    row.status = "interrupted"
+    row.finished = _now()
+    row.note = (
+        f"{owner.describe()}, which was running it, ended without finishing it "
+        "(killed, or the machine restarted); resume the run to finish it"
+    )
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+
+
 def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:
     """The newest runs first, with their counts."""
     with Session(engine) as session:
@@ -382,6 +405,7 @@ def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:
         ).all()
         summaries = []
         for row in rows:
+            _settle_orphan(session, row)
             verdicts = session.exec(
                 select(SmokeCaseRow.verdict).where(col(SmokeCaseRow.run_id) == row.id)
             ).all()

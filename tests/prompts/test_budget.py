@@ -135,6 +135,14 @@ def test_compound_words_are_not_hidden_rules() -> None:
     assert [h.cue for h in measure_body("## Task\nUse only SELECT.\n").hidden_rules] == ["only"]
 
 
+def test_sql_words_are_names_not_shouting() -> None:
+    body = (
+        "## Task\n- Join through the REFERENCES the CREATE TABLE statements name.\n"
+        "- A PRIMARY KEY is unique; sort DESC NULLS LAST.\n- IMPORTANT: never guess.\n"
+    )
+    assert [s.word for s in measure_body(body).shouting] == ["IMPORTANT"]
+
+
 def test_configured_acronyms_are_not_shouting() -> None:
     body = "## Task\n- Map HGBA1C and PLATELETS codes.\n"
     # Words with digits are codes, never shouting; PLATELETS is shouting until configured.

@@ -105,7 +105,7 @@ class PipelineScript:
         self.llm_requests = llm.requests
 
         def respond(request: ChatRequest) -> Any:
-            answer = self.answer(request.messages[0].content, request.messages[1].content)
+            answer = self.answer(request.messages[0].content, request.messages[-1].content)
             if isinstance(answer, Reply):
                 return answer.content
             return answer
@@ -116,7 +116,10 @@ class PipelineScript:
     # -- as a scripted HTTP server ---------------------------------------------------
     def reply(self, body: dict[str, Any]) -> Reply:
         messages = body["messages"]
-        answer = self.answer(messages[0]["content"], messages[1]["content"])
+        user = next(
+            m["content"] for m in reversed(messages) if m["role"] == "user"
+        )  # not a prefill
+        answer = self.answer(messages[0]["content"], user)
         if isinstance(answer, LLMError):
             return Reply(status=500, raw=b'{"error": {"message": "planted failure"}}')
         if isinstance(answer, Reply):

@@ -137,6 +137,45 @@ def test_render_fills_variables_and_adds_the_user_turn(tmp_path: Path) -> None:
     )
 
 
+EXAMPLES = """\
+examples:
+  - input: "Hey there! list the critical TSH results as a CSV, thanks"
+    output: list the critical TSH results
+  - input: good morning, how many CBC results?
+    output: how many CBC results?
+"""
+
+
+def test_examples_are_sent_as_earlier_turns_before_the_input(tmp_path: Path) -> None:
+    prompt = load_prompt(
+        write(tmp_path, "p.md", GOOD.replace("variables:", EXAMPLES + "variables:"))
+    )
+    messages = render(prompt, {"as_of": "2026-03-31"}, "hi, count the PSA results")
+    assert [m.role for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert messages[0].content.startswith("Reference date: 2026-03-31.")
+    assert messages[1].content == "Hey there! list the critical TSH results as a CSV, thanks"
+    assert messages[2].content == "list the critical TSH results"
+    assert messages[4].content == "how many CBC results?"
+    assert messages[-1] == Message("user", "hi, count the PSA results")
+    plain = load_prompt(write(tmp_path, "q.md", GOOD))
+    assert plain.content_hash != prompt.content_hash  # an edited example is a new prompt
+
+
+def test_an_example_without_its_output_names_the_line(tmp_path: Path) -> None:
+    text = GOOD.replace("variables:", "examples:\n  - input: hi there\n    answer: hi\nvariables:")
+    with pytest.raises(PromptError) as info:
+        load_prompt(write(tmp_path, "bad.md", text))
+    assert info.value.line == 6
+    assert "examples.0.output: Field required; examples.0.answer: unknown key" in str(info.value)
+
+
 def test_render_without_a_value_names_the_variable_and_file(tmp_path: Path) -> None:
     path = write(tmp_path, "p.md", GOOD)
     with pytest.raises(PromptError, match=r"\{\{as_of\}\}") as info:

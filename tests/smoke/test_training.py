@@ -32,13 +32,14 @@ def test_fixed_cases_export_each_stage_call_as_system_user_assistant(
     called = [s for s in trace.stages if s.called_model]
     assert report.cases == 1 and report.examples == len(examples) == len(called)
     for example, stage in zip(examples, called, strict=True):
-        roles = [m["role"] for m in example["messages"]]
-        assert roles == ["system", "user", "assistant"]
-        assert example["messages"][0]["content"] == stage.messages[0].content
-        assert example["messages"][1]["content"] == stage.messages[1].content
+        *sent, answer = example["messages"]
+        # as sent: the system prompt, any worked examples as turns, the input last
+        assert sent == [{"role": m.role, "content": m.content} for m in stage.messages]
+        assert sent[0]["role"] == "system" and sent[-1]["role"] == "user"
+        assert answer["role"] == "assistant"
     sql = next(e for e, s in zip(examples, called, strict=True) if s.stage_id == SQL)
     sql_stage = next(s for s in called if s.stage_id == SQL)
-    answer = sql["messages"][2]["content"]
+    answer = sql["messages"][-1]["content"]
     if sql_stage.parameters.prefill:  # the shape the stage is called in: prefill .. stop
         assert answer == "```sql\n" + sql_stage.output.strip("\n") + "\n```"
     else:

@@ -80,6 +80,17 @@ TEMPLATE_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
+class PromptExample(BaseModel):
+    """One worked example of a stage, sent as an earlier user turn and the assistant's answer
+    to it, before the real input (few-shot as turns: a small model answers the last turn,
+    where an example inside the system text is often copied as the answer)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: str = Field(min_length=1)
+    output: str = Field(min_length=1)
+
+
 class FrontMatter(BaseModel):
     """The front matter of a stage prompt file, as users write it."""
 
@@ -101,6 +112,7 @@ class FrontMatter(BaseModel):
     budget_profile: str | None = None
     input: StageInput = "previous"
     variables: tuple[str, ...] = ()
+    examples: tuple[PromptExample, ...] = ()
 
     @field_validator("id")
     @classmethod
@@ -143,6 +155,8 @@ class StagePrompt:
     body_start_line: int
     content_hash: str
     """SHA-256 of the whole file's text: any edit, front matter included, changes it."""
+    examples: tuple[PromptExample, ...] = ()
+    """Worked examples, sent as earlier turns of the conversation (see ``render``)."""
 
     @property
     def thinking_role(self) -> ModelRole:
@@ -185,7 +199,8 @@ def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
                     line=parts.body_start_line + offset,
                 )
     return StagePrompt(
-        **meta.model_dump(),
+        **meta.model_dump(exclude={"examples"}),
+        examples=meta.examples,
         body=parts.body,
         path=str(path),
         body_start_line=parts.body_start_line,
@@ -228,7 +243,8 @@ def load_prompts(directory: str | Path) -> tuple[StagePrompt, ...]:
 
 
 def render(prompt: StagePrompt, variables: Mapping[str, str], user: str) -> tuple[Message, ...]:
-    """The messages for one stage call: the body as system message, ``user`` as user turn.
+    """The messages for one stage call: the body as system message, each example as a user
+    turn and the assistant's answer, then ``user`` as the last user turn.
 
     Raises:
         PromptError: a declared variable has no value (names the variable and the file).
@@ -241,7 +257,12 @@ def render(prompt: StagePrompt, variables: Mapping[str, str], user: str) -> tupl
         return str(variables[match.group(1)])
 
     system = TEMPLATE_VARIABLE.sub(fill, prompt.body).strip()
-    return (Message("system", system), Message("user", user))
+    shots = [
+        message
+        for example in prompt.examples
+        for message in (Message("user", example.input), Message("assistant", example.output))
+    ]
+    return (Message("system", system), *shots, Message("user", user))
 
 
 def prompt_set_hash(prompts: Iterable[StagePrompt]) -> str:

@@ -1,8 +1,9 @@
 """Passing smoke cases as ChatML training examples, for LoRA tooling.
 
 Each stage is a narrow task with its own system prompt, so one example is one stage
-call: the system prompt as sent, the stage's input as the user turn, and the output the
-pipeline accepted as the assistant turn. Only passing cases are exported (their outputs
+call: the system prompt as sent, the prompt's worked examples as the earlier turns they were
+sent as, the stage's input as the last user turn, and the output the pipeline accepted as the
+assistant turn. Only passing cases are exported (their outputs
 led to the right rows), and only stages that called the model. When the stage was
 prefilled, the assistant turn is written as the model is expected to produce it:
 prefill, output, then the stop string, so training matches how the stage is called.
@@ -54,22 +55,17 @@ def stage_example(stage: StageTrace) -> dict[str, Any] | None:
     """One ChatML example from a stage that called the model and succeeded, else None."""
     if not stage.called_model or stage.failed or stage.skipped or stage.output is None:
         return None
-    system = next((m.content for m in stage.messages if m.role == "system"), None)
-    user = next((m.content for m in stage.messages if m.role == "user"), None)
-    if system is None or user is None:
+    if not stage.messages or stage.messages[0].role != "system":
+        return None
+    if stage.messages[-1].role != "user":
         return None
     answer = stage.output
     params = stage.parameters
     if params is not None and params.prefill:
         stop = params.stop[0] if params.stop else ""
         answer = params.prefill + answer.strip("\n") + ("\n" + stop if stop else "")
-    return {
-        "messages": [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": answer},
-        ]
-    }
+    sent = [{"role": m.role, "content": m.content} for m in stage.messages]  # examples too
+    return {"messages": [*sent, {"role": "assistant", "content": answer}]}
 
 
 def export_training(

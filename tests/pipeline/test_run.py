@@ -15,9 +15,10 @@ from tests.environment import environment
 from tests.scripted_llm import ScriptedLLM
 from workbench.errors import LLMTimeout, LLMUnavailable, PromptError, QuestionError
 from workbench.llm.protocol import ChatRequest, Completion, Message
+from workbench.pipeline.cleaner import body_examples
 from workbench.pipeline.run import MAX_QUESTION_CHARS, run_pipeline
 from workbench.pipeline.trace import StageTrace
-from workbench.prompts.files import load_prompts, split_front_matter
+from workbench.prompts.files import load_prompt, load_prompts, split_front_matter
 from workbench.settings import PROJECT_ROOT, Settings
 from workbench.store import open_store
 
@@ -101,7 +102,7 @@ def test_the_exact_requests_of_the_no_think_path(linguistic: Settings) -> None:
         max_thinking_tokens=None,
     )
     # Each stage reads the previous stage's output.
-    assert [r.messages[1].content for r in llm.requests] == [
+    assert [r.messages[-1].content for r in llm.requests] == [
         "hi, CBC results please",
         "show CBC results",
         "Show CBC results",
@@ -130,7 +131,7 @@ def test_gate1_switches_the_cleanup_stage_to_the_thinking_model(linguistic: Sett
     )
     trace = run_pipeline(DATED, environment(linguistic, llm), as_of=AS_OF)
     request = llm.requests[3]
-    assert request.messages[1].content == REFERENCED
+    assert request.messages[-1].content == REFERENCED
     assert (request.model, request.thinking) == ("m-think", True)
     assert request.max_thinking_tokens == 1024
     assert request.max_tokens == 256 + 1024  # the answer keeps its room after the thinking
@@ -184,7 +185,7 @@ def test_a_failing_call_is_recorded_and_later_stages_are_skipped(linguistic: Set
         "LLMUnavailable",
         "no model server at http://x — start one",
     )
-    assert failed.messages[1].content == "clean"  # what was sent is kept
+    assert failed.messages[-1].content == "clean"  # what was sent is kept
     assert trace.failed_stage is failed
     assert [s.skipped for s in trace.stages] == [False, False, True, True]
     assert trace.stages[2].error == "skipped: stage 3 (Query normalizer) failed"
@@ -195,6 +196,17 @@ def test_an_empty_answer_is_a_stage_error(linguistic: Settings) -> None:
     trace = run_pipeline("q", environment(linguistic, ScriptedLLM("  \n ")), as_of=AS_OF)
     assert trace.stages[0].error_kind == "EmptyOutput"
     assert trace.status == "failed"
+
+
+def test_an_answer_that_copies_the_prompts_example_is_a_stage_error(linguistic: Settings) -> None:
+    noise = load_prompt(SHIPPED / "02_noise.md")
+    (_, copied), *_ = [(e.input, e.output) for e in noise.examples] or body_examples(noise.body)
+    question = "Which physicians work in the Cardiology department?"
+    trace = run_pipeline(question, environment(linguistic, ScriptedLLM(copied)), as_of=AS_OF)
+    stage = trace.stages[0]
+    assert (stage.error_kind, stage.output) == ("EchoedExample", copied)
+    assert "repeats the prompt's example" in stage.error
+    assert trace.status == "failed" and trace.stages[1].skipped
 
 
 def test_a_runaway_thinking_is_recorded_as_such(linguistic: Settings) -> None:
@@ -299,7 +311,7 @@ def echo_with(tag: str):
 
     def answer(request: ChatRequest) -> str:
         prompt = hashlib.sha256(request.messages[0].content.encode()).hexdigest()[:6]
-        return f"{request.messages[1].content} {tag}{prompt}"
+        return f"{request.messages[-1].content} {tag}{prompt}"
 
     return answer
 
@@ -495,14 +507,14 @@ def test_the_worked_example_end_to_end(full: Settings, tiny_db: Path) -> None:
         ("this quarter", "2026-01-01", "2026-03-31", "python")
     ]
     assert "came back from 2026-01-01 through 2026-03-31 across" in dates.output
-    assert llm.requests[0].messages[1].content == dates.output
+    assert llm.requests[0].messages[-1].content == dates.output
 
     # Gate 1 fires on the filters of the reference normalizer's output.
     assert llm.requests[3].thinking and llm.requests[3].model == "m-think"
     # Gate 2 fires on the cleaned request: the SQL stage thinks on the SQL model,
     # without prefill or stop strings.
     sql_request = llm.requests[4]
-    assert sql_request.messages[1].content == CLEANED
+    assert sql_request.messages[-1].content == CLEANED
     assert (sql_request.model, sql_request.thinking) == ("m-sql", True)
     assert (sql_request.prefill, sql_request.stop) == (None, ())
     assert sql_request.max_thinking_tokens == 2048
@@ -517,7 +529,7 @@ def test_the_worked_example_end_to_end(full: Settings, tiny_db: Path) -> None:
     assert trace.result.rows == (("Dr. Sarah Chen", 4), ("Dr. Marcus Webb", 3))
     assert trace.stages[5].reasoning.startswith("Join results")
 
-    narrative_user = llm.requests[5].messages[1].content
+    narrative_user = llm.requests[5].messages[-1].content
     assert narrative_user == (
         f"Question: {ORIGINAL}\n\nRows:\n(2 rows)\n"
         "physician_name | abnormal_cbc_count\nDr. Sarah Chen | 4\nDr. Marcus Webb | 3"
@@ -613,7 +625,7 @@ def test_the_model_finds_what_python_cannot_and_python_resolves_it(
     trace = run_pipeline(question, environment(settings, llm), as_of=AS_OF)
     stage = trace.stages[0]
     assert stage.called_model
-    assert llm.requests[0].messages[1].content == question
+    assert llm.requests[0].messages[-1].content == question
     assert "(Tuesday, 2026-03-31)" in llm.requests[0].messages[0].content
     assert stage.output == "Show TSH results from 2025-12-24 through 2026-03-31 and lately"
     assert [(s.source, s.start, s.end, s.resolved_by, s.restated) for s in stage.date_spans] == [

@@ -26,7 +26,7 @@ from workbench.dates import (
 from workbench.errors import WorkbenchError
 from workbench.llm import ChatRequest, Completion, thinking_supported
 from workbench.pipeline.cache import StageCache, answer_digest, request_key
-from workbench.pipeline.cleaner import clean_answer, clean_rewrite
+from workbench.pipeline.cleaner import body_examples, clean_answer, clean_rewrite, echoed_example
 from workbench.pipeline.environment import RunEnvironment
 from workbench.pipeline.replay import Replay
 from workbench.pipeline.trace import (
@@ -303,7 +303,18 @@ def run_rewrite_stage(prompt: StagePrompt, text: str, ctx: StageContext) -> Stag
     trace = replace(
         called.trace, output=cleaned.output, raw_output=raw if cleaned.dropped else None
     )
-    return replace(called, trace=trace if cleaned.output else _empty_output(trace))
+    if not cleaned.output:
+        return replace(called, trace=_empty_output(trace))
+    examples = tuple((e.input, e.output) for e in prompt.examples) + body_examples(prompt.body)
+    copied = echoed_example(cleaned.output, text, examples, prompt.body)
+    if copied is not None:
+        error = (
+            f"the answer repeats the prompt's example ({copied[1]!r}) instead of rewriting "
+            "the question; a small model often does: give the examples as turns (front "
+            "matter 'examples') or make them less like a template"
+        )
+        trace = replace(trace, error=error, error_kind="EchoedExample")
+    return replace(called, trace=trace)
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

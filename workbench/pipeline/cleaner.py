@@ -134,7 +134,29 @@ def _strip_examples(body: str) -> str:
 
 
 _FUNCTION_WORDS = frozenset(
-    "a an the of for from by to in on at and or with through per each all is are was".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "from",
+        "by",
+        "to",
+        "in",
+        "on",
+        "at",
+        "and",
+        "or",
+        "with",
+        "through",
+        "per",
+        "each",
+        "all",
+        "is",
+        "are",
+        "was",
+    ]
 )
 
 

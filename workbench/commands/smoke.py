@@ -277,7 +277,7 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             if args.resume:
                 record = resume_run(env, args.resume, server=server, on_progress=print_progress)
             else:
-                if (options.concurrency or 2) > 1 and not args.estimate:
+                if options.concurrency != 1 and not args.estimate:  # one at a time needs no test
                     first_selftest(settings, env, server)
                 plan = plan_run(env, options, server=server, speed=measure_speed(env))
                 if args.estimate:

@@ -38,7 +38,14 @@ from workbench.pipeline.trace import (
     StageTrace,
     jsonable,
 )
-from workbench.prompts import GateDecision, StageKind, StagePrompt, evaluate_gate, render
+from workbench.prompts import (
+    SCHEMA_VARIABLES,
+    GateDecision,
+    StageKind,
+    StagePrompt,
+    evaluate_gate,
+    render,
+)
 from workbench.settings import ModelRole
 from workbench.sql import extract_sql, format_sql, schema_description, schema_statements
 
@@ -78,7 +85,7 @@ class StageContext:
                 values[name] = self.as_of.strftime("%A")
             elif name == "question":
                 values[name] = self.question
-            elif name in ("schema", "schema_sql"):
+            elif name in SCHEMA_VARIABLES:
                 values[name] = self._schema(name)
         return values
 

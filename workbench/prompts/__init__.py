@@ -22,6 +22,7 @@ from workbench.prompts.editing import (
     split_parts,
 )
 from workbench.prompts.files import (
+    SCHEMA_VARIABLES,
     TEMPLATE_VARIABLES,
     StageKind,
     StagePrompt,
@@ -46,6 +47,7 @@ from workbench.prompts.thresholds import BudgetConfig, load_budget_config
 __all__ = [
     "BUDGET_FILE",
     "GATES_FILE",
+    "SCHEMA_VARIABLES",
     "TEMPLATE_VARIABLES",
     "BudgetConfig",
     "CountedRule",

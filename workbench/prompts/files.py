@@ -74,6 +74,8 @@ TEMPLATE_VARIABLES: dict[str, str] = {
     "question": "the original question, as the user typed it",
 }
 """Every ``{{variable}}`` a prompt body may use, with what the pipeline fills in."""
+SCHEMA_VARIABLES = frozenset({"schema", "schema_sql"})
+"""The variables that describe the target database (a stage using one needs it)."""
 
 TEMPLATE_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 """A ``{{variable}}`` in a prompt body, loosely, so that a misspelt one is caught too."""

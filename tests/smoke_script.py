@@ -35,6 +35,12 @@ CASES: tuple[SmokeCase, ...] = select_cases(SUITE, ids=CASE_IDS)
 Answer = str | LLMError | Reply
 
 
+def asked(body: dict[str, Any]) -> str:
+    """The input a chat request asks about: its last user turn (after any worked examples,
+    before any prefill)."""
+    return next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+
+
 def write_suite(fixtures: Path, cases: Iterable[SmokeCase]) -> Path:
     """A fixtures folder (for ``WORKBENCH_FIXTURES_DIR``) whose smoke suite is ``cases``,
     written as simple cases with the shipped tags; returns ``fixtures``."""
@@ -115,11 +121,7 @@ class PipelineScript:
 
     # -- as a scripted HTTP server ---------------------------------------------------
     def reply(self, body: dict[str, Any]) -> Reply:
-        messages = body["messages"]
-        user = next(
-            m["content"] for m in reversed(messages) if m["role"] == "user"
-        )  # not a prefill
-        answer = self.answer(messages[0]["content"], user)
+        answer = self.answer(body["messages"][0]["content"], asked(body))
         if isinstance(answer, LLMError):
             return Reply(status=500, raw=b'{"error": {"message": "planted failure"}}')
         if isinstance(answer, Reply):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.scripted_server import ScriptedServer
-from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
+from tests.smoke_script import CASES, QUERY, SQL, PipelineScript, asked
 from workbench.cli import main
 from workbench.settings import PROJECT_ROOT, Settings, load_settings
 from workbench.smoke.results import list_runs, load_run
@@ -84,9 +84,7 @@ def test_people_get_a_summary_and_export_writes_training_examples(server, capsys
     target = tmp_path / "train.jsonl"
     assert main(["smoke", "export", "--run", run_id, "--stage", QUERY, "-o", str(target)]) == 0
     assert "2 examples from 2 cases" in capsys.readouterr().out
-    questions = [
-        json.loads(line)["messages"][1]["content"] for line in target.read_text().splitlines()
-    ]
+    questions = [asked(json.loads(line)) for line in target.read_text().splitlines()]
     assert questions == [SIMPLE_002.question, SIMPLE_003.question]
 
 

@@ -82,6 +82,17 @@ def system_text(name: str) -> str:
     return split_front_matter(text).body.strip()
 
 
+def example_turns(name: str) -> tuple[Message, ...]:
+    """The shipped prompt's worked examples, as the user and assistant turns sent before the input."""
+    examples = load_prompt(SHIPPED / name).examples
+    assert examples, f"{name} ships worked examples"
+    return tuple(
+        turn
+        for e in examples
+        for turn in (Message("user", e.input), Message("assistant", e.output))
+    )
+
+
 def test_the_exact_requests_of_the_no_think_path(linguistic: Settings) -> None:
     llm = ScriptedLLM("show CBC results", "Show CBC results", "Show CBC results", "Show CBC")
     trace = run_pipeline("hi, CBC results please", environment(linguistic, llm), as_of=AS_OF)
@@ -90,6 +101,7 @@ def test_the_exact_requests_of_the_no_think_path(linguistic: Settings) -> None:
         model="m-main",
         messages=(
             Message("system", system_text("02_noise.md")),
+            *example_turns("02_noise.md"),
             Message("user", "hi, CBC results please"),
         ),
         max_tokens=256,

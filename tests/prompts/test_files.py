@@ -51,7 +51,7 @@ def test_shipped_prompts_form_the_seven_stage_pipeline() -> None:
     cleanup, sql = by_id["misc_cleanup"], by_id["sql_generation"]
     assert (cleanup.gate, cleanup.thinking_role) == ("gate1", "think")
     assert (sql.gate, sql.thinking_role) == ("gate2", "sql_think")
-    assert "schema" in sql.variables
+    assert "schema_sql" in sql.variables
     assert by_id["narrative"].input == "question_and_results"
 
 

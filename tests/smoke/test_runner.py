@@ -14,7 +14,7 @@ import pytest
 from tests.environment import environment
 from tests.scripted_llm import ScriptedLLM
 from tests.scripted_server import MALFORMED, Reply, ScriptedServer
-from tests.smoke_script import CASES, NOISE, QUERY, SQL, SUITE, PipelineScript
+from tests.smoke_script import CASES, NOISE, QUERY, SQL, SUITE, PipelineScript, asked
 from workbench.errors import ConfigError, LLMResponseError, LLMUnavailable
 from workbench.llm import ServerManager, identify, run_selftest, save_selftest, selftest_requests
 from workbench.llm.client import OpenAIClient
@@ -335,7 +335,7 @@ def test_a_server_restarted_mid_run_interrupts_it_without_recording_the_case_acr
         server.started = 1_700_000_000.0
 
         def reply(body):
-            if SIMPLE_003.question in body["messages"][1]["content"]:
+            if SIMPLE_003.question in asked(body):
                 server.started = 1_700_000_500.0  # restarted while simple-003 runs
             return script.reply(body)
 
@@ -398,7 +398,7 @@ def test_a_pool_pins_each_case_to_one_server_for_all_its_repeats(settings, store
 
         def recorder(name):
             def reply(body):
-                question = body["messages"][1]["content"]
+                question = asked(body)
                 seen.setdefault(name, set()).add(question)
                 return script.reply(body)
 

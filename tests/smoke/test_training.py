@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.environment import environment
-from tests.smoke_script import CASES, QUERY, SQL, PipelineScript
+from tests.smoke_script import CASES, QUERY, SQL, PipelineScript, asked
 from workbench.pipeline.trace import load_trace
 from workbench.smoke.runner import SmokeOptions, run_suite
 from workbench.smoke.training import export_training, fixed_since
@@ -31,6 +31,7 @@ def test_fixed_cases_export_each_stage_call_as_system_user_assistant(
     trace = load_trace(store, now.result("simple-003").trace_ids[0])
     called = [s for s in trace.stages if s.called_model]
     assert report.cases == 1 and report.examples == len(examples) == len(called)
+    assert any(len(e["messages"]) > 3 for e in examples)  # a stage with worked examples
     for example, stage in zip(examples, called, strict=True):
         *sent, answer = example["messages"]
         # as sent: the system prompt, any worked examples as turns, the input last
@@ -56,4 +57,4 @@ def test_cases_that_did_not_pass_are_left_out_and_named(settings, demo_database,
     assert report.skipped == ("simple-002: fail",)
     lines = (tmp_path / "t.jsonl").read_text().splitlines()
     assert len(lines) == 1
-    assert json.loads(lines[0])["messages"][2]["content"] == SIMPLE_003.question
+    assert asked(json.loads(lines[0])) == SIMPLE_003.question

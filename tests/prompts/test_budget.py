@@ -150,7 +150,7 @@ def test_configured_acronyms_are_not_shouting() -> None:
     assert measure_body(body, acronyms=["platelets"]).shouting == ()
 
 
-def test_tokens_are_counted_on_the_body_only() -> None:
+def test_front_matter_keys_other_than_examples_add_no_tokens() -> None:
     text = "---\nid: t\ntitle: A very long title that would add tokens\n---\nHello, world!\n"
     m = budget_text(text).measures
     assert m is not None

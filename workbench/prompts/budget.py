@@ -6,7 +6,7 @@ without thinking are few macro-tasks, a bounded number of rules and a token
 band; each is measured here from the prompt file alone, so that the editor can
 show them while the engineer types.
 
-Measures are counted on the Markdown body (front matter excluded):
+Measures are counted on the Markdown body (front matter excluded), except ``tokens``:
 
 - ``nonblank_lines``: lines with any non-space character, fenced examples included;
 - ``macro_tasks``: ``## `` headings outside fenced blocks;

@@ -163,6 +163,9 @@ def test_worked_examples_count_towards_tokens_as_they_are_sent_with_every_call()
     m = budget_text(text).measures
     assert m is not None
     assert m.tokens == 3 * 4  # the body, the example's input and its output
+    assert m.example_tokens == 2 * 4
+    reason = budget_text(text).verdict("tokens").reason
+    assert reason.startswith("12 tokens (4 in the body + 8 in the examples): within budget")
     assert m.rules == 0 and m.nonblank_lines == 1  # rules and lines stay the body's
 
 

@@ -133,6 +133,8 @@ class Measures:
     tokenizer: str
     list_rules: tuple[ListRule, ...] = ()
     """Every list item counted in ``rules``, in order, with its line."""
+    example_tokens: int = 0
+    """Of ``tokens``, those of the worked examples' turns."""
 
     @property
     def rules_per_task(self) -> int:
@@ -231,6 +233,7 @@ def measure_body(
         tokens=count.tokens + example_tokens,
         tokenizer=count.tokenizer,
         list_rules=tuple(items),
+        example_tokens=example_tokens,
     )
 
 
@@ -288,6 +291,12 @@ def evaluate(measures: Measures, profile: Profile, *, hard: bool = False) -> tup
     hidden = len(measures.hidden_rules)
     total_detail = f"{measures.rules} list items + {hidden} hidden" if hidden else ""
     macro_band = profile.macro_tasks_hard if hard else profile.macro_tasks
+    examples = measures.example_tokens
+    token_detail = (
+        f"{measures.tokens - examples:,} in the body + {examples:,} in the examples"
+        if examples
+        else ""
+    )
     return (
         judge("nonblank_lines", measures.nonblank_lines, profile.nonblank_lines),
         judge(
@@ -305,7 +314,7 @@ def evaluate(measures: Measures, profile: Profile, *, hard: bool = False) -> tup
             profile.shouting,
             detail=", ".join(dict.fromkeys(s.word for s in measures.shouting)),
         ),
-        judge("tokens", measures.tokens, profile.tokens),
+        judge("tokens", measures.tokens, profile.tokens, detail=token_detail),
     )
 
 
@@ -348,6 +357,7 @@ class PromptBudget:
             "shouting": [asdict(s) for s in m.shouting],
             "variables": list(m.variables),
             "tokens": m.tokens,
+            "example_tokens": m.example_tokens,
             "tokenizer": m.tokenizer,
             "status": {v.measure: v.status for v in self.verdicts},
             "reasons": {v.measure: v.reason for v in self.verdicts},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 import tiktoken
 from tiktoken.load import load_tiktoken_bpe
@@ -71,7 +71,7 @@ def test_offline_tokenizer_says_which_counted() -> None:
 def test_server_counts_say_server_and_model(scripted_server: ScriptedServer) -> None:
     def count_via_server(text: str) -> int:
         url = scripted_server.base_url.removesuffix("/v1") + "/tokenize"
-        return httpx.post(url, json={"model": "qwen3-32b", "prompt": text}).json()["count"]
+        return httpx2.post(url, json={"model": "qwen3-32b", "prompt": text}).json()["count"]
 
     count = server_tokenizer(count_via_server, "qwen3-32b").count("one two three")
     assert count.tokenizer == "server:/tokenize qwen3-32b"

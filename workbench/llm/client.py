@@ -2,7 +2,13 @@
 
 Chat completions go through the official ``openai`` client; the two vLLM
 endpoints that live at the server root (``/tokenize`` and ``/health``) and the
-model list go through plain ``httpx``. The client never retries on its own
+model list go through a plain HTTP client of the same stack the SDK uses (``httpx2``
+for openai 3). One stack means one set of transport exceptions to classify below (a
+refused connection looks the same whether the SDK or we saw it), one connection and
+certificate setup, and one library to upgrade; the cost is that we follow the SDK when
+it moves, which the lock makes a deliberate step. The timeout handed to the SDK is its
+own ``openai.Timeout``, the type it documents, so the SDK's choice of transport never
+reaches our code through a type we built with another library. The client never retries on its own
 (``max_retries=0``): we retry, with backoff, only what a retry can fix: a refused
 connection (the server is still starting), a connection dropped mid-request and a 5xx.
 A timeout is not retried: a request that took the whole budget once will take it again.
@@ -21,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 import openai
 
 from workbench.errors import LLMError, LLMResponseError, LLMTimeout, LLMUnavailable
@@ -113,11 +119,13 @@ class OpenAIClient:
         self.root_url = root_url(self.base_url)
         self.max_retries = max_retries
         self.backoff_s = backoff_s
-        self._timeout = httpx.Timeout(request_timeout_s, connect=connect_timeout_s)
+        self._timeout = openai.Timeout(request_timeout_s, connect=connect_timeout_s)
         self._openai = openai.OpenAI(
             base_url=self.base_url, api_key=api_key, timeout=self._timeout, max_retries=0
         )
-        self._http = httpx.Client(timeout=self._timeout)
+        self._http = httpx2.Client(
+            timeout=httpx2.Timeout(request_timeout_s, connect=connect_timeout_s)
+        )
         self.thinking_budget_supported = True
 
     @classmethod
@@ -162,7 +170,7 @@ class OpenAIClient:
             body.pop("thinking_token_budget", None)
         extra = {k: v for k, v in body.items() if k not in _OPENAI_ARGS}
 
-        def call() -> httpx.Response:
+        def call() -> httpx2.Response:
             raw = self._openai.chat.completions.with_raw_response.create(
                 model=body["model"],
                 messages=body["messages"],
@@ -233,14 +241,14 @@ class OpenAIClient:
         """True when ``GET /health`` at the server root answers 200; never raises."""
         try:
             return self._http.get(f"{self.root_url}/health", timeout=2.0).status_code == 200
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             return False
 
     # -- plumbing ----------------------------------------------------------
-    def _get(self, url: str) -> httpx.Response:
+    def _get(self, url: str) -> httpx2.Response:
         return _raise_for_status(self._http.get(url))
 
-    def _post(self, url: str, body: dict[str, Any]) -> httpx.Response:
+    def _post(self, url: str, body: dict[str, Any]) -> httpx2.Response:
         return _raise_for_status(self._http.post(url, json=body))
 
     def _with_retries(self, call: Callable[[], T], what: str) -> T:
@@ -248,12 +256,12 @@ class OpenAIClient:
         while True:
             try:
                 return call()
-            except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+            except (openai.APITimeoutError, httpx2.TimeoutException) as exc:
                 raise LLMTimeout(
                     f"{what} at {self.base_url} took longer than {self._timeout.read:g} s; "
                     "raise WORKBENCH_REQUEST_TIMEOUT_S or lower max_tokens"
                 ) from exc
-            except (openai.APIConnectionError, httpx.TransportError) as exc:
+            except (openai.APIConnectionError, httpx2.TransportError) as exc:
                 if attempt >= self.max_retries and _refused(exc):
                     raise LLMUnavailable(
                         f"no model server at {self.root_url} — start one with "
@@ -278,13 +286,13 @@ _OPENAI_ARGS = frozenset(
 
 
 class _StatusError(Exception):
-    def __init__(self, response: httpx.Response):
+    def __init__(self, response: httpx2.Response):
         super().__init__(f"HTTP {response.status_code}")
         self.status_code = response.status_code
         self.response = response
 
 
-def _raise_for_status(response: httpx.Response) -> httpx.Response:
+def _raise_for_status(response: httpx2.Response) -> httpx2.Response:
     if response.status_code >= 400:
         raise _StatusError(response)
     return response
@@ -301,7 +309,7 @@ def _cause(exc: BaseException) -> str:
 def _refused(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, httpx.ConnectError | ConnectionRefusedError):
+        if isinstance(seen, httpx2.ConnectError | ConnectionRefusedError):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -335,7 +343,7 @@ def _status_error(what: str, base_url: str, status: int, detail: str) -> LLMErro
     return LLMResponseError(f"{what} at {base_url} failed with HTTP {status}: {detail}{hint}")
 
 
-def _json(response: httpx.Response, what: str) -> Any:
+def _json(response: httpx2.Response, what: str) -> Any:
     try:
         return response.json()
     except ValueError as exc:

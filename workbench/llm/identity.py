@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 
 from workbench.llm.client import root_url
 
@@ -55,8 +55,8 @@ def server_started(endpoint: str, timeout_s: float = 2.0) -> float | None:
     if not endpoint.startswith(("http://", "https://")):
         return None
     try:
-        response = httpx.get(f"{root_url(endpoint)}/metrics", timeout=timeout_s)
-    except httpx.HTTPError:
+        response = httpx2.get(f"{root_url(endpoint)}/metrics", timeout=timeout_s)
+    except httpx2.HTTPError:
         return None
     if response.status_code != 200:
         return None

@@ -19,6 +19,8 @@ from workbench.llm.localmodel import INSTALL_HINT, local_profile_missing
 from workbench.llm.server import ServerManager
 from workbench.settings import Settings
 
+pytest_plugins = ["pytester", "tests.failure_reports"]
+
 # Pages and apps under test never start the embedded model server by themselves:
 # the integration fixture below starts it once per session, deliberately.
 os.environ.setdefault("WORKBENCH_SERVER_AUTOSTART", "false")

@@ -104,7 +104,7 @@ def run_dtype(label: str, dtype: str, work: Path, cases) -> None:
 def main() -> None:
     n = int(os.environ.get("BENCH_CASES", "8"))
     base = Settings()
-    cases = stratified_sample(load_cases(base.smoke_cases_dir), n)
+    cases = stratified_sample(load_cases(base.smoke_cases_dir, base.as_of), n)
     print(f"{len(cases)} cases: {' '.join(c.id for c in cases)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="concurrency-") as work:
         for label, dtype in DTYPES:

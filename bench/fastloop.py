@@ -131,7 +131,7 @@ def main() -> None:
         )
         engine = open_store(settings)
         demo_database(settings)
-        suite = load_cases(settings.smoke_cases_dir)
+        suite = load_cases(settings.smoke_cases_dir, settings.as_of)
         cases = stratified_sample(suite, n_cases)
         print(f"{len(cases)} cases: {' '.join(c.id for c in cases)}", flush=True)
         llm = make_llm(settings)

@@ -36,7 +36,7 @@ if current.workspace is None:
     )
 try:
     prompts = load_prompt_set(current.prompts_dir).stages
-    cases = load_cases(current.smoke_cases_dir)
+    cases = load_cases(current.smoke_cases_dir, current.as_of)
 except WorkbenchError as exc:
     notice("error", str(exc))
 else:

@@ -300,7 +300,7 @@ st.caption(
 
 try:
     directory = current.smoke_cases_dir
-    suite = load_cases(directory)
+    suite = load_cases(directory, current.as_of)
     tags = sorted(load_tags(directory))
 except WorkbenchError as exc:
     notice("error", str(exc))

@@ -10,6 +10,7 @@ import pytest
 from workbench.commands.init import SHIPPED
 from workbench.errors import ConfigError, WorkspaceError
 from workbench.settings import load_settings
+from workbench.smoke.plan import SmokeOptions, select_suite
 from workbench.workspace import (
     WORKSPACE_FILE,
     init_workspace,
@@ -72,6 +73,18 @@ def test_a_full_workspace_file_sets_the_settings(tmp_path: Path) -> None:
     assert settings.prompts_dir == root.resolve() / "stages"
     assert settings.smoke_cases_dir == root.resolve() / "suite"
     assert settings.schema_file == root.resolve() / "docs" / "schema.md"
+
+
+def test_the_workspace_as_of_reaches_cases_without_their_own(tmp_path: Path) -> None:
+    root = workspace(tmp_path, FULL, "stages", "suite")
+    (root / "suite" / "simple.yaml").write_text(
+        "- id: simple-001\n  question: How many albums are there?\n"
+        "  gold_sql: SELECT COUNT(*) FROM album\n  tags: [simple]\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(workspace=root, data_dir=tmp_path / "data")
+    (case,) = select_suite(SmokeOptions(), settings=settings)
+    assert case.as_of == date(2025, 12, 31)
 
 
 def test_the_environment_overrides_the_file(tmp_path: Path, monkeypatch) -> None:

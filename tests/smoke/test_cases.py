@@ -53,6 +53,14 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     assert case.source.endswith("simple.yaml:1")
 
 
+def test_a_case_without_its_own_as_of_is_asked_on_the_one_given(tmp_path: Path) -> None:
+    own = GOOD_CASE.replace("simple-001", "simple-002") + "  as_of: 2026-06-30\n"
+    write(tmp_path, "a.yaml", GOOD_CASE + own)
+    plain, dated = load_cases(tmp_path, as_of=date(2011, 12, 31))
+    assert plain.as_of == date(2011, 12, 31)  # the workspace's
+    assert dated.as_of == date(2026, 6, 30)  # its own wins
+
+
 def test_wrong_sql_may_list_several_readings(tmp_path: Path) -> None:
     one = GOOD_CASE + "  wrong_sql: SELECT COUNT(*) FROM tests\n"
     (case,) = load_case_file(write(tmp_path, "simple.yaml", one))

@@ -205,7 +205,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
 
 def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
     directory = settings.smoke_cases_dir
-    cases = load_cases(directory)
+    cases = load_cases(directory, settings.as_of)
     tags = load_tags(directory)
     database = open_database(settings)
     # The category counts are the shipped suite's own promise; a team's suite sets its own.

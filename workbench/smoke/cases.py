@@ -115,7 +115,7 @@ class _CaseModel(BaseModel):
 
     id: str = Field(min_length=1, pattern=r"^[a-z]+-\d{3}$")
     question: str = Field(min_length=1)
-    as_of: date = DEFAULT_AS_OF
+    as_of: date | None = None
     gold_sql: str = Field(min_length=1)
     tags: list[str] = Field(min_length=1)
     expect: dict[StageId, _ExpectModel] = Field(default_factory=dict)
@@ -159,8 +159,8 @@ def load_tags(directory: Path) -> dict[str, str]:
     return dict(data)
 
 
-def load_case_file(path: Path) -> tuple[SmokeCase, ...]:
-    """Read one YAML file holding a list of cases."""
+def load_case_file(path: Path, as_of: date = DEFAULT_AS_OF) -> tuple[SmokeCase, ...]:
+    """Read one YAML file holding a list of cases; ``as_of`` for a case that names none."""
     path = Path(path)
     text = read_text(path, error=CaseError, what="case file")
     data = parse_yaml(text, path=path, error=CaseError)
@@ -183,12 +183,16 @@ def load_case_file(path: Path) -> tuple[SmokeCase, ...]:
         except ValidationError as exc:
             problems = "; ".join(_describe(err) for err in exc.errors())
             raise CaseError(f"{where}: {label}: {problems}") from exc
-        cases.append(_to_case(model, source=where))
+        cases.append(_to_case(model, source=where, as_of=as_of))
     return tuple(cases)
 
 
-def load_cases(directory: Path) -> tuple[SmokeCase, ...]:
+def load_cases(directory: Path, as_of: date = DEFAULT_AS_OF) -> tuple[SmokeCase, ...]:
     """Every case of every ``*.yaml`` file in ``directory`` (except the tag list), by file name.
+
+    Args:
+        as_of: the date a case without its own ``as_of`` is asked on: the workspace's
+            (``settings.as_of``).
 
     Raises:
         CaseError: a file is malformed, or two cases share an id (results are stored by case
@@ -202,7 +206,7 @@ def load_cases(directory: Path) -> tuple[SmokeCase, ...]:
     for path in sorted(directory.glob("*.yaml")):
         if path.name == TAGS_FILE:
             continue
-        for case in load_case_file(path):
+        for case in load_case_file(path, as_of):
             if case.id in seen:
                 raise CaseError(
                     f"{case.source}: case id {case.id!r} is already used at "
@@ -233,14 +237,14 @@ def _describe(err: Mapping[str, Any]) -> str:
     return f"{loc}: {err['msg']}"
 
 
-def _to_case(model: _CaseModel, *, source: str) -> SmokeCase:
+def _to_case(model: _CaseModel, *, source: str, as_of: date) -> SmokeCase:
     category = next(t for t in model.tags if t in CATEGORIES)
     listed = [model.wrong_sql] if isinstance(model.wrong_sql, str) else model.wrong_sql or []
     wrong = [sql.strip() for sql in listed if sql.strip()]
     return SmokeCase(
         id=model.id,
         question=model.question.strip(),
-        as_of=model.as_of,
+        as_of=model.as_of or as_of,
         gold_sql=model.gold_sql.strip(),
         tags=tuple(model.tags),
         category=category,

@@ -91,7 +91,7 @@ def check_cases(
     none stops the check.
 
     Args:
-        cases: the suite (usually ``load_cases(settings.smoke_cases_dir)``).
+        cases: the suite (usually ``load_cases(settings.smoke_cases_dir, settings.as_of)``).
         database: the database the gold queries run against.
         known_tags: the documented tag list (``load_tags(...)``).
         variants: databases verdicts are also checked on (``workbench.sql.variants``): the

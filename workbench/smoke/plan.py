@@ -120,7 +120,9 @@ def select_suite(
     Args:
         among: only these case ids (a quick check runs its baseline's cases).
     """
-    suite = tuple(cases) if cases is not None else load_cases(settings.smoke_cases_dir)
+    suite = (
+        tuple(cases) if cases is not None else load_cases(settings.smoke_cases_dir, settings.as_of)
+    )
     chosen = select_cases(suite, tags=options.tags, category=options.category, ids=options.ids)
     if among is not None:
         allowed = set(among)

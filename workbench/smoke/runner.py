@@ -253,7 +253,12 @@ def _prepare(
     """The cases still to run, and a quick check's baseline, once the run may go on."""
     _check_unchanged(env, record, server)
     suite = {
-        c.id: c for c in (cases if cases is not None else load_cases(env.settings.smoke_cases_dir))
+        c.id: c
+        for c in (
+            cases
+            if cases is not None
+            else load_cases(env.settings.smoke_cases_dir, env.settings.as_of)
+        )
     }
     resumable = {r.case_id for r in record.results if r.resumable}
     done = finished_case_ids(_store(env), record.id) - resumable

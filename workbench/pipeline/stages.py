@@ -45,6 +45,7 @@ from workbench.prompts import (
     StagePrompt,
     evaluate_gate,
     render,
+    worked_examples,
 )
 from workbench.settings import ModelRole
 from workbench.sql import extract_sql, format_sql, schema_description, schema_statements
@@ -150,7 +151,7 @@ def build_request(
     settings = ctx.env.settings
     model = settings.model_for(role)
     thinking = wanted and thinking_supported(model)
-    messages = render(prompt, ctx.variables(prompt), user)
+    messages = render(prompt, ctx.variables(prompt), user, asked=(ctx.question,))
     thinking_budget = (prompt.max_thinking_tokens or DEFAULT_THINKING_TOKENS) if thinking else None
     return ChatRequest(
         model=model,
@@ -312,7 +313,7 @@ def run_rewrite_stage(prompt: StagePrompt, text: str, ctx: StageContext) -> Stag
     )
     if not cleaned.output:
         return replace(called, trace=_empty_output(trace))
-    examples = tuple((e.input, e.output) for e in prompt.examples) + body_examples(prompt.body)
+    examples = worked_examples(prompt, text, (ctx.question,)) + body_examples(prompt.body)
     copied = echoed_example(cleaned.output, text, examples, prompt.body)
     if copied is not None:
         error = (

@@ -2,6 +2,7 @@
 
 - ``files``: a prompt file (YAML front matter and a Markdown body) into a ``StagePrompt``;
   ``render`` fills its ``{{variables}}``;
+- ``bank``: the workspace's question -> SQL examples, the nearest few sent with a call;
 - ``gates``: ``gates.yaml``, the complexity gates that switch a stage to thinking;
 - ``promptset``: a whole directory (stages, gates, budget) loaded at once;
 - ``budget``, ``thresholds``, ``tokens``: a prompt measured against its size budget;
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+from workbench.prompts.bank import Bank, BankEntry, near_duplicates
 from workbench.prompts.budget import PromptBudget, budget_paths, budget_series, budget_text
 from workbench.prompts.editing import (
     EditorParts,
@@ -32,6 +34,7 @@ from workbench.prompts.files import (
     prompt_set_hash,
     render,
     split_front_matter,
+    worked_examples,
 )
 from workbench.prompts.gates import Gate, GateDecision, evaluate_gate, load_gates, parse_gates
 from workbench.prompts.promptset import (
@@ -45,6 +48,8 @@ from workbench.prompts.rulemap import CountedRule, counted_rules
 from workbench.prompts.thresholds import BudgetConfig, load_budget_config
 
 __all__ = [
+    "Bank",
+    "BankEntry",
     "BUDGET_FILE",
     "GATES_FILE",
     "SCHEMA_VARIABLES",
@@ -78,5 +83,7 @@ __all__ = [
     "prompt_set_hash",
     "render",
     "split_front_matter",
+    "near_duplicates",
+    "worked_examples",
     "split_parts",
 ]

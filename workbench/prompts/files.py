@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from workbench.errors import PromptError
 from workbench.llm import Message
+from workbench.prompts.bank import Bank, BankRef, load_bank, nearest
 from workbench.settings import ModelRole
 from workbench.yamlfiles import line_of, parse_yaml, read_text, validate
 
@@ -115,6 +116,7 @@ class FrontMatter(BaseModel):
     input: StageInput = "previous"
     variables: tuple[str, ...] = ()
     examples: tuple[PromptExample, ...] = ()
+    example_bank: BankRef | None = None
 
     @field_validator("id")
     @classmethod
@@ -159,6 +161,9 @@ class StagePrompt:
     """SHA-256 of the whole file's text: any edit, front matter included, changes it."""
     examples: tuple[PromptExample, ...] = ()
     """Worked examples, sent as earlier turns of the conversation (see ``render``)."""
+    example_bank: BankRef | None = None
+    bank: Bank | None = None
+    """The workspace's question -> SQL pairs; the nearest few join the examples per call."""
 
     @property
     def thinking_role(self) -> ModelRole:
@@ -200,13 +205,18 @@ def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
                     path=str(path),
                     line=parts.body_start_line + offset,
                 )
+    bank = None
+    if meta.example_bank is not None:
+        bank = load_bank(Path(path).parent / meta.example_bank.file, meta.example_bank)
     return StagePrompt(
-        **meta.model_dump(exclude={"examples"}),
+        **meta.model_dump(exclude={"examples", "example_bank"}),
         examples=meta.examples,
+        example_bank=meta.example_bank,
+        bank=bank,
         body=parts.body,
         path=str(path),
         body_start_line=parts.body_start_line,
-        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        content_hash=hashlib.sha256((text + (bank.text if bank else "")).encode()).hexdigest(),
     )
 
 
@@ -244,9 +254,29 @@ def load_prompts(directory: str | Path) -> tuple[StagePrompt, ...]:
     return tuple(sorted(prompts, key=lambda p: p.order))
 
 
-def render(prompt: StagePrompt, variables: Mapping[str, str], user: str) -> tuple[Message, ...]:
-    """The messages for one stage call: the body as system message, each example as a user
-    turn and the assistant's answer, then ``user`` as the last user turn.
+def worked_examples(
+    prompt: StagePrompt, user: str, asked: Sequence[str] = ()
+) -> tuple[tuple[str, str], ...]:
+    """(input, answer) of each worked example one call sends: the prompt's own, then the
+    bank entries nearest to ``user`` (none that is nearly ``user`` or a question in ``asked``)."""
+    shots = tuple((e.input, e.output) for e in prompt.examples)
+    if prompt.bank is None:
+        return shots
+    bank = prompt.bank
+    return shots + tuple(
+        (entry.question, bank.answer_for(entry)) for entry in nearest(bank, user, asked=asked)
+    )
+
+
+def render(
+    prompt: StagePrompt, variables: Mapping[str, str], user: str, asked: Sequence[str] = ()
+) -> tuple[Message, ...]:
+    """The messages for one stage call: the body as system message, each worked example as a
+    user turn and the assistant's answer, then ``user`` as the last user turn.
+
+    Args:
+        asked: the questions this call answers (the user's original question): bank entries
+            that are nearly one of them are never sent as examples.
 
     Raises:
         PromptError: a declared variable has no value (names the variable and the file).
@@ -261,8 +291,8 @@ def render(prompt: StagePrompt, variables: Mapping[str, str], user: str) -> tupl
     system = TEMPLATE_VARIABLE.sub(fill, prompt.body).strip()
     shots = [
         message
-        for example in prompt.examples
-        for message in (Message("user", example.input), Message("assistant", example.output))
+        for question, answer in worked_examples(prompt, user, asked)
+        for message in (Message("user", question), Message("assistant", answer))
     ]
     return (Message("system", system), *shots, Message("user", user))
 

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from workbench.commands.init import SHIPPED
+from tests.domain import LAB_WORDS
+from workbench.commands.init import SHIPPED, STARTER
 from workbench.errors import ConfigError, WorkspaceError
+from workbench.prompts import load_prompt_set
 from workbench.settings import load_settings
+from workbench.smoke.cases import STAGE_IDS, load_cases
 from workbench.smoke.plan import SmokeOptions, select_suite
 from workbench.workspace import (
     WORKSPACE_FILE,
@@ -182,7 +185,7 @@ def test_key_line_finds_tables_keys_and_dotted_keys() -> None:
 
 
 def test_init_from_the_demo_copies_prompts_and_cases_ready_to_load(tmp_path: Path) -> None:
-    made = init_workspace(tmp_path / "Lab Team", SHIPPED, from_demo=True)
+    made = init_workspace(tmp_path / "Lab Team", SHIPPED)
     assert made.name == "lab-team"
     shipped_prompts = sorted(p.name for p in SHIPPED.prompts.iterdir())
     assert sorted(p.name for p in made.prompts_dir.iterdir()) == shipped_prompts
@@ -193,15 +196,41 @@ def test_init_from_the_demo_copies_prompts_and_cases_ready_to_load(tmp_path: Pat
     assert load_workspace(made.root) == made
 
 
-def test_init_without_the_demo_leaves_the_prompts_and_cases_to_write(tmp_path: Path) -> None:
-    made = init_workspace(tmp_path / "ws", SHIPPED, name="ours")
+def test_plain_init_writes_a_starter_pipeline_that_loads(tmp_path: Path) -> None:
+    made = init_workspace(tmp_path / "ws", STARTER, name="ours")
     assert made.name == "ours"
     assert sorted(p.name for p in made.prompts_dir.iterdir()) == [
+        "01_dates.md",
+        "02_noise.md",
+        "03_query.md",
+        "04_reference.md",
+        "05_cleanup.md",
+        "06_sql.md",
+        "07_narrative.md",
         "README.md",
         "budget.yaml",
+        "examples.yaml",
         "gates.yaml",
     ]
-    assert sorted(p.name for p in made.cases_dir.iterdir()) == ["cases.yaml", "tags.yaml"]
+    assert sorted(p.name for p in made.cases_dir.iterdir()) == [
+        "README.md",
+        "cases.yaml",
+        "tags.yaml",
+    ]
+    prompts = load_prompt_set(made.prompts_dir)
+    assert [p.id for p in prompts.stages] == list(STAGE_IDS)
+    assert prompts.gates["gate2"].reads_the_database
+    sql = next(p for p in prompts.stages if p.kind == "sql")
+    assert "schema_sql" in sql.variables and sql.bank is not None and sql.bank.entries == ()
+    assert load_cases(made.cases_dir) == ()
+
+
+def test_the_starter_pipeline_and_docs_speak_of_no_domain(tmp_path: Path) -> None:
+    made = init_workspace(tmp_path / "ws", STARTER)
+    for path in sorted(made.root.rglob("*")):
+        if path.is_file():
+            words = LAB_WORDS.findall(path.read_text(encoding="utf-8"))
+            assert not words, f"{path.relative_to(made.root)} speaks of the lab demo: {words}"
 
 
 def test_init_works_where_the_workspace_it_makes_is_already_named(
@@ -217,9 +246,9 @@ def test_init_works_where_the_workspace_it_makes_is_already_named(
 
 
 def test_init_never_overwrites(tmp_path: Path) -> None:
-    init_workspace(tmp_path / "ws", SHIPPED)
+    init_workspace(tmp_path / "ws", STARTER)
     with pytest.raises(WorkspaceError, match="would overwrite"):
-        init_workspace(tmp_path / "ws", SHIPPED, from_demo=True)
+        init_workspace(tmp_path / "ws", SHIPPED)
     with pytest.raises(WorkspaceError, match="cannot name a workspace"):
         init_workspace(tmp_path / "other", SHIPPED, name="demo")
 

@@ -308,33 +308,16 @@ def slug(text: str) -> str:
 
 @dataclass(frozen=True)
 class Template:
-    """Where a new workspace's files come from (the shipped demo's folders)."""
+    """Where a new workspace's files come from: the starter set (prompts that speak of no
+    domain, an empty example bank, the tag list and the format docs) or the lab demo's."""
 
     prompts: Path
     cases: Path
 
 
-EXAMPLE_CASES = """\
-# Smoke cases: a YAML list, the format of the shipped suite (python -m workbench init --from-demo
-# copies it, with its README). Every tag must be listed in tags.yaml.
-#
-# - id: simple-001
-#   question: How many orders were placed last month?
-#   gold_sql: |
-#     SELECT COUNT(*) FROM orders
-#     WHERE order_date >= '2026-02-01' AND order_date < '2026-03-01';
-#   tags: [simple, aggregate, relative-date]
-"""
-
-
-def init_workspace(
-    folder: str | Path, template: Template, *, from_demo: bool = False, name: str | None = None
-) -> Workspace:
-    """Create a workspace in ``folder`` (which may exist but must not hold one).
-
-    With ``from_demo`` the shipped prompts and cases are copied, ready to edit; without, the
-    prompt format, gates, budget and tag list are, and the stage prompts and cases are the
-    team's to write.
+def init_workspace(folder: str | Path, template: Template, *, name: str | None = None) -> Workspace:
+    """Create a workspace in ``folder`` (which may exist but must not hold one), its
+    ``prompts/`` and ``cases/`` copied from ``template``, ready to edit.
 
     Raises:
         WorkspaceError: a file it would write exists already.
@@ -355,15 +338,7 @@ def init_workspace(
             path=str(root),
         )
     root.mkdir(parents=True, exist_ok=True)
-    if from_demo:
-        shutil.copytree(template.prompts, root / "prompts")
-        shutil.copytree(template.cases, root / "cases")
-    else:
-        (root / "prompts").mkdir()
-        for file in ("README.md", "gates.yaml", "budget.yaml"):
-            shutil.copy2(template.prompts / file, root / "prompts" / file)
-        (root / "cases").mkdir()
-        shutil.copy2(template.cases / "tags.yaml", root / "cases" / "tags.yaml")
-        (root / "cases" / "cases.yaml").write_text(EXAMPLE_CASES, encoding="utf-8")
+    shutil.copytree(template.prompts, root / "prompts")
+    shutil.copytree(template.cases, root / "cases")
     (root / WORKSPACE_FILE).write_text(workspace_toml(name), encoding="utf-8")
     return load_workspace(root)

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def workspace(tmp_path: Path, data_dir: Path, lab_url: str, monkeypatch) -> Path:
     """A workspace from the demo, two of its cases kept, on the PostgreSQL demo data."""
-    made = init_workspace(tmp_path / "lab-team", SHIPPED, from_demo=True)
+    made = init_workspace(tmp_path / "lab-team", SHIPPED)
     for case_file in made.cases_dir.glob("*.yaml"):
         if case_file.name != "tags.yaml":
             case_file.unlink()

@@ -10,6 +10,7 @@ import pytest
 from workbench.errors import PromptError
 from workbench.prompts.gates import (
     Gate,
+    Vocabulary,
     count_filter_elements,
     evaluate_gate,
     load_gates,
@@ -148,3 +149,60 @@ def test_invalid_yaml_names_the_line() -> None:
         parse_gates("gates:\n  g: [unclosed\n", path="gates.yaml")
     assert info.value.path == "gates.yaml"
     assert info.value.line is not None
+
+
+# -- the workspace's own words ----------------------------------------------------------
+
+MUSIC = Vocabulary(
+    tables=frozenset({"album", "track", "genre", "media_type", "invoice_line"}),
+    columns=frozenset({"title", "unit_price", "billing_country"}),
+    values=frozenset({"Rock", "Jazz", "Brazil", "Protected AAC audio file"}),
+)
+STARTER_GATES = PROJECT_ROOT / "starter" / "prompts" / "gates.yaml"
+
+
+def test_the_workspace_s_values_count_as_filters() -> None:
+    (rule,) = parse_gates(
+        "gates:\n  g:\n    rules:\n"
+        "      - {name: many filters, kind: filter_count, more_than: 2, workspace: [values]}\n"
+    )["g"].rules
+    text = "Show count Rock and Jazz tracks sold in Brazil as protected aac audio file"
+    assert rule.evaluate(text, MUSIC) == (
+        "many filters: 4 filterable elements > 2 (4 workspace values)"
+    )
+    assert rule.evaluate(text) is None  # without the workspace's words there is nothing to count
+    assert rule.evaluate("Show count rockets in Brazilia", MUSIC) is None  # whole words only
+
+
+def test_table_names_match_spaced_and_plural() -> None:
+    pattern = MUSIC.pattern("tables")
+    assert pattern is not None
+    found = [m.group(0) for m in pattern.finditer("albums, media types and invoice lines")]
+    assert found == ["albums", "media types", "invoice lines"]
+
+
+def test_the_starter_gates_count_the_workspace_and_no_domain_of_ours() -> None:
+    gates = load_gates(STARTER_GATES)
+    assert gates["gate1"].reads_the_database and gates["gate2"].reads_the_database
+    many = (
+        "Show count tracks of Rock, Jazz, Blues, Metal and Latin from 2025-01-01 through 2025-12-31"
+    )
+    words = Vocabulary(values=frozenset({"Rock", "Jazz", "Blues", "Metal", "Latin"}))
+    decision = evaluate_gate(
+        gates["gate2"], many, role="main", think_role="sql_think", vocabulary=words
+    )
+    assert decision.thinking and decision.role == "sql_think"
+    assert "1 date range, 5 workspace values" in decision.fired[0]
+    plain = evaluate_gate(
+        gates["gate2"],
+        "Show albums by AC/DC",
+        role="main",
+        think_role="sql_think",
+        vocabulary=words,
+    )
+    assert not plain.thinking
+
+
+def test_a_filter_count_with_nothing_to_count_is_refused() -> None:
+    with pytest.raises(PromptError, match="needs 'elements' or 'workspace'"):
+        parse_gates("gates:\n  g:\n    rules:\n      - {name: x, kind: filter_count}\n")

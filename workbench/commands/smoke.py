@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.commands import Outcome, reachable_database
-from workbench.errors import ConfigError, LLMError
+from workbench.errors import ConfigError, LLMError, PromptError
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
@@ -52,6 +52,7 @@ from workbench.smoke import (
     variant_rates,
     write_junit,
 )
+from workbench.smoke.overlap import bank_overlaps
 from workbench.sql import open_database, variants_for
 from workbench.store import open_store
 
@@ -214,14 +215,20 @@ def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
     variants = variants_for(settings, database)  # the demo's: built once, then reused
     built = time.perf_counter() - started
     report = check_cases(cases, database, known_tags=tags, variants=variants, **limits)
+    try:
+        warnings = bank_overlaps(load_prompt_set(settings.prompts_dir).stages, cases)
+    except PromptError as exc:  # the cases are still proved; the prompts have their own check
+        warnings = [f"the example bank was not compared with the cases: {exc}"]
     seconds = time.perf_counter() - started - built
     sources = {case.id: case.source for case in cases}  # where to fix a failing case
     data = {"workspace": settings.workspace_name, "database": database.label} | report.to_dict()
     data |= {"seconds": round(seconds, 2), "variant_build_s": round(built, 2)}
+    data["warnings"] = warnings
     for failure in data["failures"]:
         failure["source"] = sources.get(failure["case"], "")
     head = f"{settings.workspace_name}: {directory} against {database.label}"
     text = head + "\n" + format_report(report, sources)
+    text += "".join(f"\nwarning: {warning}" for warning in warnings)
     text += f"\nproved in {seconds:.1f} s" + (
         f" (variants built in {built:.1f} s)" if built > 1 else ""
     )

@@ -43,6 +43,7 @@ from workbench.prompts import (
     GateDecision,
     StageKind,
     StagePrompt,
+    Vocabulary,
     evaluate_gate,
     render,
     worked_examples,
@@ -130,7 +131,12 @@ def _gate_decision(prompt: StagePrompt, text: str, ctx: StageContext) -> GateDec
     if prompt.mode != "gated":
         return None
     gate = ctx.env.prompts.gates[prompt.gate or ""]
-    return evaluate_gate(gate, text, role=prompt.role, think_role=prompt.thinking_role)
+    vocabulary = None
+    if gate.reads_the_database and ctx.env.database is not None:
+        vocabulary = Vocabulary.from_tables(ctx.env.database.describe())
+    return evaluate_gate(
+        gate, text, role=prompt.role, think_role=prompt.thinking_role, vocabulary=vocabulary
+    )
 
 
 def wanted_thinking(prompt: StagePrompt, decision: GateDecision | None) -> tuple[bool, ModelRole]:

@@ -36,7 +36,14 @@ from workbench.prompts.files import (
     split_front_matter,
     worked_examples,
 )
-from workbench.prompts.gates import Gate, GateDecision, evaluate_gate, load_gates, parse_gates
+from workbench.prompts.gates import (
+    Gate,
+    GateDecision,
+    Vocabulary,
+    evaluate_gate,
+    load_gates,
+    parse_gates,
+)
 from workbench.prompts.promptset import (
     BUDGET_FILE,
     GATES_FILE,
@@ -63,6 +70,7 @@ __all__ = [
     "PromptBudget",
     "PromptSet",
     "StageKind",
+    "Vocabulary",
     "StagePrompt",
     "body_first_line",
     "budget_config_for",

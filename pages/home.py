@@ -54,9 +54,9 @@ else:
 st.subheader("The database")
 if current.database_url == "demo":
     st.markdown(
-        "A synthetic lab-results system (patients, physicians, labs, tests, orders, results) "
-        "that the pipeline's SQL runs against. It is generated from a seed the first time "
-        "it is needed and cached in the data directory."
+        "The demo's synthetic database, which the pipeline's SQL runs against "
+        "(`fixtures/README.md` describes its tables and planted facts). It is generated "
+        "from a seed the first time it is needed and cached in the data directory."
     )
 try:
     with st.spinner("Opening the database…"):

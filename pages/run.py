@@ -24,6 +24,7 @@ from workbench.pipeline import (
     load_reference_trace,
     open_trace,
     recent_traces,
+    reference_trace_path,
     start_run_job,
     trace_summaries,
 )
@@ -125,11 +126,14 @@ def _draw_card(card: StageCard, paths: dict) -> None:
 
 def _draw_trace(trace: Trace) -> None:
     if is_reference(trace):
-        st.info(
+        what = (
             "**The paper's reference, not a live run:** the whitepaper's worked example "
-            "(section 9) as it prints each stage. It records no timings, tokens or margins.",
-            icon=":material/description:",
+            "(section 9) as it prints each stage."
+            if current.workspace is None
+            else "**The workspace's worked example, not a live run:** its "
+            "`reference_trace.json`, as recorded."
         )
+        st.info(f"{what} It records no timings, tokens or margins.", icon=":material/description:")
     else:
         notice(
             "caption",
@@ -229,8 +233,12 @@ if not endpoint.up and current.managed_server:
     elif manager.last_error:
         notice("warning", f"The local model server did not start: {manager.last_error}")
 
+reference = reference_trace_path(current)  # the demo's worked example, or the workspace's own
 question = st.text_area(
-    "Question", key="run_question", height=90, placeholder="Ask the lab database something…"
+    "Question",
+    key="run_question",
+    height=90,
+    placeholder=f"Ask {current.workspace_name}'s database something…",
 )
 left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
 as_of = left.date_input("As-of date", value=current.as_of, key="run_as_of")
@@ -253,7 +261,7 @@ wanted = st.query_params.get("trace")  # a link from another page to one stored 
 if wanted and st.session_state.get("run_linked_trace") != wanted:
     st.session_state["run_linked_trace"] = wanted
     try:
-        st.session_state[SHOWN] = open_trace(engine, wanted)
+        st.session_state[SHOWN] = open_trace(engine, wanted, reference)
     except WorkbenchError as exc:
         notice("warning", f"The linked run could not be opened: {exc}")
 linked = linked_pair(st.query_params.to_dict())  # a compare link from another page
@@ -266,19 +274,21 @@ with trace_tab:
         _live_run(job)
     else:
         shown: Trace | None = st.session_state.get(SHOWN)
-        if shown is None and not endpoint.up:
-            st.caption("No model server is answering, so here is the paper's worked example.")
-            shown = load_reference_trace()
+        if shown is None and not endpoint.up and reference is not None:
+            st.caption("No model server is answering, so here is the worked example.")
+            shown = load_reference_trace(reference)
         if shown is None:
             st.info("Type a question and press **Run**.")
-            if st.button("Show the paper's worked example", key="run_reference"):
-                st.session_state[SHOWN] = load_reference_trace()
+            if reference is not None and st.button("Show the worked example", key="run_reference"):
+                st.session_state[SHOWN] = load_reference_trace(reference)
                 st.rerun()
         else:
-            if not is_reference(shown) and st.button(
-                "Show the paper's worked example", key="run_reference"
+            if (
+                reference is not None
+                and not is_reference(shown)
+                and st.button("Show the worked example", key="run_reference")
             ):
-                st.session_state[SHOWN] = load_reference_trace()
+                st.session_state[SHOWN] = load_reference_trace(reference)
                 st.rerun()
             _draw_trace(shown)
 
@@ -306,20 +316,21 @@ with history_tab:
         )
         if st.button("Open", key="history_open") and picked is not None:
             try:
-                st.session_state[SHOWN] = open_trace(engine, picked.id)
+                st.session_state[SHOWN] = open_trace(engine, picked.id, reference)
             except WorkbenchError as exc:
                 notice("error", str(exc))
             else:
                 st.rerun()
 
 with compare_tab:
-    known = {s.id for s in summaries} | {REFERENCE_TRACE_ID}
+    known = {s.id for s in summaries} | ({REFERENCE_TRACE_ID} if reference else set())
     older = trace_summaries(engine, [i for i in linked or () if i not in known])
     labels = {
         s.id: f"{s.created:%Y-%m-%d %H:%M:%S} · {s.status} · {s.question[:70]}"
         for s in [*summaries, *older]
     }
-    labels[REFERENCE_TRACE_ID] = "The paper's worked example (reference)"
+    if reference is not None:
+        labels[REFERENCE_TRACE_ID] = "The worked example (reference)"
     ids = list(labels)
     if linked and (missing := [i for i in linked if i not in labels]):
         notice(
@@ -344,7 +355,9 @@ with compare_tab:
             st.info("Pick two different runs.")
         else:
             try:
-                comparison = compare_runs(open_trace(engine, a_id), open_trace(engine, b_id))
+                comparison = compare_runs(
+                    open_trace(engine, a_id, reference), open_trace(engine, b_id, reference)
+                )
             except WorkbenchError as exc:
                 notice("error", str(exc))
                 st.stop()

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import workbench
+from tests.domain import LAB_WORDS
 
 
 def test_core_never_imports_streamlit() -> None:
@@ -103,3 +104,18 @@ def test_a_planted_upward_import_is_found(tmp_path: Path) -> None:
     planted.write_text("def f():\n    from workbench.smoke.runner import run_suite\n")
     assert workbench_imports(planted) == {"workbench.smoke.runner"}
     assert _layer("workbench.smoke.runner") > _layer("workbench.sql.check")
+
+
+def test_the_core_and_the_pages_speak_of_no_domain() -> None:
+    """Everything about the lab demo lives in its own folders (prompts/, fixtures/)."""
+    root = Path(workbench.__file__).resolve().parent.parent
+    files = [*sorted((root / "workbench").rglob("*.py")), *sorted((root / "pages").rglob("*.py"))]
+    files += [root / "app.py", root / "webapp.py"]
+    found = [
+        f"{path.relative_to(root)}:{number}: {match.group(0)}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for match in LAB_WORDS.finditer(line)
+    ]
+    assert len(files) > 100
+    assert found == []

@@ -309,7 +309,7 @@ def slug(text: str) -> str:
 @dataclass(frozen=True)
 class Template:
     """Where a new workspace's files come from: the starter set (prompts that speak of no
-    domain, an empty example bank, the tag list and the format docs) or the lab demo's."""
+    domain, an empty example bank, the tag list and the format docs) or the demo's."""
 
     prompts: Path
     cases: Path

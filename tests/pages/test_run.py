@@ -3,16 +3,21 @@ the reference trace, history and the compare view."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.browser import free_port
+from tests.domain import LAB_WORDS
 from tests.pages.shown import fragments, notices
 from tests.pipeline.test_run import LINGUISTIC, prompts_dir
 from tests.scripted_server import Reply, ScriptedServer
+from workbench.commands.init import STARTER
+from workbench.pipeline.reference import REFERENCE_TRACE_PATH
 from workbench.settings import PROJECT_ROOT
+from workbench.workspace import init_workspace
 
 ATTACK = '<script>alert(1)</script> show <img src=x onerror="alert(2)"> results'
 
@@ -188,6 +193,32 @@ def test_the_reference_on_demand_when_a_server_is_up(server: ScriptedServer) -> 
     assert not card_heads(page)
     page.button(key="run_reference").click().run()
     assert "The paper's reference" in page.info[0].value
+    assert len(card_heads(page)) == 8
+
+
+def test_a_workspace_never_shows_the_demo_s_worked_example(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    made = init_workspace(tmp_path / "music", STARTER)
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(made.root))
+    monkeypatch.setenv("WORKBENCH_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    page = open_page()
+    assert not card_heads(page) and not page.info[0].value.startswith("**The paper")
+    assert [b.key for b in page.button if b.key == "run_reference"] == []
+    assert page.text_area(key="run_question").placeholder == "Ask music's database something…"
+    html = "".join(html_values(page))
+    assert not LAB_WORDS.search(html), LAB_WORDS.findall(html)
+
+
+def test_a_workspace_shows_its_own_worked_example(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    made = init_workspace(tmp_path / "music", STARTER)
+    shutil.copy(REFERENCE_TRACE_PATH, made.root / "reference_trace.json")
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(made.root))
+    monkeypatch.setenv("WORKBENCH_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    page = open_page()
+    assert "The workspace's worked example, not a live run" in page.info[0].value
     assert len(card_heads(page)) == 8
 
 

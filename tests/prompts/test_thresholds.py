@@ -31,8 +31,16 @@ def test_unknown_budget_profile_names_the_key() -> None:
         budget_text("---\nid: t\nbudget_profile: gpt\n---\n", path="x.md")
 
 
-def test_shipped_thresholds_are_the_defaults() -> None:
-    assert load_budget_config(PROJECT_ROOT / "prompts" / "budget.yaml") == DEFAULT_CONFIG
+def test_the_starter_thresholds_are_the_defaults() -> None:
+    assert load_budget_config(PROJECT_ROOT / "starter" / "prompts" / "budget.yaml") == (
+        DEFAULT_CONFIG
+    )
+
+
+def test_the_demo_s_thresholds_are_the_defaults_plus_its_codes() -> None:
+    demo = load_budget_config(PROJECT_ROOT / "prompts" / "budget.yaml")
+    assert {"CBC", "LOINC", "COVID"} <= set(demo.acronyms)
+    assert demo.model_copy(update={"acronyms": DEFAULT_CONFIG.acronyms}) == DEFAULT_CONFIG
 
 
 def test_missing_thresholds_file_gives_defaults(tmp_path: Path) -> None:

@@ -347,7 +347,9 @@ def test_smoke_check_json(cli_data_dir: Path, small_fixtures: Path, suite) -> No
         "failures",
         "seconds",
         "variant_build_s",
+        "warnings",
     }
+    assert data["warnings"] == []  # the demo keeps no example bank
     assert len(data["databases"]) == 4
     assert data["workspace"] == "demo" and data["database"].startswith("duckdb:///")
     simple = select_cases(suite, category="simple")

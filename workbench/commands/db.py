@@ -21,7 +21,7 @@ from workbench.sql import (
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("db", help="the demo lab-results database")
+    parser = subparsers.add_parser("db", help="the demo database")
     actions = parser.add_subparsers(dest="db_command", required=True)
     build = actions.add_parser(
         "build",

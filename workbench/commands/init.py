@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         description="Create a workspace folder with a starter pipeline for any database: seven "
         "stage prompts that read your schema, gates, budget, an example bank to fill with "
         "your questions and their SQL, the tag list and the format docs. With --from-demo the "
-        "lab demo's prompts and smoke cases are copied instead.",
+        "demo's prompts and smoke cases are copied instead.",
     )
     parser.add_argument("folder", type=Path, help="the workspace folder (created if missing)")
     parser.add_argument(

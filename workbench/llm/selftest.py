@@ -33,20 +33,20 @@ from workbench.llm.protocol import LLM, ChatRequest, Completion, Message
 from workbench.store import ServerCheckRow
 
 SYSTEM = (
-    "You rewrite a question about laboratory results before it is turned into SQL. "
+    "You rewrite a question about the data in a database before it is turned into SQL. "
     "Delete greetings, thanks and requests about the shape of the answer. Keep every "
     "filter, number, name, date and ISO range exactly as written. Reply with the "
     "rewritten question alone, on one line, starting with a verb such as Show or List."
 )
 QUESTIONS: tuple[str, ...] = (
-    "hi chatbot, pls give me a bulleted breakdown by physician of abnormal CBC results this qtr",
-    "how many patients had a potassium above 5.5 last month? thx",
-    "list the top 3 wards by readmissions in 2025 (exclude day cases!!)",
-    "Dr. Okafor's average turnaround time for troponin tests, this week vs last week",
-    "uh, which labs ordered more than 20 lipid panels yesterday and why is that so many",
-    "Could you show, as a table, every critical TSH result from 2026-03-01 through 2026-03-31?",
-    "good morning! count the HbA1c results above 6.5 per department since january, sorted",
-    "which physicians had 3 or more covid related abnormal results in Q1 2026? thanks a lot",
+    "hi chatbot, pls give me a bulleted breakdown by region of late deliveries this qtr",
+    "how many customers had an order above 5.5k last month? thx",
+    "list the top 3 warehouses by returns in 2025 (exclude gift cards!!)",
+    "Ms. Okafor's average handling time for support tickets, this week vs last week",
+    "uh, which stores sold more than 20 umbrellas yesterday and why is that so many",
+    "Could you show, as a table, every refunded invoice from 2026-03-01 through 2026-03-31?",
+    "good morning! count the invoices above 6.5 thousand per department since january, sorted",
+    "which agents had 3 or more escalated tickets in Q1 2026? thanks a lot",
 )
 MAX_TOKENS = 40
 

@@ -30,6 +30,7 @@ from workbench.pipeline.reference import (
     is_reference,
     load_reference_trace,
     open_trace,
+    reference_trace_path,
 )
 from workbench.pipeline.replay import Replay
 from workbench.pipeline.run import MAX_QUESTION_CHARS, check_question, run_pipeline
@@ -77,6 +78,7 @@ __all__ = [
     "is_reference",
     "linked_pair",
     "load_reference_trace",
+    "reference_trace_path",
     "load_trace",
     "open_trace",
     "recent_traces",

@@ -5,6 +5,9 @@ run looks like. The whitepaper's section 9 walks one question through every stag
 so its stage outputs, final SQL, five result rows and narrative ship as a trace file
 in the ordinary trace JSON format. It is the paper's record, not a run of ours: it has
 no timings, tokens or margins, and ``is_reference`` lets a page label it as such.
+
+The worked example is the demo's: a workspace shows its own only when it keeps one
+(``reference_trace.json`` in its folder, the same format), never the demo's.
 """
 
 from __future__ import annotations
@@ -15,10 +18,20 @@ from sqlalchemy.engine import Engine
 
 from workbench.errors import StoreError
 from workbench.pipeline.trace import Trace, load_trace, trace_from_json
-from workbench.settings import PROJECT_ROOT
+from workbench.settings import PROJECT_ROOT, Settings
 
 REFERENCE_TRACE_ID = "paper-worked-example"
 REFERENCE_TRACE_PATH = PROJECT_ROOT / "fixtures" / "reference" / "worked_example.json"
+WORKSPACE_REFERENCE = "reference_trace.json"
+
+
+def reference_trace_path(settings: Settings) -> Path | None:
+    """The worked example a workspace shows before any run: the demo's for the shipped demo,
+    a workspace's own ``reference_trace.json`` when it keeps one, else None."""
+    if settings.workspace is None:
+        return REFERENCE_TRACE_PATH
+    own = Path(settings.workspace) / WORKSPACE_REFERENCE
+    return own if own.is_file() else None
 
 
 def load_reference_trace(path: Path = REFERENCE_TRACE_PATH) -> Trace:
@@ -38,8 +51,11 @@ def is_reference(trace: Trace) -> bool:
     return trace.id == REFERENCE_TRACE_ID
 
 
-def open_trace(engine: Engine, trace_id: str) -> Trace:
-    """A stored run by id, or the paper's worked example for ``REFERENCE_TRACE_ID``."""
-    if trace_id == REFERENCE_TRACE_ID:
-        return load_reference_trace()
+def open_trace(
+    engine: Engine, trace_id: str, reference: Path | None = REFERENCE_TRACE_PATH
+) -> Trace:
+    """A stored run by id, or the worked example at ``reference`` for ``REFERENCE_TRACE_ID``
+    (a workspace without one has none to open)."""
+    if trace_id == REFERENCE_TRACE_ID and reference is not None:
+        return load_reference_trace(reference)
     return load_trace(engine, trace_id)

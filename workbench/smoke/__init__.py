@@ -12,7 +12,7 @@
   time left; ``watch``: a server restarted under it;
 - ``results``: the run's values and their rows in the store; ``owner``: the process
   running a run, so that one killed outright is not left *running*;
-- ``compare``, ``plots``, ``report``: two runs side by side, the lab's plots, text,
+- ``compare``, ``plots``, ``report``: two runs side by side, the determinism plots, text,
   JSON and JUnit;
 - ``review``: a run filtered as a reviewer reads it, the stage that broke each failing
   case, a case's repeats side by side;

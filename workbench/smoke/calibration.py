@@ -59,16 +59,16 @@ def calibrate(llm: LLM, model: str) -> Calibration:
     fresh = uuid.uuid4().hex  # no prefix the server may have cached from another calibration
 
     def notes(tag: str) -> str:  # a long prompt no earlier call shares a prefix with
-        return f"{fresh} " + " ".join(f"{tag}{n}: result {n % 7} mmol/L;" for n in range(150))
+        return f"{fresh} " + " ".join(f"{tag}{n}: reading {n % 7} units;" for n in range(150))
 
     request_s = float("inf")
     for _ in range(2):  # the first may pay for opening the connection
         started = time.perf_counter()
         ask("Hi", 1)
         request_s = min(request_s, time.perf_counter() - started)
-    prefill = ask(notes("lab"), 1, "Read the notes.")
+    prefill = ask(notes("item"), 1, "Read the notes.")
     short = ask("Count from 1 to 100, separated by spaces.", 32)
-    long = ask(notes("ward") + " Now count from 1 to 100, separated by spaces.", 32)
+    long = ask(notes("entry") + " Now count from 1 to 100, separated by spaces.", 32)
     prefill_rate = max(prefill.prompt_tokens, 1) / max(prefill.latency_s - request_s, 1e-3)
     decode_s = max(short.latency_s - request_s, 1e-3) / max(short.completion_tokens, 1)
     long_decode = long.latency_s - request_s - long.prompt_tokens / prefill_rate
@@ -83,7 +83,7 @@ def calibrate(llm: LLM, model: str) -> Calibration:
 
 
 PACE_QUESTION = (
-    "hi, could you pls list every lab that had more than five critical potassium results "
+    "hi, could you pls list every store that had more than five refunded orders "
     "last month, with the count for each, thanks"
 )
 

@@ -1,4 +1,4 @@
-"""Two smoke runs side by side, the model matrix, and the plots of the determinism lab.
+"""Two smoke runs side by side, the model matrix, and the determinism plots.
 
 After a prompt edit the question is which cases it fixed and which it broke; between two
 models (or a model served in two precisions) it is which cases flipped. Either way, for

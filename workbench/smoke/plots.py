@@ -1,4 +1,4 @@
-"""The determinism lab's plots: pass and flaky rates over runs, per category, where flaky
+"""The determinism plots: pass and flaky rates over runs, per category, where flaky
 cases diverge and how low their margins were.
 
 Built here as plotly figures from plain data frames; a page only draws them. pandas and

@@ -8,7 +8,7 @@ test-suite evaluation and BIRD, with these semantics:
   where rows that tie on the gold's ORDER BY keys may come in any order among themselves, also
   when the keys are not output columns (``workbench.sql.ordering``).
 - **Columns are matched by their values**, not by position or alias: ``SELECT n, name`` matches
-  ``SELECT name AS physician, n``. A column permutation is searched (candidates are columns with
+  ``SELECT name AS author, n``. A column permutation is searched (candidates are columns with
   the same multiset of values, then every permutation is verified on the rows). A different
   number of columns is a mismatch.
 - **Numbers**: an int, a Decimal and a float of the same value are equal; two integers (or

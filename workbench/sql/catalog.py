@@ -18,7 +18,7 @@ from typing import Any
 LIST_VALUES_UP_TO = 12
 """A text column with at most this many distinct values has them all listed."""
 LIST_NAMES_UP_TO = 40
-"""A ``*_name`` column of a small lookup table (tests, labs) is listed up to this many."""
+"""A ``*_name`` column of a small lookup table is listed up to this many."""
 EXAMPLE_VALUES = 2
 """A text column with more distinct values gets this many examples."""
 EXAMPLE_MAX_CHARS = 40

@@ -5,8 +5,7 @@ both match nothing, a count that happens to agree. As Spider's test-suite accura
 prediction is therefore judged on several databases of the same schema and called equivalent
 only when it agrees with the gold on all of them. The variants are the demo generator with
 seeds ``WORKBENCH_DEMO_SEED + 1`` to ``+ WORKBENCH_DEMO_VARIANTS``: the same tables, reference
-rows (departments, physicians, labs, tests) and planted facts, other patients, orders and
-results. Each is built once and cached next to the demo database, like it.
+rows and planted facts, other activity rows. Each is built once and cached next to the demo database, like it.
 
 Variants exist only for the demo database: another database has no generator to vary.
 """

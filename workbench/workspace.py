@@ -6,6 +6,7 @@ A workspace is a folder the team keeps in git::
     prompts/         the stage prompts, with gates.yaml and budget.yaml
     cases/           the smoke cases (the YAML of fixtures/smoke/), with tags.yaml
     schema.md        optional: the {{schema}} text written by hand; it wins over the catalog
+    .workbench/      the workspace's store (runs, baselines, estimates), ignored by git
 
 Why a folder and not settings alone: prompts and cases are reviewed in diffs beside the file
 that says which database and models they were written for. Why the ``name`` is the id every
@@ -41,6 +42,8 @@ DEMO_DATABASE = "demo"
 """The database URL that means the demo database, built on demand."""
 DATABASE_SCHEMES = ("postgresql://", "postgres://", "duckdb://")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+DATA_DIR_NAME = ".workbench"
+"""The data directory's default name, in the workspace folder (``Settings.data_dir``)."""
 INIT_HINT = "create one with: python -m workbench init FOLDER [--from-demo]"
 
 
@@ -366,4 +369,22 @@ def init_workspace(
         shutil.copy2(template.cases / "tags.yaml", root / "cases" / "tags.yaml")
         (root / "cases" / "cases.yaml").write_text(EXAMPLE_CASES, encoding="utf-8")
     (root / WORKSPACE_FILE).write_text(workspace_toml(name), encoding="utf-8")
+    _ignore_data_dir(root)
     return load_workspace(root)
+
+
+GITIGNORE = f"""\
+# The workbench's store (runs, baselines, estimates, the demo database): local state, not source.
+{DATA_DIR_NAME}/
+"""
+
+
+def _ignore_data_dir(root: Path) -> None:
+    """Keep the data directory (``<workspace>/.workbench``) out of git."""
+    path = root / ".gitignore"
+    if not path.exists():
+        path.write_text(GITIGNORE, encoding="utf-8")
+        return
+    text = path.read_text(encoding="utf-8")
+    if not any(line.strip().strip("/") == DATA_DIR_NAME for line in text.splitlines()):
+        path.write_text(text + ("" if text.endswith("\n") or not text else "\n") + GITIGNORE)

@@ -34,6 +34,12 @@ from workbench.workspace import init_workspace
         ("base_url", "localhost:8000/v1", "http:// or https://"),
         ("base_url", "http://a:8000/v1, ftp://b/v1", "'ftp://b/v1'"),
         ("store_url", "not a url", "not an SQLAlchemy URL"),
+        ("base_url", "http://gpu-box:8000", "add it: http://gpu-box:8000/v1"),
+        ("base_url", "http://gpu-box:8000/", "add it: http://gpu-box:8000/v1"),
+        ("base_url", "http://a:8000/v1/models", "give the base URL: http://a:8000/v1"),
+        ("database_url", "postgresql://ro@db:5543e/lab", "the port '5543e', which is not"),
+        ("database_url", "postgresql://ro@db:0/lab", "the port 0, outside 1-65535"),
+        ("database_url", "postgres://ro@a:5432,b:x/lab", "the port 'x'"),
     ],
 )
 def test_a_value_that_cannot_work_names_its_variable(
@@ -47,11 +53,32 @@ def test_a_value_that_cannot_work_names_its_variable(
 
 
 @pytest.mark.parametrize(
-    "url", ["http://[::1]:8000/v1", "https://gpu-box.example:443/v1", "http://127.0.0.1:8000/v1"]
+    "url",
+    [
+        "http://[::1]:8000/v1",
+        "https://gpu-box.example:443/v1",
+        "http://127.0.0.1:8000/v1",
+        "https://proxy.example/llm/api",  # a proxy may serve the API under its own prefix
+    ],
 )
 def test_good_base_urls_pass_ipv6_included(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("WORKBENCH_BASE_URL", url)
     assert load_settings().base_urls == (url,)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://ro@db.internal:5432/lab",
+        "postgresql://ro@[::1]:5432/lab",
+        "postgresql://ro@a:5432,b:5433/lab",  # libpq's host list
+        "postgresql:///lab?host=/var/run/postgresql",
+        "duckdb:///lab.duckdb",
+    ],
+)
+def test_good_database_urls_pass(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", url)
+    assert load_settings().database_url == url
 
 
 def test_unknown_variables_are_named_with_the_setting_meant() -> None:

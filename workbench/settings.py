@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,13 +35,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from workbench.errors import ConfigError
-from workbench.workspace import (
-    DATA_DIR_NAME,
-    DEMO_DATABASE,
-    DEMO_NAME,
-    check_database_url,
-    load_workspace,
-)
+from workbench.urls import DEMO_DATABASE, check_database_url, check_endpoint
+from workbench.workspace import DATA_DIR_NAME, DEMO_NAME, load_workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout the package was imported from (holds prompts/ and fixtures/)."""
@@ -177,12 +171,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         for url in _split_urls(value):
-            problem = _url_problem(url)
-            if problem:
-                raise ValueError(
-                    f"{url!r} is not a usable http(s) URL ({problem}); "
-                    "use e.g. http://127.0.0.1:8000/v1 or http://[::1]:8000/v1"
-                )
+            check_endpoint(url)
         return value
 
     @field_validator("database_url")
@@ -257,22 +246,6 @@ def data_anchor(workspace: Path | None) -> Path:
 
 def _split_urls(value: str) -> tuple[str, ...]:
     return tuple(u.strip().rstrip("/") for u in value.split(",") if u.strip())
-
-
-def _url_problem(url: str) -> str | None:
-    """What makes ``url`` unusable as a server's base URL, or None."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # parsing the port raises for a bad one
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme not in ("http", "https"):
-        return "it must start with http:// or https://"
-    if not parts.hostname:
-        return "it names no host"
-    if port == 0:
-        return "port 0"
-    return None
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:

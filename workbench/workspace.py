@@ -33,35 +33,21 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workbench.errors import WorkspaceError
+from workbench.urls import (
+    DEMO_DATABASE,
+    POSTGRES_SCHEMES,
+    check_database_url,
+    check_endpoint,
+)
 from workbench.yamlfiles import describe_error, read_text
 
 WORKSPACE_FILE = "workbench.toml"
 DEMO_NAME = "demo"
 """The shipped demo's workspace name: what records from before workspaces belong to."""
-DEMO_DATABASE = "demo"
-"""The database URL that means the demo database, built on demand."""
-DATABASE_SCHEMES = ("postgresql://", "postgres://", "duckdb://")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 DATA_DIR_NAME = ".workbench"
 """The data directory's default name, in the workspace folder (``Settings.data_dir``)."""
 INIT_HINT = "create one with: python -m workbench init FOLDER [--from-demo]"
-
-
-def check_database_url(url: str) -> str:
-    """``url`` stripped, or ValueError saying which forms are understood."""
-    url = url.strip()
-    if url == DEMO_DATABASE or url.startswith(DATABASE_SCHEMES):
-        return url
-    raise ValueError(
-        f"{url!r} is not a database URL; use postgresql://USER@HOST:PORT/DATABASE, "
-        f"duckdb:///PATH.duckdb or {DEMO_DATABASE}"
-    )
-
-
-def _check_endpoint(url: str) -> str:
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"{url!r} is not an http(s) URL; use e.g. http://gpu-box:8000/v1")
-    return url.rstrip("/")
 
 
 class _Strict(BaseModel):
@@ -77,7 +63,7 @@ class _Database(_Strict):
     @classmethod
     def _url(cls, value: str) -> str:
         value = check_database_url(value)
-        if value.startswith(("postgresql://", "postgres://")) and urlsplit(value).password:
+        if value.startswith(POSTGRES_SCHEMES) and urlsplit(value).password:
             raise ValueError(
                 "holds a password, and workbench.toml is kept in git: remove it and set "
                 "PGPASSWORD or ~/.pgpass (or WORKBENCH_DATABASE_URL in the environment)"
@@ -95,7 +81,7 @@ class _Models(_Strict):
     @field_validator("endpoints")
     @classmethod
     def _endpoints(cls, value: list[str]) -> list[str]:
-        return [_check_endpoint(url) for url in value]
+        return [check_endpoint(url) for url in value]
 
 
 class _Run(_Strict):

@@ -207,7 +207,7 @@ def test_a_wrong_password_or_database_names_the_setting(
 
 
 def test_a_malformed_url_is_refused_before_connecting(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, database_url="postgresql://a@b:c:d/e?x")
+    settings = Settings(data_dir=tmp_path, database_url="postgresql://a@b/e?x")
     with pytest.raises(ConfigError, match="WORKBENCH_DATABASE_URL"):
         open_database(settings)
 

@@ -16,7 +16,8 @@ from workbench.settings import Settings
 from workbench.sql.demo import demo_database, demo_database_path
 from workbench.sql.execute import Database, DuckDBDatabase
 from workbench.sql.postgres import PostgresDatabase, check_url, redact
-from workbench.workspace import DEMO_DATABASE, WORKSPACE_FILE, duckdb_path
+from workbench.urls import DEMO_DATABASE
+from workbench.workspace import WORKSPACE_FILE, duckdb_path
 
 
 def database_setting(settings: Settings) -> str:

@@ -249,3 +249,31 @@ def test_the_template_is_a_valid_workspace_file(tmp_path: Path) -> None:
     root = workspace(tmp_path, workspace_toml("fresh"), "prompts", "cases")
     assert load_workspace(root).database_url == "demo"
     assert slug("Demo") == "demo-copy" and slug("My Lab!") == "my-lab"
+
+
+def test_every_password_message_tells_one_story(tmp_path: Path) -> None:
+    """PGPASSWORD or ~/.pgpass, never the file: no message advises putting it in the URL."""
+    from workbench.sql.postgres import connect_failure
+
+    setting = "database.url in ws/workbench.toml"
+    url = "postgresql://ro@db:5432/lab"
+    messages = [
+        str(connect_failure(Exception("FATAL: no password supplied"), url, setting)),
+        str(connect_failure(Exception("FATAL: password authentication failed"), url, setting)),
+        str(
+            connect_failure(
+                Exception("FATAL: password authentication failed"),
+                "postgresql://ro:secret@db/lab",
+                "WORKBENCH_DATABASE_URL",
+            )
+        ),
+    ]
+    root = workspace(tmp_path, 'name = "x"\n[database]\nurl = "postgresql://ro:pw@db/lab"\n')
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(root)
+    messages.append(str(caught.value))
+    for message in messages:
+        assert "PGPASSWORD" in message and "~/.pgpass" in message, message
+        assert "put it in" not in message and "secret" not in message, message
+    assert "never in workbench.toml" in messages[0]
+    assert "remove it from the URL" in messages[2] and "remove it from the URL" in messages[3]

@@ -17,6 +17,9 @@ DEMO_DATABASE = "demo"
 DATABASE_SCHEMES = ("postgresql://", "postgres://", "duckdb://")
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
+PASSWORD_HOME = "set PGPASSWORD or add a line HOST:PORT:DATABASE:USER:PASSWORD to ~/.pgpass"
+"""Where a database password goes: every message about a password tells this one story."""
+
 API_ROUTES = ("/chat/completions", "/completions", "/models", "/embeddings", "/responses")
 """Routes of the OpenAI API that a pasted endpoint may end in instead of the base URL."""
 

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from workbench.errors import WorkspaceError
 from workbench.urls import (
     DEMO_DATABASE,
+    PASSWORD_HOME,
     POSTGRES_SCHEMES,
     check_database_url,
     check_endpoint,
@@ -65,8 +66,8 @@ class _Database(_Strict):
         value = check_database_url(value)
         if value.startswith(POSTGRES_SCHEMES) and urlsplit(value).password:
             raise ValueError(
-                "holds a password, and workbench.toml is kept in git: remove it and set "
-                "PGPASSWORD or ~/.pgpass (or WORKBENCH_DATABASE_URL in the environment)"
+                "holds a password, and workbench.toml is kept in git: remove it from the URL "
+                f"and {PASSWORD_HOME}"
             )
         return value
 

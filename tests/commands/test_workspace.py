@@ -100,3 +100,48 @@ def test_a_database_that_is_down_fails_before_any_model_is_started(
     assert code == 1
     assert "cannot reach the database at postgresql://workbench_ro@127.0.0.1:1/lab" in error
     assert "WORKBENCH_DATABASE_URL" in error
+
+
+def test_smoke_check_on_a_database_that_is_down_says_so_once(
+    workspace: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", "postgresql://workbench_ro@127.0.0.1:1/lab")
+    code = main(["--workspace", str(workspace), "smoke", "check"])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert captured.err.count("cannot reach the database") == 1, captured.err
+
+
+def locked_database(postgres) -> str:
+    """A database whose tables the reader may SELECT, in a schema it may not use."""
+    postgres.admin("DROP DATABASE IF EXISTS locked")
+    postgres.admin("CREATE DATABASE locked")
+    for statement in (
+        "CREATE SCHEMA lab",
+        "CREATE TABLE lab.labs (id int PRIMARY KEY, lab_name text)",
+        "INSERT INTO lab.labs VALUES (1, 'North'), (2, 'South')",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA lab TO workbench_ro",
+    ):
+        postgres.admin(statement, "locked")
+    return postgres.url("locked", user="workbench_ro", password=None)
+
+
+def test_smoke_check_without_usage_on_the_schema_says_so_once(
+    workspace: Path, postgres, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", locked_database(postgres))
+    for file in (workspace / "cases").glob("*.yaml"):
+        if file.name != "tags.yaml":
+            file.unlink()
+    (workspace / "cases" / "simple.yaml").write_text(
+        "".join(
+            f"- id: simple-00{n}\n  question: How many labs are there, take {n}?\n"
+            f"  gold_sql: SELECT COUNT(*) + {n} FROM lab.labs\n  tags: [simple]\n"
+            for n in (1, 2, 3)
+        )
+    )
+    code = main(["--workspace", str(workspace), "smoke", "check"])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert captured.err.count("permission denied for schema lab") == 1, captured.err
+    assert "GRANT USAGE ON SCHEMA lab TO workbench_ro" in captured.err

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 from workbench.errors import (
     ConfigError,
     DatabaseUnavailable,
+    SchemaPermissionDenied,
     SQLExecutionError,
     SQLRefused,
     WorkbenchError,
@@ -193,6 +195,14 @@ class PostgresDatabase:
             )
         if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
             return SQLRefused(f"refused by the database: {_first_lines(exc)}")
+        schema = re.search(r"permission denied for schema (\S+)", str(exc))
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege) and schema:
+            return SchemaPermissionDenied(
+                f"PostgreSQL rejected the query: {_first_lines(exc)}; the role "
+                f"{connection.info.user!r} may not use schema {schema[1]}: as its owner, "
+                f"GRANT USAGE ON SCHEMA {schema[1]} TO {connection.info.user} (and SELECT on "
+                "its tables)"
+            )
         return SQLExecutionError(f"PostgreSQL rejected the query: {_first_lines(exc)}")
 
     @contextlib.contextmanager

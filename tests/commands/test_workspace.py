@@ -145,3 +145,23 @@ def test_smoke_check_without_usage_on_the_schema_says_so_once(
     assert code == 1 and captured.out == ""
     assert captured.err.count("permission denied for schema lab") == 1, captured.err
     assert "GRANT USAGE ON SCHEMA lab TO workbench_ro" in captured.err
+
+
+def test_smoke_check_on_postgres_lets_fetch_with_ties_through_and_catches_fetch_only(
+    workspace: Path, capsys
+) -> None:
+    for file in (workspace / "cases").glob("*.yaml"):
+        if file.name != "tags.yaml":
+            file.unlink()
+    gold = "SELECT physician_name FROM physicians ORDER BY department_id FETCH FIRST 1 ROWS"
+    (workspace / "cases" / "simple.yaml").write_text(  # department 1 has six physicians
+        f"- id: simple-001\n  question: Who works in the first department?\n"
+        f"  gold_sql: {gold} WITH TIES\n  tags: [simple]\n"
+        f"- id: simple-002\n  question: Who is one physician of the first department?\n"
+        f"  gold_sql: {gold} ONLY\n  tags: [simple]\n"
+    )
+    code, report = cli_json(capsys, "--workspace", str(workspace), "smoke", "check")
+    assert code == 1
+    assert [(f["case"], f["check"]) for f in report["failures"]] == [
+        ("simple-002", "gold-limit-tie")
+    ]

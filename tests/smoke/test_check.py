@@ -210,6 +210,15 @@ def test_tie_breaks_extend_only_the_outermost_order() -> None:
     assert limit_tie_breaks("SELECT (", 1) is None
 
 
+def test_fetch_with_ties_cannot_cut_a_tie_and_fetch_only_can() -> None:
+    ties = "SELECT a, b FROM t ORDER BY b DESC FETCH FIRST 4 ROWS WITH TIES"
+    assert limit_tie_breaks(ties, 2) is None
+    only = "SELECT a, b FROM t ORDER BY b DESC FETCH FIRST 4 ROWS ONLY"
+    asc, desc = limit_tie_breaks(only, 2)
+    assert asc.endswith("ORDER BY b DESC, 1 ASC, 2 ASC FETCH FIRST 4 ROWS ONLY")
+    assert desc.startswith("SELECT a, b FROM t ORDER BY b DESC, 1 DESC")
+
+
 # --- the variant databases ------------------------------------------------------------------
 
 

@@ -139,7 +139,8 @@ def same_sequence(gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...
 
 def limit_tie_breaks(sql: str, columns: int, dialect: str = "postgres") -> tuple[str, str] | None:
     """``sql`` twice, its outermost ORDER BY extended by every output column ascending, then
-    descending; None when its outermost query has no LIMIT (or does not parse).
+    descending; None when its outermost query has no LIMIT, has ``FETCH FIRST n ROWS WITH
+    TIES`` (which returns every row tied with the last, so never cuts a tie), or does not parse.
 
     The two return the same rows exactly when the LIMIT does not cut through rows that tie on
     the ORDER BY keys (with no ORDER BY, every row ties): otherwise the rows the LIMIT keeps are
@@ -149,8 +150,9 @@ def limit_tie_breaks(sql: str, columns: int, dialect: str = "postgres") -> tuple
         tree = _outer_query(parse_sql(sql, dialect))
     except Exception:
         return None
-    if tree.args.get("limit") is None:
-        return None
+    limit = tree.args.get("limit")
+    if limit is None or keeps_ties(limit):
+        return None  # FETCH ... WITH TIES keeps every row tied with the last: it cannot cut a tie
     order = _outer_order(tree)
     given = list(order.expressions) if order is not None else []
     variants = []
@@ -160,3 +162,9 @@ def limit_tie_breaks(sql: str, columns: int, dialect: str = "postgres") -> tuple
         copy.set("order", exp.Order(expressions=[*given, *keys]))
         variants.append(copy.sql(dialect=dialect))
     return variants[0], variants[1]
+
+
+def keeps_ties(limit: exp.Expression) -> bool:
+    """Whether a LIMIT/FETCH node is ``FETCH FIRST n ROWS WITH TIES``."""
+    options = limit.args.get("limit_options")
+    return isinstance(limit, exp.Fetch) and bool(options and options.args.get("with_ties"))

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from workbench.sql.check import parse_sql
+from workbench.sql.check import keeps_ties, parse_sql
 from workbench.sql.values import multiset_difference, rows_equal
 
 SORT_KEY_ALIAS = "__workbench_sort_key_{}"
@@ -162,9 +162,3 @@ def limit_tie_breaks(sql: str, columns: int, dialect: str = "postgres") -> tuple
         copy.set("order", exp.Order(expressions=[*given, *keys]))
         variants.append(copy.sql(dialect=dialect))
     return variants[0], variants[1]
-
-
-def keeps_ties(limit: exp.Expression) -> bool:
-    """Whether a LIMIT/FETCH node is ``FETCH FIRST n ROWS WITH TIES``."""
-    options = limit.args.get("limit_options")
-    return isinstance(limit, exp.Fetch) and bool(options and options.args.get("with_ties"))

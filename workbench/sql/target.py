@@ -27,6 +27,15 @@ def database_setting(settings: Settings) -> str:
     return "WORKBENCH_DATABASE_URL"
 
 
+def database_dialect(settings: Settings) -> str:
+    """The dialect the target database speaks (``duckdb`` or ``postgres``), without opening it."""
+    return (
+        "postgres"
+        if settings.database_url.startswith(("postgresql://", "postgres://"))
+        else "duckdb"
+    )
+
+
 def database_label(settings: Settings) -> str:
     """The target database as a page or ``info`` names it, without opening it (no password)."""
     url = settings.database_url

@@ -47,6 +47,7 @@ LAYERS = (
         "store",
         "workspace",
         "upgrade",
+        "urls",
     },
     {"llm", "sql", "dates"},
     {"prompts"},

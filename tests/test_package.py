@@ -48,6 +48,7 @@ LAYERS = (
         "store",
         "workspace",
         "upgrade",
+        "urls",
     },
     {"llm", "sql", "dates"},
     {"prompts"},

@@ -135,7 +135,28 @@ BAD = [
         "holds a password, and workbench.toml is kept in git",
     ),
     ('name = "x"\n[database]\nrow_cap = 0\n', 3, "greater than 0"),
-    ('name = "x"\n[models]\nendpoints = ["gpu:8000"]\n', 3, "not an http(s) URL"),
+    ('name = "x"\n[models]\nendpoints = ["gpu:8000"]\n', 3, "http:// or https://"),
+    (
+        'name = "x"\n[database]\nurl = "postgresql://ro@db.internal:5543e/lab"\n',
+        3,
+        "has the port '5543e', which is not a number",
+    ),
+    (
+        'name = "x"\n[database]\nurl = "postgresql://ro:hunter2@db:70000/lab"\n',
+        3,
+        "has the port 70000, outside 1-65535",
+    ),
+    (
+        'name = "x"\n[models]\nendpoints = [\n  "http://gpu-a:8000/v1",\n  "http://gpu-b:8000",\n]\n',
+        3,
+        "add it: http://gpu-b:8000/v1",
+    ),
+    (
+        'name = "x"\n[models]\nendpoints = ["http://gpu:8000/v1/chat/completions"]\n',
+        3,
+        "give the base URL: http://gpu:8000/v1",
+    ),
+    ('name = "x"\n[models]\nendpoints = ["http://gpu:80x/v1"]\n', 3, "Port could not be cast"),
     ('name = "x"\n[run]\nas_of = "yesterday"\n', 3, "as_of"),
     ('name = "x"\ndatabase.url = 5\n', 2, "database.url: Input should be a valid string"),
     ('name = "x"\n[paths]\nprompts = "nowhere"\n', 3, "paths.prompts names"),
@@ -257,3 +278,31 @@ def test_the_template_is_a_valid_workspace_file(tmp_path: Path) -> None:
     root = workspace(tmp_path, workspace_toml("fresh"), "prompts", "cases")
     assert load_workspace(root).database_url == "demo"
     assert slug("Demo") == "demo-copy" and slug("My Lab!") == "my-lab"
+
+
+def test_every_password_message_tells_one_story(tmp_path: Path) -> None:
+    """PGPASSWORD or ~/.pgpass, never the file: no message advises putting it in the URL."""
+    from workbench.sql.postgres import connect_failure
+
+    setting = "database.url in ws/workbench.toml"
+    url = "postgresql://ro@db:5432/lab"
+    messages = [
+        str(connect_failure(Exception("FATAL: no password supplied"), url, setting)),
+        str(connect_failure(Exception("FATAL: password authentication failed"), url, setting)),
+        str(
+            connect_failure(
+                Exception("FATAL: password authentication failed"),
+                "postgresql://ro:secret@db/lab",
+                "WORKBENCH_DATABASE_URL",
+            )
+        ),
+    ]
+    root = workspace(tmp_path, 'name = "x"\n[database]\nurl = "postgresql://ro:pw@db/lab"\n')
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(root)
+    messages.append(str(caught.value))
+    for message in messages:
+        assert "PGPASSWORD" in message and "~/.pgpass" in message, message
+        assert "put it in" not in message and "secret" not in message, message
+    assert "never in workbench.toml" in messages[0]
+    assert "remove it from the URL" in messages[2] and "remove it from the URL" in messages[3]

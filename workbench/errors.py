@@ -22,7 +22,8 @@ and nothing else is swallowed::
         ├── SQLParseError      the SQL does not parse (line, column)
         ├── SQLRefused         the SQL is not a single read-only query
         └── SQLExecutionError  the database rejected or timed out the query
-            └── DatabaseUnavailable  the database cannot be reached (down, wrong host or port)
+            ├── DatabaseUnavailable  the database cannot be reached (down, wrong host or port)
+            └── SchemaPermissionDenied  the role may not use a whole schema (no USAGE on it)
 
 Every message says what went wrong and how to fix it.
 
@@ -126,6 +127,10 @@ class QuestionError(WorkbenchError):
 
 class DatabaseUnavailable(SQLExecutionError):
     """The database cannot be reached: it is down, or the host or port is wrong."""
+
+
+class SchemaPermissionDenied(SQLExecutionError):
+    """The role may not use a whole schema: every query on it fails alike (no USAGE granted)."""
 
 
 class Terminated(KeyboardInterrupt):

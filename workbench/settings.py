@@ -4,6 +4,12 @@ Everything that holds state (the demo database, the store, the converted local
 model, server logs) lives under ``data_dir`` so that a test can point the whole
 workbench at a temporary directory.
 
+Why the data directory is anchored to the workspace and not to the current directory: the
+command line started in the workspace folder and the app started from the clone must find
+one history, not two. So ``data_dir`` defaults to ``<workspace folder>/.workbench`` (the shipped
+demo's: ``<project root>/.workbench``), and a relative ``WORKBENCH_DATA_DIR`` is resolved once,
+when the settings are read, against that same folder.
+
 A workspace (``workbench.workspace``) sets some of these from its ``workbench.toml``;
 ``load_settings`` reads it, and an environment variable still wins over the file.
 
@@ -22,15 +28,15 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from workbench.errors import ConfigError
-from workbench.workspace import DEMO_DATABASE, DEMO_NAME, check_database_url, load_workspace
+from workbench.urls import DEMO_DATABASE, check_database_url, check_endpoint
+from workbench.workspace import DATA_DIR_NAME, DEMO_NAME, load_workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout the package was imported from (holds prompts/ and fixtures/)."""
@@ -57,7 +63,11 @@ class Settings(BaseSettings):
     workspace_name: str = DEMO_NAME
 
     # Where things live.
-    data_dir: Path = Path(".workbench")
+    data_dir: Path = Field(
+        default=Path(DATA_DIR_NAME),
+        description="runs, baselines, estimates, the demo database; relative: to the "
+        "workspace folder (the demo: the project root)",
+    )
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     fixtures_dir: Path = PROJECT_ROOT / "fixtures"
     cases_dir: Path | None = Field(
@@ -145,16 +155,23 @@ class Settings(BaseSettings):
     # Who edits prompts.
     author: str = "engineer"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _anchor_data_dir(cls, values: Any) -> Any:
+        """A relative data directory is the workspace's (the demo's: the project root's)."""
+        if not isinstance(values, dict):
+            return values
+        path = Path(values.get("data_dir") or DATA_DIR_NAME).expanduser()
+        if not path.is_absolute():
+            folder = values.get("workspace")
+            path = data_anchor(Path(folder) if folder else None) / path
+        return values | {"data_dir": path}
+
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         for url in _split_urls(value):
-            problem = _url_problem(url)
-            if problem:
-                raise ValueError(
-                    f"{url!r} is not a usable http(s) URL ({problem}); "
-                    "use e.g. http://127.0.0.1:8000/v1 or http://[::1]:8000/v1"
-                )
+            check_endpoint(url)
         return value
 
     @field_validator("database_url")
@@ -222,24 +239,13 @@ class Settings(BaseSettings):
         return self.data_dir
 
 
+def data_anchor(workspace: Path | None) -> Path:
+    """What a relative data directory is relative to: the workspace folder, else the project root."""
+    return workspace.expanduser().resolve() if workspace is not None else PROJECT_ROOT
+
+
 def _split_urls(value: str) -> tuple[str, ...]:
     return tuple(u.strip().rstrip("/") for u in value.split(",") if u.strip())
-
-
-def _url_problem(url: str) -> str | None:
-    """What makes ``url`` unusable as a server's base URL, or None."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # parsing the port raises for a bad one
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme not in ("http", "https"):
-        return "it must start with http:// or https://"
-    if not parts.hostname:
-        return "it names no host"
-    if port == 0:
-        return "port 0"
-    return None
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:

@@ -6,6 +6,7 @@ A workspace is a folder the team keeps in git::
     prompts/         the stage prompts, with gates.yaml and budget.yaml
     cases/           the smoke cases (the YAML of fixtures/smoke/), with tags.yaml
     schema.md        optional: the {{schema}} text written by hand; it wins over the catalog
+    .workbench/      the workspace's store (runs, baselines, estimates), ignored by git
 
 Why a folder and not settings alone: prompts and cases are reviewed in diffs beside the file
 that says which database and models they were written for. Why the ``name`` is the id every
@@ -32,33 +33,22 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workbench.errors import WorkspaceError
+from workbench.urls import (
+    DEMO_DATABASE,
+    PASSWORD_HOME,
+    POSTGRES_SCHEMES,
+    check_database_url,
+    check_endpoint,
+)
 from workbench.yamlfiles import describe_error, read_text
 
 WORKSPACE_FILE = "workbench.toml"
 DEMO_NAME = "demo"
 """The shipped demo's workspace name: what records from before workspaces belong to."""
-DEMO_DATABASE = "demo"
-"""The database URL that means the demo database, built on demand."""
-DATABASE_SCHEMES = ("postgresql://", "postgres://", "duckdb://")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+DATA_DIR_NAME = ".workbench"
+"""The data directory's default name, in the workspace folder (``Settings.data_dir``)."""
 INIT_HINT = "create one with: python -m workbench init FOLDER [--from-demo]"
-
-
-def check_database_url(url: str) -> str:
-    """``url`` stripped, or ValueError saying which forms are understood."""
-    url = url.strip()
-    if url == DEMO_DATABASE or url.startswith(DATABASE_SCHEMES):
-        return url
-    raise ValueError(
-        f"{url!r} is not a database URL; use postgresql://USER@HOST:PORT/DATABASE, "
-        f"duckdb:///PATH.duckdb or {DEMO_DATABASE}"
-    )
-
-
-def _check_endpoint(url: str) -> str:
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"{url!r} is not an http(s) URL; use e.g. http://gpu-box:8000/v1")
-    return url.rstrip("/")
 
 
 class _Strict(BaseModel):
@@ -74,10 +64,10 @@ class _Database(_Strict):
     @classmethod
     def _url(cls, value: str) -> str:
         value = check_database_url(value)
-        if value.startswith(("postgresql://", "postgres://")) and urlsplit(value).password:
+        if value.startswith(POSTGRES_SCHEMES) and urlsplit(value).password:
             raise ValueError(
-                "holds a password, and workbench.toml is kept in git: remove it and set "
-                "PGPASSWORD or ~/.pgpass (or WORKBENCH_DATABASE_URL in the environment)"
+                "holds a password, and workbench.toml is kept in git: remove it from the URL "
+                f"and {PASSWORD_HOME}"
             )
         return value
 
@@ -92,7 +82,7 @@ class _Models(_Strict):
     @field_validator("endpoints")
     @classmethod
     def _endpoints(cls, value: list[str]) -> list[str]:
-        return [_check_endpoint(url) for url in value]
+        return [check_endpoint(url) for url in value]
 
 
 class _Run(_Strict):
@@ -341,4 +331,22 @@ def init_workspace(folder: str | Path, template: Template, *, name: str | None =
     shutil.copytree(template.prompts, root / "prompts")
     shutil.copytree(template.cases, root / "cases")
     (root / WORKSPACE_FILE).write_text(workspace_toml(name), encoding="utf-8")
+    _ignore_data_dir(root)
     return load_workspace(root)
+
+
+GITIGNORE = f"""\
+# The workbench's store (runs, baselines, estimates, the demo database): local state, not source.
+{DATA_DIR_NAME}/
+"""
+
+
+def _ignore_data_dir(root: Path) -> None:
+    """Keep the data directory (``<workspace>/.workbench``) out of git."""
+    path = root / ".gitignore"
+    if not path.exists():
+        path.write_text(GITIGNORE, encoding="utf-8")
+        return
+    text = path.read_text(encoding="utf-8")
+    if not any(line.strip().strip("/") == DATA_DIR_NAME for line in text.splitlines()):
+        path.write_text(text + ("" if text.endswith("\n") or not text else "\n") + GITIGNORE)

@@ -183,3 +183,38 @@ def test_render_table_pads_and_cuts() -> None:
         "1  | NULL",
         "22 | xxxxxxxxx…",
     ]
+
+
+WITH_TIES = "SELECT lab_name FROM labs ORDER BY region FETCH FIRST 2 ROWS WITH TIES"
+
+
+def test_sql_check_on_postgres_shows_no_transpile(data_dir: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", "postgresql://ro@db.internal:5432/lab")
+    code, out, _ = run_cli(["sql", "check", WITH_TIES], capsys)
+    assert code == 0
+    assert out.splitlines() == [
+        "ok: a single read-only query",
+        "PostgreSQL: runs as written on postgresql://ro@db.internal:5432/lab",
+    ]
+    assert "LIMIT" not in out
+    code, out, _ = run_cli(["sql", "check", "SELECT x::date FROM t", "--json"], capsys)
+    assert json.loads(out) == {"ok": True}
+    code, out, _ = run_cli(["sql", "check", "SELECT 1 LIMIT 1", "--dialect", "duckdb"], capsys)
+    assert out.splitlines()[1] == "PostgreSQL: SELECT 1 LIMIT 1"
+
+
+def test_sql_check_never_shows_a_transpile_that_changes_the_meaning(data_dir: Path, capsys) -> None:
+    code, out, _ = run_cli(["sql", "check", WITH_TIES], capsys)
+    assert code == 0
+    assert "DuckDB: not transpiled, the transpile would change the meaning" in out
+    assert "LIMIT 2" not in out.replace("LIMIT n", "")
+    code, out, _ = run_cli(["sql", "check", WITH_TIES, "--json"], capsys)
+    data = json.loads(out)
+    assert data["duckdb"] is None and "WITH TIES" in data["not_transpiled"]
+
+
+def test_duckdb_refuses_with_ties_rather_than_cut_the_ties(
+    database: Path, data_dir: Path, capsys
+) -> None:
+    code, _, err = run_cli(["sql", "run", WITH_TIES, "--database", str(database)], capsys)
+    assert code == 1 and "DuckDB cannot run this query as written" in err

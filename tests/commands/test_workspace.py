@@ -100,3 +100,68 @@ def test_a_database_that_is_down_fails_before_any_model_is_started(
     assert code == 1
     assert "cannot reach the database at postgresql://workbench_ro@127.0.0.1:1/lab" in error
     assert "WORKBENCH_DATABASE_URL" in error
+
+
+def test_smoke_check_on_a_database_that_is_down_says_so_once(
+    workspace: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", "postgresql://workbench_ro@127.0.0.1:1/lab")
+    code = main(["--workspace", str(workspace), "smoke", "check"])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert captured.err.count("cannot reach the database") == 1, captured.err
+
+
+def locked_database(postgres) -> str:
+    """A database whose tables the reader may SELECT, in a schema it may not use."""
+    postgres.admin("DROP DATABASE IF EXISTS locked")
+    postgres.admin("CREATE DATABASE locked")
+    for statement in (
+        "CREATE SCHEMA lab",
+        "CREATE TABLE lab.labs (id int PRIMARY KEY, lab_name text)",
+        "INSERT INTO lab.labs VALUES (1, 'North'), (2, 'South')",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA lab TO workbench_ro",
+    ):
+        postgres.admin(statement, "locked")
+    return postgres.url("locked", user="workbench_ro", password=None)
+
+
+def test_smoke_check_without_usage_on_the_schema_says_so_once(
+    workspace: Path, postgres, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", locked_database(postgres))
+    for file in (workspace / "cases").glob("*.yaml"):
+        if file.name != "tags.yaml":
+            file.unlink()
+    (workspace / "cases" / "simple.yaml").write_text(
+        "".join(
+            f"- id: simple-00{n}\n  question: How many labs are there, take {n}?\n"
+            f"  gold_sql: SELECT COUNT(*) + {n} FROM lab.labs\n  tags: [simple]\n"
+            for n in (1, 2, 3)
+        )
+    )
+    code = main(["--workspace", str(workspace), "smoke", "check"])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert captured.err.count("permission denied for schema lab") == 1, captured.err
+    assert "GRANT USAGE ON SCHEMA lab TO workbench_ro" in captured.err
+
+
+def test_smoke_check_on_postgres_lets_fetch_with_ties_through_and_catches_fetch_only(
+    workspace: Path, capsys
+) -> None:
+    for file in (workspace / "cases").glob("*.yaml"):
+        if file.name != "tags.yaml":
+            file.unlink()
+    gold = "SELECT physician_name FROM physicians ORDER BY department_id FETCH FIRST 1 ROWS"
+    (workspace / "cases" / "simple.yaml").write_text(  # department 1 has six physicians
+        f"- id: simple-001\n  question: Who works in the first department?\n"
+        f"  gold_sql: {gold} WITH TIES\n  tags: [simple]\n"
+        f"- id: simple-002\n  question: Who is one physician of the first department?\n"
+        f"  gold_sql: {gold} ONLY\n  tags: [simple]\n"
+    )
+    code, report = cli_json(capsys, "--workspace", str(workspace), "smoke", "check")
+    assert code == 1
+    assert [(f["case"], f["check"]) for f in report["failures"]] == [
+        ("simple-002", "gold-limit-tie")
+    ]

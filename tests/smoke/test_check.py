@@ -6,12 +6,18 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from tests.smoke.test_cases import GOOD_CASE, SMOKE_DIR
+from workbench.errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    SchemaPermissionDenied,
+    SQLExecutionError,
+)
 from workbench.settings import PROJECT_ROOT, Settings
 from workbench.smoke.cases import (
     CATEGORIES,
@@ -204,6 +210,15 @@ def test_tie_breaks_extend_only_the_outermost_order() -> None:
     assert limit_tie_breaks("SELECT (", 1) is None
 
 
+def test_fetch_with_ties_cannot_cut_a_tie_and_fetch_only_can() -> None:
+    ties = "SELECT a, b FROM t ORDER BY b DESC FETCH FIRST 4 ROWS WITH TIES"
+    assert limit_tie_breaks(ties, 2) is None
+    only = "SELECT a, b FROM t ORDER BY b DESC FETCH FIRST 4 ROWS ONLY"
+    asc, desc = limit_tie_breaks(only, 2)
+    assert asc.endswith("ORDER BY b DESC, 1 ASC, 2 ASC FETCH FIRST 4 ROWS ONLY")
+    assert desc.startswith("SELECT a, b FROM t ORDER BY b DESC, 1 DESC")
+
+
 # --- the variant databases ------------------------------------------------------------------
 
 
@@ -388,3 +403,44 @@ def test_smoke_check_reports_a_malformed_file(cli_data_dir: Path, tmp_path: Path
     error = json.loads(out.stdout)
     assert error["kind"] == "CaseError"
     assert "unknown field 'colour'" in error["error"]
+
+
+@dataclass
+class FailingDatabase:
+    """A database whose every query fails with ``error``; counts the queries asked."""
+
+    error: Exception
+    label: str = "postgresql://ro@db/lab"
+    dialect: str = "postgres"
+    timeout_s: float = 10.0
+    row_cap: int = 100
+    queries: int = 0
+
+    def run(self, sql: str, *, dialect: str = "postgres"):
+        self.queries += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        DatabaseUnavailable("cannot reach the database at postgresql://ro@db/lab: refused"),
+        ConfigError("the database at postgresql://ro@db/lab asks for a password"),
+        ConfigError('database "lab" does not exist at postgresql://ro@db/lab: fix database.url'),
+        SchemaPermissionDenied("PostgreSQL rejected the query: permission denied for schema lab"),
+    ],
+)
+def test_a_failure_of_the_database_stops_the_check_once(suite, tags, error) -> None:
+    database = FailingDatabase(error)
+    with pytest.raises(type(error)) as caught:
+        check_cases(suite[:15], database, known_tags=tags, minimums={}, min_wrong_sql=0)
+    assert caught.value is error and database.queries == 1
+
+
+def test_a_failing_query_stays_a_failure_of_its_case(suite, tags) -> None:
+    database = FailingDatabase(SQLExecutionError('relation "labz" does not exist'))
+    cases = suite[:15]
+    report = check_cases(cases, database, known_tags=tags, minimums={}, min_wrong_sql=0)
+    assert [(f.case_id, f.check) for f in report.failures] == [
+        (c.id, "gold-executes") for c in cases
+    ]

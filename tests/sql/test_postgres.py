@@ -206,8 +206,18 @@ def test_a_wrong_password_or_database_names_the_setting(
     assert "wrong" not in PostgresDatabase(wrong).label
 
 
+def test_a_wrong_password_in_pgpassword_says_to_check_it_there(
+    postgres: PostgresCluster, postgres_lab: PostgresLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSWORD", "wrong")
+    url = postgres.url("lab", user="workbench_ro", password=None)
+    with pytest.raises(ConfigError) as caught:
+        PostgresDatabase(url, setting="database.url in ws/workbench.toml").run("SELECT 1")
+    assert str(caught.value).endswith("check the one in PGPASSWORD or ~/.pgpass")
+
+
 def test_a_malformed_url_is_refused_before_connecting(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, database_url="postgresql://a@b:c:d/e?x")
+    settings = Settings(data_dir=tmp_path, database_url="postgresql://a@b/e?x")
     with pytest.raises(ConfigError, match="WORKBENCH_DATABASE_URL"):
         open_database(settings)
 

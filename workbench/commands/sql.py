@@ -15,6 +15,9 @@ from workbench.sql import (
     check_readonly,
     compare_queries,
     database_at,
+    database_dialect,
+    database_label,
+    duckdb_problem,
     extract_sql,
     format_sql,
     open_database,
@@ -57,7 +60,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     compare.set_defaults(handler=compare_sql)
 
     check = commands.add_parser(
-        "check", parents=[common], help="parse and safety-check a query without running it"
+        "check",
+        parents=[common],
+        help="parse and safety-check a query without running it; when the workspace's "
+        "database speaks another dialect, show what it would run",
     )
     check.add_argument("sql", help="the query, or - to read it from stdin")
     check.add_argument("--dialect", default="postgres", help="dialect the SQL is written in")
@@ -124,13 +130,29 @@ def compare_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
     )
 
 
+DIALECT_NAMES = {"duckdb": "DuckDB", "postgres": "PostgreSQL"}
+
+
 def check_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
+    """The check, and the SQL the target database would run when it is not the one written:
+    a transpile is shown only where it matters, and never one that changes the meaning."""
     tree = check_readonly(_text(args.sql), args.dialect)
-    duckdb_sql = tree_to_duckdb(tree)
-    return Outcome(
-        data={"ok": True, "duckdb": duckdb_sql},
-        text=f"ok: a single read-only query\nDuckDB: {duckdb_sql}",
-    )
+    target = database_dialect(settings)
+    name = DIALECT_NAMES.get(target, target)
+    data: dict[str, Any] = {"ok": True}
+    lines = ["ok: a single read-only query"]
+    if target == args.dialect:
+        lines.append(f"{name}: runs as written on {database_label(settings)}")
+        return Outcome(data=data, text="\n".join(lines))
+    problem = duckdb_problem(tree) if target == "duckdb" else None
+    if problem:
+        data |= {target: None, "not_transpiled": problem}
+        lines.append(f"{name}: not transpiled, the transpile would change the meaning: {problem}")
+    else:
+        sql = tree_to_duckdb(tree) if target == "duckdb" else tree.sql(target, comments=False)
+        data[target] = sql
+        lines.append(f"{name}: {sql}")
+    return Outcome(data=data, text="\n".join(lines))
 
 
 def format_sql_command(args: argparse.Namespace, settings: Settings) -> Outcome:

@@ -7,6 +7,10 @@ the data cannot tell the two readings apart. Both would make a green smoke run
 meaningless. Smoke runs judge on the variant databases too, so the gold must work on
 each of them, and each wrong reading must be told apart on each of them: a case whose
 discrimination hangs on one draw of the data is fragile.
+
+A failure of the database itself is not a failure of a case: a database that cannot be
+reached, refuses the login, does not exist or does not let the role use a schema would fail
+every case with the same words. The check stops at the first one and raises it, once.
 """
 
 from __future__ import annotations
@@ -15,7 +19,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.errors import SQLParseError, SQLRefused, WorkbenchError
+from workbench.errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    SchemaPermissionDenied,
+    SQLParseError,
+    SQLRefused,
+    WorkbenchError,
+)
 from workbench.smoke.cases import (
     CATEGORIES,
     CATEGORY_MINIMUMS,
@@ -37,6 +48,9 @@ from workbench.sql import (
     judge_result,
     limit_tie_breaks,
 )
+
+DATABASE_FAILURES = (ConfigError, DatabaseUnavailable, SchemaPermissionDenied)
+"""Errors of the database (or its settings) rather than of one query: they stop the check."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +101,8 @@ def check_cases(
     minimums: Mapping[str, int] = CATEGORY_MINIMUMS,
     min_wrong_sql: int = MIN_WRONG_SQL,
 ) -> CheckReport:
-    """Prove the suite against ``database`` and its variants; every failure is recorded,
-    none stops the check.
+    """Prove the suite against ``database`` and its variants; every failure of a case is
+    recorded and the check goes on.
 
     Args:
         cases: the suite (usually ``load_cases(settings.smoke_cases_dir, settings.as_of)``).
@@ -99,6 +113,10 @@ def check_cases(
             be told apart from the gold on each.
         minimums: cases needed per category; suite-level failures when short.
         min_wrong_sql: cases needed that carry a ``wrong_sql``.
+
+    Raises:
+        ConfigError, DatabaseUnavailable, SchemaPermissionDenied: a failure of the database
+            itself (``DATABASE_FAILURES``), at the first case it meets: it would fail them all.
     """
     cases = tuple(cases)
     known = set(known_tags)
@@ -241,6 +259,8 @@ def _check_gold(
         return failed("gold-parses", str(exc))
     except SQLRefused as exc:
         return failed("gold-readonly", str(exc))
+    except DATABASE_FAILURES:
+        raise
     except WorkbenchError as exc:
         return failed("gold-executes", str(exc))
     rows = gold.result.row_count
@@ -262,6 +282,8 @@ def _check_on_variants(
     for name, database in variants:
         try:
             gold = golds.get(case.gold_sql, database)
+        except DATABASE_FAILURES:
+            raise
         except WorkbenchError as exc:
             failures.append(CaseFailure(case.id, "gold-executes", f"on {name}: {exc}"))
             continue
@@ -282,6 +304,8 @@ def _check_wrong(
             try:
                 gold = golds.get(case.gold_sql, database)
                 wrong = database.run(wrong_sql)
+            except DATABASE_FAILURES:
+                raise
             except WorkbenchError as exc:
                 failures.append(CaseFailure(case.id, "wrong-executes", f"{which} on {name}: {exc}"))
                 break
@@ -310,6 +334,8 @@ def _check_limit_ties(
         return []
     try:
         first, second = (database.run(sql) for sql in breaks)
+    except DATABASE_FAILURES:
+        raise
     except WorkbenchError:
         return []  # the gold itself ran; a rewrite the database refuses proves nothing either way
     if sorted(map(repr, first.rows)) == sorted(map(repr, second.rows)):

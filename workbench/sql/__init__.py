@@ -26,7 +26,14 @@ from __future__ import annotations
 
 from workbench.sql.accuracy import Verdict, compare_results
 from workbench.sql.catalog import ColumnInfo, TableInfo
-from workbench.sql.check import check_readonly, format_sql, parse_sql, to_duckdb, tree_to_duckdb
+from workbench.sql.check import (
+    check_readonly,
+    duckdb_problem,
+    format_sql,
+    parse_sql,
+    to_duckdb,
+    tree_to_duckdb,
+)
 from workbench.sql.demo import (
     DemoBuild,
     DemoLoad,
@@ -64,7 +71,7 @@ from workbench.sql.schema import (
     schema_statements,
     table_counts,
 )
-from workbench.sql.target import database_at, database_label, open_database
+from workbench.sql.target import database_at, database_dialect, database_label, open_database
 from workbench.sql.variants import (
     Variant,
     build_variant_databases,
@@ -96,6 +103,7 @@ __all__ = [
     "compare_results",
     "connect_readonly",
     "database_at",
+    "database_dialect",
     "database_label",
     "demo_database",
     "demo_database_path",
@@ -122,6 +130,7 @@ __all__ = [
     "table_counts",
     "to_duckdb",
     "tree_to_duckdb",
+    "duckdb_problem",
     "variant_seeds",
     "variants_for",
 ]

@@ -31,7 +31,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from workbench.errors import SQLParseError, SQLRefused
+from workbench.errors import SQLExecutionError, SQLParseError, SQLRefused
 from workbench.sql.division import keep_integer_division
 from workbench.sql.functions import function_names, is_allowed_unknown_function, is_denied_function
 from workbench.sql.limits import bounded_recursion, check_nesting, check_text
@@ -255,6 +255,32 @@ def to_duckdb(
 def tree_to_duckdb(
     tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
-    """DuckDB SQL for a parsed tree (see ``to_duckdb``); the tree is not modified."""
+    """DuckDB SQL for a parsed tree (see ``to_duckdb``); the tree is not modified.
+
+    Raises:
+        SQLExecutionError: DuckDB cannot say what the query says (``duckdb_problem``); a
+            transpile that changed the meaning would return other rows without a word.
+    """
+    problem = duckdb_problem(tree)
+    if problem:
+        raise SQLExecutionError(f"DuckDB cannot run this query as written: {problem}")
     with bounded_recursion():
         return keep_integer_division(tree.copy(), schema).sql(dialect="duckdb", comments=False)
+
+
+def keeps_ties(limit: exp.Expression) -> bool:
+    """Whether a LIMIT/FETCH node is ``FETCH FIRST n ROWS WITH TIES``."""
+    options = limit.args.get("limit_options")
+    return isinstance(limit, exp.Fetch) and bool(options and options.args.get("with_ties"))
+
+
+def duckdb_problem(tree: exp.Expression) -> str | None:
+    """Why the DuckDB transpile of ``tree`` would mean something else, or None when it is
+    faithful. sqlglot writes what DuckDB lacks as the nearest thing it has, silently."""
+    if any(keeps_ties(node) for node in tree.find_all(exp.Fetch)):
+        return (
+            "FETCH FIRST n ROWS WITH TIES keeps every row tied with the last one; DuckDB has no "
+            "WITH TIES, and the transpile would be a plain LIMIT n that cuts the ties (run it on "
+            "PostgreSQL, or rank() the rows and keep rank <= n)"
+        )
+    return None

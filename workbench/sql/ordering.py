@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from workbench.sql.check import parse_sql
+from workbench.sql.check import keeps_ties, parse_sql
 from workbench.sql.values import multiset_difference, rows_equal
 
 SORT_KEY_ALIAS = "__workbench_sort_key_{}"
@@ -139,7 +139,8 @@ def same_sequence(gold: Sequence[tuple[Any, ...]], pred: Sequence[tuple[Any, ...
 
 def limit_tie_breaks(sql: str, columns: int, dialect: str = "postgres") -> tuple[str, str] | None:
     """``sql`` twice, its outermost ORDER BY extended by every output column ascending, then
-    descending; None when its outermost query has no LIMIT (or does not parse).
+    descending; None when its outermost query has no LIMIT, has ``FETCH FIRST n ROWS WITH
+    TIES`` (which returns every row tied with the last, so never cuts a tie), or does not parse.
 
     The two return the same rows exactly when the LIMIT does not cut through rows that tie on
     the ORDER BY keys (with no ORDER BY, every row ties): otherwise the rows the LIMIT keeps are
@@ -149,8 +150,9 @@ def limit_tie_breaks(sql: str, columns: int, dialect: str = "postgres") -> tuple
         tree = _outer_query(parse_sql(sql, dialect))
     except Exception:
         return None
-    if tree.args.get("limit") is None:
-        return None
+    limit = tree.args.get("limit")
+    if limit is None or keeps_ties(limit):
+        return None  # FETCH ... WITH TIES keeps every row tied with the last: it cannot cut a tie
     order = _outer_order(tree)
     given = list(order.expressions) if order is not None else []
     variants = []

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 from workbench.errors import (
     ConfigError,
     DatabaseUnavailable,
+    SchemaPermissionDenied,
     SQLExecutionError,
     SQLRefused,
     WorkbenchError,
@@ -47,6 +49,7 @@ from workbench.sql.catalog import (
 )
 from workbench.sql.check import check_readonly
 from workbench.sql.execute import QueryResult
+from workbench.urls import PASSWORD_HOME
 
 if TYPE_CHECKING:
     import psycopg
@@ -192,6 +195,14 @@ class PostgresDatabase:
             )
         if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
             return SQLRefused(f"refused by the database: {_first_lines(exc)}")
+        schema = re.search(r"permission denied for schema (\S+)", str(exc))
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege) and schema:
+            return SchemaPermissionDenied(
+                f"PostgreSQL rejected the query: {_first_lines(exc)}; the role "
+                f"{connection.info.user!r} may not use schema {schema[1]}: as its owner, "
+                f"GRANT USAGE ON SCHEMA {schema[1]} TO {connection.info.user} (and SELECT on "
+                "its tables)"
+            )
         return SQLExecutionError(f"PostgreSQL rejected the query: {_first_lines(exc)}")
 
     @contextlib.contextmanager
@@ -292,15 +303,18 @@ def connect_failure(exc: Exception, url: str, setting: str) -> WorkbenchError:
     label = redact(url)
     if "no password supplied" in message:
         return ConfigError(
-            f"the database at {label} asks for a password and none was given: set PGPASSWORD "
-            f"or add it to ~/.pgpass (or put it in {setting}; never in a workbench.toml kept "
-            "in git)"
+            f"the database at {label} asks for a password and none was given: {PASSWORD_HOME} "
+            "(never in workbench.toml, which is kept in git)"
         )
     if "password authentication failed" in message:
-        return ConfigError(
-            f"the database at {label} refused the password for user "
-            f"{urlsplit(url).username or '(default)'!r}: check PGPASSWORD, ~/.pgpass or {setting}"
-        )
+        refused = f"the database at {label} refused the password for user "
+        refused += repr(urlsplit(url).username or "(default)")
+        if urlsplit(url).password:
+            return ConfigError(
+                f"{refused}: it is the one written in {setting}, which wins over PGPASSWORD and "
+                f"~/.pgpass; remove it from the URL and {PASSWORD_HOME}"
+            )
+        return ConfigError(f"{refused}: check the one in PGPASSWORD or ~/.pgpass")
     if "does not exist" in message:
         return ConfigError(f"{message.split('FATAL:')[-1].strip()} at {label}: fix {setting}")
     return unavailable(exc, "cannot reach", url, setting)

@@ -16,7 +16,8 @@ from workbench.settings import Settings
 from workbench.sql.demo import demo_database, demo_database_path
 from workbench.sql.execute import Database, DuckDBDatabase
 from workbench.sql.postgres import PostgresDatabase, check_url, redact
-from workbench.workspace import DEMO_DATABASE, WORKSPACE_FILE, duckdb_path
+from workbench.urls import DEMO_DATABASE
+from workbench.workspace import WORKSPACE_FILE, duckdb_path
 
 
 def database_setting(settings: Settings) -> str:
@@ -24,6 +25,15 @@ def database_setting(settings: Settings) -> str:
     if settings.workspace is not None and "WORKBENCH_DATABASE_URL" not in os.environ:
         return f"database.url in {Path(settings.workspace) / WORKSPACE_FILE}"
     return "WORKBENCH_DATABASE_URL"
+
+
+def database_dialect(settings: Settings) -> str:
+    """The dialect the target database speaks (``duckdb`` or ``postgres``), without opening it."""
+    return (
+        "postgres"
+        if settings.database_url.startswith(("postgresql://", "postgres://"))
+        else "duckdb"
+    )
 
 
 def database_label(settings: Settings) -> str:

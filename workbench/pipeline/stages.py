@@ -47,7 +47,13 @@ from workbench.prompts import (
     render,
 )
 from workbench.settings import ModelRole
-from workbench.sql import extract_sql, format_sql, schema_description, schema_statements
+from workbench.sql import (
+    extract_sql,
+    format_sql,
+    load_schema_notes,
+    schema_description,
+    schema_statements,
+)
 
 DEFAULT_THINKING_TOKENS = 2_048
 """Thinking budget of a thinking call whose prompt sets no ``max_thinking_tokens``."""
@@ -93,7 +99,12 @@ class StageContext:
         if self.env.database is None:
             raise WorkbenchError("no database to describe: the run was started without one")
         describe = schema_statements if name == "schema_sql" else schema_description
-        return describe(self.env.database, curated=self.env.settings.schema_file)
+        settings = self.env.settings
+        return describe(
+            self.env.database,
+            curated=settings.schema_file,
+            notes=load_schema_notes(settings.schema_notes),
+        )
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,10 @@ class SchemaTexts:
 
 
 def schema_texts(
-    source: Source, *, curated: Path | None = None, notes: SchemaNotes = NO_NOTES
+    source: Source | None, *, curated: Path | None = None, notes: SchemaNotes = NO_NOTES
 ) -> SchemaTexts:
-    """Both schema variables at once (``python -m workbench schema``)."""
+    """Both schema variables at once (``python -m workbench schema``); ``source`` may be
+    None when the hand-written ``curated`` file exists."""
     if curated is not None and Path(curated).is_file():
         text = _read_curated(Path(curated))
         ignored = (
@@ -91,6 +92,8 @@ def schema_texts(
             else ()
         )
         return SchemaTexts(text, text, ignored, Path(curated))
+    if source is None:
+        raise ConfigError(f"no database to describe and no hand-written schema at {curated}")
     schema = read_schema(source, notes)
     return SchemaTexts(
         render_schema(schema.tables), render_statements(schema.tables), schema.warnings

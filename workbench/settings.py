@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     schema_file: Path | None = Field(
         default=None, description="a hand-written {{schema}} that wins when the file exists"
     )
+    schema_notes: Path | None = Field(
+        default=None,
+        description="schema.yaml: tables and columns the model is not shown, and descriptions",
+    )
     store_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the store; default: SQLite in data_dir",

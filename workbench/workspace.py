@@ -5,6 +5,7 @@ A workspace is a folder the team keeps in git::
     workbench.toml   its name; the target database; model endpoints and names; the as-of date; paths
     prompts/         the stage prompts, with gates.yaml and budget.yaml
     cases/           the smoke cases (the YAML of fixtures/smoke/), with tags.yaml
+    schema.yaml      optional: tables and columns left out of the schema, and descriptions
     schema.md        optional: the {{schema}} text written by hand; it wins over the catalog
     .workbench/      the workspace's store (runs, baselines, estimates), ignored by git
 
@@ -93,6 +94,7 @@ class _Paths(_Strict):
     prompts: str = "prompts"
     cases: str = "cases"
     schema_file: str = Field(default="schema.md", alias="schema")
+    schema_notes: str = "schema.yaml"
 
 
 class _WorkspaceFile(_Strict):
@@ -121,6 +123,7 @@ class Workspace:
     prompts_dir: Path
     cases_dir: Path
     schema_file: Path
+    schema_notes: Path | None = None
     description: str = ""
     overrides: Mapping[str, Any] | None = None
     """Settings the file sets beyond the paths and the database (models, as-of, limits)."""
@@ -134,6 +137,7 @@ class Workspace:
             "prompts_dir": self.prompts_dir,
             "cases_dir": self.cases_dir,
             "schema_file": self.schema_file,
+            "schema_notes": self.schema_notes,
             **(self.overrides or {}),
         }
 
@@ -186,6 +190,7 @@ def load_workspace(folder: str | Path) -> Workspace:
         prompts_dir=folders["prompts"],
         cases_dir=folders["cases"],
         schema_file=root / model.paths.schema_file,
+        schema_notes=root / model.paths.schema_notes,
         description=model.description,
         overrides=_overrides(model),
     )
@@ -287,6 +292,7 @@ endpoints = []
 prompts = "prompts"     # the stage prompts, gates.yaml, budget.yaml
 cases = "cases"         # the smoke cases and tags.yaml
 schema = "schema.md"    # optional hand-written {{{{schema}}}}; read from the database when absent
+schema_notes = "schema.yaml"  # optional: tables and columns left out of the schema, descriptions
 '''
 
 

@@ -178,11 +178,11 @@ def test_schema_statements_build_the_same_tables_and_carry_the_values(
     demo_database: Path, tmp_path: Path
 ) -> None:
     """``{{schema_sql}}`` is DDL a database accepts: run in an empty database it makes
-    tables with the demo's columns, types, primary and foreign keys; the values ride along
-    as comments."""
+    tables with the demo's columns, types, NOT NULL, primary and foreign keys; the values
+    ride along as comments."""
     text = schema_statements(demo_database)
     catalog = (
-        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
         "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
     )
     keys = (
@@ -197,10 +197,11 @@ def test_schema_statements_build_the_same_tables_and_carry_the_values(
 
     lines = text.splitlines()
     assert "  status VARCHAR,  -- NULLs occur; values: 'ABNORMAL', 'CRITICAL', 'NORMAL'" in lines
-    assert "  department_id INTEGER REFERENCES departments(id)," in lines
+    assert "  department_id INTEGER NOT NULL REFERENCES departments(id)," in lines
     assert "CREATE TABLE physicians (  -- 44 rows" in lines
     assert any(
-        line.startswith("  physician_name VARCHAR,  -- 44 distinct, e.g. 'Dr. ") for line in lines
+        line.startswith("  physician_name VARCHAR NOT NULL,  -- 44 distinct, e.g. 'Dr. ")
+        for line in lines
     )
     assert text.count("CREATE TABLE ") == len(labdb.TABLES)
     assert schema_statements(demo_database, curated=tmp_path / "absent.md") == text

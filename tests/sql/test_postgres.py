@@ -228,11 +228,12 @@ def test_a_malformed_url_is_refused_before_connecting(tmp_path: Path) -> None:
 def test_postgres_and_duckdb_holding_the_same_rows_are_described_alike(
     database: PostgresDatabase, postgres_lab: PostgresLab
 ) -> None:
-    def shape(tables):
+    def shape(schema):
         return [
-            (t.name, t.rows, [(c.name, c.primary_key, c.references, c.has_nulls, c.distinct,
-                               c.values, c.examples) for c in t.columns])
-            for t in tables
+            (t.name, t.rows, t.primary_key, t.foreign_keys,
+             [(c.name, c.not_null, c.has_nulls, c.distinct, c.values, c.cut, c.examples)
+              for c in t.columns])
+            for t in schema.tables
         ]  # fmt: skip
 
     duck = DuckDBDatabase(postgres_lab.duckdb).describe()
@@ -241,7 +242,7 @@ def test_postgres_and_duckdb_holding_the_same_rows_are_described_alike(
     text = schema_description(database)
     assert (
         "results (" in text
-        and "status text, has NULLs; values: 'ABNORMAL', 'CRITICAL', 'NORMAL'" in text
+        and "status TEXT, has NULLs; values: 'ABNORMAL', 'CRITICAL', 'NORMAL'" in text
     )
 
 
@@ -249,7 +250,7 @@ def test_the_schema_statements_are_ddl_postgresql_accepts(
     postgres: PostgresCluster, database: PostgresDatabase
 ) -> None:
     statements = schema_statements(database)
-    assert "  status text,  -- NULLs occur; values: 'ABNORMAL', 'CRITICAL', 'NORMAL'" in (
+    assert "  status TEXT,  -- NULLs occur; values: 'ABNORMAL', 'CRITICAL', 'NORMAL'" in (
         statements.splitlines()
     )
     postgres.admin("CREATE DATABASE ddl_copy")
@@ -259,9 +260,10 @@ def test_the_schema_statements_are_ddl_postgresql_accepts(
 
     def tables(described):
         return [
-            (t.name, [(c.name, c.data_type, c.primary_key, c.references) for c in t.columns])
-            for t in described
-        ]
+            (t.name, t.primary_key, t.foreign_keys,
+             [(c.name, c.data_type, c.not_null) for c in t.columns])
+            for t in described.tables
+        ]  # fmt: skip
 
     assert tables(copy.describe()) == tables(database.describe())
 
@@ -273,9 +275,9 @@ def test_a_changed_schema_is_read_afresh(
     postgres.admin("CREATE TABLE codes (id int PRIMARY KEY, code text)", "scratch")
     postgres.admin("GRANT SELECT ON ALL TABLES IN SCHEMA public TO workbench_ro", "scratch")
     database = PostgresDatabase(postgres.url("scratch", user="workbench_ro"))
-    assert "code text; values: " in schema_description(database)
+    assert "  code TEXT" in schema_description(database)
     postgres.admin("ALTER TABLE codes ADD COLUMN label text", "scratch")
-    assert "  label text" in schema_description(database)
+    assert "  label TEXT" in schema_description(database)
 
 
 def test_a_hand_written_schema_wins(database: PostgresDatabase, tmp_path: Path) -> None:

@@ -49,7 +49,13 @@ from workbench.prompts import (
     worked_examples,
 )
 from workbench.settings import ModelRole
-from workbench.sql import extract_sql, format_sql, schema_description, schema_statements
+from workbench.sql import (
+    extract_sql,
+    format_sql,
+    load_schema_notes,
+    schema_description,
+    schema_statements,
+)
 
 DEFAULT_THINKING_TOKENS = 2_048
 """Thinking budget of a thinking call whose prompt sets no ``max_thinking_tokens``."""
@@ -95,7 +101,12 @@ class StageContext:
         if self.env.database is None:
             raise WorkbenchError("no database to describe: the run was started without one")
         describe = schema_statements if name == "schema_sql" else schema_description
-        return describe(self.env.database, curated=self.env.settings.schema_file)
+        settings = self.env.settings
+        return describe(
+            self.env.database,
+            curated=settings.schema_file,
+            notes=load_schema_notes(settings.schema_notes),
+        )
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,8 @@ def _gate_decision(prompt: StagePrompt, text: str, ctx: StageContext) -> GateDec
     gate = ctx.env.prompts.gates[prompt.gate or ""]
     vocabulary = None
     if gate.reads_the_database and ctx.env.database is not None:
-        vocabulary = Vocabulary.from_tables(ctx.env.database.describe())
+        notes = load_schema_notes(ctx.env.settings.schema_notes)  # left-out columns stay out
+        vocabulary = Vocabulary.from_tables(ctx.env.database.describe(notes.exclude).tables)
     return evaluate_gate(
         gate, text, role=prompt.role, think_role=prompt.thinking_role, vocabulary=vocabulary
     )

@@ -16,8 +16,11 @@
   on the main database and its variants (``judge``, ``judge_on_variants``,
   ``compare_queries``), results larger than the row cap streamed (``large``);
 - ``division``: PostgreSQL's integer division kept in the transpiled query;
-- ``catalog``: what a database holds (tables, columns, keys, values), read from it;
-- ``schema``: the ``{{schema}}`` text and row counts;
+- ``catalog``: what a database's catalog holds (tables, columns, types, keys), read from it;
+  ``profile``: what its data holds (row counts, NULLs, the values of lookup columns);
+  ``typenames``: types spelled so that both engines accept them;
+- ``schema``: the ``{{schema}}`` and ``{{schema_sql}}`` texts and row counts;
+  ``schemanotes``: the workspace's ``schema.yaml`` (tables and columns left out, described);
 - ``demo``: the demo database, built on demand and cached by content; ``variants``: the
   same generator with other seeds, for judging on several databases.
 """
@@ -25,7 +28,7 @@
 from __future__ import annotations
 
 from workbench.sql.accuracy import Verdict, compare_results
-from workbench.sql.catalog import ColumnInfo, TableInfo
+from workbench.sql.catalog import ColumnInfo, DatabaseSchema, ForeignKey, TableInfo
 from workbench.sql.check import (
     check_readonly,
     duckdb_problem,
@@ -65,12 +68,16 @@ from workbench.sql.limits import MAX_CELL_BYTES, MAX_RESULT_BYTES, MAX_SQL_CHARS
 from workbench.sql.ordering import gold_is_ordered, limit_tie_breaks
 from workbench.sql.postgres import PostgresDatabase, redact
 from workbench.sql.schema import (
+    SchemaTexts,
+    read_schema,
     render_schema,
     render_statements,
     schema_description,
     schema_statements,
+    schema_texts,
     table_counts,
 )
+from workbench.sql.schemanotes import NO_NOTES, SchemaNotes, load_schema_notes
 from workbench.sql.target import database_at, database_dialect, database_label, open_database
 from workbench.sql.variants import (
     Variant,
@@ -84,15 +91,20 @@ __all__ = [
     "MAX_CELL_BYTES",
     "MAX_RESULT_BYTES",
     "MAX_SQL_CHARS",
+    "NO_NOTES",
     "ColumnInfo",
     "Database",
+    "DatabaseSchema",
     "DemoBuild",
     "DemoLoad",
     "DuckDBDatabase",
+    "ForeignKey",
     "GoldCache",
     "GoldResult",
     "PostgresDatabase",
     "QueryResult",
+    "SchemaNotes",
+    "SchemaTexts",
     "TableInfo",
     "Variant",
     "Verdict",
@@ -118,8 +130,10 @@ __all__ = [
     "judge_result",
     "limit_tie_breaks",
     "load_demo_postgres",
+    "load_schema_notes",
     "open_database",
     "parse_sql",
+    "read_schema",
     "redact",
     "render_schema",
     "render_statements",
@@ -127,6 +141,7 @@ __all__ = [
     "run_query",
     "schema_description",
     "schema_statements",
+    "schema_texts",
     "table_counts",
     "to_duckdb",
     "tree_to_duckdb",

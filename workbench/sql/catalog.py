@@ -1,49 +1,56 @@
-"""What a database holds, read from the database itself: tables, row counts, columns, keys, values.
+"""What a database holds, as its catalog says: tables, columns, types, keys, NOT NULL.
 
-Two halves. The *catalog* (table names, column types, primary and foreign keys) is read from
-each engine's own system tables: ``duckdb_catalog`` here, the PostgreSQL one in
-``workbench.sql.postgres``. The *facts* about the data (row counts, whether NULLs occur, the
-distinct values of small text columns, examples of large ones) are read with the same plain SQL
-on either engine by ``read_tables``, so that a DuckDB file and a PostgreSQL database holding the
-same rows are described alike. ``workbench.sql.schema`` turns the result into the ``{{schema}}``
-text.
+Two halves. The *catalog* is read from each engine's own system tables: ``duckdb_catalog``
+here, the PostgreSQL one in ``workbench.sql.postgres``; both give ``TableCatalog`` values. The
+*profile* of the data (row counts, whether NULLs occur, the values of lookup columns) is read
+with the same plain SQL on either engine by ``workbench.sql.profile``, so that a DuckDB file
+and a PostgreSQL database holding the same rows are described alike.
+``workbench.sql.schema`` turns the result into the ``{{schema}}`` and ``{{schema_sql}}`` texts.
+
+Keys are the table's, not the column's: a primary key or foreign key may span several
+columns (``playlist_track (playlist_id, track_id)``), and calling its first column a key
+would tell the model that column is unique.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-
-LIST_VALUES_UP_TO = 12
-"""A text column with at most this many distinct values has them all listed."""
-LIST_NAMES_UP_TO = 40
-"""A ``*_name`` column of a small lookup table is listed up to this many."""
-EXAMPLE_VALUES = 2
-"""A text column with more distinct values gets this many examples."""
-EXAMPLE_MAX_CHARS = 40
 
 Query = Callable[[str], Sequence[Sequence[Any]]]
 """Runs one catalog or statistics query and returns its rows."""
 
 
 @dataclass(frozen=True)
+class ForeignKey:
+    """``columns`` of a table refer to ``referenced`` columns of ``table``."""
+
+    columns: tuple[str, ...]
+    table: str
+    referenced: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ColumnInfo:
-    """One column: its type and keys, and for text columns what values it holds."""
+    """One column: its type, and for text columns what values it holds."""
 
     name: str
     data_type: str
     text: bool = False
-    primary_key: bool = False
-    references: str | None = None
-    """``table.column`` of a foreign key."""
+    not_null: bool = False
+    """Declared NOT NULL (a primary key's columns are, whether declared or not)."""
     has_nulls: bool = False
     distinct: int | None = None
     """Distinct values of a text column that is not a foreign key (None otherwise)."""
     values: tuple[str, ...] | None = None
-    """Every value, when there are few (None: too many to list)."""
+    """The values of a lookup column: all of them, or the most frequent when ``cut``."""
+    cut: bool = False
+    """``values`` are not all of them: ``distinct`` says how many there are."""
     examples: tuple[str, ...] = ()
-    """The most frequent short values, when there are many."""
+    """The most frequent short values of a column that is no lookup."""
+    description: str | None = None
+    """What the workspace's schema notes say about it."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class TableInfo:
     name: str
     rows: int
     columns: tuple[ColumnInfo, ...]
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +69,76 @@ class TableCatalog:
 
     name: str
     columns: tuple[ColumnInfo, ...]
-    references: frozenset[str] = frozenset()
-    """Tables this one has foreign keys to."""
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+
+    @property
+    def references(self) -> frozenset[str]:
+        """Tables this one has foreign keys to."""
+        return frozenset(key.table for key in self.foreign_keys)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The tables a role may read, and what was seen but left out of them."""
+
+    tables: tuple[TableCatalog, ...]
+    warnings: tuple[str, ...] = ()
+    unreadable: frozenset[str] = frozenset()
+    """Tables on the search path the role may not read (named, never described)."""
+
+
+@dataclass(frozen=True)
+class DatabaseSchema:
+    """What ``Database.describe`` returns: the tables, and warnings about what it could not
+    show (tables the role cannot read, schemas outside the search path).
+
+    Args:
+        names: every ``table`` and ``table.column`` the catalog holds, left-out ones
+            included (what a schema notes file may name).
+    """
+
+    tables: tuple[TableInfo, ...]
+    warnings: tuple[str, ...] = ()
+    names: frozenset[str] = frozenset()
 
 
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def catalog_names(catalog: Catalog) -> frozenset[str]:
+    """Every ``table`` and ``table.column`` of ``catalog``."""
+    names = set(catalog.unreadable)
+    for table in catalog.tables:
+        names.add(table.name)
+        names.update(f"{table.name}.{column.name}" for column in table.columns)
+    return frozenset(names)
+
+
+def leave_out(tables: Iterable[TableCatalog], names: Collection[str]) -> tuple[TableCatalog, ...]:
+    """``tables`` without the tables and ``table.column`` columns ``names`` lists.
+
+    A key that needs a column left out goes with it, and so does a foreign key to a table
+    that is not there: the statements must still build.
+    """
+    kept = [t for t in tables if t.name not in names]
+    columns = {
+        t.name: tuple(c for c in t.columns if f"{t.name}.{c.name}" not in names) for t in kept
+    }
+    present = {name: {c.name for c in cols} for name, cols in columns.items()}
+    result = []
+    for table in kept:
+        mine = present[table.name]
+        primary = table.primary_key if set(table.primary_key) <= mine else ()
+        foreign = tuple(
+            key
+            for key in table.foreign_keys
+            if set(key.columns) <= mine and set(key.referenced) <= present.get(key.table, set())
+        )
+        result.append(replace(table, columns=columns[table.name], primary_key=primary,
+                              foreign_keys=foreign))  # fmt: skip
+    return referenced_first(result)
 
 
 def referenced_first(tables: Iterable[TableCatalog]) -> tuple[TableCatalog, ...]:
@@ -83,104 +157,52 @@ def referenced_first(tables: Iterable[TableCatalog]) -> tuple[TableCatalog, ...]
     return tuple(by_name[name] for name in ordered)
 
 
-def read_tables(query: Query, tables: Iterable[TableCatalog]) -> tuple[TableInfo, ...]:
-    """Row counts, NULLs and text values of every table, in the order given."""
-    return tuple(_read_table(query, table) for table in tables)
-
-
-def read_counts(query: Query, tables: Iterable[TableCatalog]) -> dict[str, int]:
-    """Row count of every table, in the order given."""
-    return {t.name: int(query(f"SELECT COUNT(*) FROM {quote(t.name)}")[0][0]) for t in tables}
-
-
-def _read_table(query: Query, table: TableCatalog) -> TableInfo:
-    name = quote(table.name)
-    described = [c for c in table.columns if c.text and c.references is None]
-    measures = ["COUNT(*)"]
-    measures += [f"COUNT({quote(c.name)})" for c in table.columns]
-    measures += [f"COUNT(DISTINCT {quote(c.name)})" for c in described]
-    row = query(f"SELECT {', '.join(measures)} FROM {name}")[0]
-    rows = int(row[0])
-    present = dict(
-        zip((c.name for c in table.columns), row[1 : 1 + len(table.columns)], strict=True)
-    )
-    distinct = dict(zip((c.name for c in described), row[1 + len(table.columns) :], strict=True))
-    columns = []
-    for column in table.columns:
-        info = ColumnInfo(
-            column.name,
-            column.data_type,
-            text=column.text,
-            primary_key=column.primary_key,
-            references=column.references,
-            has_nulls=int(present[column.name]) < rows,
-        )
-        if column.name in distinct:
-            info = _with_values(query, name, info, int(distinct[column.name]))
-        columns.append(info)
-    return TableInfo(table.name, rows, tuple(columns))
-
-
-def _with_values(query: Query, table: str, column: ColumnInfo, distinct: int) -> ColumnInfo:
-    q = quote(column.name)
-    listed = distinct <= LIST_VALUES_UP_TO or (
-        column.name.endswith("_name") and distinct <= LIST_NAMES_UP_TO
-    )
-    if listed:
-        found = query(f"SELECT DISTINCT {q} FROM {table} WHERE {q} IS NOT NULL")
-        # Sorted here, not by the engine: collations differ, the description should not.
-        return replace(column, distinct=distinct, values=_sorted(found))
-    found = query(
-        f"SELECT {q} FROM {table} WHERE {q} IS NOT NULL "
-        f"AND length({q}) BETWEEN 1 AND {EXAMPLE_MAX_CHARS} "
-        f"GROUP BY {q} ORDER BY COUNT(*) DESC, {q} LIMIT {EXAMPLE_VALUES}"
-    )
-    examples = tuple(str(value) for (value,) in found)
-    return replace(column, distinct=distinct, examples=examples)
-
-
-def _sorted(rows: Sequence[Sequence[Any]]) -> tuple[str, ...]:
-    return tuple(sorted(str(value) for (value,) in rows))
-
-
 # -- DuckDB's catalog ---------------------------------------------------------------------
 
+_DUCKDB_HERE = "database_name = current_database()"
 
-def duckdb_catalog(query: Query) -> tuple[TableCatalog, ...]:
+
+def duckdb_catalog(query: Query) -> Catalog:
     """The main schema's tables from DuckDB's catalog functions, referenced tables first."""
-    foreign: dict[tuple[str, str], str] = {}
-    references: dict[str, set[str]] = {}
-    for table, columns, ref_table, ref_columns in query(
-        "SELECT table_name, constraint_column_names, referenced_table, referenced_column_names "
-        "FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY' "
-        "AND schema_name = 'main' AND database_name = current_database()"
+    foreign: dict[str, list[ForeignKey]] = {}
+    primary: dict[str, tuple[str, ...]] = {}
+    for table, kind, columns, ref_table, ref_columns in query(
+        "SELECT table_name, constraint_type, constraint_column_names, referenced_table, "
+        "referenced_column_names FROM duckdb_constraints() "
+        "WHERE constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') "
+        f"AND schema_name = 'main' AND {_DUCKDB_HERE} ORDER BY table_name, constraint_index"
     ):
-        foreign[(table, columns[0])] = f"{ref_table}.{ref_columns[0]}"
-        references.setdefault(table, set()).add(ref_table)
-    primary = {
-        (table, columns[0])
-        for table, columns in query(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
-            "WHERE constraint_type = 'PRIMARY KEY' "
-            "AND schema_name = 'main' AND database_name = current_database()"
-        )
-    }
+        if kind == "PRIMARY KEY":
+            primary[table] = tuple(columns)
+        else:
+            foreign.setdefault(table, []).append(
+                ForeignKey(tuple(columns), ref_table, tuple(ref_columns))
+            )
     columns: dict[str, list[ColumnInfo]] = {}
-    for table, column, data_type in query(
-        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
-        "WHERE schema_name = 'main' AND database_name = current_database() "
-        "ORDER BY table_name, column_index"
+    for table, column, data_type, nullable in query(
+        "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+        f"WHERE schema_name = 'main' AND {_DUCKDB_HERE} ORDER BY table_name, column_index"
     ):
         columns.setdefault(table, []).append(
             ColumnInfo(
                 column,
                 data_type,
                 text=data_type == "VARCHAR",
-                primary_key=(table, column) in primary,
-                references=foreign.get((table, column)),
+                not_null=not nullable or column in primary.get(table, ()),
             )
         )
-    return referenced_first(
-        TableCatalog(name, tuple(cols), frozenset(references.get(name, ())))
+    elsewhere = query(
+        "SELECT schema_name, count(*) FROM duckdb_tables() "
+        f"WHERE schema_name <> 'main' AND NOT internal AND {_DUCKDB_HERE} "
+        "GROUP BY schema_name ORDER BY schema_name"
+    )
+    warnings = tuple(
+        f"schema {schema} holds {count} table(s) outside the main schema; they are left out "
+        "(queries name main's tables without a schema)"
+        for schema, count in elsewhere
+    )
+    tables = referenced_first(
+        TableCatalog(name, tuple(cols), primary.get(name, ()), tuple(foreign.get(name, ())))
         for name, cols in columns.items()
     )
+    return Catalog(tables, warnings)

@@ -31,9 +31,10 @@ import duckdb
 
 from workbench.errors import SQLExecutionError, SQLRefused
 from workbench.settings import Settings
-from workbench.sql.catalog import Query, TableInfo, duckdb_catalog, read_counts, read_tables
+from workbench.sql.catalog import DatabaseSchema, Query, duckdb_catalog
 from workbench.sql.check import check_readonly, tree_to_duckdb
 from workbench.sql.limits import DUCKDB_MEMORY_LIMIT, MAX_CELL_BYTES, MAX_RESULT_BYTES
+from workbench.sql.profile import read_counts, read_schema
 from workbench.sql.worker import QueryRequest, out_of_memory_message, run_in_worker
 
 if TYPE_CHECKING:
@@ -108,8 +109,10 @@ class Database(Protocol):
         """
         ...
 
-    def describe(self) -> tuple[TableInfo, ...]:
-        """Every table with its row count, columns, keys and text values."""
+    def describe(self, leave_out: frozenset[str] = frozenset()) -> DatabaseSchema:
+        """Every table with its row count, columns, keys and text values, but the tables and
+        ``table.column`` columns in ``leave_out`` (never read), and warnings about what
+        the role cannot see."""
         ...
 
     def table_counts(self) -> dict[str, int]:
@@ -144,14 +147,16 @@ class DuckDBDatabase:
             sql, self.path, timeout_s=self.timeout_s, row_cap=self.row_cap, dialect=dialect
         )
 
-    def describe(self) -> tuple[TableInfo, ...]:
+    def describe(self, leave_out: frozenset[str] = frozenset()) -> DatabaseSchema:
         """Read once per version of the file."""
         stat = _existing(self.path).stat()
-        return _describe_file(str(self.path.resolve()), stat.st_mtime_ns, stat.st_size)
+        return _describe_file(
+            str(self.path.resolve()), stat.st_mtime_ns, stat.st_size, frozenset(leave_out)
+        )
 
     def table_counts(self) -> dict[str, int]:
         with _reading(_existing(self.path)) as query:
-            return read_counts(query, duckdb_catalog(query))
+            return read_counts(query, duckdb_catalog(query).tables)
 
 
 READ_WAIT_S = 10.0
@@ -180,9 +185,11 @@ def _reading(path: Path) -> Iterator[Query]:
 
 
 @functools.lru_cache(maxsize=8)
-def _describe_file(path: str, _mtime_ns: int, _size: int) -> tuple[TableInfo, ...]:
+def _describe_file(
+    path: str, _mtime_ns: int, _size: int, leave_out: frozenset[str]
+) -> DatabaseSchema:
     with _reading(Path(path)) as query:
-        return read_tables(query, duckdb_catalog(query))
+        return read_schema(query, duckdb_catalog(query), leave_out)
 
 
 def connect_readonly(database: Path, *, wait_s: float = 0) -> duckdb.DuckDBPyConnection:

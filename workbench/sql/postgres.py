@@ -39,16 +39,17 @@ from workbench.errors import (
     WorkbenchError,
 )
 from workbench.sql.catalog import (
+    Catalog,
     ColumnInfo,
+    DatabaseSchema,
+    ForeignKey,
     Query,
     TableCatalog,
-    TableInfo,
-    read_counts,
-    read_tables,
     referenced_first,
 )
 from workbench.sql.check import check_readonly
 from workbench.sql.execute import QueryResult
+from workbench.sql.profile import read_counts, read_schema
 from workbench.urls import PASSWORD_HOME
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ _ROLE_CHECK = (
 
 _COLUMNS = """
 SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-       t.typcategory = 'S'
+       t.typcategory = 'S', a.attnotnull
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -76,16 +77,32 @@ ORDER BY array_position(current_schemas(false), n.nspname::text), c.relname, a.a
 """
 
 _KEYS = """
-SELECT n.nspname, tc.relname, con.contype, a.attname, rc.relname, ra.attname
+SELECT n.nspname, tc.relname, con.contype,
+       array_agg(a.attname::text ORDER BY k.i), rc.relname::text,
+       array_agg(ra.attname::text ORDER BY k.i)
 FROM pg_constraint con
 JOIN pg_class tc ON tc.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = tc.relnamespace
-JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(attnum, i)
+JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
-LEFT JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[1]
+LEFT JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[k.i]
 WHERE con.contype IN ('p', 'f') AND n.nspname = ANY (current_schemas(false))
-ORDER BY 1, 2, 3, 4
+GROUP BY n.nspname, tc.relname, con.oid, con.contype, rc.relname
+ORDER BY 1, 2, 3, con.oid
 """
+
+_UNSEEN = """
+SELECT n.nspname, c.relname, n.nspname = ANY (current_schemas(false)),
+       has_table_privilege(c.oid, 'SELECT')
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+  AND (NOT n.nspname = ANY (current_schemas(false)) OR NOT has_table_privilege(c.oid, 'SELECT'))
+ORDER BY 1, 2
+"""
+"""Tables the description leaves out: unreadable ones, and those of schemas off the path."""
 
 
 def redact(url: str) -> str:
@@ -261,16 +278,17 @@ class PostgresDatabase:
 
     # -- what it holds --------------------------------------------------------------------
 
-    def describe(self) -> tuple[TableInfo, ...]:
+    def describe(self, leave_out: frozenset[str] = frozenset()) -> DatabaseSchema:
         """Read afresh whenever the catalog changed (a table or column added or dropped)."""
+        leave_out = frozenset(leave_out)
         with self._reading() as query:
-            tables = _catalog(query)
-            key = (self.label, hash(tables))
+            catalog = _catalog(query)
+            key = (self.label, hash((catalog, leave_out)))
             with _describe_lock:
                 cached = _described.get(key)
             if cached is not None:
                 return cached
-            described = read_tables(query, tables)
+            described = read_schema(query, catalog, leave_out)
         with _describe_lock:
             if len(_described) >= 8:
                 _described.clear()
@@ -279,7 +297,7 @@ class PostgresDatabase:
 
     def table_counts(self) -> dict[str, int]:
         with self._reading() as query:
-            return read_counts(query, _catalog(query))
+            return read_counts(query, _catalog(query).tables)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Query]:
@@ -327,48 +345,69 @@ def unavailable(exc: Exception, what: str, url: str, setting: str) -> DatabaseUn
     )
 
 
-_described: dict[tuple[str, int], tuple[TableInfo, ...]] = {}
+_described: dict[tuple[str, int], DatabaseSchema] = {}
 _describe_lock = threading.Lock()
 
 
-def _catalog(query: Query) -> tuple[TableCatalog, ...]:
+def _catalog(query: Query) -> Catalog:
     """The tables on the search path the role may read, from PostgreSQL's catalog.
 
     A name in two schemas is the one found first on the search path, as in a query.
     """
     schema_of: dict[str, str] = {}
-    columns: dict[str, list[tuple[str, str, bool]]] = {}
-    for schema, table, column, data_type, text in query(_COLUMNS):
+    columns: dict[str, list[ColumnInfo]] = {}
+    for schema, table, column, data_type, text, not_null in query(_COLUMNS):
         if schema_of.setdefault(table, schema) == schema:
-            columns.setdefault(table, []).append((column, data_type, bool(text)))
-    primary: set[tuple[str, str]] = set()
-    foreign: dict[tuple[str, str], str] = {}
-    references: dict[str, set[str]] = {}
-    for schema, table, kind, column, ref_table, ref_column in query(_KEYS):
+            columns.setdefault(table, []).append(
+                ColumnInfo(column, data_type, text=bool(text), not_null=bool(not_null))
+            )
+    primary: dict[str, tuple[str, ...]] = {}
+    foreign: dict[str, list[ForeignKey]] = {}
+    for schema, table, kind, key_columns, ref_table, ref_columns in query(_KEYS):
         if schema_of.get(table) != schema:
             continue
         if kind == "p":
-            primary.add((table, column))
+            primary[table] = tuple(key_columns)
         else:
-            foreign[(table, column)] = f"{ref_table}.{ref_column}"
-            references.setdefault(table, set()).add(ref_table)
-    return referenced_first(
-        TableCatalog(
-            name,
-            tuple(
-                ColumnInfo(
-                    column,
-                    data_type,
-                    text=text,
-                    primary_key=(name, column) in primary,
-                    references=foreign.get((name, column)),
-                )
-                for column, data_type, text in cols
-            ),
-            frozenset(references.get(name, ())),
-        )
+            foreign.setdefault(table, []).append(
+                ForeignKey(tuple(key_columns), ref_table, tuple(ref_columns))
+            )
+    unreadable, warnings = _unseen(query)
+    tables = referenced_first(
+        TableCatalog(name, tuple(cols), primary.get(name, ()), tuple(foreign.get(name, ())))
         for name, cols in columns.items()
     )
+    return Catalog(tables, warnings, frozenset(unreadable - schema_of.keys()))
+
+
+def _unseen(query: Query) -> tuple[set[str], tuple[str, ...]]:
+    """Tables on the search path the role cannot read, and a warning for each schema off
+    the search path that holds tables."""
+    unreadable: set[str] = set()
+    elsewhere: dict[str, list[str]] = {}
+    for schema, table, on_path, readable in query(_UNSEEN):
+        if not on_path:
+            elsewhere.setdefault(schema, []).append(table)
+        elif not readable:
+            unreadable.add(table)
+    if not elsewhere:
+        return unreadable, ()
+    ((role, path),) = query(
+        "SELECT current_user::text, array_to_string(current_schemas(false), ', ')"
+    )
+    warnings = tuple(
+        f"schema {schema} ({len(tables)} table(s): {_some(tables)}) is not on the search path "
+        f"({path or 'empty'}), so the model is not shown it: ALTER ROLE {role} SET "
+        f"search_path = {', '.join(filter(None, (path, schema)))}, or ignore this if it is "
+        "not meant to be queried"
+        for schema, tables in elsewhere.items()
+    )
+    return unreadable, warnings
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    more = f", … ({len(names)} in all)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _describe_columns(connection: psycopg.Connection, sql: str) -> tuple[str, ...]:

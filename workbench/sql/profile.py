@@ -9,7 +9,7 @@ names and every address of an 8-row staff table):
   most half as many distinct values as non-NULL ones, and short ones (repeated notes
   longer than ``LOOKUP_MEAN_CHARS`` on average are prose);
 - so is the first text column with all-distinct values of a table other tables point at
-  that is small enough for all of them to be listed (a genre, a media type, a lab): its
+  that is small enough for all of them to be listed (a genre, a media type, a region): its
   values are what the rows are called;
 - anything else (names of people, addresses, e-mails, free text: values all or nearly all
   distinct) gets a count and two short examples, which show the format without the data.

@@ -4,6 +4,8 @@ DuckDB and PostgreSQL (the second domain that shows the workbench is not tied to
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -12,7 +14,9 @@ from rapidfuzz import fuzz
 
 from fixtures import musicdb
 from tests.postgres import PostgresCluster
+from workbench.cli import main
 from workbench.commands.smoke import check_suite
+from workbench.prompts import load_prompt_set
 from workbench.prompts.bank import BankRef, load_bank
 from workbench.settings import load_settings
 from workbench.smoke import check_cases, load_cases, load_tags
@@ -158,6 +162,29 @@ def test_smoke_check_reports_the_music_suite_clean(music_db: Path, tmp_path: Pat
     outcome = check_suite(argparse.Namespace(), settings)
     assert outcome.data["failures"] == []
     assert (outcome.exit_code, outcome.data["cases"]) == (0, len(CASES))
+
+
+def test_a_plain_init_with_the_music_cases_and_bank_checks_clean(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """examples/music/README.md's recipe: the starter pipeline, the team's cases and bank."""
+    folder = tmp_path / "music"
+    assert main(["init", str(folder)]) == 0
+    (folder / "cases" / "cases.yaml").unlink()
+    for path in (WORKSPACE / "cases").glob("*.yaml"):
+        shutil.copy(path, folder / "cases" / path.name)
+    shutil.copy(WORKSPACE / "prompts" / "examples.yaml", folder / "prompts" / "examples.yaml")
+    musicdb.build(folder / "music.duckdb", musicdb.DEFAULT_SEED)
+    toml = folder / "workbench.toml"
+    text = toml.read_text().replace('url = "demo"', 'url = "duckdb:///music.duckdb"', 1)
+    toml.write_text(text.replace("# as_of = 2026-03-31", "as_of = 2026-06-30", 1))
+    capsys.readouterr()
+    assert main(["--workspace", str(folder), "smoke", "check", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["failures"], report["warnings"]) == ([], [])
+    assert report["cases"] == len(CASES)
+    sql = load_prompt_set(folder / "prompts").stages[5]
+    assert sql.bank is not None and len(sql.bank.entries) == len(BANK.entries)
 
 
 def test_every_wrong_reading_returns_another_result_than_its_gold(music_db: Path) -> None:

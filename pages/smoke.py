@@ -16,7 +16,6 @@ from workbench.markup import escape
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.smoke import (
-    CATEGORIES,
     CPU_EXPERIMENT,
     MODE_LABELS,
     REVIEW_VIEWS,
@@ -54,6 +53,7 @@ from workbench.smoke import (
     run_variants,
     start_smoke_job,
     stratified_sample,
+    tag_categories,
     untested,
     variant_rates,
     view_counts,
@@ -175,7 +175,7 @@ def _live() -> None:
 
 def _first_run_offer(speed: ServerSpeed) -> None:
     """A first visit: a small fast run (one case per category, once) instead of the suite."""
-    options = first_run_options(suite)
+    options = first_run_options(suite, categories)
     try:
         estimate = _plan(options, speed).estimate
     except WorkbenchError as exc:
@@ -301,7 +301,9 @@ st.caption(
 try:
     directory = current.smoke_cases_dir
     suite = load_cases(directory, current.as_of)
-    tags = sorted(load_tags(directory))
+    tag_list = load_tags(directory)
+    tags = sorted(tag_list)
+    categories = tag_categories(tag_list)
 except WorkbenchError as exc:
     notice("error", str(exc))
     st.stop()
@@ -334,7 +336,7 @@ mode = st.radio(
     help="Check an edit needs a finished full run (Hunt flakes) as its baseline.",
 )
 left, middle, right = st.columns(3)
-category = left.selectbox("Category", ["all", *CATEGORIES], key="smoke_category")
+category = left.selectbox("Category", ["all", *categories], key="smoke_category")
 chosen_tags = middle.multiselect("Tags (all of)", tags, key="smoke_tags")
 concurrency = right.number_input(
     "Cases at once (0: as many as the self-test allows)", 0, 16, 0, key="smoke_concurrency"

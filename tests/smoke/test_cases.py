@@ -12,6 +12,7 @@ import pytest
 from workbench.errors import CaseError
 from workbench.settings import PROJECT_ROOT
 from workbench.smoke.cases import (
+    CATEGORIES,
     DEFAULT_AS_OF,
     SmokeCase,
     StageExpectation,
@@ -22,6 +23,8 @@ from workbench.smoke.cases import (
     select_cases,
     smoke_dir,
     stratified_sample,
+    suite_categories,
+    tag_categories,
 )
 
 SMOKE_DIR = smoke_dir(PROJECT_ROOT / "fixtures")
@@ -101,10 +104,10 @@ def test_expect_and_as_of_are_read(tmp_path: Path) -> None:
         ),
         (GOOD_CASE.replace("[simple, aggregate]", "[aggregate]"), ["exactly one category"]),
         (GOOD_CASE.replace("[simple, aggregate]", "[simple, edge]"), ["exactly one category"]),
-        (GOOD_CASE + "  expect: {sql_gen: {contains: [x]}}\n", ["'sql_gen' is not a stage id"]),
         (GOOD_CASE + "  expect: {narrative: {includes: [x]}}\n", ["unknown field", "includes"]),
         (GOOD_CASE + "  as_of: 2026-02-30\n", ["as_of"]),
         (GOOD_CASE.replace("simple-001", "Simple 1"), ["'Simple 1'", "id"]),
+        (GOOD_CASE.replace("simple-001", "-lead"), ["'-lead'", "id"]),
         (GOOD_CASE.replace("How many labs are there?", "'   '"), ["question", "blank"]),
         ("id: simple-001\n", ["must be a YAML list"]),
         ("- just a string\n", ["case #1 (no id)", "mapping"]),
@@ -130,15 +133,53 @@ def test_error_names_the_line_of_the_bad_case(tmp_path: Path) -> None:
         load_case_file(path)
 
 
+def test_a_case_id_is_any_slug(tmp_path: Path) -> None:
+    text = GOOD_CASE.replace("simple-001", "genres.count_2")
+    (case,) = load_case_file(write(tmp_path, "x.yaml", text))
+    assert case.id == "genres.count_2"
+
+
+def test_the_categories_come_from_the_tag_list(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "tags.yaml",
+        "lookup: Category. One table.\nreport: category. Totals.\naggregate: A COUNT.\n",
+    )
+    write(tmp_path, "a.yaml", GOOD_CASE.replace("[simple, aggregate]", "[report, aggregate]"))
+    (case,) = load_cases(tmp_path)
+    assert case.category == "report"
+    assert suite_categories(tmp_path) == ("lookup", "report")
+    write(tmp_path, "a.yaml", GOOD_CASE)  # 'simple' is no category of this suite
+    with pytest.raises(CaseError, match=r"exactly one category tag \(one of lookup, report\)"):
+        load_cases(tmp_path)
+
+
+def test_a_tag_list_that_marks_no_category_has_the_standard_ones(tmp_path: Path) -> None:
+    standard = "".join(f"{c}: one kind\n" for c in CATEGORIES)
+    write(tmp_path, "tags.yaml", standard + "aggregate: A COUNT.\n")
+    assert tag_categories(load_tags(tmp_path)) == CATEGORIES
+    write(tmp_path, "tags.yaml", "aggregate: A COUNT.\n")
+    with pytest.raises(CaseError, match="no categories: mark the tags that are categories"):
+        load_tags(tmp_path)
+
+
+def test_expect_may_name_any_stage_id_the_check_holds_it_to_the_pipeline(
+    tmp_path: Path,
+) -> None:
+    text = GOOD_CASE + "  expect: {sql_gen: {contains: [x]}}\n"
+    (case,) = load_case_file(write(tmp_path, "x.yaml", text))
+    assert case.expectation_for("sql_gen") is not None
+
+
 def test_load_cases_reads_every_file_but_the_tag_list(tmp_path: Path) -> None:
-    write(tmp_path, "tags.yaml", "simple: one\n")
+    write(tmp_path, "tags.yaml", "simple: Category. one\n")
     write(tmp_path, "a.yaml", GOOD_CASE)
     write(tmp_path, "b.yaml", GOOD_CASE.replace("simple-001", "simple-002"))
     assert [c.id for c in load_cases(tmp_path)] == ["simple-001", "simple-002"]
 
 
 def test_the_same_case_id_in_two_files_is_refused_naming_both(tmp_path: Path) -> None:
-    write(tmp_path, "tags.yaml", "simple: one\n")
+    write(tmp_path, "tags.yaml", "simple: Category. one\n")
     first = write(tmp_path, "a.yaml", GOOD_CASE)
     second = write(tmp_path, "b.yaml", GOOD_CASE.replace("How many labs", "How many tests"))
     with pytest.raises(CaseError, match="case id 'simple-001' is already used") as caught:

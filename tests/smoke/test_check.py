@@ -396,7 +396,7 @@ def test_smoke_check_text_names_each_failure(cli_data_dir: Path, tmp_path: Path)
 def test_smoke_check_reports_a_malformed_file(cli_data_dir: Path, tmp_path: Path) -> None:
     fixtures = tmp_path / "fixtures"
     (fixtures / "smoke").mkdir(parents=True)
-    (fixtures / "smoke" / "tags.yaml").write_text("simple: s\n", encoding="utf-8")
+    (fixtures / "smoke" / "tags.yaml").write_text("simple: Category. s\n", encoding="utf-8")
     (fixtures / "smoke" / "simple.yaml").write_text(GOOD_CASE + "  colour: red\n", encoding="utf-8")
     out = run_cli(cli_data_dir, fixtures, "--json")
     assert out.returncode == 1

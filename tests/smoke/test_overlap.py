@@ -1,4 +1,4 @@
-"""``smoke check`` names a case whose question is (nearly) an example-bank entry's."""
+"""``smoke check`` on a workspace: a case that is a bank entry, expect keys of its own stages."""
 
 from __future__ import annotations
 
@@ -42,3 +42,27 @@ def test_smoke_check_warns_of_a_case_that_is_a_bank_entry(
     assert "examples.yaml:3" in warning  # the entry, by file and line
     assert main(["--workspace", str(folder), "smoke", "check"]) == 0
     assert "warning: simple-001" in capsys.readouterr().out
+
+
+def test_smoke_check_holds_expect_keys_to_the_workspace_s_own_stages(
+    tmp_path: Path, data_dir: Path, capsys
+) -> None:
+    folder = tmp_path / "music"
+    assert main(["init", str(folder)]) == 0
+    (folder / "prompts" / "07_narrative.md").rename(folder / "prompts" / "07_answer.md")
+    answer = folder / "prompts" / "07_answer.md"
+    answer.write_text(answer.read_text().replace("id: narrative", "id: answer"))
+    cases = CASES.replace(
+        "  tags: [simple, aggregate]\n",
+        "  tags: [simple, aggregate]\n  expect: {answer: {contains: ['7']}, narrative: {}}\n",
+    )
+    (folder / "cases" / "cases.yaml").write_text(cases, encoding="utf-8")
+    database = music_database(tmp_path / "music.duckdb")
+    toml = folder / "workbench.toml"
+    toml.write_text(toml.read_text().replace('url = "demo"', f'url = "duckdb:///{database}"', 1))
+    capsys.readouterr()
+    assert main(["--workspace", str(folder), "smoke", "check", "--json"]) == 1
+    [failure] = json.loads(capsys.readouterr().out)["failures"]
+    assert (failure["case"], failure["check"]) == ("simple-002", "expect-stage")
+    assert "unknown stages narrative" in failure["message"]
+    assert "answer" in failure["message"].split("stage ids are")[1]

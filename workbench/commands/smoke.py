@@ -48,6 +48,7 @@ from workbench.smoke import (
     run_summary,
     run_variants,
     select_suite,
+    tag_categories,
     untested,
     variant_rates,
     write_junit,
@@ -214,11 +215,22 @@ def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
     started = time.perf_counter()
     variants = variants_for(settings, database)  # the demo's: built once, then reused
     built = time.perf_counter() - started
-    report = check_cases(cases, database, known_tags=tags, variants=variants, **limits)
     try:
-        warnings = bank_overlaps(load_prompt_set(settings.prompts_dir).stages, cases)
+        stages = load_prompt_set(settings.prompts_dir).stages
     except PromptError as exc:  # the cases are still proved; the prompts have their own check
-        warnings = [f"the example bank was not compared with the cases: {exc}"]
+        stages = None
+        warnings = [f"expect keys and the example bank were not checked: {exc}"]
+    else:
+        warnings = bank_overlaps(stages, cases)
+    report = check_cases(
+        cases,
+        database,
+        known_tags=tags,
+        variants=variants,
+        categories=tag_categories(tags),
+        stage_ids=None if stages is None else [p.id for p in stages],
+        **limits,
+    )
     seconds = time.perf_counter() - started - built
     sources = {case.id: case.source for case in cases}  # where to fix a failing case
     data = {"workspace": settings.workspace_name, "database": database.label} | report.to_dict()

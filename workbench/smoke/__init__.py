@@ -35,6 +35,8 @@ from workbench.smoke.cases import (
     select_cases,
     smoke_dir,
     stratified_sample,
+    suite_categories,
+    tag_categories,
 )
 from workbench.smoke.check import CheckReport, check_cases
 from workbench.smoke.compare import (
@@ -138,6 +140,8 @@ __all__ = [
     "load_cases",
     "load_run",
     "load_tags",
+    "suite_categories",
+    "tag_categories",
     "margin_figure",
     "measure_speed",
     "model_matrix",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,6 +37,11 @@ STAGE_IDS: tuple[str, ...] = get_args(StageId)
 
 Category = Literal["simple", "medium", "complex", "messy", "edge"]
 CATEGORIES: tuple[str, ...] = get_args(Category)
+"""The standard categories: a tag list that marks none of its own has these."""
+CATEGORY_MARK = "category."
+"""A tag whose meaning in ``tags.yaml`` starts with this (case aside) is a category."""
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+"""A case id: any slug (lowercase letters, digits, '.', '_', '-')."""
 
 CATEGORY_MINIMUMS: Mapping[str, int] = {
     "simple": 20,
@@ -113,12 +118,12 @@ class _ExpectModel(BaseModel):
 class _CaseModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, pattern=r"^[a-z]+-\d{3}$")
+    id: str = Field(min_length=1, pattern=ID_PATTERN)
     question: str = Field(min_length=1)
     as_of: date | None = None
     gold_sql: str = Field(min_length=1)
     tags: list[str] = Field(min_length=1)
-    expect: dict[StageId, _ExpectModel] = Field(default_factory=dict)
+    expect: dict[str, _ExpectModel] = Field(default_factory=dict)
     pseudo: str | None = None
     wrong_sql: str | list[str] | None = None
     note: str | None = None
@@ -128,17 +133,6 @@ class _CaseModel(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
-        return value
-
-    @field_validator("tags")
-    @classmethod
-    def _one_category(cls, value: list[str]) -> list[str]:
-        categories = [t for t in value if t in CATEGORIES]
-        if len(categories) != 1:
-            raise ValueError(
-                f"must hold exactly one category tag (one of {', '.join(CATEGORIES)}); "
-                f"found {categories or 'none'}"
-            )
         return value
 
 
@@ -153,14 +147,36 @@ def load_tags(directory: Path) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in data.items()
     ):
         raise CaseError(f"{path}: must map each tag (a string) to a non-empty description")
+    marked = [t for t, meaning in data.items() if meaning.strip().lower().startswith(CATEGORY_MARK)]
     missing = [c for c in CATEGORIES if c not in data]
-    if missing:
-        raise CaseError(f"{path}: the categories are tags too; add {', '.join(missing)}")
+    if not marked and missing:
+        raise CaseError(
+            f"{path}: no categories: mark the tags that are categories by starting their "
+            f"meaning with 'Category.' (or list the standard ones: add {', '.join(missing)})"
+        )
     return dict(data)
 
 
-def load_case_file(path: Path, as_of: date = DEFAULT_AS_OF) -> tuple[SmokeCase, ...]:
-    """Read one YAML file holding a list of cases; ``as_of`` for a case that names none."""
+def tag_categories(tags: Mapping[str, str]) -> tuple[str, ...]:
+    """The categories a tag list declares: the tags whose meaning starts with 'Category.',
+    in the file's order; a list that marks none has the standard ones."""
+    marked = tuple(
+        t for t, meaning in tags.items() if meaning.strip().lower().startswith(CATEGORY_MARK)
+    )
+    return marked or CATEGORIES
+
+
+def suite_categories(directory: Path) -> tuple[str, ...]:
+    """The categories of the suite in ``directory`` (from its ``tags.yaml`` when it has one)."""
+    path = Path(directory) / TAGS_FILE
+    return tag_categories(load_tags(directory)) if path.is_file() else CATEGORIES
+
+
+def load_case_file(
+    path: Path, as_of: date = DEFAULT_AS_OF, categories: Sequence[str] = CATEGORIES
+) -> tuple[SmokeCase, ...]:
+    """Read one YAML file holding a list of cases; ``as_of`` for a case that names none,
+    ``categories`` the tags of which each case carries exactly one."""
     path = Path(path)
     text = read_text(path, error=CaseError, what="case file")
     data = parse_yaml(text, path=path, error=CaseError)
@@ -183,7 +199,13 @@ def load_case_file(path: Path, as_of: date = DEFAULT_AS_OF) -> tuple[SmokeCase, 
         except ValidationError as exc:
             problems = "; ".join(_describe(err) for err in exc.errors())
             raise CaseError(f"{where}: {label}: {problems}") from exc
-        cases.append(_to_case(model, source=where, as_of=as_of))
+        found = [t for t in model.tags if t in categories]
+        if len(found) != 1:
+            raise CaseError(
+                f"{where}: {label}: tags: must hold exactly one category tag (one of "
+                f"{', '.join(categories)}); found {', '.join(found) or 'none'}"
+            )
+        cases.append(_to_case(model, source=where, as_of=as_of, category=found[0]))
     return tuple(cases)
 
 
@@ -203,10 +225,11 @@ def load_cases(directory: Path, as_of: date = DEFAULT_AS_OF) -> tuple[SmokeCase,
         raise CaseError(f"{directory}: no such directory of smoke cases")
     cases: list[SmokeCase] = []
     seen: dict[str, SmokeCase] = {}
+    categories = suite_categories(directory)
     for path in sorted(directory.glob("*.yaml")):
         if path.name == TAGS_FILE:
             continue
-        for case in load_case_file(path, as_of):
+        for case in load_case_file(path, as_of, categories):
             if case.id in seen:
                 raise CaseError(
                     f"{case.source}: case id {case.id!r} is already used at "
@@ -232,13 +255,10 @@ def _describe(err: Mapping[str, Any]) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "case"
     if err["type"] == "extra_forbidden":
         return f"unknown field {loc!r}"
-    if err["type"] == "literal_error" and err["loc"] and err["loc"][0] == "expect":
-        return f"expect key {err['input']!r} is not a stage id (one of {', '.join(STAGE_IDS)})"
     return f"{loc}: {err['msg']}"
 
 
-def _to_case(model: _CaseModel, *, source: str, as_of: date) -> SmokeCase:
-    category = next(t for t in model.tags if t in CATEGORIES)
+def _to_case(model: _CaseModel, *, source: str, as_of: date, category: str) -> SmokeCase:
     listed = [model.wrong_sql] if isinstance(model.wrong_sql, str) else model.wrong_sql or []
     wrong = [sql.strip() for sql in listed if sql.strip()]
     return SmokeCase(
@@ -329,9 +349,12 @@ def case_digest(case: SmokeCase) -> str:
     return hashlib.sha256(json.dumps(what, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def count_by_category(cases: Iterable[SmokeCase]) -> dict[str, int]:
+def count_by_category(
+    cases: Iterable[SmokeCase], categories: Sequence[str] = CATEGORIES
+) -> dict[str, int]:
+    """Cases per category, every one of ``categories`` listed (then any other seen)."""
     counts = Counter(c.category for c in cases)
-    return {c: counts.get(c, 0) for c in CATEGORIES}
+    return {c: counts.get(c, 0) for c in (*categories, *sorted(set(counts) - set(categories)))}
 
 
 def count_by_tag(cases: Iterable[SmokeCase]) -> dict[str, int]:

@@ -15,7 +15,7 @@ every case with the same words. The check stops at the first one and raises it, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +100,8 @@ def check_cases(
     variants: Sequence[Variant] = (),
     minimums: Mapping[str, int] = CATEGORY_MINIMUMS,
     min_wrong_sql: int = MIN_WRONG_SQL,
+    categories: Sequence[str] = CATEGORIES,
+    stage_ids: Collection[str] | None = STAGE_IDS,
 ) -> CheckReport:
     """Prove the suite against ``database`` and its variants; every failure of a case is
     recorded and the check goes on.
@@ -113,13 +115,16 @@ def check_cases(
             be told apart from the gold on each.
         minimums: cases needed per category; suite-level failures when short.
         min_wrong_sql: cases needed that carry a ``wrong_sql``.
+        categories: the suite's categories (``suite_categories``), each case in one.
+        stage_ids: the pipeline's stage ids, which ``expect`` may name (None: not checked,
+            the prompts could not be read).
 
     Raises:
         ConfigError, DatabaseUnavailable, SchemaPermissionDenied: a failure of the database
             itself (``DATABASE_FAILURES``), at the first case it meets: it would fail them all.
     """
     cases = tuple(cases)
-    known = set(known_tags)
+    known = _Known(set(known_tags), tuple(categories), stage_ids)
     golds = GoldCache()
     databases = [("the main database", database)]
     databases += [(f"variant database {v.name}", v.database) for v in variants]
@@ -130,7 +135,7 @@ def check_cases(
     with held_open(d for _, d in databases):
         for case in cases:
             failures += _check_case(case, known, databases, golds)
-    by_category = count_by_category(cases)
+    by_category = count_by_category(cases, categories)
     for category, minimum in minimums.items():
         if by_category.get(category, 0) < minimum:
             failures.append(
@@ -161,7 +166,7 @@ def check_cases(
 
 def _check_case(
     case: SmokeCase,
-    known: set[str],
+    known: _Known,
     databases: Sequence[tuple[str, Database]],
     golds: GoldCache,
 ) -> list[CaseFailure]:
@@ -212,9 +217,18 @@ def _check_uniqueness(cases: tuple[SmokeCase, ...]) -> list[CaseFailure]:
     return failures
 
 
-def _check_case_fields(case: SmokeCase, known: set[str]) -> list[CaseFailure]:
+@dataclass(frozen=True)
+class _Known:
+    """What a case's fields are checked against: the tag list, categories and stage ids."""
+
+    tags: set[str]
+    categories: tuple[str, ...]
+    stage_ids: Collection[str] | None
+
+
+def _check_case_fields(case: SmokeCase, known: _Known) -> list[CaseFailure]:
     failures = []
-    unknown = [t for t in case.tags if t not in known]
+    unknown = [t for t in case.tags if t not in known.tags]
     if unknown:
         failures.append(
             CaseFailure(
@@ -223,18 +237,21 @@ def _check_case_fields(case: SmokeCase, known: set[str]) -> list[CaseFailure]:
                 f"tags {', '.join(unknown)} are not in {TAGS_FILE}; add them there or fix the case",
             )
         )
-    if case.category not in CATEGORIES or case.category not in case.tags:
+    if case.category not in known.categories or case.category not in case.tags:
         failures.append(
             CaseFailure(case.id, "category", f"category {case.category!r} is not one of its tags")
         )
-    bad_stages = [e.stage for e in case.expect if e.stage not in STAGE_IDS]
+    stage_ids = known.stage_ids
+    bad_stages = [
+        e.stage for e in case.expect if stage_ids is not None and e.stage not in stage_ids
+    ]
     if bad_stages:
         failures.append(
             CaseFailure(
                 case.id,
                 "expect-stage",
                 f"expect names unknown stages {', '.join(bad_stages)}; "
-                f"stage ids are {', '.join(STAGE_IDS)}",
+                f"the pipeline's stage ids are {', '.join(stage_ids or ())}",
             )
         )
     if "ambiguous" in case.tags and not case.note:

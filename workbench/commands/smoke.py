@@ -53,6 +53,7 @@ from workbench.smoke import (
     variant_rates,
     write_junit,
 )
+from workbench.smoke.datespans import data_ranges, empty_relative_dates
 from workbench.smoke.overlap import bank_overlaps
 from workbench.sql import open_database, variants_for
 from workbench.store import open_store
@@ -231,6 +232,7 @@ def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
         stage_ids=None if stages is None else [p.id for p in stages],
         **limits,
     )
+    warnings += empty_relative_dates(cases, data_ranges(database))
     seconds = time.perf_counter() - started - built
     sources = {case.id: case.source for case in cases}  # where to fix a failing case
     data = {"workspace": settings.workspace_name, "database": database.label} | report.to_dict()

@@ -96,6 +96,8 @@ class ServerStatus:
     """The managed server's record: pid, port, model, start, who started and owns it."""
     started_here: bool = False
     """True when this process started the server, False when it found it running."""
+    owned_here: bool = False
+    """True when this process owns the server: it stops it when it ends."""
     activity: str | None = None
     """What a background start or restart of this manager is doing now, if any."""
     stale: ServerRecord | None = None
@@ -294,6 +296,7 @@ class ServerManager:
             note="; ".join(notes),
             record=record,
             started_here=pid is not None and self._child_pid() == pid,
+            owned_here=record is not None and record.owner_pid == os.getpid(),
             activity=self._activity if self.busy else None,
             stale=stale,
         )

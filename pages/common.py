@@ -103,12 +103,16 @@ def store(current: Settings) -> Engine:
 
 @st.cache_resource(show_spinner=False)
 def _server_manager(settings_json: str) -> ServerManager:
-    return ServerManager(Settings.model_validate_json(settings_json))
+    manager = ServerManager(Settings.model_validate_json(settings_json), starter="app")
+    manager.stop_at_exit()
+    return manager
 
 
 def server_manager(current: Settings) -> ServerManager:
     """The one manager of the local model server, shared by every page and rerun.
 
+    The app owns what it starts: the server stops when the app process ends, and a server
+    an earlier app (or a `serve` since ended) left running is adopted, not started twice.
     A page that needs the model and finds no server can call
     ``server_manager(s).start_in_background()`` when ``s.managed_server``.
     """

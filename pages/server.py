@@ -49,20 +49,34 @@ def served_names() -> set[str]:
 
 @st.fragment(run_every=2.0)
 def live_status() -> None:
-    status = manager.status()
+    status = manager.status()  # read live: /health and the server's record
     busy = manager.busy
-    icon = {"running": "🟢", "adopted": "🟢", "starting": "🟡", "stopped": "⚪", "exited": "🔴"}
-    cols = st.columns(3)
-    cols[0].metric("State", f"{icon[status.state]} {'starting' if busy else status.state}")
+    icon = {"running": "🟢", "adopted": "🟢", "starting": "🟡", "unresponsive": "🟠",
+            "stopped": "⚪", "exited": "🔴"}  # fmt: skip
+    record = status.record
+    cols = st.columns(4)
+    cols[0].metric("State", f"{icon[status.state]} {status.state}")
     cols[1].metric("PID", status.pid or "—")
+    cols[2].metric("Model", record.model if record else "—")
     seconds = status.seconds_to_healthy
-    cols[2].metric("Start to healthy", f"{seconds:.0f} s" if seconds else "—")
+    cols[3].metric("Start to healthy", f"{seconds:.0f} s" if seconds else "—")
+    if status.activity:
+        notice("info", f"This app is {status.activity} the server…")
+    if status.origin:
+        notice("caption", f"{status.origin.capitalize()}; port {manager.port}")
     st.caption("Base URL")
     st.code(status.base_url, language=None)
     if status.note:
         notice("warning", status.note)
     if status.state == "adopted":
         st.caption("This server was not started by the workbench: it is used, never stopped.")
+    elif status.owned_here:
+        st.caption("This app stops it when the app ends.")
+    elif record is not None:
+        st.caption(
+            "Its owner stops it when it ends; this app uses it and leaves it running "
+            "(Stop here stops it now)."
+        )
     if manager.last_error:
         notice("error", manager.last_error)
     if busy or manager.progress_lines:

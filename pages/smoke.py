@@ -8,7 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from pages.common import notice, server_manager, settings, show_html, store
+from pages.common import notice, page_boundary, server_manager, settings, show_html, store
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
@@ -129,6 +129,7 @@ def _resume(run_id: str) -> None:
 
 
 @st.fragment(run_every=1.0)
+@page_boundary()  # a fragment's rerun runs outside app.py's boundary
 def _live() -> None:
     job: SmokeJob | None = st.session_state.get(JOB)
     if job is None:

@@ -306,6 +306,8 @@ try:
 except WorkbenchError as exc:
     notice("error", str(exc))
     st.stop()
+if not suite:
+    notice("info", f"{directory} holds no smoke cases yet: write some ({directory / 'README.md'}).")
 
 job: SmokeJob | None = st.session_state.get(JOB)
 if message := st.session_state.pop("smoke_notice", None):
@@ -504,7 +506,8 @@ with lab_tab:
                        "restart between repeats": v.restart_between_repeats} for v in variants]),
         hide_index=True,
     )  # fmt: skip
-    exp_limit = st.number_input("Cases per setting", 1, len(suite), min(10, len(suite)),
+    most = max(len(suite), 1)  # an empty suite: the notice at the top says to write cases
+    exp_limit = st.number_input("Cases per setting", 1, most, min(10, most), disabled=not suite,
                                 key="smoke_exp_limit")  # fmt: skip
     needs_server = any(v.restart_server for v in variants)
     if needs_server and not current.managed_server:
@@ -512,7 +515,8 @@ with lab_tab:
             "Server settings can only be changed on the managed server (no WORKBENCH_BASE_URL)."
         )
     if st.button("Run the experiment", key="smoke_experiment",
-                 disabled=job is not None or (needs_server and not current.managed_server)):  # fmt: skip
+                 disabled=job is not None or not suite
+                 or (needs_server and not current.managed_server)):  # fmt: skip
         options = SmokeOptions(limit=int(exp_limit), label="experiment")
 
         env = _env()

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from workbench.errors import WorkbenchError, unexpected_error
 from workbench.llm import ServerManager, local_model_entry
 from workbench.markup import NoticeKind, escape, notice_html
+from workbench.pipeline import check_workspace
 from workbench.settings import Settings, load_settings, unknown_variables
 from workbench.sql import database_label
 from workbench.store import open_store
@@ -91,6 +92,18 @@ def settings() -> Settings:
         raise  # unreachable: st.stop() ends the script
     workspace_banner(current)
     return current
+
+
+def workspace_ready(current: Settings) -> bool:
+    """Show what would stop every run of the workspace (``check_workspace``: a broken prompt
+    file, a database with no readable table, a ``schema.yaml`` typo) as an error notice;
+    False when there is one."""
+    try:
+        check_workspace(current)
+    except WorkbenchError as exc:
+        notice("error", str(exc))
+        return False
+    return True
 
 
 def workspace_banner(current: Settings) -> None:

@@ -8,7 +8,15 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from pages.common import notice, page_boundary, server_manager, settings, show_html, store
+from pages.common import (
+    notice,
+    page_boundary,
+    server_manager,
+    settings,
+    show_html,
+    store,
+    workspace_ready,
+)
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
@@ -299,6 +307,8 @@ st.caption(
     "stage cache bypassed: a case whose repeats disagree anywhere is flaky."
 )
 
+if not workspace_ready(current):
+    st.stop()  # no case could run
 try:
     directory = current.smoke_cases_dir
     suite = load_cases(directory, current.as_of)

@@ -79,7 +79,13 @@ from workbench.sql.schema import (
     table_counts,
 )
 from workbench.sql.schemanotes import NO_NOTES, SchemaNotes, load_schema_notes
-from workbench.sql.target import database_at, database_dialect, database_label, open_database
+from workbench.sql.target import (
+    database_at,
+    database_dialect,
+    database_label,
+    open_database,
+    workspace_schema,
+)
 from workbench.sql.variants import (
     Variant,
     build_variant_databases,
@@ -150,4 +156,5 @@ __all__ = [
     "duckdb_problem",
     "variant_seeds",
     "variants_for",
+    "workspace_schema",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common import page_boundary
+
 st.set_page_config(page_title="Text2SQL Workbench", page_icon="🧪", layout="wide")
 
 PAGES = [
@@ -15,4 +17,5 @@ PAGES = [
     st.Page("pages/budget.py", title="Budget", icon="📏"),
 ]
 
-st.navigation(PAGES).run()
+with page_boundary():  # an error shows as one notice, never as a traceback
+    st.navigation(PAGES).run()

@@ -11,7 +11,13 @@ import streamlit as st
 
 from pages.common import notice, settings, store
 from workbench.errors import WorkbenchError
-from workbench.prompts import BUDGET_FILE, budget_paths, budget_series, load_budget_config
+from workbench.prompts import (
+    BUDGET_FILE,
+    budget_paths,
+    budget_series,
+    load_budget_config,
+    load_prompt_set,
+)
 from workbench.prompts import versions as pv
 from workbench.prompts.budget import MEASURES
 
@@ -27,6 +33,10 @@ try:
 except WorkbenchError as exc:
     notice("error", str(exc))
     st.stop()
+try:
+    load_prompt_set(current.prompts_dir)  # as a run reads them: a front matter typo is named
+except WorkbenchError as exc:
+    notice("error", str(exc))
 
 for broken in (b for b in budgets if b.error):
     notice("error", broken.error)

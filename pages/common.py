@@ -1,15 +1,21 @@
 """What every page shares: settings, the workspace banner, the cached engines built from
-them, and the two ways text that is not the page's own is shown (``show_html`` and ``notice``,
-see workbench.markup)."""
+them, the two ways text that is not the page's own is shown (``show_html`` and ``notice``,
+see workbench.markup), and the boundary every page runs inside (``page_boundary``)."""
 
 from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from collections.abc import Iterator
 
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, unexpected_error
 from workbench.llm import ServerManager, local_model_entry
 from workbench.markup import NoticeKind, escape, notice_html
+from workbench.pipeline import check_workspace
 from workbench.settings import Settings, load_settings, unknown_variables
 from workbench.sql import database_label
 from workbench.store import open_store
@@ -28,6 +34,26 @@ def notice(kind: NoticeKind, text: str, *, title: str = "") -> None:
     link and ``![x](http://…)`` an image from anywhere; this shows the text as text.
     """
     show_html(notice_html(kind, text, title=title))
+
+
+@contextlib.contextmanager
+def page_boundary() -> Iterator[None]:
+    """Run a page (``app.py`` runs each one inside this) or a fragment (as a decorator) so
+    that an error ends it with one notice and never with a traceback.
+
+    A ``WorkbenchError`` says what to fix (which file, line or setting): its message is the
+    notice. Anything else is a defect: the notice gives its type and message, and the
+    traceback goes to the server's log (stderr). The rest of the page is skipped. Streamlit's
+    own control flow (``st.stop``, ``st.rerun``, ``st.switch_page``) is not an ``Exception``
+    and passes through.
+    """
+    try:
+        yield
+    except WorkbenchError as exc:
+        notice("error", str(exc))
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        notice("error", unexpected_error(exc), title="Unexpected error")
 
 
 def ensure_navigation() -> None:
@@ -66,6 +92,18 @@ def settings() -> Settings:
         raise  # unreachable: st.stop() ends the script
     workspace_banner(current)
     return current
+
+
+def workspace_ready(current: Settings) -> bool:
+    """Show what would stop every run of the workspace (``check_workspace``: a broken prompt
+    file, a database with no readable table, a ``schema.yaml`` typo) as an error notice;
+    False when there is one."""
+    try:
+        check_workspace(current)
+    except WorkbenchError as exc:
+        notice("error", str(exc))
+        return False
+    return True
 
 
 def workspace_banner(current: Settings) -> None:

@@ -8,7 +8,7 @@ from pages.common import notice, settings
 from workbench.errors import WorkbenchError
 from workbench.prompts import load_prompt_set
 from workbench.smoke import load_cases
-from workbench.sql import open_database
+from workbench.sql import open_database, require_tables
 
 current = settings()
 
@@ -61,6 +61,7 @@ if current.database_url == "demo":
 try:
     with st.spinner("Opening the database…"):
         database = open_database(current)
+        require_tables(database)
         counts = database.table_counts()
 except WorkbenchError as exc:
     notice("error", str(exc))

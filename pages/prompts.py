@@ -27,11 +27,15 @@ from workbench.prompts import (
     join_parts,
     line_marks,
     load_budget_config,
+    load_prompt_set,
     parse_prompt,
     split_parts,
 )
 from workbench.prompts import versions as pv
 from workbench.prompts.budget import prompt_files
+from workbench.prompts.files import SCHEMA_VARIABLES
+from workbench.prompts.tokens import count_tokens_offline
+from workbench.sql import database_label, workspace_schema
 
 BADGES = {"ok": ":green-badge[ok]", "warn": ":orange-badge[warn]", "over": ":red-badge[over]"}
 ANNOTATION = {"error": "error", "late rule": "warning", "shouting": "warning", "rule": "info"}
@@ -60,8 +64,11 @@ try:
 except WorkbenchError as exc:
     notice("error", str(exc))
     st.stop()
+try:
+    load_prompt_set(current.prompts_dir)  # as a run reads them: a broken file is named here
+except WorkbenchError as exc:
+    notice("error", str(exc))
 if not files:
-    notice("info", f"No prompt files in {current.prompts_dir}.")
     st.stop()
 
 linked = st.query_params.get("stage")  # the Run page's "Edit the … prompt" link
@@ -243,6 +250,31 @@ def _editor(part: str, text: str, lang: str, first_line: int, marks: list[LineMa
     )  # fmt: skip
 
 
+def _schema_panel(text: str) -> None:
+    """What each schema variable the prompt declares renders to, as the stage receives it."""
+    try:
+        declared = [v for v in parse_prompt(text, path=stage).variables if v in SCHEMA_VARIABLES]
+    except PromptError:
+        return  # the budget panel shows the error
+    if not declared:
+        return
+    try:
+        with st.spinner("Reading the schema…"):
+            texts = workspace_schema(current)
+    except WorkbenchError as exc:
+        notice("error", f"The schema this prompt declares cannot be shown: {exc}")
+        return
+    source = f"{texts.curated} (hand-written)" if texts.curated else database_label(current)
+    notice("caption", f"The schema as the stage receives it, from {source}")
+    for warning in texts.warnings:
+        notice("warning", warning)
+    for name in declared:
+        shown = texts.variables[name]
+        tokens = count_tokens_offline(shown)
+        with st.expander(f"What `{{{{{name}}}}}` renders to ({tokens:,} tokens)"):
+            st.code(shown, language="sql" if name == "schema_sql" else None, wrap_lines=True)
+
+
 with edit:
     text = _text()
     budget, rules, problem = _check(text)
@@ -266,6 +298,7 @@ with edit:
             "saves it with the message above. Saving from inside the editor sends exactly "
             "what it shows."
         )
+        _schema_panel(text)
     with right:
         st.subheader("Budget")
         if problem is not None:

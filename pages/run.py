@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from pages.common import notice, server_manager, settings, show_html, store
+from pages.common import notice, server_manager, settings, show_html, store, workspace_ready
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.markup import escape
@@ -215,6 +215,8 @@ if job is not None and job.done:
         st.session_state[SHOWN] = final.trace
     if final.error:
         st.session_state[NOTICE] = final.error
+if job is None:  # not while a run polls: it would read the catalog twice a second
+    workspace_ready(current)
 
 endpoint = _endpoint(current.model_dump_json())
 models = " · ".join(f"{role}: {name}" for role, name in endpoint.models)

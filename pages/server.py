@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import app_choices, notice, server_manager, settings, store
+from pages.common import app_choices, notice, page_boundary, server_manager, settings, store
 from workbench.errors import WorkbenchError
 from workbench.llm import (
     CATALOG,
@@ -48,6 +48,7 @@ def served_names() -> set[str]:
 
 
 @st.fragment(run_every=2.0)
+@page_boundary()  # a fragment's rerun runs outside app.py's boundary
 def live_status() -> None:
     status = manager.status()  # read live: /health and the server's record
     busy = manager.busy
@@ -126,6 +127,7 @@ def _serve(name: str) -> None:
 
 
 @st.fragment(run_every=1.0)
+@page_boundary()  # a fragment's rerun runs outside app.py's boundary
 def install_progress() -> None:
     job: InstallJob | None = st.session_state.get(INSTALL)
     if job is None:

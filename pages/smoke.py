@@ -8,7 +8,15 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from pages.common import notice, server_manager, settings, show_html, store
+from pages.common import (
+    notice,
+    page_boundary,
+    server_manager,
+    settings,
+    show_html,
+    store,
+    workspace_ready,
+)
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
@@ -129,6 +137,7 @@ def _resume(run_id: str) -> None:
 
 
 @st.fragment(run_every=1.0)
+@page_boundary()  # a fragment's rerun runs outside app.py's boundary
 def _live() -> None:
     job: SmokeJob | None = st.session_state.get(JOB)
     if job is None:
@@ -298,6 +307,8 @@ st.caption(
     "stage cache bypassed: a case whose repeats disagree anywhere is flaky."
 )
 
+if not workspace_ready(current):
+    st.stop()  # no case could run
 try:
     directory = current.smoke_cases_dir
     suite = load_cases(directory, current.as_of)
@@ -307,6 +318,8 @@ try:
 except WorkbenchError as exc:
     notice("error", str(exc))
     st.stop()
+if not suite:
+    notice("info", f"{directory} holds no smoke cases yet: write some ({directory / 'README.md'}).")
 
 job: SmokeJob | None = st.session_state.get(JOB)
 if message := st.session_state.pop("smoke_notice", None):
@@ -505,7 +518,8 @@ with lab_tab:
                        "restart between repeats": v.restart_between_repeats} for v in variants]),
         hide_index=True,
     )  # fmt: skip
-    exp_limit = st.number_input("Cases per setting", 1, len(suite), min(10, len(suite)),
+    most = max(len(suite), 1)  # an empty suite: the notice at the top says to write cases
+    exp_limit = st.number_input("Cases per setting", 1, most, min(10, most), disabled=not suite,
                                 key="smoke_exp_limit")  # fmt: skip
     needs_server = any(v.restart_server for v in variants)
     if needs_server and not current.managed_server:
@@ -513,7 +527,8 @@ with lab_tab:
             "Server settings can only be changed on the managed server (no WORKBENCH_BASE_URL)."
         )
     if st.button("Run the experiment", key="smoke_experiment",
-                 disabled=job is not None or (needs_server and not current.managed_server)):  # fmt: skip
+                 disabled=job is not None or not suite
+                 or (needs_server and not current.managed_server)):  # fmt: skip
         options = SmokeOptions(limit=int(exp_limit), label="experiment")
 
         env = _env()

@@ -138,3 +138,16 @@ class Terminated(KeyboardInterrupt):
 
     def __init__(self) -> None:
         super().__init__("stopped by a termination signal (SIGTERM)")
+
+
+def unexpected_error(exc: BaseException) -> str:
+    """What a person is told of an exception the workbench did not raise on purpose: its type
+    and message, and where the rest is (a ``WorkbenchError`` speaks for itself)."""
+    if isinstance(exc, WorkbenchError):
+        return str(exc)
+    message = str(exc).strip() or "(no message)"
+    return (
+        f"{type(exc).__name__}: {message}\n"
+        "This is a defect of the workbench: the traceback is in the app's log (stderr). "
+        "Please report it with that traceback."
+    )

@@ -92,3 +92,21 @@ def test_a_name_the_database_lacks_is_an_error_naming_file_and_line(
     err = capsys.readouterr().err
     assert f"{workspace.resolve() / 'schema.yaml'}:2: 'customer.mail' names no column" in err
     assert "did you mean 'customer.email'?" in err
+
+
+@pytest.mark.parametrize(
+    "command", [["schema"], ["run", "how many customers are there?"], ["smoke", "check"]]
+)
+def test_a_database_without_tables_is_named_before_anything_runs(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys, command: list[str]
+) -> None:
+    folder = tmp_path / "ws"
+    assert main(["init", str(folder)]) == 0
+    duckdb.connect(str(folder / "empty.duckdb")).close()
+    use_database(folder, "duckdb:///empty.duckdb")
+    monkeypatch.setenv("WORKBENCH_BASE_URL", "http://127.0.0.1:9/v1")  # never reached
+    capsys.readouterr()
+    assert main(["--workspace", str(folder), *command]) != 0
+    err = capsys.readouterr().err
+    empty = (folder / "empty.duckdb").resolve()
+    assert f"the database duckdb:///{empty} has no table the role can read" in err

@@ -9,6 +9,7 @@ for real.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -234,3 +235,36 @@ def test_a_link_to_an_unknown_stage_says_so(prompts: Path) -> None:
     assert not page.exception, page.exception
     assert any("No prompt file named 09_nope.md" in w for w in notices(page, "warning"))
     assert editor(page, "head")[1]["code"] == HEAD
+
+
+def test_the_sql_stage_shows_what_its_schema_variable_renders_to(
+    demo_database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.sql import workspace_schema
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(demo_database.parent.parent))
+    page = open_page()
+    assert not [e for e in page.expander if "{{schema" in e.label]  # 01 declares none
+    page.selectbox(key="stage").set_value("06_sql.md").run()
+    assert not page.exception, page.exception
+    (shown,) = [e for e in page.expander if "{{schema_sql}}" in e.label]
+    expected = workspace_schema(load_settings()).schema_sql
+    assert shown.code[0].value == expected
+    assert expected.startswith("CREATE TABLE ")
+    assert re.search(r"What `\{\{schema_sql\}\}` renders to \([\d,]+ tokens\)", shown.label)
+    assert not [e for e in page.expander if "{{schema}}" in e.label]  # not declared
+
+
+def test_a_schema_that_cannot_be_read_is_a_notice_beside_the_editor(
+    prompts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (prompts / "06_sql.md").write_text(SQL.replace("mode: think\n", "variables: [schema_sql]\n"))
+    missing = tmp_path / "gone.duckdb"
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", f"duckdb:///{missing}")
+    page = open_page()
+    page.selectbox(key="stage").set_value("06_sql.md").run()
+    assert not page.exception, page.exception
+    assert any(
+        e.startswith("The schema this prompt declares cannot be shown: ") and str(missing) in e
+        for e in notices(page, "error")
+    ), notices(page, "error")

@@ -9,11 +9,12 @@ import duckdb
 import pytest
 
 from tests.sql.musicstore import GENRES, build_duckdb
-from workbench.errors import WorkspaceError
+from workbench.errors import ConfigError, WorkspaceError
 from workbench.sql import (
     DuckDBDatabase,
     load_schema_notes,
     read_schema,
+    require_tables,
     schema_description,
     schema_statements,
     schema_texts,
@@ -246,3 +247,30 @@ def test_excluded_and_described_at_once_is_an_error(store: Path, tmp_path: Path)
 def test_no_notes_file_changes_nothing(store: Path, tmp_path: Path) -> None:
     notes = load_schema_notes(tmp_path / "absent.yaml")
     assert schema_texts(store, notes=notes) == schema_texts(store)
+
+
+# -- a database with nothing to show ---------------------------------------------------------
+
+
+def test_a_database_without_tables_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    database = DuckDBDatabase(path)
+    for needs_tables in (lambda: read_schema(database), lambda: require_tables(database)):
+        with pytest.raises(ConfigError) as caught:
+            needs_tables()
+        message = str(caught.value)
+        assert message.startswith(f"the database duckdb:///{path} has no table the role can read")
+        assert "WORKBENCH_DATABASE_URL" in message
+
+
+def test_notes_that_leave_out_every_table_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "one.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CREATE TABLE person (id INTEGER, email TEXT)")
+    notes = load_schema_notes(_notes(tmp_path, "exclude: [person]\n"))
+    require_tables(DuckDBDatabase(path))  # the role can read it: only the notes hide it
+    with pytest.raises(
+        ConfigError, match=r"has no table the role can read; .*schema.yaml leaves out person"
+    ):
+        read_schema(path, notes)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.settings import Settings
-from workbench.sql import Database, open_database
+from workbench.sql import Database, open_database, require_tables
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ def reachable_database(settings: Settings) -> Database:
     Raises:
         ConfigError: the database URL is wrong or the login is refused (the setting named).
         DatabaseUnavailable: the database is down or the host or port is wrong.
+        ConfigError: the role can read no table of it (``require_tables``).
     """
     database = open_database(settings)
     database.run("SELECT 1")
+    require_tables(database)
     return database

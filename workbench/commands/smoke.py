@@ -55,7 +55,7 @@ from workbench.smoke import (
 )
 from workbench.smoke.datespans import data_ranges, empty_relative_dates
 from workbench.smoke.overlap import bank_overlaps
-from workbench.sql import open_database, variants_for
+from workbench.sql import open_database, require_tables, variants_for
 from workbench.store import open_store
 
 
@@ -211,6 +211,7 @@ def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
     cases = load_cases(directory, settings.as_of)
     tags = load_tags(directory)
     database = open_database(settings)
+    require_tables(database)  # every gold query would fail alike
     # The category counts are the shipped suite's own promise; a team's suite sets its own.
     limits = {} if settings.workspace is None else {"minimums": {}, "min_wrong_sql": 0}
     started = time.perf_counter()

@@ -23,7 +23,7 @@ from workbench.pipeline.compare import (
     linked_pair,
     trace_link,
 )
-from workbench.pipeline.environment import RunEnvironment
+from workbench.pipeline.environment import RunEnvironment, check_workspace
 from workbench.pipeline.job import RunJob, RunSnapshot, start_run_job
 from workbench.pipeline.reference import (
     REFERENCE_TRACE_ID,
@@ -59,6 +59,7 @@ __all__ = [
     "ResultTrace",
     "RunComparison",
     "RunEnvironment",
+    "check_workspace",
     "RunJob",
     "RunSnapshot",
     "SQLTrace",

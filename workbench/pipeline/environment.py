@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import Engine
 
 from workbench.llm import LLM
-from workbench.prompts import PromptSet, load_prompt_set
+from workbench.prompts import SCHEMA_VARIABLES, PromptSet, load_prompt_set
 from workbench.settings import Settings
-from workbench.sql import Database, open_database
+from workbench.sql import Database, open_database, require_tables, workspace_schema
+from workbench.urls import DEMO_DATABASE
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,22 @@ class RunEnvironment:
     def needs_database(self) -> bool:
         """Whether a stage of the prompt set runs SQL or shows the model the schema."""
         return self.prompts.needs_database
+
+
+def check_workspace(settings: Settings) -> PromptSet:
+    """What would stop every run of the workspace, found before one starts: a prompt file
+    that does not load, and when a stage needs the database, a database with no table the
+    role can read or a ``schema.yaml`` naming what it does not hold. The shipped demo's
+    database is not opened (it would be built here; it always has its tables).
+
+    Raises:
+        WorkbenchError: the first problem, with the file and line or setting to fix.
+    """
+    prompts = load_prompt_set(settings.prompts_dir)
+    if not prompts.needs_database or settings.database_url == DEMO_DATABASE:
+        return prompts
+    if any(SCHEMA_VARIABLES & set(stage.variables) for stage in prompts.stages):
+        workspace_schema(settings)
+    else:
+        require_tables(open_database(settings))
+    return prompts

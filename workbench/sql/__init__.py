@@ -72,13 +72,20 @@ from workbench.sql.schema import (
     read_schema,
     render_schema,
     render_statements,
+    require_tables,
     schema_description,
     schema_statements,
     schema_texts,
     table_counts,
 )
 from workbench.sql.schemanotes import NO_NOTES, SchemaNotes, load_schema_notes
-from workbench.sql.target import database_at, database_dialect, database_label, open_database
+from workbench.sql.target import (
+    database_at,
+    database_dialect,
+    database_label,
+    open_database,
+    workspace_schema,
+)
 from workbench.sql.variants import (
     Variant,
     build_variant_databases,
@@ -137,6 +144,7 @@ __all__ = [
     "redact",
     "render_schema",
     "render_statements",
+    "require_tables",
     "run_gold",
     "run_query",
     "schema_description",
@@ -148,4 +156,5 @@ __all__ = [
     "duckdb_problem",
     "variant_seeds",
     "variants_for",
+    "workspace_schema",
 ]

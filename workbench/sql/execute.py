@@ -31,7 +31,7 @@ import duckdb
 
 from workbench.errors import SQLExecutionError, SQLRefused
 from workbench.settings import Settings
-from workbench.sql.catalog import DatabaseSchema, Query, duckdb_catalog
+from workbench.sql.catalog import Catalog, DatabaseSchema, Query, duckdb_catalog
 from workbench.sql.check import check_readonly, tree_to_duckdb
 from workbench.sql.limits import DUCKDB_MEMORY_LIMIT, MAX_CELL_BYTES, MAX_RESULT_BYTES
 from workbench.sql.profile import read_counts, read_schema
@@ -119,6 +119,11 @@ class Database(Protocol):
         """Row count of every table, referenced tables first."""
         ...
 
+    def catalog(self) -> Catalog:
+        """The tables the role may read and those it may not, from the catalog alone (no
+        table is read: cheap on any database)."""
+        ...
+
 
 @dataclass(frozen=True)
 class DuckDBDatabase:
@@ -157,6 +162,10 @@ class DuckDBDatabase:
     def table_counts(self) -> dict[str, int]:
         with _reading(_existing(self.path)) as query:
             return read_counts(query, duckdb_catalog(query).tables)
+
+    def catalog(self) -> Catalog:
+        with _reading(_existing(self.path)) as query:
+            return duckdb_catalog(query)
 
 
 READ_WAIT_S = 10.0

@@ -299,6 +299,10 @@ class PostgresDatabase:
         with self._reading() as query:
             return read_counts(query, _catalog(query).tables)
 
+    def catalog(self) -> Catalog:
+        with self._reading() as query:
+            return _catalog(query)
+
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Query]:
         psycopg = _driver()

@@ -41,9 +41,13 @@ def read_schema(source: Source, notes: SchemaNotes = NO_NOTES) -> DatabaseSchema
 
     Raises:
         WorkspaceError: the notes name a table or column the database does not hold.
+        ConfigError: no table is left to show (``no_readable_table``).
     """
-    schema = _database(source).describe(notes.exclude)
+    database = _database(source)
+    schema = database.describe(notes.exclude)
     notes.check(schema.names)
+    if not schema.tables:
+        raise no_readable_table(database.label, schema.warnings, notes)
     if not notes.describe:
         return schema
     said = notes.describe
@@ -59,6 +63,35 @@ def read_schema(source: Source, notes: SchemaNotes = NO_NOTES) -> DatabaseSchema
         for table in schema.tables
     )
     return replace(schema, tables=tables)
+
+
+def require_tables(database: Database) -> None:
+    """Raise ``no_readable_table`` when the role can read no table of ``database``: every
+    question would fail, so a run or check says so before it starts (the catalog alone is
+    read, which is cheap on any database)."""
+    catalog = database.catalog()
+    if not catalog.tables:
+        unreadable = tuple(
+            f"table {name}: the role cannot read it" for name in sorted(catalog.unreadable)
+        )
+        raise no_readable_table(database.label, unreadable + catalog.warnings)
+
+
+def no_readable_table(
+    label: str, warnings: Iterable[str] = (), notes: SchemaNotes = NO_NOTES
+) -> ConfigError:
+    """The error for a database that has no table to show the model, with the fix."""
+    left_out = sorted(name for name in notes.exclude if "." not in name)
+    if left_out:
+        why = f"; {notes.path} leaves out {', '.join(left_out)}"
+    else:
+        why = "".join(f"; {warning}" for warning in warnings)
+    return ConfigError(
+        f"the database {label} has no table the role can read{why}. Create the tables (on "
+        "PostgreSQL, grant the workbench's role SELECT on them: GRANT SELECT ON ALL TABLES IN "
+        "SCHEMA public TO the role), or point [database] url in workbench.toml (or "
+        "WORKBENCH_DATABASE_URL) at the database that holds them"
+    )
 
 
 @dataclass(frozen=True)

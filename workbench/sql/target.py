@@ -16,6 +16,8 @@ from workbench.settings import Settings
 from workbench.sql.demo import demo_database, demo_database_path
 from workbench.sql.execute import Database, DuckDBDatabase
 from workbench.sql.postgres import PostgresDatabase, check_url, redact
+from workbench.sql.schema import SchemaTexts, schema_texts
+from workbench.sql.schemanotes import load_schema_notes
 from workbench.urls import DEMO_DATABASE
 from workbench.workspace import WORKSPACE_FILE, duckdb_path
 
@@ -85,3 +87,18 @@ def database_at(settings: Settings, where: str) -> Database:
     if not path.is_file():
         raise ConfigError(f"--database {where}: no such DuckDB file")
     return DuckDBDatabase.from_settings(settings, path)
+
+
+def workspace_schema(settings: Settings) -> SchemaTexts:
+    """What ``{{schema}}`` and ``{{schema_sql}}`` render to for the settings' workspace: its
+    hand-written ``schema.md`` when it exists (no database opened), else the database's
+    catalog with its ``schema.yaml`` applied.
+
+    Raises:
+        WorkspaceError: ``schema.yaml`` is malformed or names what the database does not hold.
+        ConfigError, SQLError: the database cannot be opened or read, or has no readable table.
+    """
+    notes = load_schema_notes(settings.schema_notes)
+    curated = settings.schema_file
+    database = None if curated is not None and curated.is_file() else open_database(settings)
+    return schema_texts(database, curated=curated, notes=notes)

@@ -555,7 +555,7 @@ def test_the_worked_example_against_postgres_gives_the_papers_table(
 ) -> None:
     """The SQL path on a real PostgreSQL holding the demo data (the stages are scripted)."""
     from fixtures import labdb
-    from workbench.sql import PostgresDatabase
+    from workbench.sql import PostgresDatabase, schema_statements
 
     llm = ScriptedLLM(
         NOISELESS, NORMALIZED, REFERENCED, CLEANED, f"```sql\n{WORKED_SQL}\n```", "answer"
@@ -567,7 +567,7 @@ def test_the_worked_example_against_postgres_gives_the_papers_table(
     assert trace.result.columns == ("physician_name", "abnormal_cbc_count")
     assert trace.result.rows == tuple(labdb.WORKED_EXAMPLE.items())  # Chen 12 … Fontaine 3
     system = llm.requests[4].messages[0].content  # the SQL stage saw PostgreSQL's schema
-    assert "physician_name text" in system and "results (" in system
+    assert schema_statements(database) in system and "CREATE TABLE results (" in system
 
 
 def sql_only(tmp_path: Path, data_dir: Path) -> Settings:

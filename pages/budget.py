@@ -20,6 +20,7 @@ from workbench.prompts import (
 )
 from workbench.prompts import versions as pv
 from workbench.prompts.budget import MEASURES
+from workbench.prompts.rendered import rendered_schema
 
 COLORS = {"ok": "#2e7d32", "warn": "#ef6c00", "over": "#c62828"}
 
@@ -28,7 +29,8 @@ engine = store(current)
 
 st.title("Prompt budget")
 try:
-    budgets = budget_paths([current.prompts_dir])
+    rendered, schema_note = rendered_schema(current, [current.prompts_dir])
+    budgets = budget_paths([current.prompts_dir], rendered=rendered)
     config = load_budget_config(current.prompts_dir / BUDGET_FILE)
 except WorkbenchError as exc:
     notice("error", str(exc))
@@ -38,6 +40,8 @@ try:
 except WorkbenchError as exc:
     notice("error", str(exc))
 
+if schema_note:  # the schema a stage is sent with counts towards its tokens when it is known
+    notice("warning", schema_note)
 for broken in (b for b in budgets if b.error):
     notice("error", broken.error)
 measured = [b for b in budgets if b.measures is not None]

@@ -11,7 +11,7 @@ from workbench.cli import main
 from workbench.errors import PromptError
 from workbench.prompts.budget import budget_paths, budget_text, judge, measure_body
 from workbench.prompts.thresholds import Band
-from workbench.prompts.tokens import Tokenizer
+from workbench.prompts.tokens import Tokenizer, offline_tokenizer
 
 FENCE = "```"
 
@@ -303,3 +303,27 @@ def test_command_defaults_to_the_prompts_directory(
 def test_hard_must_be_a_boolean() -> None:
     with pytest.raises(PromptError, match="x.md: front matter key 'hard' must be true or false"):
         budget_text("---\nid: t\nhard: maybe\n---\n", path="x.md")
+
+
+def test_the_rendered_schema_counts_towards_the_tokens(
+    tmp_path: Path, installed_demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "06_sql.md").write_text(
+        "---\nid: sql\ntitle: SQL\norder: 6\nkind: sql\nvariables: [schema_sql]\n---\n"
+        "Write one query over:\n\n{{schema_sql}}\n\n## Write\n- One SELECT.\n"
+    )
+    schema = "CREATE TABLE genre (id INTEGER PRIMARY KEY, name VARCHAR); " * 40
+    (budget,) = budget_paths([folder], rendered={"schema_sql": schema, "schema": "unused"})
+    alone = budget_paths([folder])[0].measures
+    assert budget.measures.variable_tokens == {
+        "schema_sql": offline_tokenizer().count(schema).tokens
+    }
+    assert budget.measures.tokens == alone.tokens + budget.measures.variable_tokens["schema_sql"]
+    assert "in {{schema_sql}})" in budget.verdict("tokens").reason
+    assert main(["budget", str(folder), "--json"]) == 0  # the demo database: it is counted
+    [record] = json.loads(capsys.readouterr().out)
+    assert record["variable_tokens"]["schema_sql"] > 1000
+    assert main(["budget", str(folder), "--json", "--no-schema"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["variable_tokens"] == {}

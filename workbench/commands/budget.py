@@ -7,6 +7,7 @@ from pathlib import Path
 
 from workbench.commands import Outcome
 from workbench.prompts import PromptBudget, budget_paths
+from workbench.prompts.rendered import rendered_schema
 from workbench.settings import Settings
 
 
@@ -23,13 +24,22 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         metavar="PATH",
         help="a prompt file or a directory of *.md prompt files (default: the prompts directory)",
     )
+    parser.add_argument(
+        "--no-schema",
+        action="store_true",
+        help="leave the rendered schema out of the tokens (no database is opened)",
+    )
     parser.set_defaults(handler=show_budget)
 
 
 def show_budget(args: argparse.Namespace, settings: Settings) -> Outcome:
-    budgets = budget_paths(args.paths or [settings.prompts_dir])
+    paths = args.paths or [settings.prompts_dir]
+    rendered, note = (None, None) if args.no_schema else rendered_schema(settings, paths)
+    budgets = budget_paths(paths, rendered=rendered)
     failed = any(b.status in ("over", "error") for b in budgets)
     text = "\n\n".join(_describe(b) for b in budgets) or "no prompt files found"
+    if note:
+        text += f"\n\n{note}"
     return Outcome(data=[b.to_dict() for b in budgets], text=text, exit_code=1 if failed else 0)
 
 

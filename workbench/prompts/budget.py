@@ -18,7 +18,8 @@ Measures are counted on the Markdown body (front matter excluded), except ``toke
 - ``shouting``: CRITICAL, IMPORTANT and other all-caps words of four or more
   letters that are not known acronyms or SQL keywords, and ``!!``;
 - ``tokens``: the body as the system message, plus the front matter's worked examples (they
-  are sent as turns with every call), counted by a ``Tokenizer``.
+  are sent as turns with every call) and, when known, what its template variables render to
+  (the workspace's schema is sent with every call too), counted by a ``Tokenizer``.
 
 The limits each measure is judged against come from ``workbench.prompts.thresholds``.
 """
@@ -26,8 +27,8 @@ The limits each measure is judged against come from ``workbench.prompts.threshol
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -135,6 +136,8 @@ class Measures:
     """Every list item counted in ``rules``, in order, with its line."""
     example_tokens: int = 0
     """Of ``tokens``, those of the worked examples' turns."""
+    variable_tokens: Mapping[str, int] = field(default_factory=dict)
+    """Of ``tokens``, those of each template variable's rendered text (when it was known)."""
 
     @property
     def rules_per_task(self) -> int:
@@ -153,11 +156,14 @@ def measure_body(
     tokenizer: Tokenizer | None = None,
     acronyms: Iterable[str] = (),
     examples: Iterable[str] = (),
+    rendered: Mapping[str, str] | None = None,
 ) -> Measures:
     """Measure a prompt body; reported lines are counted from ``first_line``.
 
     Args:
         examples: the texts of the worked examples' turns; they count towards ``tokens``.
+        rendered: what template variables render to (the workspace's schema): each one the
+            body uses counts towards ``tokens`` too, since it is sent with every call.
     """
     allowed_caps = KNOWN_ACRONYMS | {a.upper() for a in acronyms}
     nonblank = 0
@@ -222,6 +228,11 @@ def measure_body(
     tokenizer = tokenizer or offline_tokenizer()
     count = tokenizer.count(body.strip())
     example_tokens = sum(tokenizer.count(text).tokens for text in examples)
+    variable_tokens = {
+        name: tokenizer.count(rendered[name]).tokens
+        for name in variables
+        if rendered is not None and name in rendered
+    }
     return Measures(
         nonblank_lines=nonblank,
         macro_tasks=len(tasks) - 1,
@@ -230,10 +241,11 @@ def measure_body(
         hidden_rules=tuple(hidden),
         shouting=tuple(shouts),
         variables=variables,
-        tokens=count.tokens + example_tokens,
+        tokens=count.tokens + example_tokens + sum(variable_tokens.values()),
         tokenizer=count.tokenizer,
         list_rules=tuple(items),
         example_tokens=example_tokens,
+        variable_tokens=variable_tokens,
     )
 
 
@@ -292,11 +304,11 @@ def evaluate(measures: Measures, profile: Profile, *, hard: bool = False) -> tup
     total_detail = f"{measures.rules} list items + {hidden} hidden" if hidden else ""
     macro_band = profile.macro_tasks_hard if hard else profile.macro_tasks
     examples = measures.example_tokens
-    token_detail = (
-        f"{measures.tokens - examples:,} in the body + {examples:,} in the examples"
-        if examples
-        else ""
-    )
+    rendered = measures.variable_tokens
+    body = measures.tokens - examples - sum(rendered.values())
+    parts = [f"{examples:,} in the examples"] if examples else []
+    parts += [f"{n:,} in {{{{{name}}}}}" for name, n in rendered.items()]
+    token_detail = f"{body:,} in the body + " + " + ".join(parts) if parts else ""
     return (
         judge("nonblank_lines", measures.nonblank_lines, profile.nonblank_lines),
         judge(
@@ -358,6 +370,7 @@ class PromptBudget:
             "variables": list(m.variables),
             "tokens": m.tokens,
             "example_tokens": m.example_tokens,
+            "variable_tokens": dict(m.variable_tokens),
             "tokenizer": m.tokenizer,
             "status": {v.measure: v.status for v in self.verdicts},
             "reasons": {v.measure: v.reason for v in self.verdicts},
@@ -372,8 +385,14 @@ def budget_text(
     path: str | Path = "<prompt>",
     config: BudgetConfig = DEFAULT_CONFIG,
     tokenizer: Tokenizer | None = None,
+    rendered: Mapping[str, str] | None = None,
 ) -> PromptBudget:
-    """The budget of a prompt file's text (the editor's live meter); raises PromptError."""
+    """The budget of a prompt file's text (the editor's live meter); raises PromptError.
+
+    Args:
+        rendered: what template variables render to (``{{schema_sql}}``…): counted in
+            ``tokens`` where the body uses them. Without it only their names are counted.
+    """
     parts = split_front_matter(text, path=path)
     meta = parts.front_matter
     profile_name = choose_profile(meta, config, path=str(path))
@@ -388,6 +407,7 @@ def budget_text(
         tokenizer=tokenizer,
         acronyms=config.acronyms,
         examples=_example_texts(meta.get("examples")),
+        rendered=rendered,
     )
     return PromptBudget(
         path=str(path),
@@ -431,8 +451,10 @@ def budget_paths(
     *,
     config: BudgetConfig | None = None,
     tokenizer: Tokenizer | None = None,
+    rendered: Mapping[str, str] | None = None,
 ) -> list[PromptBudget]:
     """Budgets of prompt files; a file that cannot be read is recorded with its error.
+    ``rendered``: what template variables render to (see ``budget_text``).
 
     Without ``config``, each file's thresholds come from the ``budget.yaml``
     beside it (the defaults when there is none).
@@ -447,7 +469,9 @@ def budget_paths(
                 configs[folder] = budget_config_for(file)
             used = config or configs[folder]
             text = file.read_text(encoding="utf-8")
-            results.append(budget_text(text, path=file, config=used, tokenizer=tokenizer))
+            results.append(
+                budget_text(text, path=file, config=used, tokenizer=tokenizer, rendered=rendered)
+            )
         except (PromptError, OSError, UnicodeDecodeError) as exc:
             results.append(PromptBudget(path=str(file), stage=file.stem, error=str(exc)))
     return results

@@ -33,12 +33,14 @@ class BatchSensitive(ScriptedLLM):
     def __init__(self) -> None:
         super().__init__()
         self.in_flight = 0
+        self.most_in_flight = 0
         self.lock = threading.Lock()
         self.responder = self.answer
 
     def answer(self, request: ChatRequest) -> str:
         with self.lock:
             self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             crowded = self.in_flight > 1
         time.sleep(0.05)
         with self.lock:
@@ -60,12 +62,14 @@ def test_a_server_that_ignores_the_batch_passes() -> None:
 
 
 def test_a_server_whose_answers_depend_on_the_batch_fails_naming_the_prompts() -> None:
-    result = run_selftest(BatchSensitive(), IDENTITY, selftest_requests("m"), concurrency=4)
+    llm = BatchSensitive()
+    result = run_selftest(llm, IDENTITY, selftest_requests("m"), concurrency=4)
     numbered = tuple(i for i, q in enumerate(QUESTIONS) if any(ch.isdigit() for ch in q))
     assert not result.passed
     assert set(result.differing) <= set(numbered) and result.differing
     assert result.warm_differing == ()
-    assert result.speedup > 1.5  # four at a time really overlapped
+    assert llm.most_in_flight > 1  # the concurrent pass really overlapped (not timed: a
+    # loaded machine once measured a speedup of less than 1.5 here)
     assert f"{len(result.differing)} of {len(QUESTIONS)} prompts" in result.summary()
 
 

@@ -46,12 +46,13 @@ def music_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def music_postgres(postgres: PostgresCluster, music_db: Path) -> PostgresDatabase:
     """The same rows in the session's PostgreSQL cluster, in a database of their own."""
-    postgres.admin("CREATE DATABASE music")
-    musicdb.copy_to_postgres(music_db, postgres.url("music"))
-    # A role of its own: the lab fixtures create theirs in the same cluster.
-    postgres.admin(f"CREATE ROLE music_ro LOGIN PASSWORD '{postgres.reader_password}'")
-    postgres.admin("GRANT SELECT ON ALL TABLES IN SCHEMA public TO music_ro", "music")
-    return PostgresDatabase(postgres.url("music", user="music_ro"))
+    postgres.admin("CREATE DATABASE musicdb")
+    musicdb.copy_to_postgres(music_db, postgres.url("musicdb"))
+    # A database and role of their own: the lab fixtures and the schema tests' music store
+    # create theirs in the same cluster, in whatever order.
+    postgres.admin(f"CREATE ROLE musicdb_ro LOGIN PASSWORD '{postgres.reader_password}'")
+    postgres.admin("GRANT SELECT ON ALL TABLES IN SCHEMA public TO musicdb_ro", "musicdb")
+    return PostgresDatabase(postgres.url("musicdb", user="musicdb_ro"))
 
 
 def table_rows(path: Path) -> dict[str, list[tuple]]:

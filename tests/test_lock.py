@@ -84,7 +84,7 @@ def test_the_real_lock_passes_the_setup_check() -> None:
 
 
 @pytest.mark.skipif(
-    os.environ.get("WORKBENCH_UNLOCKED") == "1", reason="make test-latest runs off the lock"
+    os.environ.get("LOCK_TEST_LATEST") == "1", reason="make test-latest runs off the lock"
 )
 def test_this_environment_is_the_lock_package_for_package() -> None:
     assert environment_problems(read_project(), read_lock(), installed()) == ([], [])

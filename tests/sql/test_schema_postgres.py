@@ -87,14 +87,28 @@ def test_the_postgres_statements_run_on_duckdb_and_on_postgres(
     assert shape(copy.describe()) == shape(music.describe())
 
 
-def test_what_the_role_cannot_see_is_a_warning(music: PostgresDatabase) -> None:
+def test_what_the_role_cannot_see_is_a_warning(
+    music: PostgresDatabase, postgres: PostgresCluster
+) -> None:
     warnings = schema_texts(music).warnings
     assert warnings[0].startswith("table payroll: the role cannot read it")
-    assert warnings[1].startswith(
-        "schema archive (1 table(s): old_invoice) is not on the search path (public)"
+    assert warnings[1].startswith(  # the role may not even use the schema
+        "permission denied for schema archive (1 table(s): old_invoice): the role has no USAGE"
     )
+    assert f"GRANT USAGE ON SCHEMA archive TO {READER}" in warnings[1]
     assert f"ALTER ROLE {READER} SET search_path = public, archive" in warnings[1]
     assert len(warnings) == 2
+    # A schema the role may use but that is off its path: the milder warning.
+    with psycopg.connect(postgres.url("music"), autocommit=True) as connection:
+        connection.execute(f"GRANT USAGE ON SCHEMA archive TO {READER}")
+    try:
+        usable = PostgresDatabase(music.url).describe().warnings
+        assert usable[1].startswith(
+            "schema archive (1 table(s): old_invoice) is not on the search path (public)"
+        )
+    finally:
+        with psycopg.connect(postgres.url("music"), autocommit=True) as connection:
+            connection.execute(f"REVOKE USAGE ON SCHEMA archive FROM {READER}")
     assert "payroll" not in schema_statements(music)
     # Leaving the table out in the notes silences its warning.
     assert not any("payroll" in w for w in music.describe(frozenset({"payroll"})).warnings)

@@ -94,7 +94,7 @@ ORDER BY 1, 2, 3, con.oid
 
 _UNSEEN = """
 SELECT n.nspname, c.relname, n.nspname = ANY (current_schemas(false)),
-       has_table_privilege(c.oid, 'SELECT')
+       has_table_privilege(c.oid, 'SELECT'), has_schema_privilege(n.oid, 'USAGE')
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
@@ -389,9 +389,12 @@ def _unseen(query: Query) -> tuple[set[str], tuple[str, ...]]:
     the search path that holds tables."""
     unreadable: set[str] = set()
     elsewhere: dict[str, list[str]] = {}
-    for schema, table, on_path, readable in query(_UNSEEN):
+    unusable: set[str] = set()
+    for schema, table, on_path, readable, usable in query(_UNSEEN):
         if not on_path:
             elsewhere.setdefault(schema, []).append(table)
+            if not usable:
+                unusable.add(schema)
         elif not readable:
             unreadable.add(table)
     if not elsewhere:
@@ -400,10 +403,20 @@ def _unseen(query: Query) -> tuple[set[str], tuple[str, ...]]:
         "SELECT current_user::text, array_to_string(current_schemas(false), ', ')"
     )
     warnings = tuple(
-        f"schema {schema} ({len(tables)} table(s): {_some(tables)}) is not on the search path "
-        f"({path or 'empty'}), so the model is not shown it: ALTER ROLE {role} SET "
-        f"search_path = {', '.join(filter(None, (path, schema)))}, or ignore this if it is "
-        "not meant to be queried"
+        (
+            f"permission denied for schema {schema} ({len(tables)} table(s): {_some(tables)}): "
+            f"the role has no USAGE on it, so the model is not shown it: GRANT USAGE ON "
+            f"SCHEMA {schema} TO {role} (and SELECT on its tables), then ALTER ROLE {role} SET "
+            f"search_path = {', '.join(filter(None, (path, schema)))}; or ignore this if it is "
+            "not meant to be queried"
+        )
+        if schema in unusable
+        else (
+            f"schema {schema} ({len(tables)} table(s): {_some(tables)}) is not on the search "
+            f"path ({path or 'empty'}), so the model is not shown it: ALTER ROLE {role} SET "
+            f"search_path = {', '.join(filter(None, (path, schema)))}, or ignore this if it is "
+            "not meant to be queried"
+        )
         for schema, tables in elsewhere.items()
     )
     return unreadable, warnings

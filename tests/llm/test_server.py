@@ -16,8 +16,9 @@ from tests.llm.fake_server import FakeVLLM, free_port
 from tests.scripted_server import ScriptedServer
 from workbench.errors import ServerError
 from workbench.llm.client import OpenAIClient
+from workbench.llm.launch import BATCH_INVARIANT_ON_CPU
 from workbench.llm.protocol import ChatRequest, Message
-from workbench.llm.server import BATCH_INVARIANT_ON_CPU, ServerManager, serving
+from workbench.llm.server import ServerManager, serving
 from workbench.llm.serverprocess import write_record
 from workbench.settings import LOCAL_MODEL_NAME, PROJECT_ROOT, Settings
 

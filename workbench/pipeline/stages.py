@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cached_property
 
 from workbench.dates import (
     DateSpan,
@@ -97,6 +98,15 @@ class StageContext:
                 values[name] = self._schema(name)
         return values
 
+    @cached_property
+    def vocabulary(self) -> Vocabulary | None:
+        """The database's own words the gates count, read once per run (a PostgreSQL catalog
+        is not cached, and two stages are gated); None without a database."""
+        if self.env.database is None:
+            return None
+        notes = load_schema_notes(self.env.settings.schema_notes)  # left-out columns stay out
+        return Vocabulary.from_tables(self.env.database.describe(notes.exclude).tables)
+
     def _schema(self, name: str) -> str:
         if self.env.database is None:
             raise WorkbenchError("no database to describe: the run was started without one")
@@ -142,10 +152,7 @@ def _gate_decision(prompt: StagePrompt, text: str, ctx: StageContext) -> GateDec
     if prompt.mode != "gated":
         return None
     gate = ctx.env.prompts.gates[prompt.gate or ""]
-    vocabulary = None
-    if gate.reads_the_database and ctx.env.database is not None:
-        notes = load_schema_notes(ctx.env.settings.schema_notes)  # left-out columns stay out
-        vocabulary = Vocabulary.from_tables(ctx.env.database.describe(notes.exclude).tables)
+    vocabulary = ctx.vocabulary if gate.reads_the_database else None
     return evaluate_gate(
         gate, text, role=prompt.role, think_role=prompt.thinking_role, vocabulary=vocabulary
     )

@@ -11,6 +11,7 @@ database), so that a gate means the same on any domain without a word list of ou
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,17 +79,22 @@ class Vocabulary:
     def pattern(self, kind: WorkspaceTerm) -> re.Pattern[str] | None:
         """Whole words, case aside; a name's underscores also match spaces, and a trailing
         s is optional (``media_type`` matches "media types")."""
-        words = getattr(self, kind)
-        if not words:
-            return None
-        forms = set()
-        for word in words:
-            escaped = re.escape(word)
-            if kind != "values":
-                escaped = escaped.replace("_", "[ _]") + "s?"
-            forms.add(escaped)
-        alternation = "|".join(sorted(forms, key=len, reverse=True))
-        return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
+        return _words_pattern(getattr(self, kind), kind)
+
+
+@functools.lru_cache(maxsize=64)
+def _words_pattern(words: frozenset[str], kind: WorkspaceTerm) -> re.Pattern[str] | None:
+    """One alternation for a set of words, compiled once (a gate asks for it on every call)."""
+    if not words:
+        return None
+    forms = set()
+    for word in words:
+        escaped = re.escape(word)
+        if kind != "values":
+            escaped = escaped.replace("_", "[ _]") + "s?"
+        forms.add(escaped)
+    alternation = "|".join(sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 # the headless browser for the UI tests, the PostgreSQL server the tests start a
 # throw-away cluster of) and is a no-op when it is already there.
 #
-# Python packages come from requirements.lock only, every one pinned and hashed
+# Python packages come from requirements.txt only, every one pinned and hashed
 # (tools/lockfile.py says how the lock is made). `make lock` re-resolves it after
 # pyproject.toml changed, `make upgrade` moves every pin to the newest release the
 # ranges allow, and `make test-latest` runs the suite on those newest releases in a
@@ -12,7 +12,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-LOCK := requirements.lock
+LOCK := requirements.txt
 EXTRAS := test,local,postgres,lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile $(LOCK) 2>/dev/null | cksum | cut -d' ' -f1)
 PLACEHOLDERS := $(wildcard tools/placeholders/*)

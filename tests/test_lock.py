@@ -70,9 +70,9 @@ def test_setup_refuses_a_stale_lock_and_says_to_run_make_lock(tmp_path: Path) ->
     )
     assert out.returncode == 1
     assert out.stderr.splitlines() == [
-        "requirements.lock does not match pyproject.toml:",
+        "requirements.txt does not match pyproject.toml:",
         "  - left-pad (left-pad>=1.0) is not in the lock",
-        "Run `make lock` to bring requirements.lock up to date, then commit it.",
+        "Run `make lock` to bring requirements.txt up to date, then commit it.",
     ]
 
 
@@ -128,7 +128,7 @@ zipp==3.23.0 \\
 
 
 def test_finish_drops_local_paths_and_appends_the_no_deps_pins(tmp_path: Path) -> None:
-    path = tmp_path / "requirements.lock"
+    path = tmp_path / "requirements.txt"
     path.write_text(COMPILED)
     asked: list[str] = []
 

@@ -1,6 +1,6 @@
 """The lock: what `make setup` installs, and the checks that keep it honest.
 
-`requirements.lock` pins every package of the app, the tests, the local model server and the
+`requirements.txt` pins every package of the app, the tests, the local model server and the
 locking tool itself, each to one version with its hashes. It is written by pip-tools'
 `pip-compile` (`make lock`, `make upgrade`) from `pyproject.toml`, which keeps the ranges.
 pip-tools was chosen over uv and poetry because it resolves with pip itself, so it sees what
@@ -20,7 +20,7 @@ check the lock before anything is installed:
 
     python tools/lockfile.py check    # does the lock cover pyproject.toml? (before installing)
     python tools/lockfile.py sync     # remove what the lock does not list, then verify
-    python tools/lockfile.py finish requirements.lock   # after pip-compile
+    python tools/lockfile.py finish requirements.txt   # after pip-compile
     python tools/lockfile.py diff     # how this environment differs from the lock
 """
 
@@ -47,7 +47,7 @@ except ImportError:  # a fresh venv has pip's copy only
     from pip._vendor.packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCK = ROOT / "requirements.lock"
+LOCK = ROOT / "requirements.txt"
 PYPROJECT = ROOT / "pyproject.toml"
 PLACEHOLDERS = ROOT / "tools" / "placeholders"
 EXTRAS = ("test", "local", "postgres", "lock")
@@ -55,7 +55,7 @@ EXTRAS = ("test", "local", "postgres", "lock")
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 _NO_DEPS_HEADING = "# Installed without their dependencies ([tool.lock] no-deps in pyproject.toml):"
-_FIX = "Run `make lock` to bring requirements.lock up to date, then commit it."
+_FIX = "Run `make lock` to bring requirements.txt up to date, then commit it."
 
 
 @dataclass(frozen=True)

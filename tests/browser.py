@@ -82,3 +82,16 @@ def browser_page() -> Iterator[object]:
             yield page
         finally:
             browser.close()
+
+
+def open_page(page, url: str, link: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the app's home, wait until it has rendered, then follow a navigation link.
+
+    A click on the navigation before the first script run has finished can be lost
+    (the session is not connected yet), leaving the browser on the home page; and a
+    fresh server whose first run is a page other than app.py falls back to
+    Streamlit's pages/ folder navigation for that session, so deep links are avoided.
+    """
+    page.goto(url)
+    page.get_by_text("Text2SQL Workbench").first.wait_for(timeout=120_000)
+    page.get_by_role("link", name=link, exact=True).click()

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser import browser_page, output_dir, running_app
+from tests.browser import browser_page, open_page, output_dir, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -42,8 +42,7 @@ def test_edit_check_and_save_a_prompt_in_the_code_editor(tmp_path: Path) -> None
         # Through the app's navigation (exact, capitalized titles): Streamlit's
         # legacy pages/ folder discovery also lists the page files by file name,
         # and those links (and a deep link to /prompts) run a page without app.py.
-        page.goto(url)
-        page.get_by_role("link", name="Prompts", exact=True).click()
+        open_page(page, url, "Prompts")
         page.locator(EDITOR).nth(1).wait_for(timeout=90_000)
         head = page.frame_locator(EDITOR).nth(0)
         body = page.frame_locator(EDITOR).nth(1)

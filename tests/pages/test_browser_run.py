@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import browser_page, output_dir, running_app
+from tests.browser import browser_page, open_page, output_dir, running_app
 from tests.pipeline.test_run import LINGUISTIC, prompts_dir
 from tests.scripted_server import ScriptedServer
 
@@ -24,11 +24,7 @@ FINISHED = re.compile(r"^Run [0-9a-f]{8} · ")  # the caption over a finished ru
 
 
 def open_run_page(page, url: str) -> None:  # type: ignore[no-untyped-def]
-    """Home first: a fresh server whose first run is a page other than app.py falls back to
-    Streamlit's pages/ folder navigation for that session."""
-    page.goto(url)
-    page.get_by_text("Text2SQL Workbench").first.wait_for(timeout=120_000)
-    page.get_by_role("link", name="Run").click()
+    open_page(page, url, "Run")
     page.get_by_label("Question").wait_for(timeout=120_000)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import browser_page, output_dir, running_app
+from tests.browser import browser_page, open_page, output_dir, running_app
 from tests.scripted_server import ScriptedServer
 from tests.smoke_script import CASES, SQL, PipelineScript, write_suite
 from workbench.settings import PROJECT_ROOT, Settings
@@ -38,9 +38,7 @@ def test_hunt_flakes_then_check_an_edit(
         "WORKBENCH_MAX_RETRIES": "0",
     }
     with running_app(env) as url, browser_page() as page:
-        page.goto(url)
-        page.get_by_text("Text2SQL Workbench").first.wait_for(timeout=120_000)
-        page.get_by_role("link", name="Smoke").click()
+        open_page(page, url, "Smoke")
         page.get_by_text("Hunt flakes: about").wait_for(timeout=120_000)
         page.get_by_text("All 2 cases: about").wait_for(timeout=60_000)
         page.get_by_role("button", name="Run the smoke suite").click()

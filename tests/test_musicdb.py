@@ -160,9 +160,48 @@ def test_smoke_check_reports_the_music_suite_clean(music_db: Path, tmp_path: Pat
         WORKSPACE, database_url=f"duckdb:///{music_db}", data_dir=tmp_path / "data"
     )
     assert settings.workspace_name == "music-store"
-    outcome = check_suite(argparse.Namespace(), settings)
-    assert outcome.data["failures"] == []
+    outcome = check_suite(argparse.Namespace(strict=True), settings)
+    assert (outcome.data["failures"], outcome.data["lint"]) == ([], [])
     assert (outcome.exit_code, outcome.data["cases"]) == (0, len(CASES))
+
+
+def test_strict_fails_on_an_unjustified_gold_lint_finding(music_db: Path, tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    shutil.copytree(CASES_DIR, cases)
+    unordered = (
+        "\n- id: extra-order\n  question: List the genres sorted by name.\n"
+        "  gold_sql: SELECT name FROM genre\n  tags: [simple]\n"
+    )
+    with (cases / "simple.yaml").open("a", encoding="utf-8") as file:
+        file.write(unordered)
+    settings = load_settings(
+        WORKSPACE,
+        database_url=f"duckdb:///{music_db}",
+        data_dir=tmp_path / "data",
+        cases_dir=cases,
+    )
+    lenient = check_suite(argparse.Namespace(strict=False), settings)
+    strict = check_suite(argparse.Namespace(strict=True), settings)
+    assert [(f["case"], f["rule"]) for f in strict.data["lint"]] == [
+        ("extra-order", "order-missing")
+    ]
+    assert strict.data["lint"][0]["source"].endswith(
+        "simple.yaml:" + str(_line_of(cases, "extra-order"))
+    )
+    assert "[order-missing]" in strict.text and "--strict fails on them" in strict.text
+    assert (lenient.exit_code, strict.exit_code) == (0, 1)
+
+    justified = unordered + "  lint: {order-missing: the catalogue order is fine}\n"
+    (cases / "simple.yaml").write_text(
+        (cases / "simple.yaml").read_text(encoding="utf-8").replace(unordered, justified),
+        encoding="utf-8",
+    )
+    assert check_suite(argparse.Namespace(strict=True), settings).exit_code == 0
+
+
+def _line_of(cases: Path, case_id: str) -> int:
+    lines = (cases / "simple.yaml").read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if f"id: {case_id}" in line)
 
 
 def test_a_plain_init_with_the_music_cases_and_bank_checks_clean(

@@ -360,6 +360,7 @@ def test_smoke_check_json(cli_data_dir: Path, small_fixtures: Path, suite) -> No
         "wrong_sql_cases",
         "databases",
         "failures",
+        "lint",
         "seconds",
         "variant_build_s",
         "warnings",
@@ -444,3 +445,33 @@ def test_a_failing_query_stays_a_failure_of_its_case(suite, tags) -> None:
     assert [(f.case_id, f.check) for f in report.failures] == [
         (c.id, "gold-executes") for c in cases
     ]
+
+
+# --- the gold linter in the check ---------------------------------------------------------
+
+
+def test_the_whole_suite_has_no_unjustified_gold_lint(report: CheckReport) -> None:
+    assert [finding.line() for finding in report.unjustified] == []
+
+
+def test_a_lint_finding_names_its_case_and_a_justification_silences_it(
+    suite, database, tags
+) -> None:
+    gold = "SELECT test_name, loinc FROM tests"
+    case = planted(suite, question="List the tests sorted by LOINC code.", gold_sql=gold)
+    case = replace(case, wrong_sql=None, source="simple.yaml:7")
+    [finding] = check_cases((case,), database, known_tags=tags, minimums={}, min_wrong_sql=0).lint
+    assert (finding.case_id, finding.rule) == ("simple-999", "order-missing")
+    assert finding.source == "simple.yaml:7"
+    assert finding.justified is None
+
+    why = "the question's order is the catalogue's own"
+    kept = replace(case, justified=(("order-missing", why),))
+    found = check_cases((kept,), database, known_tags=tags, minimums={}, min_wrong_sql=0)
+    assert [f.justified for f in found.lint] == [why]
+    assert found.unjustified == () and found.ok
+
+
+def test_a_justification_of_an_unknown_rule_is_a_failure(suite, database, tags) -> None:
+    case = replace(planted(suite), justified=(("order-mising", "typo"),))
+    assert failures_of(case, database, tags) == [("simple-999", "lint-rule")]

@@ -36,7 +36,8 @@ def test_equal_by_coincidence_on_the_main_database_is_a_fail_that_names_the_vari
     name = sorted(patient_names(first.database.path) - patient_names(demo_database))[0]
     gold, pred = ORDERS_OF_PATIENT.format(name=name), ORDERS_OF_PHYSICIAN.format(name=name)
     main = DuckDBDatabase(demo_database)
-    assert compare_queries(gold, pred, main).equivalent  # what one database says
+    alone = compare_queries(gold, pred, main)  # what one database says: nothing either way
+    assert alone.undetermined and not alone.equivalent
 
     verdict = compare_queries(gold, pred, main, variants=demo_variants)
     assert not verdict.equivalent
@@ -97,3 +98,28 @@ def test_variant_seeds_follow_the_demo_seed() -> None:
 def test_the_number_of_variants_is_bounded(count: int) -> None:
     with pytest.raises(ValueError, match="demo_variants"):
         Settings(demo_variants=count)
+
+
+def test_no_rows_on_every_database_is_undetermined_not_equivalent(
+    demo_database: Path, demo_variants: tuple[Variant, ...]
+) -> None:
+    gold = ORDERS_OF_PATIENT.format(name="Zelda Fitzgerald")
+    pred = "SELECT id, order_date FROM orders WHERE 1 = 0"
+    verdict = compare_queries(gold, pred, DuckDBDatabase(demo_database), variants=demo_variants)
+    assert verdict.undetermined and not verdict.equivalent
+    assert verdict.reason.startswith(
+        f"undetermined: the gold and the prediction both return no rows on all "
+        f"{len(demo_variants) + 1} databases judged"
+    )
+    rows = "SELECT id, order_date FROM orders LIMIT 3"
+    different = compare_queries(gold, rows, DuckDBDatabase(demo_database), variants=demo_variants)
+    assert not different.equivalent and not different.undetermined
+
+
+def test_the_order_of_a_set_operation_is_judged(demo_database: Path) -> None:
+    gold = "SELECT lab_name AS name FROM labs UNION ALL SELECT test_name FROM tests ORDER BY name"
+    database = DuckDBDatabase(demo_database)
+    assert compare_queries(gold, gold, database).equivalent
+    reverse = gold.replace("ORDER BY name", "ORDER BY name DESC")
+    verdict = compare_queries(gold, reverse, database)
+    assert not verdict.equivalent, verdict.reason

@@ -75,7 +75,16 @@ def register_check(actions: argparse._SubParsersAction, common: argparse.Argumen
         "(none when tagged empty-expected) on the workspace's database, and on the demo "
         "database's variants (WORKBENCH_DEMO_VARIANTS) when that is the database; that every "
         "wrong_sql is told apart from its gold on each database; and that ids, questions and "
-        "tags are in order (and, for the shipped suite, its category counts).",
+        "tags are in order (and, for the shipped suite, its category counts). The gold "
+        "linter then reads each gold's result: empty on every database, an order the question "
+        "asks for and the gold does not impose, NULLs or numbers-as-text in a sort key, "
+        "now()/random(), more rows than the row cap. A case justifies a finding in its file "
+        "(lint: {rule: why}).",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) on gold-lint findings no case justifies, not only on failed checks",
     )
     parser.set_defaults(handler=check_suite)
 
@@ -244,10 +253,32 @@ def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
     head = f"{settings.workspace_name}: {directory} against {database.label}"
     text = head + "\n" + format_report(report, sources)
     text += "".join(f"\nwarning: {warning}" for warning in warnings)
+    text += format_lint(report, strict=getattr(args, "strict", False))
     text += f"\nproved in {seconds:.1f} s" + (
         f" (variants built in {built:.1f} s)" if built > 1 else ""
     )
-    return Outcome(data=data, text=text, exit_code=0 if report.ok else 1)
+    strict = getattr(args, "strict", False)
+    failed = not report.ok or (strict and bool(report.unjustified))
+    return Outcome(data=data, text=text, exit_code=1 if failed else 0)
+
+
+def format_lint(report: CheckReport, *, strict: bool) -> str:
+    """The gold linter's findings, one per line with the case's ``file:line``; justified ones
+    last, with the case file's reason."""
+    if not report.lint:
+        return "\ngold lint: no findings"
+    unjustified = report.unjustified
+    head = (
+        f"\ngold lint: {len(unjustified)} findings"
+        + (
+            f", {len(report.lint) - len(unjustified)} justified"
+            if len(report.lint) > len(unjustified)
+            else ""
+        )
+        + (" (--strict fails on them)" if strict and unjustified else "")
+    )
+    ordered = sorted(report.lint, key=lambda f: f.justified is not None)
+    return head + "".join(f"\n  {finding.line()}" for finding in ordered)
 
 
 def format_report(report: CheckReport, sources: dict[str, str] | None = None) -> str:

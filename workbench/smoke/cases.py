@@ -90,6 +90,8 @@ class SmokeCase:
     note: str | None = None
     source: str = ""
     """Where the case was read from, as ``file:line`` (empty for cases built in code)."""
+    justified: tuple[tuple[str, str], ...] = ()
+    """Gold-lint rules this case is exempt from, each with why (the case file's ``lint``)."""
 
     @property
     def wrong_readings(self) -> tuple[str, ...]:
@@ -99,6 +101,10 @@ class SmokeCase:
     def expectation_for(self, stage: str) -> StageExpectation | None:
         """The expectation on ``stage``'s output, if the case has one."""
         return next((e for e in self.expect if e.stage == stage), None)
+
+    def justification(self, rule: str) -> str | None:
+        """Why the case's gold is right despite gold-lint ``rule``, when its file says so."""
+        return dict(self.justified).get(rule)
 
     @property
     def empty_expected(self) -> bool:
@@ -127,6 +133,8 @@ class _CaseModel(BaseModel):
     pseudo: str | None = None
     wrong_sql: str | list[str] | None = None
     note: str | None = None
+    lint: dict[str, str] = Field(default_factory=dict)
+    """Gold-lint findings this case justifies: rule name -> why the gold is right anyway."""
 
     @field_validator("question", "gold_sql")
     @classmethod
@@ -277,6 +285,7 @@ def _to_case(model: _CaseModel, *, source: str, as_of: date, category: str) -> S
         more_wrong_sql=tuple(wrong[1:]),
         note=model.note.strip() if model.note else None,
         source=source,
+        justified=tuple((rule, why.strip()) for rule, why in model.lint.items()),
     )
 
 

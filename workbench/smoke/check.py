@@ -19,6 +19,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.diagnosis.gold import RULES, GoldFinding, GoldRun, lint_gold
 from workbench.errors import (
     ConfigError,
     DatabaseUnavailable,
@@ -76,6 +77,13 @@ class CheckReport:
     failures: tuple[CaseFailure, ...] = field(default=())
     databases: tuple[str, ...] = ()
     """The databases the suite was proved on: the main one, then its variants."""
+    lint: tuple[GoldFinding, ...] = ()
+    """What the gold linter found in the golds that run (``workbench.diagnosis.gold``)."""
+
+    @property
+    def unjustified(self) -> tuple[GoldFinding, ...]:
+        """The lint findings no case file justifies: what ``--strict`` fails on."""
+        return tuple(f for f in self.lint if f.justified is None)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +97,7 @@ class CheckReport:
             "wrong_sql_cases": self.wrong_sql_cases,
             "databases": list(self.databases),
             "failures": [f.to_dict() for f in self.failures],
+            "lint": [f.to_dict() for f in self.lint],
         }
 
 
@@ -129,12 +138,14 @@ def check_cases(
     databases = [("the main database", database)]
     databases += [(f"variant database {v.name}", v.database) for v in variants]
     failures: list[CaseFailure] = []
+    lint: list[GoldFinding] = []
     if not cases:
         failures.append(CaseFailure(None, "no-cases", "the suite has no cases: write some"))
     failures += _check_uniqueness(cases)
     with held_open(d for _, d in databases):
         for case in cases:
             failures += _check_case(case, known, databases, golds)
+            lint += _lint(case, databases, golds)
     by_category = count_by_category(cases, categories)
     for category, minimum in minimums.items():
         if by_category.get(category, 0) < minimum:
@@ -161,6 +172,7 @@ def check_cases(
         wrong_sql_cases=wrong_count,
         failures=tuple(failures),
         databases=tuple(name for name, _ in databases),
+        lint=tuple(lint),
     )
 
 
@@ -182,6 +194,34 @@ def _check_case(
     if not variant_failures:
         failures += _check_wrong(case, databases, golds)
     return failures
+
+
+def _lint(
+    case: SmokeCase, databases: Sequence[tuple[str, Database]], golds: GoldCache
+) -> list[GoldFinding]:
+    """The gold linter's findings on the databases where the gold runs (a gold that fails
+    somewhere already has its failure)."""
+    runs = []
+    for name, database in databases:
+        try:
+            runs.append(GoldRun(name, golds.get(case.gold_sql, database)))
+        except DATABASE_FAILURES:
+            raise
+        except WorkbenchError:
+            continue
+    found = lint_gold(
+        case.id,
+        case.question,
+        case.gold_sql,
+        runs,
+        as_of=case.as_of,
+        empty_expected=case.empty_expected,
+        has_wrong_sql=bool(case.wrong_readings),
+    )
+    return [
+        GoldFinding(case.id, rule, message, case.source, case.justification(rule))
+        for rule, message in found
+    ]
 
 
 def _normalized_question(question: str) -> str:
@@ -252,6 +292,16 @@ def _check_case_fields(case: SmokeCase, known: _Known) -> list[CaseFailure]:
                 "expect-stage",
                 f"expect names unknown stages {', '.join(bad_stages)}; "
                 f"the pipeline's stage ids are {', '.join(stage_ids or ())}",
+            )
+        )
+    unknown_rules = [rule for rule, _ in case.justified if rule not in RULES]
+    if unknown_rules:
+        failures.append(
+            CaseFailure(
+                case.id,
+                "lint-rule",
+                f"lint names unknown rules {', '.join(unknown_rules)}; "
+                f"the gold linter's rules are {', '.join(RULES)}",
             )
         )
     if "ambiguous" in case.tags and not case.note:

@@ -36,6 +36,7 @@ from workbench.sql import (
     GoldCache,
     GoldResult,
     Variant,
+    Verdict,
     judge_on_variants,
     judge_result,
     variants_for,
@@ -160,6 +161,12 @@ def judge_repeat(
         raise
     except WorkbenchError as exc:
         return replace(base, reason=f"the SQL could not be judged: {exc}")
+    if verdict.undetermined and case.empty_expected:
+        # The empty answer is the case's point (an honest "nothing"); its wrong_sql, proved by
+        # smoke check to return rows somewhere, is what makes the case discriminate.
+        verdict = Verdict(True, "no rows on every database, as the case expects")
+    elif verdict.undetermined:
+        return replace(base, reason=verdict.reason)  # neither pass nor fail: not judged
     unmet = check_expectations(case, stages)
     passed = verdict.equivalent and not unmet
     reasons = ([] if verdict.equivalent else [verdict.reason]) + list(unmet)

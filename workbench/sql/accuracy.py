@@ -65,6 +65,11 @@ class Verdict:
     reason: str
     database: str | None = None
     """The variant database the two were told apart on (None: the main database)."""
+    empty: bool = False
+    """Both returned no rows (equivalent here, but such a pair proves little)."""
+    undetermined: bool = False
+    """Both returned no rows on every database judged: the data cannot tell a right query
+    from a wrong one, so the pair is neither equivalent nor different (``equivalent`` False)."""
 
 
 # --- the verdict ---------------------------------------------------------------------------
@@ -126,7 +131,7 @@ def compare_results(
 
     note = mapping_note(gold.columns, pred.columns, verified[0])
     if not ordered or len(gold_rows) <= 1:
-        return Verdict(True, same_rows(len(gold_rows), note))
+        return Verdict(True, same_rows(len(gold_rows), note), empty=not gold_rows)
     gold_keys = _normalized_keys(gold, gold_rows, keys)
     if gold_keys is None:
         return Verdict(True, order_not_checked(len(gold_rows), note))

@@ -116,11 +116,16 @@ def judge_on_variants(
     dialect: str = "postgres",
 ) -> Verdict:
     """Check a verdict of the main database on the variants: an equivalent prediction must
-    agree with the gold on each of them (a different one is returned as it is)."""
-    if not verdict.equivalent or not variants:
+    agree with the gold on each of them (a different one is returned as it is). When both
+    return no rows on every database judged, the verdict is *undetermined*: any query that
+    returns nothing would agree, so the data cannot tell a right one from a wrong one."""
+    if not verdict.equivalent:
         return verdict
+    if not variants:
+        return _undetermined(1) if verdict.empty else verdict
     checked: list[str] = []
     skipped: list[str] = []
+    empty = verdict.empty
     for variant in variants:
         try:
             gold = golds.get(gold_sql, variant.database, dialect=dialect)
@@ -130,6 +135,7 @@ def judge_on_variants(
         outcome = judge(gold, pred_sql, variant.database, dialect=dialect)
         if outcome.equivalent:
             checked.append(variant.name)
+            empty = empty and outcome.empty
         elif _limit_cuts_a_tie(gold, variant.database, dialect):
             skipped.append(f"{variant.name} (the gold's LIMIT cuts through tied rows there)")
         else:
@@ -139,12 +145,25 @@ def judge_on_variants(
                 f"{_main_agrees(verdict)}",
                 database=variant.name,
             )
+    if empty and checked:
+        return _undetermined(1 + len(checked))
     reason = verdict.reason
     if checked:
         reason += f"; the same on {len(checked)} variant {_databases(len(checked))} ({', '.join(checked)})"
     if skipped:
         reason += f"; not judged on variant {_databases(len(skipped))} {'; '.join(skipped)}"
     return Verdict(True, reason)
+
+
+def _undetermined(databases: int) -> Verdict:
+    where = "the database" if databases == 1 else f"all {databases} databases judged"
+    return Verdict(
+        False,
+        f"undetermined: the gold and the prediction both return no rows on {where}, so the "
+        "data cannot tell a right query from a wrong one",
+        empty=True,
+        undetermined=True,
+    )
 
 
 def _main_agrees(verdict: Verdict) -> str:

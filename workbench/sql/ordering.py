@@ -6,9 +6,10 @@ on the ORDER BY keys may come in any order among themselves: the database is fre
 tie either way, and so is a right prediction. Ties are found on the keys' values, so the keys
 must be known for every gold row. When a key is an output column it is read from the row; when
 it is not (``SELECT lab_name ... ORDER BY region``), the gold is run again with its keys
-appended as extra output columns (``sort_keys``). When neither works (a key of a
-``SELECT DISTINCT``, a set operation), the comparator falls back to comparing the rows as a bag
-and says that it did not check the order.
+appended as extra output columns (``sort_keys``). A set operation's ORDER BY names its output
+columns, so its keys are always read from the rows. When neither works (a key of a
+``SELECT DISTINCT`` that is not an output column), the comparator falls back to comparing the
+rows as a bag and says that it did not check the order.
 """
 
 from __future__ import annotations
@@ -68,7 +69,11 @@ def sort_keys(gold_sql: str, columns: Sequence[str], dialect: str = "postgres") 
     except Exception:
         return None
     order = _outer_order(tree)
-    if order is None or not isinstance(tree, exp.Select):
+    if order is None:
+        return None
+    if isinstance(tree, exp.SetOperation):
+        return _set_operation_keys(tree, order, columns)
+    if not isinstance(tree, exp.Select):
         return None
     width = len(columns)
     indexes: list[int] = []
@@ -88,6 +93,22 @@ def sort_keys(gold_sql: str, columns: Sequence[str], dialect: str = "postgres") 
     keyed = tree.copy()
     keyed.set("expressions", [*keyed.expressions, *hidden])
     return SortKeys(tuple(indexes), width, keyed.sql(dialect=dialect))
+
+
+def _set_operation_keys(
+    tree: exp.SetOperation, order: exp.Order, columns: Sequence[str]
+) -> SortKeys | None:
+    """A set operation's ORDER BY can only name its output columns (by the first query's
+    names or by position), so its keys are read from the rows; None when one is not found."""
+    first: exp.Expression = tree
+    while isinstance(first, exp.SetOperation):
+        first = _outer_query(first.this)
+    if not isinstance(first, exp.Select):
+        return None
+    indexes = [_projection_index(o.this, first.expressions, columns) for o in order.expressions]
+    if any(index is None for index in indexes):
+        return None
+    return SortKeys(tuple(i for i in indexes if i is not None), len(columns))
 
 
 def _projection_index(

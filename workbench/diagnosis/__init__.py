@@ -1,0 +1,1 @@
+"""Diagnosis: after a verdict, why. Is the gold itself sound (``gold``)?"""

@@ -414,3 +414,24 @@ def test_a_pool_pins_each_case_to_one_server_for_all_its_repeats(settings, store
     by_case = {c.question: {n for n, qs in seen.items() if c.question in qs} for c in CASES}
     assert all(len(servers) == 1 for servers in by_case.values())
     assert record.manifest.concurrency == 2  # one case at a time on each server
+
+
+def test_closing_the_case_iterator_early_waits_for_the_cases_in_flight_quietly():
+    from workbench.smoke.runner import Lanes, _each_case
+
+    started = threading.Event()
+    release = threading.Event()
+
+    def work(case):
+        if case.id != CASES[0].id:
+            started.set()
+            release.wait(5)
+        return case.id
+
+    lanes = Lanes(total=4, limits={"lane": 4}, lane_of=lambda case: "lane")
+    cases = list(CASES[:3])
+    iterator = _each_case(cases, work, lanes, threading.Event())
+    assert next(iterator)[0] == cases[0]
+    started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    iterator.close()  # a restart or Ctrl-C seen by the consumer: was RuntimeError

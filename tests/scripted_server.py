@@ -8,6 +8,7 @@ bodies that went out. It also answers ``/v1/models``, ``/tokenize`` and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -35,7 +36,14 @@ class Reply:
     drop: bool = False
     """Close the connection without answering (a server that died mid-request)."""
     delay_s: float = 0.0
+    trickle_s: float = 0.0
+    """Send the body one byte at a time, this long apart (a server that trickles)."""
+    endless: bool = False
+    """After the body, send blanks until the client hangs up (a body that never ends; with
+    ``trickle_s`` a chunk every ``trickle_s``, else as fast as the socket takes them)."""
     prompt_tokens: int = 17
+    completion_tokens: int | None = None
+    """Report this instead of the count of generated words."""
     model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -148,6 +156,8 @@ class ScriptedServer:
                 )
             choice["logprobs"] = {"content": content}
         completion_tokens = len(tokens) + len(_tokens(reply.reasoning or ""))
+        if reply.completion_tokens is not None:
+            completion_tokens = reply.completion_tokens
         result = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
@@ -176,7 +186,29 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            with contextlib.suppress(OSError):  # the client gave up waiting (a deadline test)
+                self.wfile.write(payload)
+
+        def _stream(self, reply: Reply, payload: bytes) -> None:
+            """``payload`` trickled and/or followed by blanks forever, as ``reply`` says."""
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            if reply.endless:
+                self.send_header("Connection", "close")  # the body ends when the socket does
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            step = 1 if reply.trickle_s else max(len(payload), 1)
+            try:
+                for start in range(0, len(payload), step):
+                    self.wfile.write(payload[start : start + step])
+                    time.sleep(reply.trickle_s)
+                while reply.endless and server._httpd is not None:
+                    self.wfile.write(b" " * (1 if reply.trickle_s else 65536))
+                    time.sleep(reply.trickle_s)
+            except OSError:  # the client hung up, as it should
+                pass
 
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models") and server.models_payload is not None:
@@ -241,6 +273,12 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             if reply.drop:
                 self.close_connection = True  # the server closes the socket, no answer sent
                 return
+            if reply.trickle_s or reply.endless:
+                payload = reply.raw
+                if payload is None:
+                    payload = json.dumps(server.completion_body(body, reply)).encode()
+                self._stream(reply, payload)
+                return
             if reply.raw is not None:
                 self._send(reply.status, reply.raw)
                 return
@@ -283,6 +321,9 @@ def _completion(**changes: Any) -> bytes:
     return json.dumps(body).encode()
 
 
+DEEP_BODY = b'{"choices": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+"""A body no recursive JSON parser can read (it ended runs with a RecursionError)."""
+
 MALFORMED: dict[str, Reply] = {
     "message is a string": Reply(raw=_completion(choice__message="SELECT 1")),
     "content is a list": Reply(raw=_completion(message__content=[{"type": "text", "text": "x"}])),
@@ -309,6 +350,30 @@ MALFORMED: dict[str, Reply] = {
     "body is not JSON": Reply(raw=b"<html>502 Bad Gateway</html>"),
     "body is cut off": Reply(raw=_completion()[:40]),
     "body is not UTF-8": Reply(raw=b'{"choices": [{"message": {"content": "\xff\xfe"}}]}'),
+    "prompt_tokens is absurd": Reply(raw=_completion(body__usage={"prompt_tokens": 10**30})),
+    "completion_tokens is negative": Reply(
+        raw=_completion(body__usage={"prompt_tokens": 3, "completion_tokens": -5})
+    ),
+    "a logprob is NaN": Reply(
+        raw=_completion(choice__logprobs={"content": [{"token": "a", "logprob": float("nan")}]})
+    ),
+    "a logprob is positive": Reply(
+        raw=_completion(choice__logprobs={"content": [{"token": "a", "logprob": 3.5}]})
+    ),
+    "a top logprob is infinite": Reply(
+        raw=_completion(
+            choice__logprobs={
+                "content": [
+                    {
+                        "token": "a",
+                        "logprob": -0.1,
+                        "top_logprobs": [{"token": "b", "logprob": float("-inf")}],
+                    }
+                ]
+            }
+        )
+    ),
+    "body nested 200,000 levels deep": Reply(raw=DEEP_BODY),
     "HTTP 500 every time": Reply(content="engine dead", status=500),
     "connection dropped": Reply(drop=True),
 }

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx2
 import pytest
 
 from tests.scripted_server import MALFORMED, Reply, ScriptedServer
@@ -16,6 +17,7 @@ from workbench.llm.client import OpenAIClient, ServedModel, root_url
 from workbench.llm.parsing import split_thinking
 from workbench.llm.pool import ClientPool, make_llm
 from workbench.llm.protocol import LLM, ChatRequest, Message
+from workbench.llm.transport import GuardedTransport
 from workbench.settings import Settings
 
 QUESTION = (Message("system", "Rewrite the question."), Message("user", "abnormal CBC this qtr"))
@@ -369,7 +371,9 @@ def test_every_malformed_answer_is_a_response_error_naming_what_is_wrong(
     with pytest.raises(LLMResponseError) as caught:
         llm.complete(ask())
     message = str(caught.value)
-    assert any(word in message for word in ("malformed", "invalid JSON", "HTTP 500", "dropped"))
+    assert any(
+        word in message for word in ("malformed", "invalid JSON", "HTTP 500", "dropped", "nested")
+    )
 
 
 def test_a_dropped_connection_is_retried_like_a_5xx(
@@ -434,3 +438,33 @@ def test_make_llm(settings: Settings) -> None:
     pooled = make_llm(settings.model_copy(update={"base_url": "http://a:1/v1, http://b:2/v1"}))
     assert isinstance(pooled, ClientPool)
     assert pooled.endpoint == "http://a:1/v1,http://b:2/v1"
+
+
+@pytest.mark.parametrize(
+    ("shape", "named"),
+    [
+        ("prompt_tokens is absurd", r"'usage\.prompt_tokens' input should be less than or equal"),
+        ("completion_tokens is negative", r"'usage\.completion_tokens' input should be greater"),
+        ("a logprob is NaN", r"logprob' input should be a finite number"),
+        ("a logprob is positive", r"logprob' input should be less than or equal"),
+        ("a top logprob is infinite", r"top_logprobs\[0\]\.logprob' input should be a finite"),
+    ],
+)
+def test_absurd_numbers_are_the_calls_error_not_stored(
+    client: OpenAIClient, scripted_server: ScriptedServer, shape: str, named: str
+) -> None:
+    scripted_server.reply(raw=MALFORMED[shape].raw)
+    with pytest.raises(LLMResponseError, match=named):
+        client.complete(ask())
+
+
+def test_a_deep_model_list_is_an_error_and_health_never_raises(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.models_payload = {"data": [{"id": "m", "x": [[[[[[[[[[[[[]]]]]]]]]]]]]}]}
+    llm = OpenAIClient(scripted_server.base_url, max_retries=0)
+    assert [m.id for m in llm.list_models()] == ["m"]  # 15 levels are fine
+    llm._http = httpx2.Client(transport=GuardedTransport(max_depth=8), timeout=5.0)
+    with pytest.raises(LLMResponseError, match="model list at .* nested over 8 levels"):
+        llm.list_models()
+    assert llm.health() is True

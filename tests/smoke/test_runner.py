@@ -232,7 +232,7 @@ def test_a_server_answering_every_malformed_shape_errors_cases_and_loses_nothing
 ):
     """Every other answer is malformed, one shape after another: each hit is an error of its
     case (or a retry that succeeds), the run ends done, and every planned case has a result."""
-    cases = select_cases(SUITE, category="simple")[:12]
+    cases = select_cases(SUITE, category="simple")[:20]
     script = PipelineScript(cases)
     shapes = list(MALFORMED)
     served: list[str] = []
@@ -260,7 +260,8 @@ def test_a_server_answering_every_malformed_shape_errors_cases_and_loses_nothing
     errors = [r for r in record.results if r.verdict == "error"]
     assert errors and all("malformed" in r.reason or "invalid JSON" in r.reason
                           or "HTTP 500" in r.reason or "dropped" in r.reason
-                          or "no usable text" in r.reason for r in errors)  # fmt: skip
+                          or "no usable text" in r.reason or "nested" in r.reason
+                          for r in errors)  # fmt: skip
 
 
 def test_cancel_keeps_what_finished_and_reports_progress(settings, store, demo_database):
@@ -414,3 +415,56 @@ def test_a_pool_pins_each_case_to_one_server_for_all_its_repeats(settings, store
     by_case = {c.question: {n for n, qs in seen.items() if c.question in qs} for c in CASES}
     assert all(len(servers) == 1 for servers in by_case.values())
     assert record.manifest.concurrency == 2  # one case at a time on each server
+
+
+def test_closing_the_case_iterator_early_waits_for_the_cases_in_flight_quietly():
+    from workbench.smoke.runner import Lanes, _each_case
+
+    started = threading.Event()
+    release = threading.Event()
+
+    def work(case):
+        if case.id != CASES[0].id:
+            started.set()
+            release.wait(5)
+        return case.id
+
+    lanes = Lanes(total=4, limits={"lane": 4}, lane_of=lambda case: "lane")
+    cases = list(CASES[:3])
+    iterator = _each_case(cases, work, lanes, threading.Event())
+    assert next(iterator)[0] == cases[0]
+    started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    iterator.close()  # a restart or Ctrl-C seen by the consumer: was RuntimeError
+
+
+def test_a_deeply_nested_answer_is_its_cases_error_and_a_resume_finishes_the_run(
+    settings, store, demo_database
+):
+    """The answer that ended runs (and every resume) with a RecursionError."""
+    from tests.scripted_server import DEEP_BODY
+
+    script = PipelineScript()
+    cancel = threading.Event()
+
+    def answer(body: dict) -> Reply:
+        if SIMPLE_003.question in asked(body):
+            return Reply(raw=DEEP_BODY)
+        return script.reply(body)
+
+    def first_case_only(progress: SmokeProgress) -> None:
+        if progress.latest is not None:
+            cancel.set()
+
+    with ScriptedServer() as server:
+        server.respond_with(answer)
+        client = OpenAIClient(server.base_url, max_retries=1, backoff_s=0.01)
+        first = run(settings, store, client, demo_database, repeats=1,
+                    on_progress=first_case_only, cancel=cancel)  # fmt: skip
+        assert first.status == "cancelled" and "simple-003" in first.pending
+        resumed = resume_run(environment(settings, client, store=store, database=demo_database), first.id, cases=CASES)  # fmt: skip
+        again = run(settings, store, client, demo_database, repeats=1)
+    for record in (resumed, again):
+        assert record.status == "done"
+        assert [r.verdict for r in record.results] == ["pass", "error", "pass"]
+        assert "nested over 64 levels deep" in record.result("simple-003").reason

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.labdb import build_lab_database
-from workbench.errors import SQLRefused
+from workbench.errors import SQLParseError, SQLRefused
 from workbench.sql import DuckDBDatabase, extract_sql
 from workbench.sql.limits import MAX_SQL_CHARS
 
@@ -81,4 +81,29 @@ def test_a_query_followed_by_thousands_of_lines_of_prose(lines: int) -> None:
 def test_many_fences_are_each_read_once() -> None:
     fences = "".join(f"```sql\nSELECT {i} FROM\n```\nnot quite.\n" for i in range(500))
     answer = fences + "```sql\nSELECT lab_name FROM labs\n```"
+    assert extract_sql(answer) == "SELECT lab_name FROM labs"
+
+
+def _giant_query(columns: int, sep: str) -> str:
+    return "SELECT " + sep.join(f"lab_name AS c{i}" for i in range(columns)) + "\nFROM labs"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _giant_query(100_000, ", "),  # one line (the probe's 2 MB answer)
+        _giant_query(100_000, ",\n"),  # a column a line: the cut falls between two
+        "```sql\n" + _giant_query(100_000, ",\n") + "\n```",
+        "Here it is:\n" + _giant_query(100_000, ",\n") + ";\nThat is all.",
+        "\n".join(f"SELECT {i} AS x UNION ALL" for i in range(5_000)) + "\nSELECT 0",
+    ],
+    ids=["one-line", "a-column-a-line", "fenced", "after-prose", "union-chain"],
+)
+def test_a_query_longer_than_the_cap_is_an_error_naming_length_and_cap(answer: str) -> None:
+    with pytest.raises(SQLParseError, match=f"longer than the {MAX_SQL_CHARS:,} characters"):
+        extract_sql(answer)
+
+
+def test_a_short_query_with_a_semicolon_before_the_cap_is_kept_whatever_follows() -> None:
+    answer = "SELECT lab_name FROM labs;\n" + "SELECT 1 AS x UNION ALL\n" * 5_000
     assert extract_sql(answer) == "SELECT lab_name FROM labs"

@@ -12,6 +12,9 @@ reaches our code through a type we built with another library. The client never 
 (``max_retries=0``): we retry, with backoff, only what a retry can fix: a refused
 connection (the server is still starting), a connection dropped mid-request and a 5xx.
 A timeout is not retried: a request that took the whole budget once will take it again.
+The budget bounds the whole request, body included, and a body too large or too deeply nested
+to read is refused before it is parsed (``workbench.llm.transport``): an error of this call,
+not retried, since a server answers garbage like that again.
 When the retries run out, a server that refuses connections is *unavailable* (a smoke run
 stops, resumable); one that keeps dropping them or failing is an error of this call.
 
@@ -38,6 +41,7 @@ from workbench.llm.parsing import (
     validate_body,
 )
 from workbench.llm.protocol import ChatRequest, Completion, Message
+from workbench.llm.transport import GuardedTransport, ResponseRejected
 from workbench.settings import Settings
 
 T = TypeVar("T")
@@ -100,7 +104,9 @@ class OpenAIClient:
     Args:
         base_url: OpenAI-style URL ending in ``/v1``.
         api_key: any string for local servers.
-        connect_timeout_s, request_timeout_s: per-request limits.
+        connect_timeout_s: the limit on connecting.
+        request_timeout_s: the limit on a whole request, connecting to the body's last
+            byte (``workbench.llm.transport``), not on each read.
         max_retries: extra attempts after a refused connection or a 5xx.
         backoff_s: first wait between attempts; doubles each time.
     """
@@ -121,10 +127,17 @@ class OpenAIClient:
         self.backoff_s = backoff_s
         self._timeout = openai.Timeout(request_timeout_s, connect=connect_timeout_s)
         self._openai = openai.OpenAI(
-            base_url=self.base_url, api_key=api_key, timeout=self._timeout, max_retries=0
+            base_url=self.base_url,
+            api_key=api_key,
+            timeout=self._timeout,
+            max_retries=0,
+            http_client=openai.DefaultHttpxClient(
+                transport=GuardedTransport(), timeout=self._timeout
+            ),
         )
         self._http = httpx2.Client(
-            timeout=httpx2.Timeout(request_timeout_s, connect=connect_timeout_s)
+            transport=GuardedTransport(),
+            timeout=httpx2.Timeout(request_timeout_s, connect=connect_timeout_s),
         )
         self.thinking_budget_supported = True
 
@@ -241,7 +254,7 @@ class OpenAIClient:
         """True when ``GET /health`` at the server root answers 200; never raises."""
         try:
             return self._http.get(f"{self.root_url}/health", timeout=2.0).status_code == 200
-        except httpx2.HTTPError:
+        except (httpx2.HTTPError, ResponseRejected):
             return False
 
     # -- plumbing ----------------------------------------------------------
@@ -256,6 +269,10 @@ class OpenAIClient:
         while True:
             try:
                 return call()
+            except ResponseRejected as exc:
+                raise LLMResponseError(
+                    f"{what} at {self.base_url} {exc}; see the server's log"
+                ) from exc
             except (openai.APITimeoutError, httpx2.TimeoutException) as exc:
                 raise LLMTimeout(
                     f"{what} at {self.base_url} took longer than {self._timeout.read:g} s; "
@@ -344,9 +361,14 @@ def _status_error(what: str, base_url: str, status: int, detail: str) -> LLMErro
 
 
 def _json(response: httpx2.Response, what: str) -> Any:
+    """The body as JSON, or an LLMResponseError of this call.
+
+    The transport refuses bodies nested deeper than a parser can take; ``RecursionError`` is
+    caught too, so that no answer can end a run by exhausting the stack.
+    """
     try:
         return response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise LLMResponseError(
             f"{what} at {response.request.url} returned invalid JSON: {response.text[:200]!r}"
         ) from exc

@@ -11,14 +11,20 @@ The models are strict about the types they read and ignore fields they do not (v
 fields with new versions; a stricter ``extra="forbid"`` would turn each upgrade into an
 outage). They read the body by hand rather than through the ``openai`` types so that the vLLM
 extras (``reasoning``, ``reasoning_content``, LoRA ``parent``) survive.
+
+Numbers are checked for sense as well as type: a token count is between 0 and
+``MAX_TOKEN_COUNT``, a logprob is finite and at most ``MAX_LOGPROB``. A count of 10^30 or -5 would
+be stored and summed into a run's totals; a NaN logprob makes every margin comparison false and
+so silently hides the low-margin warning. Such an answer is this call's error, like any other
+malformed one.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workbench.errors import LLMResponseError
 from workbench.llm.protocol import ChatRequest, Completion
@@ -28,6 +34,14 @@ THINK_CLOSE = "</think>"
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_TOKEN_COUNT = 10**9
+"""More tokens than any model's context holds: a count above it is garbage, not usage."""
+MAX_LOGPROB = 1e-6
+"""A log-probability is at most 0; this allows the rounding of a server that computes it."""
+
+TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKEN_COUNT)]
+Logprob = Annotated[float, Field(allow_inf_nan=False, le=MAX_LOGPROB)]
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
@@ -35,12 +49,12 @@ class _Body(BaseModel):
 
 class TopLogprob(_Body):
     token: str
-    logprob: float
+    logprob: Logprob
 
 
 class LogprobEntry(_Body):
     token: str
-    logprob: float
+    logprob: Logprob
     top_logprobs: list[TopLogprob] | None = None
 
 
@@ -61,8 +75,8 @@ class Choice(_Body):
 
 
 class Usage(_Body):
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
+    prompt_tokens: TokenCount | None = None
+    completion_tokens: TokenCount | None = None
 
 
 class ChatCompletionBody(_Body):
@@ -85,7 +99,7 @@ class ModelEntry(_Body):
     root: str | None = None
     parent: str | None = None
     owned_by: str | None = None
-    max_model_len: int | None = None
+    max_model_len: TokenCount | None = None
 
 
 class ModelListBody(_Body):
@@ -97,7 +111,7 @@ class ModelListBody(_Body):
 class TokenizeBody(_Body):
     """What the workbench reads of vLLM's ``POST /tokenize``."""
 
-    count: int
+    count: TokenCount
 
 
 def validate_body(model: type[M], payload: Any, what: str) -> M:

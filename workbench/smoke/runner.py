@@ -404,7 +404,8 @@ def _each_case(
     each server, in order within a server, yielding as each finishes.
 
     No new case starts once ``cancel`` is set. An exception stops the iteration after
-    the cases in flight end (their results are yielded first).
+    the cases in flight end (their results are yielded first). Closing the iterator early
+    waits for the cases in flight and drops their results.
     """
     if lanes.total == 1:
         for case in cases:
@@ -433,9 +434,14 @@ def _each_case(
                 case = running.pop(future)
                 busy[lanes.lane_of(case)] -= 1
                 try:
-                    yield case, future.result()
+                    result = future.result()
                 except BaseException as exc:  # re-raised once the cases in flight end
                     failure = failure or exc
                     queue.clear()
+                    continue
+                # Outside the try: a consumer that stops early (a restart detected, Ctrl-C)
+                # closes this generator with GeneratorExit at the yield, which must end it,
+                # not be taken for a case's failure and followed by another yield.
+                yield case, result
     if failure is not None:
         raise failure

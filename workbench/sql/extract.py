@@ -9,6 +9,10 @@ Two rules keep extraction honest and cheap:
 - **Linear in the answer.** An answer may be thousands of lines of prose. Trailing prose is
   cut where the parser reports the error, a bounded number of times, instead of trying every
   prefix of lines; and nothing longer than the check accepts is ever parsed.
+- **A cut query never runs.** Only the first ``MAX_SQL_CHARS`` characters from a query's start
+  are read. Prose after a query is dropped as always; but when the query itself runs past
+  that (see ``_runs_past_the_cap``), extraction fails naming the length and the cap, instead
+  of returning the part that fits, which may parse and run as a different query.
 """
 
 from __future__ import annotations
@@ -57,18 +61,18 @@ def extract_sql(model_output: str) -> str:
     text = _THINK_BLOCK.sub("", text)
 
     fenced = [body for _, body in _FENCE.findall(text) if _QUERY_START.search(body)]
-    complete = [_cut_statement(body) for body in fenced]
+    complete = [_cut_statement(body) for body in fenced if not _open_ended(body)]
     complete = [sql for sql in complete if sql and _parses(sql)]
     if complete:
         return complete[-1]
     if fenced:
-        return _cut_statement(fenced[-1])
+        return _whole_statement(fenced[-1])
 
     start = _QUERY_START.search(text)
     if start is None:
         inline = [c for c in _INLINE_CODE.findall(text) if _QUERY_START.search(c)]
         if inline:
-            return _cut_statement(inline[-1])
+            return _whole_statement(inline[-1])
         mid_line = _QUERY_MID_LINE.search(text)
         if mid_line is not None:
             return _query_at(text, mid_line.start())
@@ -84,7 +88,12 @@ def _query_at(text: str, position: int) -> str:
     writing = _writing_statement(text, position)
     if writing is not None:
         return writing
-    return _trim_trailing_prose(_cut_statement(text[position:]))
+    rest = text[position:]
+    statement = _cut_statement(rest)
+    query, first_complaint = _trim(statement)
+    if _open_ended(rest) and _runs_past_the_cap(statement, first_complaint):
+        raise _too_long(rest)
+    return query
 
 
 def _writing_statement(text: str, position: int) -> str | None:
@@ -134,6 +143,50 @@ def _cut_statement(body: str) -> str:
     return body[: tokens[first].start].strip()
 
 
+def _whole_statement(body: str) -> str:
+    """``_cut_statement`` of code that is all SQL (a fence, inline code): when no ``;`` ends
+    it within the characters read, the query is longer than the cap."""
+    if _open_ended(body):
+        raise _too_long(body)
+    return _cut_statement(body)
+
+
+def _open_ended(body: str) -> bool:
+    """True when ``body`` is longer than is read and no statement ends within what is read:
+    the statement may run past the cap (``_cut_statement`` saw only its head)."""
+    head = _head(body.strip())
+    if len(head) == len(body.strip()):
+        return False
+    try:
+        tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(_SQL_LABEL.sub("", head))
+    except TokenError:
+        return True  # an open string or comment at the cut: the statement goes on
+    return not any(token.token_type == TokenType.SEMICOLON for token in tokens)
+
+
+def _runs_past_the_cap(statement: str, first_complaint: int | None) -> bool:
+    """Whether the query in ``statement`` (what was read of an open-ended one) is cut.
+
+    The text was cut at ``MAX_SQL_CHARS``, at a line end. The query is whole when trailing
+    prose was dropped before the cut: the parser's first complaint was on a line before the
+    last one. It is cut when the head parses to its end (the cut fell where the query could
+    end), when the first complaint is on the last line (the line the cut went through, so the
+    query runs into it), or when no prefix parsed (``first_complaint`` is None either way).
+    A query followed by one line of prose longer than the cap is taken for a cut query: an
+    error, never a cut query that runs.
+    """
+    last_line = statement.count("\n")
+    return first_complaint is None or first_complaint >= last_line
+
+
+def _too_long(body: str) -> SQLParseError:
+    return SQLParseError(
+        f"the SQL in the model's answer is longer than the {MAX_SQL_CHARS:,} characters that "
+        f"are checked (it runs on for up to {len(body.strip()):,} characters with no end of "
+        "statement): ask for a shorter query, or lower the SQL stage's max_tokens"
+    )
+
+
 def _head(text: str) -> str:
     """At most the first ``MAX_SQL_CHARS`` characters, cut at a line end when there is one:
     a query cannot be longer than the check accepts, so the prose after it need not be read."""
@@ -144,7 +197,13 @@ def _head(text: str) -> str:
 
 
 def _trim_trailing_prose(candidate: str) -> str:
-    """Drop lines of prose after the query.
+    """Drop lines of prose after the query (see ``_trim``)."""
+    return _trim(candidate)[0]
+
+
+def _trim(candidate: str) -> tuple[str, int | None]:
+    """Drop lines of prose after the query; also the line (0-based) of the parser's first
+    complaint, None when it had none or no prefix parsed (the candidate is returned whole).
 
     The parser names the line it could not read; the text is cut just before that line and
     parsed again, at most ``MAX_TRIM_ATTEMPTS`` times (a statement sqlglot could only keep as
@@ -152,6 +211,7 @@ def _trim_trailing_prose(candidate: str) -> str:
     length, so the whole costs a bounded number of parses however long the prose runs.
     """
     text = candidate
+    first_complaint: int | None = None
     for _ in range(MAX_TRIM_ATTEMPTS):
         lines = text.splitlines()
         try:
@@ -160,14 +220,16 @@ def _trim_trailing_prose(candidate: str) -> str:
             keep = min(exc.line - 1, len(lines) - 1) if exc.line else 0
         else:
             if not isinstance(tree, exp.Command):
-                return text
+                return text, first_complaint
             # sqlglot kept a statement it could not read whole as a raw command (it does so for
             # CREATE ... followed by prose); it names no line, so drop the last one.
             keep = len(lines) - 1
+        if first_complaint is None:
+            first_complaint = keep
         text = "\n".join(lines[:keep]).strip()
         if not text:
-            return candidate
-    return candidate
+            return candidate, None
+    return candidate, None
 
 
 def _parses(sql: str) -> bool:

@@ -257,6 +257,23 @@ class SmokeCaseRow(SQLModel, table=True):
     result: str
 
 
+class TrainingExportRow(SQLModel, table=True):
+    """One case that reached a training set, or a case whose question nearly is such a case's
+    (``workbench.diagnosis.heldout``): a later run scores these apart from the rest."""
+
+    __tablename__ = "training_export"
+
+    id: int | None = Field(default=None, primary_key=True)
+    export_id: str = Field(index=True)
+    run_id: str
+    case_id: str = Field(index=True)
+    question: str
+    exposure: str
+    """``exported``, or ``near <case id>`` for a question nearly an exported one's."""
+    path: str
+    created: datetime
+
+
 # -- the model server (workbench.llm.selftest converts to and from these rows) -------------
 
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from workbench.commands import Outcome, reachable_database
+from workbench.diagnosis.heldout import (
+    HELD_OUT,
+    exposed_cases,
+    held_out,
+    record_export,
+    split_by_exposure,
+)
 from workbench.errors import ConfigError, LLMError, PromptError
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
@@ -196,7 +203,9 @@ def register_export(actions: argparse._SubParsersAction, common: argparse.Argume
         parents=[common],
         help="write passing cases of a run as ChatML JSONL training examples",
         description="One example per stage call of each chosen case: the stage's system "
-        "prompt, its input as the user turn, its accepted output as the assistant turn.",
+        "prompt, its input as the user turn, its accepted output as the assistant turn. "
+        "The export is recorded in the store (with every case whose question is nearly an "
+        "exported one), and later runs report those cases' pass rate apart from the rest.",
     )
     parser.add_argument("--run", required=True, help="the run to export from")
     parser.add_argument(
@@ -204,6 +213,12 @@ def register_export(actions: argparse._SubParsersAction, common: argparse.Argume
     )
     parser.add_argument("--stage", action="append", default=[], help="only this stage id")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the JSONL file")
+    parser.add_argument(
+        "--include-held-out",
+        action="store_true",
+        help=f"export cases tagged {HELD_OUT} too (left out by default: a run would then "
+        "score its own training data)",
+    )
     parser.set_defaults(handler=export_command)
 
 
@@ -343,7 +358,7 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             llm.close()
     if record.manifest.mode == "quick":
         baseline = load_run(store, record.manifest.baseline or "")
-    return run_outcome(record, baseline, args)
+    return run_outcome(record, baseline, args, exposed_cases(store))
 
 
 def first_selftest(settings: Settings, env: RunEnvironment, server: Any) -> None:
@@ -384,10 +399,20 @@ def estimate_outcome(plan: RunPlan) -> Outcome:
     return Outcome(data=data, text=text)
 
 
-def run_outcome(record: RunRecord, baseline: RunRecord | None, args: argparse.Namespace) -> Outcome:
-    """The summary of a finished run; against a baseline, the regressions and fixes first."""
+def run_outcome(
+    record: RunRecord,
+    baseline: RunRecord | None,
+    args: argparse.Namespace,
+    exposed: Mapping[str, str] | None = None,
+) -> Outcome:
+    """The summary of a finished run; against a baseline, the regressions and fixes first;
+    when a training export has seen some of its cases, their pass rate apart from the rest."""
     data = run_summary(record)
     text = format_run(record, verbose=args.verbose)
+    split = split_by_exposure(record, exposed or {})
+    if split is not None:
+        data["held_out"] = split.to_dict()
+        text += "\n" + split.words()
     exit_code = 0
     if args.junit:
         write_junit(record, args.junit)
@@ -461,10 +486,29 @@ def export_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     case_ids = None
     if args.fixed_since:
         case_ids = fixed_since(load_run(store, args.fixed_since), record)
+    suite = load_cases(settings.smoke_cases_dir, settings.as_of)
+    kept_out = set() if args.include_held_out else held_out(suite)
+    chosen = list(case_ids if case_ids is not None else record.case_ids)
     report = export_training(
-        store, record, args.output, case_ids=case_ids, stages=tuple(args.stage)
+        store,
+        record,
+        args.output,
+        case_ids=[c for c in chosen if c not in kept_out],
+        stages=tuple(args.stage),
     )
-    return Outcome(
-        data=report.to_dict(),
-        text=f"{report.examples} examples from {report.cases} cases written to {report.path}",
-    )
+    refused = [c for c in chosen if c in kept_out]
+    exposure = record_export(store, record.id, report.path, report.case_ids, suite)
+    near = sorted(c for c, how in exposure.items() if how != "exported")
+    data = report.to_dict() | {"held_out_left_out": refused, "near_duplicates": near}
+    text = f"{report.examples} examples from {report.cases} cases written to {report.path}"
+    if refused:
+        text += (
+            f"\n{len(refused)} cases tagged {HELD_OUT} left out ({', '.join(refused)}); "
+            "--include-held-out exports them"
+        )
+    if near:
+        text += (
+            f"\n{len(near)} other cases ask nearly an exported question ({', '.join(near)}); "
+            "recorded with the exported ones, so runs score them apart"
+        )
+    return Outcome(data=data, text=text)

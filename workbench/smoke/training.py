@@ -30,6 +30,8 @@ class ExportReport:
     examples: int
     skipped: tuple[str, ...]
     """Chosen cases left out, with why (not passing, trace missing)."""
+    case_ids: tuple[str, ...] = ()
+    """The cases exported."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +39,7 @@ class ExportReport:
             "cases": self.cases,
             "examples": self.examples,
             "skipped": list(self.skipped),
+            "exported_cases": list(self.case_ids),
         }
 
 
@@ -85,7 +88,7 @@ def export_training(
     wanted = list(case_ids) if case_ids is not None else list(record.case_ids)
     lines: list[str] = []
     skipped: list[str] = []
-    exported = 0
+    exported: list[str] = []
     for case_id in wanted:
         result = record.result(case_id)
         if result is None or result.verdict != "pass":
@@ -99,8 +102,14 @@ def export_training(
             and (example := stage_example(stage)) is not None
         ]
         lines += [json.dumps(e, ensure_ascii=False) for e in examples]
-        exported += 1
+        exported.append(case_id)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return ExportReport(path=path, cases=exported, examples=len(lines), skipped=tuple(skipped))
+    return ExportReport(
+        path=path,
+        cases=len(exported),
+        examples=len(lines),
+        skipped=tuple(skipped),
+        case_ids=tuple(exported),
+    )

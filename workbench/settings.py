@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -176,6 +177,18 @@ class Settings(BaseSettings):
     def _check_base_url(cls, value: str) -> str:
         for url in _split_urls(value):
             check_endpoint(url)
+        return value
+
+    @field_validator("server_host")
+    @classmethod
+    def _check_server_host(cls, value: str) -> str:
+        """A host name or address only: the managed server's URL is built from it, and user
+        info or a path here would pass the endpoint checks by the back door."""
+        if not value or re.search(r"[@/?#\s]", value):
+            raise ValueError(
+                "is not a host name or address (it holds '@', '/', '?', '#' or a space); "
+                "use e.g. 127.0.0.1 or gpu-box, and put a key in WORKBENCH_API_KEY"
+            )
         return value
 
     @field_validator("database_url")

@@ -19,6 +19,7 @@ from workbench.pipeline import check_workspace
 from workbench.settings import Settings, load_settings, unknown_variables
 from workbench.sql import database_label
 from workbench.store import open_store
+from workbench.urls import redact_url
 
 
 def show_html(fragment: str) -> None:
@@ -108,7 +109,7 @@ def workspace_ready(current: Settings) -> bool:
 
 def workspace_banner(current: Settings) -> None:
     """Which workspace, database and model endpoint this page works on."""
-    endpoint = ", ".join(current.base_urls)
+    endpoint = ", ".join(redact_url(url) for url in current.base_urls)
     if current.managed_server:
         endpoint += " (the local server)"
     parts = (

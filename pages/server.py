@@ -20,6 +20,7 @@ from workbench.llm import (
 )
 from workbench.prompts import load_prompt_set
 from workbench.smoke import check_servers, default_concurrency, stored_checks
+from workbench.urls import redact_url
 
 INSTALL = "model_install_job"
 
@@ -31,7 +32,7 @@ st.title("Model server")
 if not current.managed_server:
     notice(
         "info",
-        f"WORKBENCH_BASE_URL is set: the workbench uses {', '.join(current.base_urls)} "
+        f"WORKBENCH_BASE_URL is set: the workbench uses {', '.join(redact_url(u) for u in current.base_urls)} "
         "and does not manage a server. The buttons below manage the local one at "
         f"{manager.base_url}.",
     )

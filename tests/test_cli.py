@@ -1,5 +1,6 @@
 """The command line prints untrusted text without terminal escapes, warns about unknown
-WORKBENCH_* variables, and refuses a question that is not valid Unicode with a clear error."""
+WORKBENCH_* variables, refuses a question that is not valid Unicode with a clear error, and
+a count flag out of range as an argument error."""
 
 from __future__ import annotations
 
@@ -77,3 +78,27 @@ def test_a_question_in_bytes_that_are_not_utf8_is_a_clear_error(tmp_path: Path) 
     assert out.returncode == 1
     assert "error: the question is not valid text" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "flag", "allowed"),
+    [
+        (["smoke", "run", "--limit", "0"], "--limit", "from 1 to 100000"),
+        (["smoke", "run", "--limit", "-1"], "--limit", "from 1 to 100000"),
+        (["smoke", "run", "--limit", "many"], "--limit", "from 1 to 100000"),
+        (["smoke", "run", "--repeat", "0"], "--repeat", "from 1 to 100"),
+        (["smoke", "run", "--concurrency", "-2"], "--concurrency", "from 1 to 256"),
+        (["smoke", "experiment", "--limit", "0"], "--limit", "from 1 to 100000"),
+        (["selftest", "--concurrency", "0"], "--concurrency", "from 2 to 256"),
+        (["serve", "--port", "70000"], "--port", "from 1 to 65535"),
+    ],
+)
+def test_a_count_flag_out_of_range_is_an_argument_error_naming_flag_and_range(
+    arguments: list[str], flag: str, allowed: str, capsys
+) -> None:
+    """``--limit 0`` used to come back as 'no smoke case matches the selection'."""
+    with pytest.raises(SystemExit) as exited:
+        main(arguments)
+    assert exited.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"argument {flag}: " in error and allowed in error, error

@@ -49,6 +49,7 @@ LAYERS = (
         "workspace",
         "upgrade",
         "urls",
+        "bounds",
     },
     {"llm", "sql", "dates"},
     {"prompts"},

@@ -23,7 +23,10 @@ from workbench.workspace import init_workspace
         ("request_timeout_s", "inf", "finite"),
         ("connect_timeout_s", "0", "greater than 0"),
         ("server_start_timeout_s", "-5", "greater than 0"),
+        ("sql_timeout_s", "1e300", "less than or equal to 604800"),  # overflowed select()
         ("sql_row_cap", "0", "greater than or equal to 1"),
+        ("sql_row_cap", "1e3", "valid integer"),
+        ("seed", "99999999999999999999", "less than or equal to 9223372036854775807"),
         ("max_retries", "-1", "greater than or equal to 0"),
         ("server_port", "70000", "less than or equal to 65535"),
         ("server_max_num_seqs", "0", "greater than or equal to 1"),

@@ -134,7 +134,26 @@ BAD = [
         3,
         "holds a password, and workbench.toml is kept in git",
     ),
-    ('name = "x"\n[database]\nrow_cap = 0\n', 3, "greater than 0"),
+    ('name = "x"\n[database]\nrow_cap = 0\n', 3, "greater than or equal to 1"),
+    # numbers the settings would refuse under a WORKBENCH_* name the user never set
+    (
+        'name = "x"\n[database]\ntimeout_s = inf\n',
+        3,
+        "database.timeout_s: Input should be a finite",
+    ),
+    (
+        'name = "x"\n[database]\ntimeout_s = nan\n',
+        3,
+        "database.timeout_s: Input should be a finite",
+    ),
+    ('name = "x"\n[database]\ntimeout_s = -1\n', 3, "database.timeout_s: Input should be greater"),
+    ('name = "x"\n[database]\ntimeout_s = 1e300\n', 3, "less than or equal to 604800"),
+    ('name = "x"\n[database]\ntimeout_s = "10"\n', 3, "timeout_s: Input should be a valid number"),
+    ('name = "x"\n[database]\ntimeout_s = true\n', 3, "timeout_s: Input should be a valid number"),
+    ('name = "x"\n[database]\nrow_cap = 1e3\n', 3, "row_cap: Input should be a valid integer"),
+    ('name = "x"\n[database]\nrow_cap = 100000000000\n', 3, "less than or equal to 10000000"),
+    ('name = "x"\n[models]\nseed = 99999999999999999999\n', 3, "models.seed: Input should be less"),
+    ('name = "x"\n[models]\nseed = 1.5\n', 3, "models.seed: Input should be a valid integer"),
     ('name = "x"\n[models]\nendpoints = ["gpu:8000"]\n', 3, "http:// or https://"),
     (
         'name = "x"\n[database]\nurl = "postgresql://ro@db.internal:5543e/lab"\n',
@@ -306,3 +325,23 @@ def test_every_password_message_tells_one_story(tmp_path: Path) -> None:
         assert "put it in" not in message and "secret" not in message, message
     assert "never in workbench.toml" in messages[0]
     assert "remove it from the URL" in messages[2] and "remove it from the URL" in messages[3]
+
+
+def test_a_file_value_the_settings_refuse_is_blamed_on_the_file_not_a_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: should the file's check let a value pass that the settings refuse,
+    the message still names the file's line and key, never WORKBENCH_SQL_TIMEOUT_S."""
+    import dataclasses
+
+    import workbench.settings
+
+    root = workspace(tmp_path, 'name = "x"\n[database]\n\ntimeout_s = 5\n', "cases", "prompts")
+    loaded = load_workspace(root)
+    bad = dataclasses.replace(loaded, overrides={"sql_timeout_s": float("inf")})
+    monkeypatch.setattr(workbench.settings, "load_workspace", lambda folder: bad)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace=root)
+    message = str(caught.value)
+    assert f"{root.resolve() / WORKSPACE_FILE}:4: database.timeout_s: " in message, message
+    assert "WORKBENCH_" not in message

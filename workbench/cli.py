@@ -119,7 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcome: Outcome = args.handler(args, settings)
     except WorkbenchError as exc:
         if as_json:
-            print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
+            detail = getattr(exc, "detail", None)  # a database's full text (caret line, hint)
+            extra = {"detail": detail} if detail else {}
+            print(json.dumps({"error": str(exc), "kind": type(exc).__name__} | extra))
         else:
             print(f"error: {terminal_text(str(exc))}", file=sys.stderr)
         return 1

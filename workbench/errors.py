@@ -34,6 +34,8 @@ started stopped) also runs after ``kill``.
 
 from __future__ import annotations
 
+import re
+
 
 class WorkbenchError(Exception):
     """Base class of every error the workbench raises on purpose."""
@@ -101,14 +103,34 @@ class ServerError(WorkbenchError):
 
 
 class SQLError(WorkbenchError):
-    """SQL could not be checked or run."""
+    """SQL could not be checked or run: its message is one line, whatever the database said.
+
+    Why: a database's error runs to several lines (DuckDB's candidate lists, the ``LINE 1:``
+    echo and its caret line, PostgreSQL's HINT), which broke tables, logs and the one-line
+    summaries of a smoke run. The message keeps what a person needs (``one_line``); the full
+    text stays in ``detail`` for ``--json``, which shows the caret under the SQL.
+    """
+
+    def __init__(self, message: str, *, detail: str | None = None):
+        if "\n" in message:
+            detail = detail or message
+            message = one_line(message)
+        super().__init__(message)
+        self.detail = detail
 
 
 class SQLParseError(SQLError):
     """The SQL does not parse."""
 
-    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        detail: str | None = None,
+    ):
+        super().__init__(message, detail=detail)
         self.line = line
         self.column = column
 
@@ -138,6 +160,33 @@ class Terminated(KeyboardInterrupt):
 
     def __init__(self) -> None:
         super().__init__("stopped by a termination signal (SIGTERM)")
+
+
+def one_line(text: str) -> str:
+    """A database's multi-line error as one line: its first paragraph without the echo of the
+    SQL (``LINE 1: ...``), the caret under it, or indented lists and the lines that head them;
+    the lines kept are joined with ``; `` unless one already ends a sentence."""
+    kept: list[str] = []
+    lines = text.strip().splitlines()
+    in_list = False
+    for number, line in enumerate(lines):
+        if not line.strip():
+            if kept and not re.match(r"\s*(HINT|DETAIL):", "\n".join(lines[number:]).strip()):
+                break
+            continue
+        indented = line[:1].isspace()
+        in_list = in_list and indented
+        if in_list or re.fullmatch(r"[\s^~]+", line) or re.match(r"LINE \d+:", line):
+            continue
+        following = lines[number + 1] if number + 1 < len(lines) else ""
+        if line.rstrip().endswith(":") and following[:1].isspace():
+            in_list = True
+            continue
+        kept.append(" ".join(line.split()))
+    joined = ""
+    for line in kept:
+        joined += line if not joined else (" " if joined[-1] in ".!?:;" else "; ") + line
+    return joined or " ".join(text.split())
 
 
 def unexpected_error(exc: BaseException) -> str:

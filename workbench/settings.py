@@ -24,19 +24,21 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from workbench.bounds import RowCap, Seconds, Seed
 from workbench.errors import ConfigError
 from workbench.urls import DEMO_DATABASE, check_database_url, check_endpoint
-from workbench.workspace import DATA_DIR_NAME, DEMO_NAME, load_workspace
+from workbench.workspace import DATA_DIR_NAME, DEMO_NAME, load_workspace, setting_source
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout the package was imported from (holds prompts/ and fixtures/)."""
@@ -48,9 +50,6 @@ LOCAL_MODEL_NAME = "smollm2-135m-instruct"
 ENV_PREFIX = "WORKBENCH_"
 OTHER_VARIABLES_PREFIX = "WORKBENCH_TEST_"
 """Variables read by the test suite, not by the workbench (``WORKBENCH_TEST_BASE_URL``)."""
-
-Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-"""A timeout: positive and finite (0 or infinity would mean no timeout at all)."""
 
 
 class Settings(BaseSettings):
@@ -99,7 +98,7 @@ class Settings(BaseSettings):
     )
     as_of: date = date(2026, 3, 31)
     sql_timeout_s: Seconds = 10.0
-    sql_row_cap: int = Field(default=10_000, ge=1)
+    sql_row_cap: RowCap = 10_000
 
     # The model server. Empty base_url: the workbench manages a local server.
     base_url: str = Field(
@@ -116,7 +115,7 @@ class Settings(BaseSettings):
         default=LOCAL_MODEL_NAME,
         description="what the cpu profile serves: a name from `python -m workbench models`",
     )
-    seed: int = 0
+    seed: Seed = 0
     connect_timeout_s: Seconds = 5.0
     request_timeout_s: Seconds = 300.0
     max_retries: int = Field(default=2, ge=0)
@@ -176,6 +175,18 @@ class Settings(BaseSettings):
     def _check_base_url(cls, value: str) -> str:
         for url in _split_urls(value):
             check_endpoint(url)
+        return value
+
+    @field_validator("server_host")
+    @classmethod
+    def _check_server_host(cls, value: str) -> str:
+        """A host name or address only: the managed server's URL is built from it, and user
+        info or a path here would pass the endpoint checks by the back door."""
+        if not value or re.search(r"[@/?#\s]", value):
+            raise ValueError(
+                "is not a host name or address (it holds '@', '/', '?', '#' or a space); "
+                "use e.g. 127.0.0.1 or gpu-box, and put a key in WORKBENCH_API_KEY"
+            )
         return value
 
     @field_validator("database_url")
@@ -288,26 +299,33 @@ def load_settings(
         ConfigError: a bad setting, named.
         WorkspaceError: the workspace or its ``workbench.toml`` is missing or malformed.
     """
+    sources = {key: f"{key} (set by the app)" for key in overrides}
     try:
         if not use_workspace:
             return Settings(**(overrides | {"workspace": None}))  # type: ignore[arg-type]
         folder = workspace or Settings(**overrides).workspace  # type: ignore[arg-type]
         if folder is None:
             return Settings(**overrides)  # type: ignore[arg-type]
-        from_file = load_workspace(folder).settings_values()
+        loaded = load_workspace(folder)
         kept = {
             key: value
-            for key, value in from_file.items()
+            for key, value in loaded.settings_values().items()
             if key not in overrides and (key == "workspace" or not _in_environment(key))
         }
+        sources |= {key: setting_source(loaded.root, key) for key in kept}
         return Settings(**(kept | overrides))  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: "
-            f"{str(err['msg']).removeprefix('Value error, ')}"
+            f"{_source(err['loc'], sources)}: {str(err['msg']).removeprefix('Value error, ')}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+def _source(loc: tuple[int | str, ...], sources: Mapping[str, str]) -> str:
+    """Who set the refused value: the workspace file's line, the app, else its variable."""
+    field = str(loc[0]) if loc else ""
+    return sources.get(field) or f"{ENV_PREFIX}{'_'.join(str(p) for p in loc).upper()}"
 
 
 def _in_environment(field: str) -> bool:

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from workbench.bounds import RowCap, Seconds, Seed
 from workbench.errors import WorkspaceError
 from workbench.urls import (
     DEMO_DATABASE,
@@ -58,8 +59,8 @@ class _Strict(BaseModel):
 
 class _Database(_Strict):
     url: str = DEMO_DATABASE
-    timeout_s: float | None = Field(default=None, gt=0)
-    row_cap: int | None = Field(default=None, gt=0)
+    timeout_s: Seconds | None = Field(default=None, strict=True)
+    row_cap: RowCap | None = Field(default=None, strict=True)
 
     @field_validator("url")
     @classmethod
@@ -78,7 +79,7 @@ class _Models(_Strict):
     main: str | None = Field(default=None, min_length=1)
     think: str | None = Field(default=None, min_length=1)
     sql_think: str | None = Field(default=None, min_length=1)
-    seed: int | None = None
+    seed: Seed | None = Field(default=None, strict=True)
 
     @field_validator("endpoints")
     @classmethod
@@ -222,6 +223,39 @@ def _overrides(model: _WorkspaceFile) -> dict[str, Any]:
         "sql_row_cap": model.database.row_cap,
     }
     return {key: value for key, value in values.items() if value is not None}
+
+
+SETTING_KEYS = {
+    "database_url": "database.url",
+    "sql_timeout_s": "database.timeout_s",
+    "sql_row_cap": "database.row_cap",
+    "base_url": "models.endpoints",
+    "model_main": "models.main",
+    "model_think": "models.think",
+    "model_sql_think": "models.sql_think",
+    "seed": "models.seed",
+    "as_of": "run.as_of",
+    "prompts_dir": "paths.prompts",
+    "cases_dir": "paths.cases",
+    "schema_file": "paths.schema",
+    "schema_notes": "paths.schema_notes",
+}
+"""The ``workbench.toml`` key of each setting the file sets (``Workspace.settings_values``)."""
+
+
+def setting_source(root: Path, setting: str) -> str:
+    """Where the workspace file in ``root`` sets ``setting``: ``path:line: key``.
+
+    Why: a value from the file that the settings still refuse must be blamed on the file's
+    line, not on the ``WORKBENCH_*`` variable of the same setting, which the user never set.
+    """
+    path = root / WORKSPACE_FILE
+    key = SETTING_KEYS.get(setting, setting)
+    try:
+        line = key_line(path.read_text(encoding="utf-8"), key.split("."))
+    except (OSError, UnicodeDecodeError):
+        line = None
+    return f"{path}:{line}: {key}" if line else f"{path}: {key}"
 
 
 def key_line(text: str, loc: Sequence[str | int]) -> int | None:

@@ -28,6 +28,29 @@ class Outcome:
 Handler = Callable[[argparse.Namespace, Settings], Outcome]
 
 
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type`` for a count flag: a whole number from ``low`` to ``high``.
+
+    Why at parsing: ``--limit 0`` used to reach the case selection and come back as "no smoke
+    case matches the selection", and ``selftest --concurrency 0`` silently meant the default.
+    argparse names the flag in front of this message (``argument --limit: ...``).
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not allowed: give a whole number from {low} to {high}"
+            )
+        return value
+
+    parse.__name__ = "whole number"  # what argparse calls the type in its own messages
+    return parse
+
+
 def reachable_database(settings: Settings) -> Database:
     """The target database, proved reachable before a model server is started for nothing.
 

@@ -7,6 +7,7 @@ import argparse
 from workbench.commands import Outcome
 from workbench.settings import Settings, environment_overrides
 from workbench.sql import database_label, redact
+from workbench.urls import redact_url
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def show_info(args: argparse.Namespace, settings: Settings) -> Outcome:
         "workspace": settings.workspace_name,
         "workspace_dir": str(settings.workspace) if settings.workspace else None,
         "database": database_label(settings),
-        "endpoint": ", ".join(settings.base_urls),
+        "endpoint": ", ".join(redact_url(url) for url in settings.base_urls),
         "managed_server": settings.managed_server,
         "models": {role: settings.model_for(role) for role in ("main", "think", "sql_think")},
         "as_of": settings.as_of.isoformat(),

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.commands import Outcome
+from workbench.commands import Outcome, whole_number
 from workbench.llm import serving
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
 from workbench.smoke import check_servers, default_concurrency
+from workbench.smoke.plan import MAX_CONCURRENCY
 from workbench.store import open_store
 
 
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=whole_number(2, MAX_CONCURRENCY),
         help="requests at once (default: the managed server's max-num-seqs, else 4)",
     )
     parser.set_defaults(handler=selftest_command)

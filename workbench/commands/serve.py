@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from workbench.commands import Outcome
+from workbench.commands import Outcome, whole_number
 from workbench.errors import LLMError, ServerError
 from workbench.llm import (
     CATALOG,
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     serve.add_argument(
         "--profile", choices=["cpu", "gpu"], help="default: WORKBENCH_SERVER_PROFILE"
     )
-    serve.add_argument("--port", type=int, help="default: WORKBENCH_SERVER_PORT")
+    serve.add_argument("--port", type=whole_number(1, 65535), help="default: WORKBENCH_SERVER_PORT")
     serve.add_argument(
         "--model",
         choices=[e.name for e in CATALOG],

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from workbench.commands import Outcome, reachable_database
+from workbench.commands import Outcome, reachable_database, whole_number
 from workbench.diagnosis.heldout import (
     HELD_OUT,
     exposed_cases,
@@ -62,6 +62,7 @@ from workbench.smoke import (
 )
 from workbench.smoke.datespans import data_ranges, empty_relative_dates
 from workbench.smoke.overlap import bank_overlaps
+from workbench.smoke.plan import MAX_CASES, MAX_CONCURRENCY, MAX_REPEATS
 from workbench.sql import open_database, require_tables, variants_for
 from workbench.store import open_store
 
@@ -112,7 +113,7 @@ def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentP
     add_selection(parser)
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=whole_number(1, MAX_CONCURRENCY),
         help="cases at once (default: as many as the servers' concurrency self-tests allow; "
         "one at a time on a server without a passing self-test)",
     )
@@ -150,11 +151,13 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--case", action="append", default=[], help="only this case id")
     parser.add_argument(
         "--limit",
-        type=int,
+        type=whole_number(1, MAX_CASES),
         help="at most this many cases: a sample across categories, the same for the same N",
     )
     parser.add_argument(
-        "--repeat", type=int, help="runs per case (default 2; a quick check runs each once)"
+        "--repeat",
+        type=whole_number(1, MAX_REPEATS),
+        help="runs per case (default 2; a quick check runs each once)",
     )
     parser.add_argument("--label", default="", help="a name for the run")
 

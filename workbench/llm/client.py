@@ -43,6 +43,7 @@ from workbench.llm.parsing import (
 from workbench.llm.protocol import ChatRequest, Completion, Message
 from workbench.llm.transport import GuardedTransport, ResponseRejected
 from workbench.settings import Settings
+from workbench.urls import redact_url, refuse_credentials
 
 T = TypeVar("T")
 
@@ -121,7 +122,7 @@ class OpenAIClient:
         max_retries: int = 2,
         backoff_s: float = 0.5,
     ):
-        self.base_url = base_url.rstrip("/")
+        self.base_url = refuse_credentials(base_url.rstrip("/"))
         self.root_url = root_url(self.base_url)
         self.max_retries = max_retries
         self.backoff_s = backoff_s
@@ -153,7 +154,8 @@ class OpenAIClient:
 
     @property
     def endpoint(self) -> str:
-        return self.base_url
+        """The base URL as runs and self-tests record it (never with credentials)."""
+        return redact_url(self.base_url)
 
     def close(self) -> None:
         self._openai.close()

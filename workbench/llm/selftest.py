@@ -31,6 +31,7 @@ from workbench.errors import ConfigError, StoreError
 from workbench.llm.identity import ServerIdentity
 from workbench.llm.protocol import LLM, ChatRequest, Completion, Message
 from workbench.store import ServerCheckRow
+from workbench.urls import redact_url
 
 SYSTEM = (
     "You rewrite a question about the data in a database before it is turned into SQL. "
@@ -138,7 +139,7 @@ def run_selftest(
         together = list(pool.map(llm.complete, requests))
     concurrent_s = time.perf_counter() - started
     return SelfTestResult(
-        endpoint=identity.endpoint,
+        endpoint=redact_url(identity.endpoint),
         fingerprint=identity.fingerprint,
         flags=identity.flags,
         model=requests[0].model,
@@ -196,7 +197,7 @@ def selftest_history(engine: Engine, endpoint: str, limit: int = 50) -> list[Sel
     with Session(engine) as session:
         rows = session.exec(
             select(ServerCheckRow)
-            .where(col(ServerCheckRow.endpoint) == endpoint)
+            .where(col(ServerCheckRow.endpoint) == redact_url(endpoint))
             .order_by(col(ServerCheckRow.created).desc())
             .limit(limit)
         ).all()

@@ -60,6 +60,12 @@ from workbench.sql import database_label
 
 Mode = Literal["hunt", "quick"]
 MODE_LABELS: dict[str, str] = {"quick": "Check an edit", "hunt": "Hunt flakes"}
+MAX_REPEATS = 100
+"""Runs per case: flake rates settle long before; more is a typo that would run for days."""
+MAX_CONCURRENCY = 256
+"""Cases (or self-test requests) at once: beyond any server's batch."""
+MAX_CASES = 100_000
+"""What ``--limit`` may ask for: far beyond any suite."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,8 @@ class SmokeOptions:
             raise ConfigError(f"repeats must be at least 1, not {self.repeats}")
         if self.concurrency is not None and self.concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"the case limit must be at least 1, not {self.limit}")
         if self.mode == "quick":
             if not self.baseline:
                 raise ConfigError(

@@ -292,7 +292,8 @@ def execute_query(request: QueryRequest) -> QueryResult:
                 f"WORKBENCH_SQL_TIMEOUT_S"
             ) from exc
         if isinstance(exc, duckdb.OutOfMemoryException):
-            raise SQLExecutionError(f"{out_of_memory_message()} (DuckDB: {exc})") from exc
+            said = str(exc).strip().splitlines()[0]  # the rest advises SET, which is refused
+            raise SQLExecutionError(out_of_memory_message(), detail=f"DuckDB: {said}") from exc
         raise SQLExecutionError(f"DuckDB rejected the query: {exc}") from exc
     finally:
         watchdog.cancel()

@@ -215,12 +215,13 @@ class PostgresDatabase:
         schema = re.search(r"permission denied for schema (\S+)", str(exc))
         if isinstance(exc, psycopg.errors.InsufficientPrivilege) and schema:
             return SchemaPermissionDenied(
-                f"PostgreSQL rejected the query: {_first_lines(exc)}; the role "
+                f"PostgreSQL rejected the query: {_first_lines(exc, limit=1)}; the role "
                 f"{connection.info.user!r} may not use schema {schema[1]}: as its owner, "
                 f"GRANT USAGE ON SCHEMA {schema[1]} TO {connection.info.user} (and SELECT on "
                 "its tables)"
             )
-        return SQLExecutionError(f"PostgreSQL rejected the query: {_first_lines(exc)}")
+        # SQLError keeps one line (with the HINT) and the whole text as its detail.
+        return SQLExecutionError(f"PostgreSQL rejected the query: {_first_lines(exc, limit=8)}")
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from workbench.errors import SQLExecutionError, WorkbenchError
-from workbench.sql.limits import KILL_GRACE_S, WORKER_ADDRESS_SPACE_BYTES
+from workbench.sql.limits import DUCKDB_MEMORY_LIMIT, KILL_GRACE_S, WORKER_ADDRESS_SPACE_BYTES
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 """The directory that holds the ``workbench`` package, so the worker imports this checkout."""
@@ -72,10 +72,14 @@ def run_in_worker(request: QueryRequest) -> Any:
 
 
 def out_of_memory_message() -> str:
+    """One line naming both limits and what the user can change: the query. Why not DuckDB's
+    own advice (``SET threads``, ``SET memory_limit``): the check refuses every SET."""
     gib = WORKER_ADDRESS_SPACE_BYTES / 1024**3
     return (
-        f"the query needs more memory than a query may use ({gib:g} GiB for the SQL worker): "
-        "aggregate, filter or LIMIT it instead of building huge values"
+        f"the query needs more memory than a query may use (DUCKDB_MEMORY_LIMIT, "
+        f"{DUCKDB_MEMORY_LIMIT}, for DuckDB's joins, sorts and groups; {gib:g} GiB in all for "
+        "the SQL worker; see workbench/sql/limits.py): aggregate or filter it so less is held "
+        "at once, or LIMIT it, instead of building huge values"
     )
 
 

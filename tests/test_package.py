@@ -53,6 +53,7 @@ LAYERS = (
     {"llm", "sql", "dates"},
     {"prompts"},
     {"pipeline"},
+    {"diagnosis"},
     {"smoke"},
     {"commands"},
     {"cli", "__main__"},

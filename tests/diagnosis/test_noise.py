@@ -12,11 +12,11 @@ from workbench.diagnosis.noise import (
     Flip,
     format_p,
     paired_test,
+    paired_test_html,
     sign_test_p,
-    uncertainty,
 )
 from workbench.pipeline.view import LOW_MARGIN_NATS
-from workbench.smoke.compare import compare_smoke_runs, format_comparison
+from workbench.smoke.compare import compare_smoke_runs, format_comparison, uncertainty
 from workbench.smoke.results import DivergencePoint
 
 
@@ -164,3 +164,12 @@ def test_a_quick_check_does_not_count_a_flaky_baseline_case() -> None:
     comparison = compare_smoke_runs(before, after)
     assert comparison.cases[0].change == "unchanged"
     assert comparison.paired_test.flips == ()
+
+
+def test_the_page_html_escapes_case_ids() -> None:
+    test = paired_test([Flip("<b>x</b>", "fix", ("flaky in the baseline",)), Flip("y", "fix")])
+    html = paired_test_html(test)
+    assert html.startswith("<b>Signal or noise?</b> 0 regressions, 2 fixes — not distinguishable")
+    assert "<b>x</b>" not in html and "&lt;b&gt;x" in html
+    assert "Uncertain flips: <code>" in html and "(flaky in the baseline)" in html
+    assert "Uncertain" not in paired_test_html(paired_test([Flip("y", "fix")]))

@@ -7,11 +7,11 @@ the exact two-sided sign test on fixes against regressions (the exact McNemar te
 the right question to ask, and it needs nothing but ``math.comb``: a handful of flips
 is exactly where a normal approximation misleads.
 
-A flip is *uncertain* when it may not be the edit's doing: the baseline's own repeats
-disagreed on the case (it was flaky), the new run's repeats did, or the stage where the
-two runs first part ways chose its token by a low logprob margin (the same threshold as
-the Run page's low-margin warning). The test is reported on every flip and again with
-the uncertain ones left out, so a verdict that rests on coin-flip cases shows as such.
+A flip may be *uncertain*: not necessarily the edit's doing (the smoke suite decides
+which, in ``workbench.smoke.compare.uncertainty``: a flaky side, a low logprob margin
+where the runs part ways). The test is reported on every flip and again with the
+uncertain ones left out, so a verdict that rests on coin-flip cases shows as such. The
+statistics know nothing of runs: a flip is a case id, a direction and its doubts.
 
 Re-asking uncertain flips to settle them is a later step; ``paired_test`` takes it as
 ``settle`` (see ``Settle``), and without one the flips are counted as they are.
@@ -22,12 +22,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from workbench.pipeline.view import LOW_MARGIN_NATS
-
-if TYPE_CHECKING:  # only annotations: workbench.smoke imports this module
-    from workbench.smoke.results import CaseResult, DivergencePoint
+from workbench.markup import escape
 
 ALPHA = 0.05
 """The significance level of the summary and of ``--fail-on-significant-regression``."""
@@ -64,48 +61,6 @@ class Flip:
 Settle = Callable[[Flip], Flip | None]
 """Re-examines one uncertain flip: the flip confirmed (``uncertain`` emptied), or None
 when it did not reproduce. The boundary where automatic re-asking will plug in."""
-
-
-def uncertainty(
-    before: CaseResult | None, after: CaseResult | None, first_difference: DivergencePoint | None
-) -> tuple[str, ...]:
-    """Why a flip between ``before`` and ``after`` may be noise (empty when none)."""
-    reasons: list[str] = []
-    if before is not None and before.verdict == "flaky":
-        reasons.append("flaky in the baseline")
-    if after is not None and after.verdict == "flaky":
-        reasons.append("flaky in the new run")
-    margin = deciding_margin(before, after, first_difference)
-    if margin is not None and margin < LOW_MARGIN_NATS and first_difference is not None:
-        reasons.append(
-            f"low margin ({margin:.2f}) at stage {first_difference.stage_order} "
-            f"({first_difference.stage_title})"
-        )
-    return tuple(reasons)
-
-
-def deciding_margin(
-    before: CaseResult | None, after: CaseResult | None, point: DivergencePoint | None
-) -> float | None:
-    """The logprob margin of the stage where the two runs first part ways.
-
-    At the diverging token when the runs have tokens there (the smaller of the two
-    runs' margins: either could have gone the other way); otherwise the lowest margin of
-    that stage in either run's first repeat, which is what the low-margin warning reads.
-    """
-    if point is None or point.stage_id is None:
-        return None
-    at_token = [m for m in (point.margin, point.margin_b) if m is not None]
-    if at_token:
-        return min(at_token)
-    stage_margins = [
-        stage.min_margin
-        for result in (before, after)
-        if result is not None and result.repeats
-        for stage in result.repeats[0].stages
-        if stage.stage_id == point.stage_id and stage.min_margin is not None
-    ]
-    return min(stage_margins) if stage_margins else None
 
 
 @dataclass(frozen=True)
@@ -219,3 +174,17 @@ def _counts_words(test: SignTest) -> str:
 def _p_words(p: float) -> str:
     shown = format_p(p)
     return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+
+
+def paired_test_html(test: PairedTest) -> str:
+    """The verdict and the uncertain flips as HTML for the Smoke page, case ids escaped
+    (they come from the case files)."""
+    html = f"<b>Signal or noise?</b> {escape(test.describe())}"
+    uncertain = [
+        f"<code>{escape(f.case_id)}</code> ({escape('; '.join(f.uncertain))})"
+        for f in test.flips
+        if f.uncertain
+    ]
+    if uncertain:
+        html += "<br>Uncertain flips: " + ", ".join(uncertain)
+    return html

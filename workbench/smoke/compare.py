@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from workbench.diagnosis.noise import Direction, Flip, PairedTest, paired_test, uncertainty
+from workbench.diagnosis.noise import Direction, Flip, PairedTest, paired_test
 from workbench.pipeline import compare_link
+from workbench.pipeline.view import LOW_MARGIN_NATS
 from workbench.smoke.results import CaseResult, DivergencePoint, RunRecord
 from workbench.smoke.verdicts import repeat_divergence
 
@@ -162,6 +163,51 @@ def _first_difference(a: CaseResult | None, b: CaseResult | None) -> DivergenceP
     if a is None or b is None or not a.repeats or not b.repeats:
         return None
     return repeat_divergence(a.repeats[0], b.repeats[0])
+
+
+def uncertainty(
+    before: CaseResult | None, after: CaseResult | None, first_difference: DivergencePoint | None
+) -> tuple[str, ...]:
+    """Why a flip between ``before`` and ``after`` may be noise rather than the change
+    (empty when none): either run's repeats disagreed on the case, or the stage where the
+    runs first part ways chose its token by a margin under the Run page's low-margin
+    threshold (``LOW_MARGIN_NATS``)."""
+    reasons: list[str] = []
+    if before is not None and before.verdict == "flaky":
+        reasons.append("flaky in the baseline")
+    if after is not None and after.verdict == "flaky":
+        reasons.append("flaky in the new run")
+    margin = deciding_margin(before, after, first_difference)
+    if margin is not None and margin < LOW_MARGIN_NATS and first_difference is not None:
+        reasons.append(
+            f"low margin ({margin:.2f}) at stage {first_difference.stage_order} "
+            f"({first_difference.stage_title})"
+        )
+    return tuple(reasons)
+
+
+def deciding_margin(
+    before: CaseResult | None, after: CaseResult | None, point: DivergencePoint | None
+) -> float | None:
+    """The logprob margin of the stage where the two runs first part ways.
+
+    At the diverging token when the runs have tokens there (the smaller of the two
+    runs' margins: either could have gone the other way); otherwise the lowest margin of
+    that stage in either run's first repeat, which is what the low-margin warning reads.
+    """
+    if point is None or point.stage_id is None:
+        return None
+    at_token = [m for m in (point.margin, point.margin_b) if m is not None]
+    if at_token:
+        return min(at_token)
+    stage_margins = [
+        stage.min_margin
+        for result in (before, after)
+        if result is not None and result.repeats
+        for stage in result.repeats[0].stages
+        if stage.stage_id == point.stage_id and stage.min_margin is not None
+    ]
+    return min(stage_margins) if stage_margins else None
 
 
 def compare_smoke_runs(before: RunRecord, after: RunRecord) -> SmokeComparison:

@@ -173,3 +173,12 @@ def test_the_page_html_escapes_case_ids() -> None:
     assert "<b>x</b>" not in html and "&lt;b&gt;x" in html
     assert "Uncertain flips: <code>" in html and "(flaky in the baseline)" in html
     assert "Uncertain" not in paired_test_html(paired_test([Flip("y", "fix")]))
+
+
+def test_a_comparisons_flips_can_be_settled_later() -> None:
+    before = record("a", [result("c1", "flaky"), result("c2", "pass")])
+    after = record("b", [result("c1", "pass"), result("c2", "fail", query="Other")])
+    flips = compare_smoke_runs(before, after).flips
+    assert [(f.case_id, f.direction) for f in flips] == [("c2", "regression"), ("c1", "fix")]
+    settled = paired_test(flips, settle=lambda flip: None)  # c1 did not reproduce
+    assert (settled.fixes, settled.regressions, settled.uncertain) == (0, 1, ())

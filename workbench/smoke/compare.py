@@ -75,15 +75,21 @@ class SmokeComparison:
         )
 
     @property
-    def paired_test(self) -> PairedTest:
-        """The exact sign test of fixes against regressions, on the cases both runs ran."""
-        return paired_test(
-            [
-                Flip(c.case_id, c.direction, c.uncertain)
-                for c in self.cases
-                if c.direction is not None
-            ]
+    def flips(self) -> tuple[Flip, ...]:
+        """The cases both runs ran whose pass/not-pass outcome changed, with their doubts.
+
+        What re-asking uncertain flips will take: ``paired_test(comparison.flips,
+        settle=...)`` (``workbench.diagnosis.noise.Settle``).
+        """
+        return tuple(
+            Flip(c.case_id, c.direction, c.uncertain) for c in self.cases if c.direction is not None
         )
+
+    @property
+    def paired_test(self) -> PairedTest:
+        """The exact sign test of fixes against regressions, on the cases both runs ran
+        (uncertain flips counted as they are: nothing re-asks them yet)."""
+        return paired_test(self.flips)
 
     @property
     def significant_regression(self) -> bool:

@@ -17,6 +17,7 @@ from pages.common import (
     store,
     workspace_ready,
 )
+from workbench.diagnosis.noise import paired_test_html
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
@@ -294,6 +295,7 @@ def _against_baseline(record: RunRecord, baseline_id: str) -> None:
     cols[0].metric("new failure", counts["new failure"])
     cols[1].metric("fixed", counts["fixed"])
     cols[2].metric("unchanged", counts["unchanged"])
+    show_html(paired_test_html(comparison.paired_test))
     changed = comparison_frame(comparison)
     if len(changed):
         st.dataframe(changed, hide_index=True, column_config=LINKS, key="smoke_quick_changes")
@@ -482,6 +484,7 @@ with compare_tab:
         for col, name in zip(cols, ["new failure", "fixed", "newly flaky", "no longer flaky",
                                     "unchanged"], strict=True):  # fmt: skip
             col.metric(name, counts[name])
+        show_html(paired_test_html(comparison.paired_test))
         if comparison.prompt_set_changed:
             st.caption("The prompt files differ between these runs.")
         st.dataframe(comparison_frame(comparison), hide_index=True, column_config=LINKS)

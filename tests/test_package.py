@@ -54,6 +54,7 @@ LAYERS = (
     {"llm", "sql", "dates"},
     {"prompts"},
     {"pipeline"},
+    {"diagnosis"},
     {"smoke"},
     {"commands"},
     {"cli", "__main__"},

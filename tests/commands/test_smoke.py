@@ -52,7 +52,7 @@ def test_json_summary_junit_and_a_baseline_that_regressed(server, capsys, tmp_pa
     # never tested with these settings: the self-test ran first, and it allows four at once
     assert first["manifest"]["concurrency"] == 4
 
-    for call in (3, 4):  # the next run's two repeats of simple-003
+    for call in (3, 4, 5, 6, 7, 8):  # the next three runs' two repeats of simple-003
         server.script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=call)
     code, second = run_json(capsys, *ARGS, "--baseline", first["run_id"], "--fail-on-regression")
     assert second["failed"] == 1, (second["results"], server.script.calls)
@@ -60,8 +60,15 @@ def test_json_summary_junit_and_a_baseline_that_regressed(server, capsys, tmp_pa
     assert second["comparison"]["changed"][0]["case"] == "simple-003"
     assert second["comparison"]["changed"][0]["change"] == "new failure"
 
+    assert second["comparison"]["paired_test"]["regressions"] == 1
+    assert second["comparison"]["paired_test"]["p_value"] == 1.0
+
     code, _ = run_json(capsys, *ARGS, "--baseline", first["run_id"])
     assert code == 0  # a regression only fails the command when asked to
+    argv = ["--baseline", first["run_id"], "--fail-on-significant-regression"]
+    code, third = run_json(capsys, *ARGS, *argv)
+    assert third["comparison"]["counts"]["new failure"] == 1
+    assert code == 0  # one regression is not distinguishable from noise
 
 
 def test_people_get_a_summary_and_export_writes_training_examples(server, capsys, tmp_path):

@@ -65,6 +65,8 @@ def test_one_click_runs_the_suite_then_a_second_run_is_compared(script) -> None:
     page.run()
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["new failure"] == "1" and metrics["unchanged"] == "1"
+    said = " ".join(text_of(f) for f in fragments(page))
+    assert "1 regression, 0 fixes — not distinguishable from noise" in said
     compared = next(d.value for d in page.dataframe if "change" in d.value.columns)
     assert list(compared["case"]) == ["simple-003"]
     before, after = compared["trace before"][0], compared["trace after"][0]
@@ -111,6 +113,7 @@ def test_check_an_edit_against_the_first_run_lists_the_regression(
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["new failure"] == "1" and metrics["fixed"] == "0"
     assert any("Against its baseline" in text_of(f) for f in fragments(page))
+    assert any("exact sign test, p = 1.00" in text_of(f) for f in fragments(page))
     table = next(d.value for d in page.dataframe if "reused" in d.value.columns)
     assert list(table["reused"]) == ["stages 2–5", "stages 2–5"]
 

@@ -33,6 +33,7 @@ from workbench.smoke import (
     CheckReport,
     RunPlan,
     RunRecord,
+    SmokeComparison,
     SmokeOptions,
     SmokeProgress,
     check_cases,
@@ -134,7 +135,14 @@ def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentP
     parser.add_argument(
         "--fail-on-regression",
         action="store_true",
-        help="exit 1 when a case passing in --baseline now fails, errors or flakes",
+        help="exit 1 when any case passing in --baseline now fails, errors or flakes "
+        "(strict: one flip fails the run, even a flip noise could explain)",
+    )
+    parser.add_argument(
+        "--fail-on-significant-regression",
+        action="store_true",
+        help="exit 1 only when regressions against --baseline outnumber fixes and the exact "
+        "sign test on the flips says that is more than noise (p < 0.05)",
     )
     parser.add_argument(
         "--estimate", action="store_true", help="print the estimated time and exit without running"
@@ -424,12 +432,21 @@ def run_outcome(
         comparison = compare_smoke_runs(baseline, record)
         data["comparison"] = comparison.to_dict()
         text = format_comparison(comparison) + "\n" + text
-        if args.fail_on_regression and comparison.regressed:
-            exit_code = 1
+        exit_code = regression_exit_code(comparison, args)
     if record.status == "interrupted":
         text += f"\ninterrupted: {record.note}" if record.note else ""
         exit_code = exit_code or 1
     return Outcome(data=data, text=text, exit_code=exit_code)
+
+
+def regression_exit_code(comparison: SmokeComparison, args: argparse.Namespace) -> int:
+    """1 when the chosen gate fails: ``--fail-on-regression`` on any regression,
+    ``--fail-on-significant-regression`` only on more regressions than fixes beyond noise."""
+    if args.fail_on_regression and comparison.regressed:
+        return 1
+    if args.fail_on_significant_regression and comparison.significant_regression:
+        return 1
+    return 0
 
 
 def say(message: str) -> None:

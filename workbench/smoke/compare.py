@@ -3,7 +3,9 @@
 After a prompt edit the question is which cases it fixed and which it broke; between two
 models (or a model served in two precisions) it is which cases flipped. Either way, for
 a case that changed we want the stage where its runs first differ, and the trace ids
-to open both runs in the Run page's compare view.
+to open both runs in the Run page's compare view. And whether the fixes and regressions
+are more than noise: every comparison carries a paired sign test on its flips
+(``workbench.diagnosis.noise``), with the flips that may be noise marked uncertain.
 
 The plots of these runs are in ``workbench.smoke.plots``.
 """
@@ -13,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from workbench.diagnosis.noise import Direction, Flip, PairedTest, paired_test
 from workbench.pipeline import compare_link
+from workbench.pipeline.view import LOW_MARGIN_NATS
 from workbench.smoke.results import CaseResult, DivergencePoint, RunRecord
 from workbench.smoke.verdicts import repeat_divergence
 
@@ -40,6 +44,12 @@ class CaseChange:
     before_trace: str | None
     after_trace: str | None
     reason: str
+    uncertain: tuple[str, ...] = ()
+    """Why this flip may be noise (a flaky side, a low margin where the runs part ways)."""
+
+    @property
+    def direction(self) -> Direction | None:
+        return flip_direction(self.change, self.before, self.after)
 
 
 @dataclass(frozen=True)
@@ -64,12 +74,36 @@ class SmokeComparison:
             for c in self.cases
         )
 
+    @property
+    def flips(self) -> tuple[Flip, ...]:
+        """The cases both runs ran whose pass/not-pass outcome changed, with their doubts.
+
+        What re-asking uncertain flips will take: ``paired_test(comparison.flips,
+        settle=...)`` (``workbench.diagnosis.noise.Settle``).
+        """
+        return tuple(
+            Flip(c.case_id, c.direction, c.uncertain) for c in self.cases if c.direction is not None
+        )
+
+    @property
+    def paired_test(self) -> PairedTest:
+        """The exact sign test of fixes against regressions, on the cases both runs ran
+        (uncertain flips counted as they are: nothing re-asks them yet)."""
+        return paired_test(self.flips)
+
+    @property
+    def significant_regression(self) -> bool:
+        """More regressions than fixes, by more than noise explains (the sign test on every flip)."""
+        return self.paired_test.significant_regression
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "before": self.before_id,
             "after": self.after_id,
             "counts": self.counts,
             "regressed": self.regressed,
+            "paired_test": self.paired_test.to_dict(),
+            "significant_regression": self.significant_regression,
             "changed": [
                 {
                     "case": c.case_id,
@@ -85,6 +119,23 @@ class SmokeComparison:
                 if c.change != "unchanged"
             ],
         }
+
+
+def flip_direction(change: Change, before: str | None, after: str | None) -> Direction | None:
+    """``fix`` or ``regression`` when a case both runs ran went from not passing to passing
+    or back; None when it did not flip.
+
+    The same line as ``SmokeComparison.regressed``: only passing counts as passing, so
+    pass -> flaky is a regression and flaky -> pass a fix; fail -> error moves nothing.
+    A quick check's "unchanged" flaky baseline case is no flip (``classify``).
+    """
+    if change in ("added", "removed", "unchanged"):
+        return None
+    if before == "pass" and after != "pass":
+        return "regression"
+    if before != "pass" and after == "pass":
+        return "fix"
+    return None
 
 
 FIRST: tuple[Change, ...] = ("new failure", "fixed", "newly flaky", "no longer flaky")
@@ -120,6 +171,51 @@ def _first_difference(a: CaseResult | None, b: CaseResult | None) -> DivergenceP
     return repeat_divergence(a.repeats[0], b.repeats[0])
 
 
+def uncertainty(
+    before: CaseResult | None, after: CaseResult | None, first_difference: DivergencePoint | None
+) -> tuple[str, ...]:
+    """Why a flip between ``before`` and ``after`` may be noise rather than the change
+    (empty when none): either run's repeats disagreed on the case, or the stage where the
+    runs first part ways chose its token by a margin under the Run page's low-margin
+    threshold (``LOW_MARGIN_NATS``)."""
+    reasons: list[str] = []
+    if before is not None and before.verdict == "flaky":
+        reasons.append("flaky in the baseline")
+    if after is not None and after.verdict == "flaky":
+        reasons.append("flaky in the new run")
+    margin = deciding_margin(before, after, first_difference)
+    if margin is not None and margin < LOW_MARGIN_NATS and first_difference is not None:
+        reasons.append(
+            f"low margin ({margin:.2f}) at stage {first_difference.stage_order} "
+            f"({first_difference.stage_title})"
+        )
+    return tuple(reasons)
+
+
+def deciding_margin(
+    before: CaseResult | None, after: CaseResult | None, point: DivergencePoint | None
+) -> float | None:
+    """The logprob margin of the stage where the two runs first part ways.
+
+    At the diverging token when the runs have tokens there (the smaller of the two
+    runs' margins: either could have gone the other way); otherwise the lowest margin of
+    that stage in either run's first repeat, which is what the low-margin warning reads.
+    """
+    if point is None or point.stage_id is None:
+        return None
+    at_token = [m for m in (point.margin, point.margin_b) if m is not None]
+    if at_token:
+        return min(at_token)
+    stage_margins = [
+        stage.min_margin
+        for result in (before, after)
+        if result is not None and result.repeats
+        for stage in result.repeats[0].stages
+        if stage.stage_id == point.stage_id and stage.min_margin is not None
+    ]
+    return min(stage_margins) if stage_margins else None
+
+
 def compare_smoke_runs(before: RunRecord, after: RunRecord) -> SmokeComparison:
     """Every case of either run: how it changed, and where its runs first differ;
     regressions and fixes first.
@@ -136,19 +232,21 @@ def compare_smoke_runs(before: RunRecord, after: RunRecord) -> SmokeComparison:
         a, b = before.result(case_id), after.result(case_id)
         if a is None and b is None:
             continue
-        change = classify(
-            a.verdict if a else None, b.verdict if b else None, after_can_flake=not quick
-        )
+        before_verdict, after_verdict = (a.verdict if a else None), (b.verdict if b else None)
+        change = classify(before_verdict, after_verdict, after_can_flake=not quick)
+        first = _first_difference(a, b)
+        flipped = flip_direction(change, before_verdict, after_verdict) is not None
         changes.append(
             CaseChange(
                 case_id=case_id,
                 change=change,
-                before=a.verdict if a else None,
-                after=b.verdict if b else None,
-                first_difference=_first_difference(a, b),
+                before=before_verdict,
+                after=after_verdict,
+                first_difference=first,
                 before_trace=a.trace_ids[0] if a and a.trace_ids else None,
                 after_trace=b.trace_ids[0] if b and b.trace_ids else None,
                 reason=(b or a).reason,  # type: ignore[union-attr]
+                uncertain=uncertainty(a, b, first) if flipped else (),
             )
         )
     changes.sort(key=lambda c: FIRST.index(c.change) if c.change in FIRST else len(FIRST))
@@ -169,7 +267,9 @@ def format_comparison(comparison: SmokeComparison) -> str:
         where = ""
         if case.first_difference is not None and case.first_difference.stage_id:
             where = f"; first differs at stage {case.first_difference.stage_order} ({case.first_difference.stage_title})"
-        lines.append(f"  {case.change}: {case.case_id} {case.before} -> {case.after}{where}")
+        doubt = f" [uncertain: {'; '.join(case.uncertain)}]" if case.uncertain else ""
+        lines.append(f"  {case.change}: {case.case_id} {case.before} -> {case.after}{where}{doubt}")
+    lines.append(f"  {comparison.paired_test.describe()}")
     if comparison.regressed:
         lines.append("REGRESSION: a case that passed before no longer does")
     return "\n".join(lines)

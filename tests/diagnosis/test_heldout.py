@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.smoke_records import manifest, record, result
+from tests.smoke_records import manifest, result
 from workbench.cli import main
 from workbench.diagnosis.heldout import exposed_cases, record_export, split_by_exposure
 from workbench.smoke.cases import SmokeCase
@@ -37,16 +37,14 @@ SUITE = (
 
 def test_an_export_records_its_cases_and_their_near_copies(settings) -> None:
     store = open_store(settings)
-    exposure = record_export(store, "run1", Path("t.jsonl"), ["simple-001"], SUITE)
+    questions = {c.id: c.question for c in SUITE}
+    exposure = record_export(store, "run1", Path("t.jsonl"), ["simple-001"], questions)
     assert exposure == {"simple-001": "exported", "simple-002": "near simple-001"}
     assert exposed_cases(store) == exposure
 
 
 def test_a_run_scores_exposed_and_never_exported_cases_apart() -> None:
-    run = record(
-        "r2",
-        [result("simple-001", "pass"), result("simple-002", "pass"), result("simple-003", "fail")],
-    )
+    run = {"simple-001": "pass", "simple-002": "pass", "simple-003": "fail"}
     assert split_by_exposure(run, {}) is None
     split = split_by_exposure(run, {"simple-001": "exported", "simple-002": "near simple-001"})
     assert split is not None

@@ -420,7 +420,7 @@ def run_outcome(
     when a training export has seen some of its cases, their pass rate apart from the rest."""
     data = run_summary(record)
     text = format_run(record, verbose=args.verbose)
-    split = split_by_exposure(record, exposed or {})
+    split = split_by_exposure({r.case_id: r.verdict for r in record.results}, exposed or {})
     if split is not None:
         data["held_out"] = split.to_dict()
         text += "\n" + split.words()
@@ -507,7 +507,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> Outcome:
     if args.fixed_since:
         case_ids = fixed_since(load_run(store, args.fixed_since), record)
     suite = load_cases(settings.smoke_cases_dir, settings.as_of)
-    kept_out = set() if args.include_held_out else held_out(suite)
+    kept_out = set() if args.include_held_out else held_out({c.id: c.tags for c in suite})
     chosen = list(case_ids if case_ids is not None else record.case_ids)
     report = export_training(
         store,
@@ -517,7 +517,8 @@ def export_command(args: argparse.Namespace, settings: Settings) -> Outcome:
         stages=tuple(args.stage),
     )
     refused = [c for c in chosen if c in kept_out]
-    exposure = record_export(store, record.id, report.path, report.case_ids, suite)
+    questions = {case.id: case.question for case in suite}
+    exposure = record_export(store, record.id, report.path, report.case_ids, questions)
     near = sorted(c for c, how in exposure.items() if how != "exported")
     data = report.to_dict() | {"held_out_left_out": refused, "near_duplicates": near}
     text = f"{report.examples} examples from {report.cases} cases written to {report.path}"

@@ -21,8 +21,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from workbench.prompts.bank import NEAR_DUPLICATE, sameness
-from workbench.smoke.cases import SmokeCase
-from workbench.smoke.results import RunRecord
 from workbench.store import TrainingExportRow
 
 HELD_OUT = "held-out"
@@ -30,8 +28,9 @@ HELD_OUT = "held-out"
 exports it anyway)."""
 
 
-def held_out(cases: Iterable[SmokeCase]) -> set[str]:
-    return {case.id for case in cases if HELD_OUT in case.tags}
+def held_out(tags: Mapping[str, Iterable[str]]) -> set[str]:
+    """The case ids tagged ``held-out``, from each case id's tags."""
+    return {case_id for case_id, tagged in tags.items() if HELD_OUT in tagged}
 
 
 def record_export(
@@ -39,26 +38,20 @@ def record_export(
     run_id: str,
     path: Path,
     exported: Iterable[str],
-    suite: Iterable[SmokeCase],
+    questions: Mapping[str, str],
 ) -> dict[str, str]:
-    """Record an export: the exported cases, and every other case of the suite whose question
-    is nearly one of theirs. Returns the exposure of each recorded case id."""
-    cases = {case.id: case for case in suite}
-    exported = [case_id for case_id in exported if case_id in cases]
+    """Record an export: the exported cases, and every other case of the suite (``questions``
+    by case id) whose question is nearly one of theirs. Returns each recorded case's exposure."""
+    exported = [case_id for case_id in exported if case_id in questions]
     exposure = {case_id: "exported" for case_id in exported}
-    for case in cases.values():
-        if case.id in exposure:
+    for case_id, question in questions.items():
+        if case_id in exposure:
             continue
         near = next(
-            (
-                other
-                for other in exported
-                if sameness(case.question, cases[other].question) >= NEAR_DUPLICATE
-            ),
-            None,
+            (o for o in exported if sameness(question, questions[o]) >= NEAR_DUPLICATE), None
         )
         if near is not None:
-            exposure[case.id] = f"near {near}"
+            exposure[case_id] = f"near {near}"
     export_id = uuid.uuid4().hex[:8]
     now = datetime.now(UTC)
     with Session(store) as session:
@@ -68,7 +61,7 @@ def record_export(
                     export_id=export_id,
                     run_id=run_id,
                     case_id=case_id,
-                    question=cases[case_id].question,
+                    question=questions[case_id],
                     exposure=how,
                     path=str(path),
                     created=now,
@@ -111,18 +104,19 @@ class HeldOutSplit:
         )
 
 
-def split_by_exposure(record: RunRecord, exposed: Mapping[str, str]) -> HeldOutSplit | None:
-    """The run's passes on exposed and never-exported cases; None when no case it ran was
-    ever exported (nothing to tell apart)."""
-    results = [r for r in (record.result(case_id) for case_id in record.case_ids) if r]
-    if not any(r.case_id in exposed for r in results):
+def split_by_exposure(
+    verdicts: Mapping[str, str], exposed: Mapping[str, str]
+) -> HeldOutSplit | None:
+    """A run's passes (``verdicts`` by case id) on exposed and never-exported cases; None when
+    no case it ran was ever exported (nothing to tell apart)."""
+    if not any(case_id in exposed for case_id in verdicts):
         return None
-    seen = [r for r in results if r.case_id in exposed]
-    unseen = [r for r in results if r.case_id not in exposed]
+    seen = [v for case_id, v in verdicts.items() if case_id in exposed]
+    unseen = [v for case_id, v in verdicts.items() if case_id not in exposed]
     return HeldOutSplit(
-        exposed_passed=sum(r.verdict == "pass" for r in seen),
+        exposed_passed=seen.count("pass"),
         exposed=len(seen),
-        unseen_passed=sum(r.verdict == "pass" for r in unseen),
+        unseen_passed=unseen.count("pass"),
         unseen=len(unseen),
     )
 

@@ -458,8 +458,8 @@ def test_a_lint_finding_names_its_case_and_a_justification_silences_it(
     suite, database, tags
 ) -> None:
     gold = "SELECT test_name, loinc FROM tests"
-    case = planted(suite, question="List the tests sorted by LOINC code.", gold_sql=gold)
-    case = replace(case, wrong_sql=None, source="simple.yaml:7")
+    case = planted(suite, gold_sql=gold, wrong_sql=None)
+    case = replace(case, question="List the tests sorted by LOINC code.", source="simple.yaml:7")
     [finding] = check_cases((case,), database, known_tags=tags, minimums={}, min_wrong_sql=0).lint
     assert (finding.case_id, finding.rule) == ("simple-999", "order-missing")
     assert finding.source == "simple.yaml:7"

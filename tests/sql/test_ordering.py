@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.sql.ordering import SORT_KEY_ALIAS, first_order_difference, sort_keys
+from workbench.sql.ordering import SORT_KEY_ALIAS, SortKeys, first_order_difference, sort_keys
 
 
 @pytest.mark.parametrize(
@@ -58,12 +58,24 @@ def test_hidden_keys_are_appended_as_output_columns(
     [
         "SELECT a FROM t",
         "SELECT DISTINCT a FROM t ORDER BY b",
-        "SELECT a FROM t UNION SELECT b FROM u ORDER BY 1",
+        "SELECT a FROM t UNION SELECT b FROM u ORDER BY zz",
         "not sql at all (",
     ],
 )
 def test_no_keys_when_unordered_or_when_appending_would_change_the_rows(sql: str) -> None:
     assert sort_keys(sql, ("a",)) is None
+
+
+@pytest.mark.parametrize(
+    ("sql", "indexes"),
+    [
+        ("SELECT a, b FROM t UNION SELECT c, d FROM u ORDER BY 1", (0,)),
+        ("SELECT a, b FROM t UNION ALL SELECT c, d FROM u ORDER BY b DESC, a", (1, 0)),
+        ("(SELECT a, b FROM t) EXCEPT (SELECT c, d FROM u) ORDER BY b", (1,)),
+    ],
+)
+def test_a_set_operations_keys_are_its_output_columns(sql: str, indexes: tuple[int, ...]) -> None:
+    assert sort_keys(sql, ("a", "b")) == SortKeys(indexes, 2)
 
 
 def test_the_first_difference_skips_ties_and_names_the_first_crossing() -> None:

@@ -120,13 +120,15 @@ def compare_sql(args: argparse.Namespace, settings: Settings) -> Outcome:
     )
     data = {
         "equivalent": verdict.equivalent,
+        "undetermined": verdict.undetermined,
         "reason": verdict.reason,
         "database": verdict.database,
         "variants": [v.name for v in variants],
     }
-    word = "equivalent" if verdict.equivalent else "different"
+    # An undetermined pair is not equivalent (exit 1); its reason starts with the word.
+    word = "equivalent: " if verdict.equivalent else "" if verdict.undetermined else "different: "
     return Outcome(
-        data=data, text=f"{word}: {verdict.reason}", exit_code=0 if verdict.equivalent else 1
+        data=data, text=f"{word}{verdict.reason}", exit_code=0 if verdict.equivalent else 1
     )
 
 

@@ -53,7 +53,7 @@ LAYERS = (
     {"llm", "sql", "dates"},
     {"prompts"},
     {"pipeline"},
-    {"smoke"},
+    {"smoke", "diagnosis"},
     {"commands"},
     {"cli", "__main__"},
 )

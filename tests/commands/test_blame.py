@@ -9,11 +9,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, delete
 
 from tests.scripted_server import ScriptedServer
 from tests.smoke_script import CASES, PipelineScript
 from workbench.cli import main
-from workbench.settings import PROJECT_ROOT, Settings
+from workbench.settings import PROJECT_ROOT, Settings, load_settings
+from workbench.store import PromptVersionRow, open_store
 
 _, SIMPLE_003, _ = CASES
 ARGS = ["--case", "simple-002", "--case", "simple-003"]
@@ -80,3 +82,19 @@ def test_a_quick_check_blames_the_hunk_that_broke_the_case(prompts, capsys, tmp_
 def test_blame_without_a_quick_check_is_refused(prompts, capsys) -> None:
     assert main(["smoke", "run", "--blame", *ARGS]) == 1
     assert "--blame explains a quick check's flips" in capsys.readouterr().err
+
+
+def test_a_baseline_text_lost_from_the_history_stops_blame_not_the_check(prompts, capsys) -> None:
+    assert main(["smoke", "run", "--json", *ARGS]) == 0
+    baseline = json.loads(capsys.readouterr().out)["run_id"]
+    append(prompts, "06_sql.md", MARKER)
+    with Session(open_store(load_settings())) as session:
+        session.exec(delete(PromptVersionRow))  # type: ignore[call-overload]
+        session.commit()
+
+    assert main(["smoke", "run", "--json", "--quick", "--baseline", baseline, "--blame"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["failed"] == 1 and data["blame"] == {}
+    assert "neither in the prompts folder nor in the prompt version history" in data["blame_error"]
+    assert main(["smoke", "blame", "--baseline", baseline, "--run", data["run_id"]]) == 1
+    assert "blame cannot rebuild it" in capsys.readouterr().err

@@ -19,8 +19,9 @@ from typing import Any
 from workbench.commands import Outcome, reachable_database
 from workbench.diagnosis.blame import DEFAULT_BUDGET
 from workbench.diagnosis.probing import blame_edit, flipped_cases
+from workbench.diagnosis.prompttexts import run_prompt_texts
 from workbench.diagnosis.report import BlameData, format_blame, junit_blame, save_blame
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, PromptError
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
@@ -91,6 +92,22 @@ def blame_run(
     budget: int,
     say: Say,
 ) -> BlameData:
+    """Blame a finished quick check's flips; what stops blame (a baseline text not found)
+    is said in the result, ``{"error": ...}``, and the quick check's own outcome stands."""
+    try:
+        return blame_runs(env, baseline, record, settings, budget, say)
+    except (ConfigError, PromptError) as exc:
+        return {"error": str(exc)}
+
+
+def blame_runs(
+    env: RunEnvironment,
+    baseline: RunRecord,
+    record: RunRecord,
+    settings: Settings,
+    budget: int,
+    say: Say,
+) -> BlameData:
     """Blame ``record``'s flips against ``baseline`` on ``env``'s server; stored, returned."""
     ids = set(record.case_ids)
     cases = {c.id: c for c in load_cases(settings.smoke_cases_dir, settings.as_of) if c.id in ids}
@@ -109,6 +126,8 @@ def blame_fields(data: BlameData | None) -> dict[str, Any]:
     """The ``--json`` fields: ``blame`` per case, and the probes it took."""
     if data is None:
         return {}
+    if "error" in data:
+        return {"blame": {}, "blame_error": data["error"]}
     probes = {k: data[k] for k in ("probes", "budget", "estimate", "hunks_in_edit")}
     return {"blame": data["cases"], "blame_probes": probes}
 
@@ -124,6 +143,8 @@ def blame_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             data={"blame": {}}, text=f"{record.id} flipped no case against {baseline.id}"
         )
     prompts = load_prompt_set(settings.prompts_dir)
+    for run in (baseline, record):  # a text that cannot be found fails before a server starts
+        run_prompt_texts(store, run, prompts)
     database = reachable_database(settings)
     options = SmokeOptions(mode="quick", repeats=1, baseline=baseline.id, ids=tuple(flips))
     with serving(settings, say):
@@ -131,7 +152,7 @@ def blame_command(args: argparse.Namespace, settings: Settings) -> Outcome:
         try:
             env = RunEnvironment(settings, llm, prompts, database, store)
             plan_run(env, options)  # refuses a baseline that cannot stand in, and says why
-            data = blame_run(env, baseline, record, settings, args.budget, say)
+            data = blame_runs(env, baseline, record, settings, args.budget, say)
         finally:
             llm.close()
     text = format_blame(data)

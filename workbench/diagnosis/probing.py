@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from workbench.diagnosis.blame import DEFAULT_BUDGET, BlameResult, blame, estimate_probes
 from workbench.diagnosis.hunks import Hunk, apply_hunks, edit_hunks
 from workbench.diagnosis.prompttexts import check_rebuilt, run_prompt_texts, write_prompt_set
-from workbench.errors import ConfigError, StoreError, WorkbenchError
+from workbench.errors import ConfigError, PromptError, StoreError, WorkbenchError
 from workbench.llm import Completion
 from workbench.pipeline import RunEnvironment, StageCache, Trace, answer_digest
 from workbench.prompts import PromptSet
@@ -41,6 +41,9 @@ from workbench.sql import GoldCache, Variant
 
 BLAMED = ("new failure", "fixed")
 """The changes blame explains: a case that passed and now does not, or the other way."""
+
+UNRESOLVED = "unresolved"
+"""A probe's verdict when its hunks alone do not make a valid prompt set."""
 
 Say = Callable[[str], None]
 
@@ -113,7 +116,13 @@ class Prober:
         return write_prompt_set(texts, self.template, self.workdir / f"probe-{self.probes}")
 
     def __call__(self, subset: frozenset[int], case_ids: frozenset[str]) -> dict[str, str]:
-        env = replace(self.env, prompts=self.prompts_with(subset))
+        try:
+            prompts = self.prompts_with(subset)
+        except PromptError:
+            # Some hunks need others (a variable declared in the front matter by one, used
+            # in the body by another): ddmin's "unresolved", which never counts as a flip.
+            return dict.fromkeys(case_ids, UNRESOLVED)
+        env = replace(self.env, prompts=prompts)
         ctx = SuiteContext(
             env, self.cancel, baseline=self.baseline, variants=self.variants, golds=self.golds
         )  # fmt: skip  (gold results and variants: once)

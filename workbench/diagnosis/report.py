@@ -75,6 +75,10 @@ def case_details(case: dict[str, Any]) -> str:
 
 def format_blame(data: BlameData) -> str:
     """Every flipped case's line with its hunks as diffs, then the probes spent."""
+    if "error" in data:
+        return f"edit blame could not run: {data['error']}"
+    if not data["cases"]:
+        return f"edit blame: no case flipped against {data['baseline']}, nothing to blame"
     lines = [
         f"edit blame against {data['baseline']}: {data['probes']} probes of a budget of "
         f"{data['budget']} (estimated {data['estimate']}), {data['hunks_in_edit']} hunks in the edit"
@@ -89,7 +93,7 @@ def format_blame(data: BlameData) -> str:
 
 def junit_blame(data: BlameData | None) -> dict[str, tuple[str, str]]:
     """case id -> (line, diffs) for ``write_junit``."""
-    if not data:
+    if not data or "error" in data:
         return {}
     return {
         case_id: (f"edit blame: {case_line(case, data)}", case_details(case))

@@ -11,7 +11,8 @@ import pytest
 
 from tests.environment import environment
 from tests.smoke_script import CASES, SQL, PipelineScript
-from workbench.diagnosis.probing import blame_edit
+from workbench.diagnosis.blame import reproduces
+from workbench.diagnosis.probing import UNRESOLVED, Prober, blame_edit
 from workbench.errors import ConfigError
 from workbench.llm import ChatRequest
 from workbench.settings import PROJECT_ROOT, Settings
@@ -91,3 +92,19 @@ def test_a_baseline_whose_text_is_nowhere_is_refused(edited, demo_database) -> N
     forged = replace(baseline, manifest=replace(baseline.manifest, stage_versions=lost))
     with pytest.raises(ConfigError, match="neither in the prompts folder nor in the prompt"):
         blame_edit(env, forged, baseline, {c.id: c for c in CASES})
+
+
+def test_hunks_that_make_no_valid_prompt_set_alone_are_unresolved(tmp_path) -> None:
+    template = tmp_path / "template"
+    template.mkdir()
+    prober = Prober(
+        env=None,  # type: ignore[arg-type]  (never reached: the prompts do not load)
+        baseline=None,  # type: ignore[arg-type]
+        cases={},
+        old={"03_query.md": "---\nid: [unclosed\n---\nbody\n"},
+        hunks=(),
+        template=template,
+        workdir=tmp_path / "work",
+    )
+    assert prober(frozenset(), frozenset({"simple-003"})) == {"simple-003": UNRESOLVED}
+    assert not reproduces("new failure", UNRESOLVED) and not reproduces("fixed", UNRESOLVED)

@@ -18,6 +18,7 @@ from pages.common import (
     workspace_ready,
 )
 from workbench.diagnosis.noise import paired_test_html
+from workbench.diagnosis.report import case_details, case_line, load_blame
 from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
@@ -299,6 +300,20 @@ def _against_baseline(record: RunRecord, baseline_id: str) -> None:
     changed = comparison_frame(comparison)
     if len(changed):
         st.dataframe(changed, hide_index=True, column_config=LINKS, key="smoke_quick_changes")
+    _blame_beside(record.id, baseline_id)
+
+
+def _blame_beside(run_id: str, baseline_id: str) -> None:
+    """The hunks edit blame named for each flipped case (``smoke run --blame``), if it ran."""
+    data = load_blame(engine, run_id, baseline_id)
+    if not data:
+        return
+    show_html(f"<b>Edit blame</b> · {data['probes']} probes of a budget of {data['budget']}")
+    for case_id, case in data["cases"].items():
+        show_html(f"<code>{escape(case_id)}</code>: {escape(case_line(case, data))}")
+        details = case_details(case)
+        if details:
+            st.code(details, language="diff")
 
 
 st.title("Smoke suite")
@@ -488,6 +503,7 @@ with compare_tab:
         if comparison.prompt_set_changed:
             st.caption("The prompt files differ between these runs.")
         st.dataframe(comparison_frame(comparison), hide_index=True, column_config=LINKS)
+        _blame_beside(after_id, before_id)
         st.caption("**compare in Run** opens a case's two traces in the Run page's compare view.")
 
 with plots_tab:

@@ -54,8 +54,7 @@ LAYERS = (
     {"llm", "sql", "dates"},
     {"prompts"},
     {"pipeline"},
-    {"diagnosis"},
-    {"smoke"},
+    {"smoke", "diagnosis"},
     {"commands"},
     {"cli", "__main__"},
 )

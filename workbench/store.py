@@ -274,6 +274,19 @@ class TrainingExportRow(SQLModel, table=True):
     created: datetime
 
 
+class BlameRow(SQLModel, table=True):
+    """What edit blame found for the cases a run flipped against a baseline
+    (``workbench.diagnosis.report``): the hunks per case, as JSON."""
+
+    __tablename__ = "edit_blame"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    baseline_id: str
+    created: datetime
+    result: str
+
+
 # -- the model server (workbench.llm.selftest converts to and from these rows) -------------
 
 

@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from workbench.commands import Outcome, reachable_database, whole_number
+from workbench.commands.blame import (
+    add_blame_options,
+    blame_fields,
+    blame_run,
+    check_blame_args,
+    register_blame,
+)
 from workbench.diagnosis.heldout import (
     HELD_OUT,
     exposed_cases,
@@ -21,6 +28,7 @@ from workbench.diagnosis.heldout import (
     record_export,
     split_by_exposure,
 )
+from workbench.diagnosis.report import format_blame, junit_blame
 from workbench.errors import ConfigError, LLMError, PromptError
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
@@ -149,6 +157,7 @@ def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentP
     )
     parser.add_argument("--resume", metavar="RUN_ID", help="finish this run instead of a new one")
     parser.add_argument("--verbose", action="store_true", help="list every case, passes too")
+    add_blame_options(parser)
     parser.set_defaults(handler=run_suite_command)
 
 
@@ -238,6 +247,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
     register_run,
     register_experiment,
     register_export,
+    register_blame,
 )
 
 
@@ -331,6 +341,7 @@ def format_report(report: CheckReport, sources: dict[str, str] | None = None) ->
 def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
 
     store = open_store(settings)
+    check_blame_args(args)
     if args.quick and not args.baseline:
         raise ConfigError(
             "--quick checks an edit against a finished full run: add --baseline RUN_ID"
@@ -365,11 +376,19 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
                 if plan.manifest.concurrency_note:
                     say(plan.manifest.concurrency_note)
                 record = run_plan(env, plan, server=server, on_progress=print_progress)
+            blamed = None
+            if (
+                getattr(args, "blame", False)
+                and record.manifest.mode == "quick"
+                and record.status == "done"
+            ):
+                before = load_run(store, record.manifest.baseline or "")
+                blamed = blame_run(env, before, record, settings, args.blame_budget, say)
         finally:
             llm.close()
     if record.manifest.mode == "quick":
         baseline = load_run(store, record.manifest.baseline or "")
-    return run_outcome(record, baseline, args, exposed_cases(store))
+    return run_outcome(record, baseline, args, exposed_cases(store), blamed)
 
 
 def first_selftest(settings: Settings, env: RunEnvironment, server: Any) -> None:
@@ -415,10 +434,12 @@ def run_outcome(
     baseline: RunRecord | None,
     args: argparse.Namespace,
     exposed: Mapping[str, str] | None = None,
+    blamed: dict[str, Any] | None = None,
 ) -> Outcome:
-    """The summary of a finished run; against a baseline, the regressions and fixes first;
-    when a training export has seen some of its cases, their pass rate apart from the rest."""
-    data = run_summary(record)
+    """The summary of a finished run; against a baseline, the regressions and fixes first
+    (with the hunks edit blame found for them); when a training export has seen some of
+    its cases, their pass rate apart from the rest."""
+    data = run_summary(record) | blame_fields(blamed)
     text = format_run(record, verbose=args.verbose)
     split = split_by_exposure({r.case_id: r.verdict for r in record.results}, exposed or {})
     if split is not None:
@@ -426,12 +447,13 @@ def run_outcome(
         text += "\n" + split.words()
     exit_code = 0
     if args.junit:
-        write_junit(record, args.junit)
+        write_junit(record, args.junit, junit_blame(blamed))
         text += f"\nJUnit report: {args.junit}"
     if baseline is not None:
         comparison = compare_smoke_runs(baseline, record)
         data["comparison"] = comparison.to_dict()
         text = format_comparison(comparison) + "\n" + text
+        text = format_blame(blamed) + "\n" + text if blamed else text
         exit_code = regression_exit_code(comparison, args)
     if record.status == "interrupted":
         text += f"\ninterrupted: {record.note}" if record.note else ""

@@ -37,7 +37,7 @@ from workbench.llm import (
 )
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import StagePrompt
-from workbench.prompts.versions import latest
+from workbench.prompts.versions import sync_from_disk
 from workbench.settings import Settings
 from workbench.smoke.baseline import check_baseline
 from workbench.smoke.calibration import ServerSpeed, calibrate, measure_pace
@@ -206,10 +206,15 @@ def describe_run(
 
 
 def _stage_version(prompt: StagePrompt, store: Engine | None) -> str:
+    """The prompt's hash, and its version number; the file is recorded in the version
+    history first when it changed on disk, so that edit blame can find the text again."""
     label = prompt.content_hash[:12]
     if store is None:
         return label
-    version = latest(store, Path(prompt.path))
+    try:
+        version = sync_from_disk(store, Path(prompt.path))
+    except (OSError, StoreError):  # an unreadable file fails the run elsewhere, with its name
+        version = None
     if version is not None and version.sha256 == prompt.content_hash:
         label += f" v{version.number}"
     return label

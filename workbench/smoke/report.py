@@ -8,6 +8,7 @@ the message, so a CI page shows them without opening the workbench.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,8 +109,14 @@ def format_run(record: RunRecord, *, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
-def junit_xml(record: RunRecord) -> str:
-    """The run as a JUnit XML report, one test case per smoke case (classname: category)."""
+def junit_xml(record: RunRecord, blame: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """The run as a JUnit XML report, one test case per smoke case (classname: category).
+
+    Args:
+        blame: case id -> (one line, details) from edit blame: the line joins a failing
+            case's message, the details (the hunks as diffs) go to the case's system-out.
+    """
+    blame = blame or {}
     counts = record.counts
     suite = ET.Element(
         "testsuite",
@@ -139,14 +146,16 @@ def junit_xml(record: RunRecord) -> str:
             {"classname": f"smoke.{result.category}", "name": result.case_id,
              "time": f"{result.elapsed_s:.3f}"},
         )  # fmt: skip
+        line, details = blame.get(result.case_id, ("", ""))
+        message = f"{result.reason}; {line}" if line else result.reason
         if result.verdict in ("fail", "flaky"):
-            node = ET.SubElement(
-                case, "failure", {"type": result.verdict, "message": result.reason}
-            )
+            node = ET.SubElement(case, "failure", {"type": result.verdict, "message": message})
             node.text = result.question
         elif result.verdict == "error":
-            node = ET.SubElement(case, "error", {"type": "error", "message": result.reason})
+            node = ET.SubElement(case, "error", {"type": "error", "message": message})
             node.text = result.question
+        if details:
+            ET.SubElement(case, "system-out").text = f"{line}\n{details}"
     for case_id in record.pending:
         case = ET.SubElement(suite, "testcase", {"classname": "smoke", "name": case_id})
         ET.SubElement(
@@ -158,10 +167,12 @@ def junit_xml(record: RunRecord) -> str:
     )
 
 
-def write_junit(record: RunRecord, path: Path) -> Path:
+def write_junit(
+    record: RunRecord, path: Path, blame: Mapping[str, tuple[str, str]] | None = None
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(junit_xml(record), encoding="utf-8")
+    path.write_text(junit_xml(record, blame), encoding="utf-8")
     return path
 
 

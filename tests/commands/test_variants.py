@@ -12,7 +12,10 @@ import pytest
 from tests.commands.test_smoke import ARGS, run_json, server  # noqa: F401 - the fixture
 from tests.smoke_script import CASES, NOISE, QUERY, STAGE_BY_ORDER
 from workbench.cli import main
-from workbench.settings import PROJECT_ROOT
+from workbench.prompts import load_prompt_set
+from workbench.settings import PROJECT_ROOT, load_settings
+from workbench.smoke.ablation import ablation_figure, ablation_frame, stored_ablation, variant_runs
+from workbench.store import open_store
 
 SIMPLE_002, SIMPLE_003, _ = CASES
 DATES, REFERENCE, CLEANUP = STAGE_BY_ORDER[1], STAGE_BY_ORDER[4], STAGE_BY_ORDER[5]
@@ -101,3 +104,13 @@ def test_ablation_runs_each_leave_one_out_and_a_listed_merge(server, capsys, pro
     out = capsys.readouterr().out
     assert out.startswith("full pipeline (run ")
     assert "merge-reference-cleanup (run " in out and "reused" in out and "budget: " in out
+
+    # The Smoke page's section reads the same table back from the store.
+    store = open_store(load_settings())
+    stored = variant_runs(store)[baseline]
+    assert list(stored)[0] == "merge-reference-cleanup"  # newest first
+    table_again = stored_ablation(store, baseline, stored, load_prompt_set(prompts))
+    assert {row.variant for row in table_again.rows} == set(names)
+    frame = ablation_frame(table_again)
+    assert list(frame["pipeline"])[0] == "full pipeline" and len(frame) == len(names) + 1
+    assert ablation_figure(table_again).layout.title.text.startswith("Which stages earn")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy.engine import Engine
@@ -41,6 +41,10 @@ from workbench.smoke.progress import ProgressCallback
 from workbench.smoke.results import RunRecord, list_runs, load_run
 from workbench.smoke.runner import run_plan
 from workbench.smoke.verdicts import expectation_stage
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
 
 OnPlan = Callable[[PipelineVariant, RunPlan], None]
 
@@ -298,29 +302,88 @@ def stage_text(stage: StagePrompt) -> str:
 # -- from the store (the Smoke page) -----------------------------------------------------
 
 
-def stored_ablation(store: Engine, baseline_id: str, prompts: PromptSet) -> Ablation | None:
-    """The table of every finished variant run checked against ``baseline_id`` (the newest
-    run of each variant name), or None when there is none."""
-    baseline = load_run(store, baseline_id)
-    newest: dict[str, RunRecord] = {}
-    for summary in list_runs(store, limit=500):
+def variant_runs(store: Engine, limit: int = 500) -> dict[str, dict[str, RunRecord]]:
+    """Finished variant quick checks by baseline id, then by variant name (the newest run of
+    each name), among the store's ``limit`` newest runs."""
+    found: dict[str, dict[str, RunRecord]] = {}
+    for summary in list_runs(store, limit=limit):
         if summary.mode != "quick" or summary.status != "done":
             continue
         try:
             record = load_run(store, summary.id)
         except StoreError:
             continue
-        variant = record.manifest.variant
-        if record.manifest.baseline == baseline_id and variant and variant.get("name"):
-            newest.setdefault(str(variant["name"]), record)
-    if not newest:
-        return None
-    runs = []
-    for record in reversed(list(newest.values())):
+        variant, baseline = record.manifest.variant, record.manifest.baseline
+        if baseline and variant and variant.get("name"):
+            found.setdefault(baseline, {}).setdefault(str(variant["name"]), record)
+    return found
+
+
+def stored_ablation(
+    store: Engine, baseline_id: str, runs: Mapping[str, RunRecord], prompts: PromptSet
+) -> Ablation:
+    """The table of the variant runs ``runs`` (``variant_runs``) against ``baseline_id``;
+    each variant re-applied to ``prompts`` for its budget (a variant the prompts no longer
+    allow shows no budget)."""
+    baseline = load_run(store, baseline_id)
+    pairs = []
+    for record in reversed(list(runs.values())):  # oldest first: the order they ran in
         variant = variant_from_dict(record.manifest.variant or {})
         try:
             applied = apply_variant(prompts, variant)
-        except PromptError:  # the prompts changed since: show the row without its budget
+        except PromptError:
             applied = AppliedVariant(replace(prompts, stages=()), variant)
-        runs.append((applied, record))
-    return ablation_table(baseline, runs, prompts, ablation_variants(prompts)[1])
+        pairs.append((applied, record))
+    return ablation_table(baseline, pairs, prompts, ablation_variants(prompts)[1])
+
+
+# -- for the page ------------------------------------------------------------------------
+
+
+def ablation_frame(table: Ablation) -> pd.DataFrame:
+    """One row per pipeline, the full one first: the table the Smoke page shows."""
+    import pandas as pd
+
+    rows = []
+    for row in (table.full, *table.rows):
+        worst = [f"{stage} {status}" for stage, status in row.budget.items() if status != "ok"]
+        rows.append(
+            {
+                "pipeline": row.variant,
+                "run": row.run_id,
+                "cases": row.cases,
+                "pass rate": row.pass_rate,
+                "Δ pass rate": row.pass_rate - table.full.pass_rate,
+                "flaky rate": row.flaky_rate,
+                "fixed": len(row.fixed),
+                "broken": len(row.broken),
+                "p (sign test)": row.p_value,
+                "stage calls / case": row.calls_per_case,
+                "s / case": row.latency_per_case_s,
+                "reused": row.reuse_ratio,
+                "budget": ", ".join(worst) or "all ok",
+                **{f"pass: {k}": v for k, v in row.by_category.items()},
+                "verdict": row.verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ablation_figure(table: Ablation) -> go.Figure:
+    """Pass rate per pipeline, with the cost (stage calls per case) in the hover."""
+    import plotly.express as px
+
+    frame = ablation_frame(table)
+    figure = px.bar(
+        frame,
+        x="pipeline",
+        y="pass rate",
+        color="broken",
+        hover_data=["fixed", "broken", "p (sign test)", "stage calls / case", "reused"],
+    )
+    figure.add_hline(y=table.full.pass_rate, line_dash="dot", annotation_text="full pipeline")
+    figure.update_layout(
+        title=f"Which stages earn their keep (against {table.full.run_id})",
+        yaxis_tickformat=".0%",
+    )
+    return figure

@@ -77,3 +77,26 @@ def test_the_context_fills_a_stage_variable_with_that_stage_output() -> None:
     ctx = StageContext("q?", date(2026, 1, 1), cast(Any, None), outputs={"noise": "clean q"})
     system = render(prompt, ctx.variables(prompt), "input")[0]
     assert system.content == "Was: clean q"
+
+
+def test_a_run_fills_the_cited_stage_output_into_the_later_prompt(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    from tests.environment import environment
+    from tests.scripted_llm import ScriptedLLM
+    from workbench.pipeline.run import run_pipeline
+    from workbench.settings import Settings
+
+    directory = pipeline(
+        tmp_path,
+        ("01_a.md", stage("noise", 1, "[]", "Clean it.")),
+        ("02_b.md", stage("query", 2, "[]", "Shape it.")),
+        ("03_c.md", stage("reference", 3, "[noise]", "Cleaned first: {{noise}}")),
+    )
+    settings = Settings(data_dir=data_dir, prompts_dir=directory)
+    llm = ScriptedLLM("show CBC results", "Show CBC results", "Show CBC results")
+    trace = run_pipeline(
+        "hi, CBC results please", environment(settings, llm), as_of=date(2026, 3, 31)
+    )
+    assert trace.status == "ok"
+    assert llm.requests[2].messages[0].content == "Cleaned first: show CBC results"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.commands import Outcome, reachable_database
+from workbench.errors import WorkbenchError
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
@@ -105,7 +106,7 @@ def select_suite_quietly(args: argparse.Namespace, settings: Settings) -> tuple[
     try:
         options = SmokeOptions(tags=tuple(args.tag), category=args.category, ids=tuple(args.case))
         return select_suite(options, settings=settings)
-    except Exception:  # noqa: BLE001 - a warning's cases; the run reports the real error
+    except WorkbenchError:  # only for a warning: the run itself reports what is wrong
         return ()
 
 

@@ -33,7 +33,7 @@ from workbench.prompts import (
 )
 from workbench.prompts import versions as pv
 from workbench.prompts.budget import prompt_files
-from workbench.prompts.files import SCHEMA_VARIABLES
+from workbench.prompts.files import SCHEMA_VARIABLES, stage_orders
 from workbench.prompts.tokens import count_tokens_offline
 from workbench.sql import database_label, workspace_schema
 
@@ -107,7 +107,7 @@ if HEAD not in st.session_state:
 
 
 def _validate(text: str, path: Path) -> None:
-    parse_prompt(text, path=path)
+    parse_prompt(text, path=path, stages=stage_orders(path.parent))
 
 
 def _save() -> None:
@@ -203,7 +203,7 @@ def _check(text: str) -> tuple[object | None, tuple, PromptError | None]:
     body = parts.body or ""
     rules = counted_rules(body, budget.measures, first_line=parts.body_first_line)
     try:
-        parse_prompt(text, path=stage)
+        parse_prompt(text, path=stage, stages=stage_orders(stage.parent))
     except PromptError as exc:
         return budget, rules, exc
     return budget, rules, None
@@ -253,7 +253,11 @@ def _editor(part: str, text: str, lang: str, first_line: int, marks: list[LineMa
 def _schema_panel(text: str) -> None:
     """What each schema variable the prompt declares renders to, as the stage receives it."""
     try:
-        declared = [v for v in parse_prompt(text, path=stage).variables if v in SCHEMA_VARIABLES]
+        declared = [
+            v
+            for v in parse_prompt(text, path=stage, stages=stage_orders(stage.parent)).variables
+            if v in SCHEMA_VARIABLES
+        ]
     except PromptError:
         return  # the budget panel shows the error
     if not declared:

@@ -68,6 +68,7 @@ from workbench.smoke import (
     variant_rates,
     view_counts,
 )
+from workbench.smoke.ablation import ablation_figure, ablation_frame, stored_ablation, variant_runs
 from workbench.smoke.report import VERDICT_LABELS
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
@@ -477,8 +478,10 @@ with results_tab:
             f"prompts {m.prompt_set_hash[:12]} · models {', '.join(sorted(set(m.models.values())))}"
             f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
             + (f" · database {m.database}" if m.database else "")
-            + (" · restarts between repeats" if m.restart_between_repeats else ""),
-        )
+            + (" · restarts between repeats" if m.restart_between_repeats else "")
+            + (f" · pipeline variant {m.variant.get('name')}: {m.variant.get('description', '')}"
+               if m.variant else ""),
+        )  # fmt: skip
         if m.mode == "quick" and m.baseline:
             _against_baseline(record, m.baseline)  # regressions and fixes first
         _review(record, list(labels))
@@ -569,3 +572,17 @@ with lab_tab:
             latest.setdefault(r.label.removeprefix("experiment "), r.id)
         table = variant_rates({k: load_run(engine, v) for k, v in latest.items()})
         st.dataframe(table, hide_index=True)
+    st.markdown("**Which stages earn their keep**: pipeline variants checked against a full run "
+                "(`workbench smoke ablation --baseline RUN_ID`, or `smoke run --variant`)")  # fmt: skip
+    ablations = variant_runs(engine)
+    if not ablations:
+        st.caption("No variant runs yet.")
+    else:
+        base_id = st.selectbox("Full run", list(ablations), format_func=lambda i: labels.get(i, i),
+                               key="smoke_ablation_base")  # fmt: skip
+        ablation = stored_ablation(engine, base_id, ablations[base_id],
+                                   load_prompt_set(current.prompts_dir))  # fmt: skip
+        st.dataframe(ablation_frame(ablation), hide_index=True)
+        st.plotly_chart(ablation_figure(ablation), key="smoke_ablation")
+        for stage, why in ablation.not_left_out.items():
+            notice("caption", f"not left out: {stage}: {why}")

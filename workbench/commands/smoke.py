@@ -21,6 +21,7 @@ from workbench.commands.blame import (
     check_blame_args,
     register_blame,
 )
+from workbench.commands.variants import add_variant_arguments, register_ablation, run_prompts
 from workbench.diagnosis.heldout import (
     HELD_OUT,
     exposed_cases,
@@ -158,6 +159,7 @@ def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentP
     parser.add_argument("--resume", metavar="RUN_ID", help="finish this run instead of a new one")
     parser.add_argument("--verbose", action="store_true", help="list every case, passes too")
     add_blame_options(parser)
+    add_variant_arguments(parser)
     parser.set_defaults(handler=run_suite_command)
 
 
@@ -248,6 +250,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
     register_experiment,
     register_export,
     register_blame,
+    register_ablation,
 )
 
 
@@ -358,7 +361,7 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             baseline=args.baseline if args.quick else None,
         )
         select_suite(options, settings=settings)  # so does an empty selection
-    prompts = load_prompt_set(settings.prompts_dir)  # and a bad prompt file
+    prompts = run_prompts(args, settings, say)  # and a bad prompt file or refused variant
     database = reachable_database(settings)  # and a database that is down
     with serving(settings, say) as server:
         llm = make_llm(settings)

@@ -105,7 +105,7 @@ def run_pipeline(
                 status = "failed"
             else:
                 text = trace.output or ""
-                ctx = replace(ctx, result=result)
+                ctx = replace(ctx, result=result, outputs={**ctx.outputs, stage.prompt.id: text})
                 if outcome.fresh is not None and cache is not None:
                     cache.put(outcome.fresh[0], trace.stage_id, outcome.fresh[1])
         traces.append(trace)

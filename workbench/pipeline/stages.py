@@ -13,8 +13,8 @@ does not run, is recorded on the stage's trace.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 
@@ -75,6 +75,8 @@ class StageContext:
         cache: the stage cache, or None when nothing is stored.
         result: the rows of the SQL stage, once it has run (for the narrative).
         replay: an earlier run's answers, asked before the cache and the model.
+        outputs: stage id -> output of each stage that has run (a later prompt cites one
+            as ``{{stage_id}}``).
     """
 
     question: str
@@ -83,6 +85,7 @@ class StageContext:
     cache: StageCache | None = None
     result: ResultTrace | None = None
     replay: Replay | None = None
+    outputs: Mapping[str, str] = field(default_factory=dict)
 
     def variables(self, prompt: StagePrompt) -> dict[str, str]:
         """Values for the variables a prompt declares (the schema only when asked for)."""
@@ -96,6 +99,8 @@ class StageContext:
                 values[name] = self.question
             elif name in SCHEMA_VARIABLES:
                 values[name] = self._schema(name)
+            elif name in self.outputs:
+                values[name] = self.outputs[name]
         return values
 
     @cached_property

@@ -171,8 +171,16 @@ class StagePrompt:
         return self.think_role or self.role
 
 
-def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
-    """Validate a prompt file's text; errors name the file and line."""
+def parse_prompt(
+    text: str, *, path: str | Path = "<prompt>", stages: Mapping[str, int] | None = None
+) -> StagePrompt:
+    """Validate a prompt file's text; errors name the file and line.
+
+    Args:
+        stages: the pipeline's stage ids and their ``order`` (``stage_orders``): a variable
+            named after an earlier one holds that stage's output in the run. Without it only
+            ``TEMPLATE_VARIABLES`` are known, so a file read on its own cannot cite a stage.
+    """
     parts = split_front_matter(text, path=path)
     meta = validate(
         FrontMatter,
@@ -183,14 +191,7 @@ def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
         what="front matter",
         first_line=2,
     )
-    unknown = [name for name in meta.variables if name not in TEMPLATE_VARIABLES]
-    if unknown:
-        raise PromptError(
-            f"unknown template variable {unknown[0]!r} in 'variables'; known: "
-            f"{', '.join(sorted(TEMPLATE_VARIABLES))}",
-            path=str(path),
-            line=line_of(parts.front_matter_text, ["variables"], first_line=2),
-        )
+    _check_declared(meta, parts, path, stages or {})
     for offset, line in enumerate(parts.body.splitlines()):
         for match in TEMPLATE_VARIABLE.finditer(line):
             name = match.group(1)
@@ -198,7 +199,7 @@ def parse_prompt(text: str, *, path: str | Path = "<prompt>") -> StagePrompt:
                 hint = (
                     "add it to 'variables' in the front matter"
                     if name in TEMPLATE_VARIABLES
-                    else f"known variables: {', '.join(sorted(TEMPLATE_VARIABLES))}"
+                    else f"known variables: {', '.join(_known(meta.order, stages or {}))}"
                 )
                 raise PromptError(
                     f"template variable {{{{{name}}}}} is not declared; {hint}",
@@ -233,10 +234,13 @@ def load_prompts(directory: str | Path) -> tuple[StagePrompt, ...]:
         raise PromptError(
             "the prompts directory does not exist; set WORKBENCH_PROMPTS_DIR", path=str(directory)
         )
+    paths = prompt_paths(directory)
+    orders = stage_orders(directory)
     prompts = [
-        load_prompt(path)
-        for path in sorted(directory.glob("*.md"))
-        if path.name.lower() != "readme.md"
+        parse_prompt(
+            read_text(path, error=PromptError, what="prompt file"), path=path, stages=orders
+        )
+        for path in paths
     ]
     if not prompts:
         raise PromptError("no stage prompt files (*.md) found", path=str(directory))
@@ -252,6 +256,71 @@ def load_prompts(directory: str | Path) -> tuple[StagePrompt, ...]:
                 )
             seen[value] = prompt.path
     return tuple(sorted(prompts, key=lambda p: p.order))
+
+
+def prompt_paths(directory: Path) -> list[Path]:
+    """The stage prompt files of a directory: its ``*.md`` but README.md (subfolders, such
+    as ``variants/``, are not stages)."""
+    return [p for p in sorted(directory.glob("*.md")) if p.name.lower() != "readme.md"]
+
+
+def stage_orders(directory: str | Path) -> dict[str, int]:
+    """Each stage id of a prompts directory and its ``order``, read leniently from the front
+    matter (a malformed file is its own load's error): what lets a prompt cite an earlier
+    stage's output as ``{{stage_id}}``."""
+    orders: dict[str, int] = {}
+    for path in prompt_paths(Path(directory)):
+        try:
+            meta = split_front_matter(path.read_text(encoding="utf-8"), path=path).front_matter
+        except (OSError, UnicodeDecodeError, PromptError):
+            continue
+        stage_id, order = meta.get("id"), meta.get("order")
+        if isinstance(stage_id, str) and isinstance(order, int) and stage_id not in orders:
+            orders[stage_id] = order
+    return orders
+
+
+def stage_variables(prompt: StagePrompt) -> tuple[str, ...]:
+    """The variables of a prompt that name an earlier stage (its output in this run)."""
+    return tuple(name for name in prompt.variables if name not in TEMPLATE_VARIABLES)
+
+
+def variable_line(prompt: StagePrompt, name: str) -> int | None:
+    """The file line of the first ``{{name}}`` in a prompt's body (None when unused)."""
+    for offset, line in enumerate(prompt.body.splitlines()):
+        if any(m.group(1) == name for m in TEMPLATE_VARIABLE.finditer(line)):
+            return prompt.body_start_line + offset
+    return None
+
+
+def _known(order: int, stages: Mapping[str, int]) -> list[str]:
+    """The variables a stage at ``order`` may declare: the fixed ones, then earlier stages."""
+    earlier = sorted((o, s) for s, o in stages.items() if o < order and s not in TEMPLATE_VARIABLES)
+    return sorted(TEMPLATE_VARIABLES) + [s for _, s in earlier]
+
+
+def _check_declared(
+    meta: FrontMatter, parts: PromptText, path: str | Path, stages: Mapping[str, int]
+) -> None:
+    """Every declared variable is a known one or names a stage that runs before this one."""
+    line = line_of(parts.front_matter_text, ["variables"], first_line=2)
+    for name in meta.variables:
+        if name in TEMPLATE_VARIABLES:
+            continue
+        if name in stages and stages[name] >= meta.order:
+            raise PromptError(
+                f"template variable {name!r} names stage {name}, which runs at order "
+                f"{stages[name]}, not before this one ({meta.order}): cite an earlier stage",
+                path=str(path),
+                line=line,
+            )
+        if name not in stages:
+            raise PromptError(
+                f"unknown template variable {name!r} in 'variables'; known: "
+                f"{', '.join(_known(meta.order, stages))}",
+                path=str(path),
+                line=line,
+            )
 
 
 def worked_examples(

@@ -8,8 +8,10 @@ against (``budget.yaml``). Loading them together is what lets a gate a prompt na
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workbench.errors import PromptError
 from workbench.prompts.files import (
@@ -35,6 +37,8 @@ class PromptSet:
     stages: tuple[StagePrompt, ...]
     gates: dict[str, Gate]
     budget: BudgetConfig
+    variant: Mapping[str, Any] | None = None
+    """The pipeline variant these stages are (``workbench.prompts.variants``), or None."""
 
     @property
     def hash(self) -> str:

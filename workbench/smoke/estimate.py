@@ -7,7 +7,7 @@ history on this endpoint and model, a short calibration (one prefill-only call w
 long prompt, one short prompt that decodes a few dozen tokens) measures the server's
 speed, and each stage is priced by its rendered prompt and a typical answer length.
 
-A quick check prices only what it will call: the first stage whose prompt changed
+A quick check prices only what it will call: the first stage whose prompt changed (or that follows a stage a pipeline variant left out)
 since the baseline (the ones before it are answered from the baseline when the
 baseline's repeats agreed on them), then the stages after it, each weighed by how often
 an edited stage here went on giving the baseline's answer in past quick checks (then
@@ -384,8 +384,10 @@ def _first_changed(stages: Sequence[StagePrompt], baseline: RunRecord | None) ->
     if baseline is None:
         return 0
     versions = baseline.manifest.stage_versions
-    for prompt in stages:
-        if versions.get(prompt.id, "")[:12] != prompt.content_hash[:12]:
+    before = list(versions)  # the baseline's stages, in its order
+    for index, prompt in enumerate(stages):
+        moved = index >= len(before) or before[index] != prompt.id  # a stage left out before
+        if moved or versions.get(prompt.id, "")[:12] != prompt.content_hash[:12]:
             return prompt.order
     return 10**6
 

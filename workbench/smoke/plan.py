@@ -202,6 +202,7 @@ def describe_run(
         requested_concurrency=options.concurrency,
         concurrency_note=concurrency.note,
         unchecked_concurrency=options.unchecked_concurrency,
+        variant=dict(env.prompts.variant) if env.prompts.variant else None,
     )
 
 

@@ -48,6 +48,7 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
             "concurrency": record.manifest.concurrency,
             "restart_between_repeats": record.manifest.restart_between_repeats,
             "server_flags": record.manifest.server_flags,
+            "variant": record.manifest.variant,
         },
         "results": [case_summary(r) for r in record.results],
     }
@@ -96,6 +97,12 @@ def format_run(record: RunRecord, *, verbose: bool = False) -> str:
     ]
     if manifest.concurrency_note:
         lines.append(manifest.concurrency_note)
+    if manifest.variant:
+        described = manifest.variant.get("description")
+        lines.append(
+            f"pipeline variant {manifest.variant.get('name')}"
+            + (f": {described}" if described else "")
+        )
     for result in record.results:
         if verbose or result.verdict != "pass":
             lines.append(f"  {VERDICT_MARKS[result.verdict]:5} {result.case_id}: {result.reason}")

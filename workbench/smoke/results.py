@@ -156,6 +156,9 @@ class RunManifest:
     """Cases went at once without a passing self-test (an experiment on batching)."""
     pace_s: float | None = None
     """The server's pace just before the run (``workbench.smoke.calibration.measure_pace``)."""
+    variant: dict[str, Any] | None = None
+    """The pipeline variant the run ran (``workbench.prompts.variants``: its name,
+    description and changes), or None for the workspace's own pipeline."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 from fixtures import musicdb
 from tests.postgres import PostgresCluster
 from workbench.cli import main
-from workbench.commands.smoke import check_suite
+from workbench.commands.smokecheck import check_suite
 from workbench.prompts import load_prompt_set
 from workbench.prompts.bank import BankRef, load_bank
 from workbench.settings import load_settings

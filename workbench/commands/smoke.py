@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,16 +20,15 @@ from workbench.commands.blame import (
     check_blame_args,
     register_blame,
 )
+from workbench.commands.export import register_export
+from workbench.commands.smokecheck import register_check
 from workbench.commands.variants import add_variant_arguments, register_ablation, run_prompts
 from workbench.diagnosis.heldout import (
-    HELD_OUT,
     exposed_cases,
-    held_out,
-    record_export,
     split_by_exposure,
 )
 from workbench.diagnosis.report import format_blame, junit_blame
-from workbench.errors import ConfigError, LLMError, PromptError
+from workbench.errors import ConfigError, LLMError
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
@@ -39,23 +37,17 @@ from workbench.settings import Settings
 from workbench.smoke import (
     CPU_EXPERIMENT,
     MODE_LABELS,
-    CheckReport,
     RunPlan,
     RunRecord,
     SmokeComparison,
     SmokeOptions,
     SmokeProgress,
-    check_cases,
     check_servers,
     compare_smoke_runs,
-    export_training,
-    fixed_since,
     format_comparison,
     format_duration,
     format_run,
-    load_cases,
     load_run,
-    load_tags,
     measure_speed,
     model_matrix,
     model_variants,
@@ -65,15 +57,11 @@ from workbench.smoke import (
     run_summary,
     run_variants,
     select_suite,
-    tag_categories,
     untested,
     variant_rates,
     write_junit,
 )
-from workbench.smoke.datespans import data_ranges, empty_relative_dates
-from workbench.smoke.overlap import bank_overlaps
 from workbench.smoke.plan import MAX_CASES, MAX_CONCURRENCY, MAX_REPEATS
-from workbench.sql import open_database, require_tables, variants_for
 from workbench.store import open_store
 
 
@@ -82,29 +70,6 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     actions = parser.add_subparsers(dest="smoke_command", required=True, metavar="ACTION")
     for register_action in SUBCOMMANDS:
         register_action(actions, common)
-
-
-def register_check(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    parser = actions.add_parser(
-        "check",
-        parents=[common],
-        help="prove every gold case against the workspace's database (and the demo's variants)",
-        description="Verify that every gold query parses, is read-only, runs and returns rows "
-        "(none when tagged empty-expected) on the workspace's database, and on the demo "
-        "database's variants (WORKBENCH_DEMO_VARIANTS) when that is the database; that every "
-        "wrong_sql is told apart from its gold on each database; and that ids, questions and "
-        "tags are in order (and, for the shipped suite, its category counts). The gold "
-        "linter then reads each gold's result: empty on every database, an order the question "
-        "asks for and the gold does not impose, NULLs or numbers-as-text in a sort key, "
-        "now()/random(), more rows than the row cap. A case justifies a finding in its file "
-        "(lint: {rule: why}).",
-    )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="fail (exit 1) on gold-lint findings no case justifies, not only on failed checks",
-    )
-    parser.set_defaults(handler=check_suite)
 
 
 def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -219,31 +184,6 @@ def register_experiment(
     parser.set_defaults(handler=experiment_command)
 
 
-def register_export(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    parser = actions.add_parser(
-        "export",
-        parents=[common],
-        help="write passing cases of a run as ChatML JSONL training examples",
-        description="One example per stage call of each chosen case: the stage's system "
-        "prompt, its input as the user turn, its accepted output as the assistant turn. "
-        "The export is recorded in the store (with every case whose question is nearly an "
-        "exported one), and later runs report those cases' pass rate apart from the rest.",
-    )
-    parser.add_argument("--run", required=True, help="the run to export from")
-    parser.add_argument(
-        "--fixed-since", metavar="RUN_ID", help="only cases that failed there and pass now"
-    )
-    parser.add_argument("--stage", action="append", default=[], help="only this stage id")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="the JSONL file")
-    parser.add_argument(
-        "--include-held-out",
-        action="store_true",
-        help=f"export cases tagged {HELD_OUT} too (left out by default: a run would then "
-        "score its own training data)",
-    )
-    parser.set_defaults(handler=export_command)
-
-
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None], ...] = (
     register_check,
     register_run,
@@ -252,93 +192,6 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
     register_blame,
     register_ablation,
 )
-
-
-def check_suite(args: argparse.Namespace, settings: Settings) -> Outcome:
-    directory = settings.smoke_cases_dir
-    cases = load_cases(directory, settings.as_of)
-    tags = load_tags(directory)
-    database = open_database(settings)
-    require_tables(database)  # every gold query would fail alike
-    # The category counts are the shipped suite's own promise; a team's suite sets its own.
-    limits = {} if settings.workspace is None else {"minimums": {}, "min_wrong_sql": 0}
-    started = time.perf_counter()
-    variants = variants_for(settings, database)  # the demo's: built once, then reused
-    built = time.perf_counter() - started
-    try:
-        stages = load_prompt_set(settings.prompts_dir).stages
-    except PromptError as exc:  # the cases are still proved; the prompts have their own check
-        stages = None
-        warnings = [f"expect keys and the example bank were not checked: {exc}"]
-    else:
-        warnings = bank_overlaps(stages, cases)
-    report = check_cases(
-        cases,
-        database,
-        known_tags=tags,
-        variants=variants,
-        categories=tag_categories(tags),
-        stage_ids=None if stages is None else [p.id for p in stages],
-        **limits,
-    )
-    warnings += empty_relative_dates(cases, data_ranges(database))
-    seconds = time.perf_counter() - started - built
-    sources = {case.id: case.source for case in cases}  # where to fix a failing case
-    data = {"workspace": settings.workspace_name, "database": database.label} | report.to_dict()
-    data |= {"seconds": round(seconds, 2), "variant_build_s": round(built, 2)}
-    data["warnings"] = warnings
-    for failure in data["failures"]:
-        failure["source"] = sources.get(failure["case"], "")
-    head = f"{settings.workspace_name}: {directory} against {database.label}"
-    text = head + "\n" + format_report(report, sources)
-    text += "".join(f"\nwarning: {warning}" for warning in warnings)
-    text += format_lint(report, strict=getattr(args, "strict", False))
-    text += f"\nproved in {seconds:.1f} s" + (
-        f" (variants built in {built:.1f} s)" if built > 1 else ""
-    )
-    strict = getattr(args, "strict", False)
-    failed = not report.ok or (strict and bool(report.unjustified))
-    return Outcome(data=data, text=text, exit_code=1 if failed else 0)
-
-
-def format_lint(report: CheckReport, *, strict: bool) -> str:
-    """The gold linter's findings, one per line with the case's ``file:line``; justified ones
-    last, with the case file's reason."""
-    if not report.lint:
-        return "\ngold lint: no findings"
-    unjustified = report.unjustified
-    head = (
-        f"\ngold lint: {len(unjustified)} findings"
-        + (
-            f", {len(report.lint) - len(unjustified)} justified"
-            if len(report.lint) > len(unjustified)
-            else ""
-        )
-        + (" (--strict fails on them)" if strict and unjustified else "")
-    )
-    ordered = sorted(report.lint, key=lambda f: f.justified is not None)
-    return head + "".join(f"\n  {finding.line()}" for finding in ordered)
-
-
-def format_report(report: CheckReport, sources: dict[str, str] | None = None) -> str:
-    """The check's summary for people: counts, then each failure on its own line (with the
-    ``file:line`` of its case when ``sources`` has it)."""
-    lines = [f"{report.cases} cases, {report.wrong_sql_cases} with a wrong_sql"]
-    if report.databases:
-        lines.append("databases:   " + ", ".join(report.databases))
-    lines.append("by category: " + ", ".join(f"{k} {v}" for k, v in report.by_category.items()))
-    lines.append("by tag:      " + ", ".join(f"{k} {v}" for k, v in report.by_tag.items()))
-    if report.ok:
-        lines.append("all checks passed")
-    else:
-        lines.append(f"{len(report.failures)} failures:")
-        for failure in report.failures:
-            where = (sources or {}).get(failure.case_id or "", "")
-            lines.append(
-                f"  {failure.case_id or '(suite)'} [{failure.check}] {failure.message}"
-                + (f" ({where})" if where else "")
-            )
-    return "\n".join(lines)
 
 
 def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
@@ -522,39 +375,3 @@ def experiment_command(args: argparse.Namespace, settings: Settings) -> Outcome:
         lines.append(f"stopped after {len(runs)} of {len(variants)} settings")
     data = {"settings": rows, "flipped": flipped}
     return Outcome(data=data, text="\n".join(lines).rstrip())
-
-
-def export_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-
-    store = open_store(settings)
-    record = load_run(store, args.run)
-    case_ids = None
-    if args.fixed_since:
-        case_ids = fixed_since(load_run(store, args.fixed_since), record)
-    suite = load_cases(settings.smoke_cases_dir, settings.as_of)
-    kept_out = set() if args.include_held_out else held_out({c.id: c.tags for c in suite})
-    chosen = list(case_ids if case_ids is not None else record.case_ids)
-    report = export_training(
-        store,
-        record,
-        args.output,
-        case_ids=[c for c in chosen if c not in kept_out],
-        stages=tuple(args.stage),
-    )
-    refused = [c for c in chosen if c in kept_out]
-    questions = {case.id: case.question for case in suite}
-    exposure = record_export(store, record.id, report.path, report.case_ids, questions)
-    near = sorted(c for c, how in exposure.items() if how != "exported")
-    data = report.to_dict() | {"held_out_left_out": refused, "near_duplicates": near}
-    text = f"{report.examples} examples from {report.cases} cases written to {report.path}"
-    if refused:
-        text += (
-            f"\n{len(refused)} cases tagged {HELD_OUT} left out ({', '.join(refused)}); "
-            "--include-held-out exports them"
-        )
-    if near:
-        text += (
-            f"\n{len(near)} other cases ask nearly an exported question ({', '.join(near)}); "
-            "recorded with the exported ones, so runs score them apart"
-        )
-    return Outcome(data=data, text=text)

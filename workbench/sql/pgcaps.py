@@ -16,26 +16,29 @@ whole row at once: a 900 MB cell cannot be cut after it arrived. So the server c
    Columns are renamed by position, so duplicate or odd names do not matter. A kept value keeps
    its type (a result still compares equal to a gold result). Text over the cap is cut to at
    most ``cap`` bytes without splitting a character, bytes to ``cap`` bytes, like DuckDB's cut
-   cell; any other value (an array, a JSON document, a record) is replaced by the same note
+   cell (DuckDB counts text in characters: the same cut for ASCII, a shorter one here for
+   text of multi-byte characters); any other value (an array, a JSON document, a record) is replaced by the same note
    DuckDB gives (``cut_note``). Text and bytes are measured with ``octet_length`` (cheap, even
    for a value stored out of line), anything else by the length of its text form.
 3. Rows are streamed one at a time; the client sums the sizes the server reported and stops at
    ``MAX_RESULT_BYTES`` and at the row cap, and says which limit cut (``CutBy``).
 
 The cap of a cell is ``min(MAX_CELL_BYTES, MAX_RESULT_BYTES // columns)``, so one row holds at
-most ``MAX_RESULT_BYTES`` too: the process holds at most the kept rows, one more row and libpq's
-buffer for it, a few times ``MAX_RESULT_BYTES`` at worst (bytes travel as hex text: twice their
-size on the wire). ``python -m bench bench_pgcaps`` measures it.
+most ``MAX_RESULT_BYTES`` too: the process holds the kept rows (at most ``MAX_RESULT_BYTES``)
+and, for the row in flight, libpq's buffer, its result and the Python values, about three times
+one row: some 4 x ``MAX_RESULT_BYTES`` at worst (bytes travel as hex text, twice their size, in
+the first two). ``python -m bench bench_pgcaps`` measures it.
 
 Order: the query's ORDER BY sits in a subquery in FROM. SQL does not promise that a projection
 over a subquery keeps its order; PostgreSQL does keep it (a subquery with ORDER BY is never
 flattened into its parent, and a projection emits its input rows in turn). The gold queries'
 ordered comparisons on PostgreSQL check it (tests/sql/test_postgres.py).
 
-The wrapper adds nothing the query could use: the query is the checked text on lines of its
-own (a trailing ``--`` comment ends before the wrapper goes on), without the semicolons that may
-end it, and the whole still goes through the extended protocol as one statement, in the same
-read-only transaction under the same ``statement_timeout``.
+The wrapper adds nothing the query could use: the query is the checked text up to its last
+token (``bare_query``: the semicolons and comments that may end it are dropped, a subquery
+cannot hold a semicolon), on lines of its own (a ``--`` comment cannot run into the wrapper),
+and the whole still goes through the extended protocol as one statement, in the same read-only
+transaction under the same ``statement_timeout``.
 """
 
 from __future__ import annotations

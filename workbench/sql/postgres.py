@@ -9,8 +9,12 @@ check still cannot write:
 - ``statement_timeout`` bounds it on the server (``WORKBENCH_SQL_TIMEOUT_S``);
 - it goes through the extended query protocol, where the server accepts exactly one statement
   whatever the text holds;
-- rows are streamed and the stream is cut after the row cap, so a runaway result never
-  crosses the network whole;
+- the result is held to the byte caps of ``workbench.sql.limits`` where its bytes arrive: the
+  query is described first and run inside a wrapping query that cuts every cell over its cap on
+  the server (``workbench.sql.pgcaps``), then rows are streamed one at a time and the stream is
+  cut at ``MAX_RESULT_BYTES`` and at the row cap, so neither a 900 MB cell nor ten million rows
+  cross the network whole; ``cut_by`` says what cut it, as on DuckDB. ``executed_sql`` is the
+  query as it runs inside that wrapper;
 - a role that can write server files even inside a read-only transaction (a superuser, a
   member of ``pg_write_server_files`` or ``pg_execute_server_program``) is refused outright.
 

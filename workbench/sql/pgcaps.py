@@ -87,17 +87,12 @@ def describe(connection: psycopg.Connection, sql: str) -> tuple[Column, ...]:
     Raises:
         psycopg.Error: the server rejected the query (a syntax error, a missing table).
     """
-    from psycopg.errors import error_from_result
-    from psycopg.pq import ExecStatus
-
     encoding = connection.info.encoding
     pgconn = connection.pgconn
-    prepared = pgconn.prepare(b"", sql.encode(encoding))
-    if prepared.status != ExecStatus.COMMAND_OK:
-        raise error_from_result(prepared, encoding=encoding)
-    described = pgconn.describe_prepared(b"")
-    if described.status != ExecStatus.COMMAND_OK:
-        raise error_from_result(described, encoding=encoding)
+    pgconn.send_prepare(b"", sql.encode(encoding))
+    _answer(connection)
+    pgconn.send_describe_prepared(b"")
+    described = _answer(connection)
     cap = cell_cap(described.nfields)
     return tuple(
         Column(
@@ -107,6 +102,20 @@ def describe(connection: psycopg.Connection, sql: str) -> tuple[Column, ...]:
         )
         for i in range(described.nfields)
     )
+
+
+def _answer(connection: psycopg.Connection) -> Any:
+    """The server's answer to what was sent, waited for as psycopg waits for a query's: the
+    blocking libpq calls (``PGconn.prepare``) would hold the GIL, freezing every other thread
+    of the app's server until the answer came."""
+    from psycopg.errors import error_from_result
+    from psycopg.generators import execute
+    from psycopg.pq import ExecStatus
+
+    (answer,) = connection.wait(execute(connection.pgconn))
+    if answer.status != ExecStatus.COMMAND_OK:
+        raise error_from_result(answer, encoding=connection.info.encoding)
+    return answer
 
 
 def _kind(oid: int, size: int, cap: int) -> Kind:

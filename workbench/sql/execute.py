@@ -364,8 +364,13 @@ def _cut_cell(value: Any, size: int) -> Any:
     """A cell over ``MAX_CELL_BYTES``: text and bytes cut to it, anything else described."""
     if isinstance(value, str | bytes | bytearray):
         return value[:MAX_CELL_BYTES]
-    kind = type(value).__name__
-    return f"[a {kind} of more than {MAX_CELL_BYTES:,} bytes, cut: too large to return]"
+    return cut_note(type(value).__name__)
+
+
+def cut_note(kind: str, limit: int = MAX_CELL_BYTES) -> str:
+    """What stands in a cell too large to return that has no prefix to show (a list, a struct);
+    PostgreSQL's cut cells say the same (``workbench.sql.pgcaps``)."""
+    return f"[a {kind} of more than {limit:,} bytes, cut: too large to return]"
 
 
 def database_schema(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:

@@ -6,14 +6,21 @@ Untrusted SQL costs resources at every step, so every step has a limit:
   ``ARRAY[...]`` deeper than ``MAX_ARRAY_NESTING``), is refused from its tokens before sqlglot's
   recursive parser sees it: a clear ``SQLParseError`` instead of a ``RecursionError`` or minutes
   of parsing. A ``RecursionError`` that still happens is turned into the same error.
-- **time**: checking, transpiling and running a query happen in a worker process
+- **time**: on DuckDB, checking, transpiling and running a query happen in a worker process
   (``workbench.sql.worker``); DuckDB is interrupted at the timeout and the process is killed
-  ``KILL_GRACE_S`` later if it has not answered, whatever it was doing.
+  ``KILL_GRACE_S`` later if it has not answered, whatever it was doing. On PostgreSQL the
+  server's ``statement_timeout`` stops the query (``workbench.sql.postgres``).
 - **memory**: the worker's address space is capped at ``WORKER_ADDRESS_SPACE_BYTES`` by the OS,
-  DuckDB's own ``memory_limit`` is ``DUCKDB_MEMORY_LIMIT``; a query that needs more fails.
-- **bytes**: a cell longer than ``MAX_CELL_BYTES`` is cut, and no more rows are kept once the
-  result holds ``MAX_RESULT_BYTES``; either marks the result truncated (never equivalent to a
-  gold result). The row cap (``WORKBENCH_SQL_ROW_CAP``) applies as before.
+  DuckDB's own ``memory_limit`` is ``DUCKDB_MEMORY_LIMIT``; a query that needs more fails. A
+  PostgreSQL query uses the server's memory; what reaches the calling process is bounded by the
+  byte caps below.
+- **bytes**, on every database: a cell longer than ``MAX_CELL_BYTES`` is cut, and no more rows
+  are kept once the result holds ``MAX_RESULT_BYTES``; either marks the result truncated (never
+  equivalent to a gold result), with ``cut_by`` saying which. The row cap
+  (``WORKBENCH_SQL_ROW_CAP``) applies too. DuckDB's rows are cut in its worker; PostgreSQL's are
+  cut by the server before they are sent (``workbench.sql.pgcaps``), since they arrive in the
+  calling process whole: there a cell's cap is also at most ``MAX_RESULT_BYTES`` divided by the
+  number of columns, so that one row cannot exceed the result's cap.
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ WORKER_ADDRESS_SPACE_BYTES = 3 * 1024**3
 """The OS limit on the worker's whole address space: what DuckDB ignores its limit for (a huge
 string, a huge list) fails here."""
 MAX_CELL_BYTES = 1024**2
-"""A cell longer than this (text, bytes, or a list or struct written out) is cut."""
+"""A cell longer than this (text, bytes, or a list or struct written out) is cut: text and bytes
+to a prefix, anything else to a note (``execute.cut_note``)."""
 MAX_RESULT_BYTES = 32 * 1024**2
 """No more rows are kept once a result holds this much."""
 KILL_GRACE_S = 1.0

@@ -9,8 +9,12 @@ check still cannot write:
 - ``statement_timeout`` bounds it on the server (``WORKBENCH_SQL_TIMEOUT_S``);
 - it goes through the extended query protocol, where the server accepts exactly one statement
   whatever the text holds;
-- rows are streamed and the stream is cut after the row cap, so a runaway result never
-  crosses the network whole;
+- the result is held to the byte caps of ``workbench.sql.limits`` where its bytes arrive: the
+  query is described first and run inside a wrapping query that cuts every cell over its cap on
+  the server (``workbench.sql.pgcaps``), then rows are streamed one at a time and the stream is
+  cut at ``MAX_RESULT_BYTES`` and at the row cap, so neither a 900 MB cell nor ten million rows
+  cross the network whole; ``cut_by`` says what cut it, as on DuckDB. ``executed_sql`` is the
+  query as it runs inside that wrapper;
 - a role that can write server files even inside a read-only transaction (a superuser, a
   member of ``pg_write_server_files`` or ``pg_execute_server_program``) is refused outright.
 
@@ -38,6 +42,7 @@ from workbench.errors import (
     SQLRefused,
     WorkbenchError,
 )
+from workbench.sql import pgcaps
 from workbench.sql.catalog import (
     Catalog,
     ColumnInfo,
@@ -48,7 +53,7 @@ from workbench.sql.catalog import (
     referenced_first,
 )
 from workbench.sql.check import check_readonly
-from workbench.sql.execute import QueryResult
+from workbench.sql.execute import CutBy, QueryResult
 from workbench.sql.profile import read_counts, read_schema
 from workbench.urls import PASSWORD_HOME
 
@@ -169,37 +174,30 @@ class PostgresDatabase:
         executed = sql if dialect == "postgres" else tree.sql(dialect="postgres", comments=False)
         with self.connect() as connection:
             started = time.perf_counter()
-            columns, rows, truncated = self._stream(connection, executed)
+            columns, rows, cut_by = self._stream(connection, executed)
             elapsed_ms = (time.perf_counter() - started) * 1000
         return QueryResult(
             sql=sql,
             executed_sql=executed,
             columns=columns,
-            rows=rows,
+            rows=tuple(rows),
             row_count=len(rows),
-            truncated=truncated,
+            truncated=cut_by is not None,
             elapsed_ms=elapsed_ms,
+            cut_by=cut_by,
         )
 
     def _stream(
         self, connection: psycopg.Connection, sql: str
-    ) -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...], bool]:
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]], CutBy | None]:
+        """The query's columns, its rows within the caps, and what cut them (``pgcaps``)."""
         psycopg = _driver()
-        cursor = connection.cursor()
-        fetched: list[tuple[Any, ...]] = []
         try:
-            for row in cursor.stream(sql):
-                fetched.append(tuple(row))
-                if len(fetched) > self.row_cap:
-                    break
-            if cursor.description is not None:
-                columns = tuple(d.name for d in cursor.description)
-            else:  # no row came back, and with it no description
-                columns = _describe_columns(connection, sql)
+            described = pgcaps.describe(connection, sql)
+            rows, cut_by = pgcaps.read_capped(connection, sql, described, self.row_cap)
         except psycopg.Error as exc:
             raise self._query_error(connection, exc) from exc
-        truncated = len(fetched) > self.row_cap
-        return columns, tuple(fetched[: self.row_cap]), truncated
+        return tuple(column.name for column in described), rows, cut_by
 
     def _query_error(self, connection: psycopg.Connection, exc: Exception) -> WorkbenchError:
         psycopg = _driver()
@@ -426,15 +424,6 @@ def _unseen(query: Query) -> tuple[set[str], tuple[str, ...]]:
 def _some(names: list[str], shown: int = 5) -> str:
     more = f", … ({len(names)} in all)" if len(names) > shown else ""
     return ", ".join(names[:shown]) + more
-
-
-def _describe_columns(connection: psycopg.Connection, sql: str) -> tuple[str, ...]:
-    """Column names of a statement, from the server's description of it (nothing runs)."""
-    encoding = connection.info.encoding
-    pgconn = connection.pgconn
-    pgconn.prepare(b"", sql.encode(encoding))
-    described = pgconn.describe_prepared(b"")
-    return tuple(described.fname(i).decode(encoding) for i in range(described.nfields))
 
 
 def _first_lines(exc: BaseException, limit: int = 3) -> str:

@@ -21,6 +21,7 @@ from workbench.commands.blame import (
     register_blame,
 )
 from workbench.commands.export import register_export
+from workbench.commands.reask import add_reask_options, reask_after
 from workbench.commands.smokecheck import register_check
 from workbench.commands.variants import add_variant_arguments, register_ablation, run_prompts
 from workbench.diagnosis.heldout import (
@@ -62,6 +63,7 @@ from workbench.smoke import (
     write_junit,
 )
 from workbench.smoke.plan import MAX_CASES, MAX_CONCURRENCY, MAX_REPEATS
+from workbench.smoke.reask import ReaskReport
 from workbench.store import open_store
 
 
@@ -110,14 +112,17 @@ def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentP
         "--fail-on-regression",
         action="store_true",
         help="exit 1 when any case passing in --baseline now fails, errors or flakes "
-        "(strict: one flip fails the run, even a flip noise could explain)",
+        "(strict: one flip fails the run, even one noise could explain, unless its "
+        "re-asks (--reask) dropped it as noise)",
     )
     parser.add_argument(
         "--fail-on-significant-regression",
         action="store_true",
         help="exit 1 only when regressions against --baseline outnumber fixes and the exact "
-        "sign test on the flips says that is more than noise (p < 0.05)",
+        "sign test on the flips says that is more than noise (p < 0.05; re-asked "
+        "uncertain flips counted only when confirmed)",
     )
+    add_reask_options(parser)
     parser.add_argument(
         "--estimate", action="store_true", help="print the estimated time and exit without running"
     )
@@ -240,11 +245,12 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
             ):
                 before = load_run(store, record.manifest.baseline or "")
                 blamed = blame_run(env, before, record, settings, args.blame_budget, say)
+            if record.manifest.mode == "quick":
+                baseline = load_run(store, record.manifest.baseline or "")
+            record, reasked = reask_after(env, baseline, record, args, say)
         finally:
             llm.close()
-    if record.manifest.mode == "quick":
-        baseline = load_run(store, record.manifest.baseline or "")
-    return run_outcome(record, baseline, args, exposed_cases(store), blamed)
+    return run_outcome(record, baseline, args, exposed_cases(store), blamed, reasked)
 
 
 def first_selftest(settings: Settings, env: RunEnvironment, server: Any) -> None:
@@ -291,10 +297,12 @@ def run_outcome(
     args: argparse.Namespace,
     exposed: Mapping[str, str] | None = None,
     blamed: dict[str, Any] | None = None,
+    reasked: ReaskReport | None = None,
 ) -> Outcome:
     """The summary of a finished run; against a baseline, the regressions and fixes first
-    (with the hunks edit blame found for them); when a training export has seen some of
-    its cases, their pass rate apart from the rest."""
+    (with the hunks edit blame found for them, and what re-asking the uncertain flips
+    gave); when a training export has seen some of its cases, their pass rate apart from
+    the rest."""
     data = run_summary(record) | blame_fields(blamed)
     text = format_run(record, verbose=args.verbose)
     split = split_by_exposure({r.case_id: r.verdict for r in record.results}, exposed or {})
@@ -308,7 +316,10 @@ def run_outcome(
     if baseline is not None:
         comparison = compare_smoke_runs(baseline, record)
         data["comparison"] = comparison.to_dict()
-        text = format_comparison(comparison) + "\n" + text
+        said = reasked.words() if reasked is not None else ""
+        text = format_comparison(comparison) + "\n" + (said + "\n" if said else "") + text
+        if reasked is not None:
+            data["reask"] = reasked.to_dict()
         text = format_blame(blamed) + "\n" + text if blamed else text
         exit_code = regression_exit_code(comparison, args)
     if record.status == "interrupted":

@@ -12,7 +12,7 @@ The plots of these runs are in ``workbench.smoke.plots``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from workbench.diagnosis.noise import Direction, Flip, PairedTest, paired_test
@@ -24,6 +24,7 @@ from workbench.smoke.verdicts import repeat_divergence
 if TYPE_CHECKING:
     import pandas as pd
 
+Settled = Literal["confirmed", "dropped"]
 Change = Literal[
     "new failure", "fixed", "newly flaky", "no longer flaky", "unchanged", "added", "removed"
 ]
@@ -46,10 +47,36 @@ class CaseChange:
     reason: str
     uncertain: tuple[str, ...] = ()
     """Why this flip may be noise (a flaky side, a low margin where the runs part ways)."""
+    reasks: tuple[str, ...] = ()
+    """The verdicts of the new run's fresh re-asks of this case (``workbench.smoke.reask``)."""
 
     @property
     def direction(self) -> Direction | None:
         return flip_direction(self.change, self.before, self.after)
+
+    @property
+    def settled(self) -> Settled | None:
+        """What the re-asks made of this flip (None: an uncertain flip not re-asked, or
+        a certain one)."""
+        if not self.uncertain or self.direction is None:
+            return None
+        return reask_settles(self.after, self.reasks)
+
+    def reask_words(self) -> str:
+        """E.g. "simple-003: re-asked 3×: fail, fail, pass → confirmed" ("" when not re-asked)."""
+        if self.settled is None:
+            return ""
+        return f"{self.case_id}: re-asked {len(self.reasks)}×: {', '.join(self.reasks)} → {self.settled}"
+
+
+def reask_settles(after: str | None, reasks: tuple[str, ...]) -> Settled | None:
+    """A flip is confirmed when most of its re-asks agree with the new run's verdict on
+    the one line a flip crosses (pass against not pass), dropped as noise otherwise; a
+    tie is no majority, so it drops too. None without re-asks."""
+    if not reasks or after is None:
+        return None
+    agree = sum((verdict == "pass") == (after == "pass") for verdict in reasks)
+    return "confirmed" if 2 * agree > len(reasks) else "dropped"
 
 
 @dataclass(frozen=True)
@@ -68,11 +95,26 @@ class SmokeComparison:
 
     @property
     def regressed(self) -> bool:
-        """A case that passed before now fails, errors or flakes."""
+        """A case that passed before now fails, errors or flakes, unless its re-asks
+        dropped the flip as noise (the gate ``--fail-on-regression`` reads this)."""
         return any(
-            c.change == "new failure" or (c.change == "newly flaky" and c.before == "pass")
+            (c.change == "new failure" or (c.change == "newly flaky" and c.before == "pass"))
+            and c.settled != "dropped"
             for c in self.cases
         )
+
+    @property
+    def reasked(self) -> tuple[CaseChange, ...]:
+        """The uncertain flips the new run re-asked, each confirmed or dropped."""
+        return tuple(c for c in self.cases if c.settled is not None)
+
+    def settle(self, flip: Flip) -> Flip | None:
+        """The ``Settle`` of this comparison: what the stored re-asks say of a flip;
+        one not re-asked stays as it is (still uncertain)."""
+        case = next((c for c in self.cases if c.case_id == flip.case_id), None)
+        if case is None or case.settled is None:
+            return flip
+        return replace(flip, uncertain=()) if case.settled == "confirmed" else None
 
     @property
     def flips(self) -> tuple[Flip, ...]:
@@ -87,9 +129,10 @@ class SmokeComparison:
 
     @property
     def paired_test(self) -> PairedTest:
-        """The exact sign test of fixes against regressions, on the cases both runs ran
-        (uncertain flips counted as they are: nothing re-asks them yet)."""
-        return paired_test(self.flips)
+        """The exact sign test of fixes against regressions, on the cases both runs ran:
+        a re-asked uncertain flip counts only when its re-asks confirmed it (``settle``),
+        one not re-asked counts as it is."""
+        return paired_test(self.flips, settle=self.settle)
 
     @property
     def significant_regression(self) -> bool:
@@ -104,6 +147,16 @@ class SmokeComparison:
             "regressed": self.regressed,
             "paired_test": self.paired_test.to_dict(),
             "significant_regression": self.significant_regression,
+            "reasked": [
+                {
+                    "case": c.case_id,
+                    "direction": c.direction,
+                    "reasks": list(c.reasks),
+                    "settled": c.settled,
+                    "summary": c.reask_words(),
+                }
+                for c in self.reasked
+            ],  # fmt: skip
             "changed": [
                 {
                     "case": c.case_id,
@@ -247,6 +300,7 @@ def compare_smoke_runs(before: RunRecord, after: RunRecord) -> SmokeComparison:
                 after_trace=b.trace_ids[0] if b and b.trace_ids else None,
                 reason=(b or a).reason,  # type: ignore[union-attr]
                 uncertain=uncertainty(a, b, first) if flipped else (),
+                reasks=tuple(r.verdict for r in b.reasks) if b else (),
             )
         )
     changes.sort(key=lambda c: FIRST.index(c.change) if c.change in FIRST else len(FIRST))
@@ -269,6 +323,9 @@ def format_comparison(comparison: SmokeComparison) -> str:
             where = f"; first differs at stage {case.first_difference.stage_order} ({case.first_difference.stage_title})"
         doubt = f" [uncertain: {'; '.join(case.uncertain)}]" if case.uncertain else ""
         lines.append(f"  {case.change}: {case.case_id} {case.before} -> {case.after}{where}{doubt}")
+        if case.settled is not None:
+            noise = " (dropped as noise)" if case.settled == "dropped" else ""
+            lines.append(f"    {case.reask_words()}{noise}")
     lines.append(f"  {comparison.paired_test.describe()}")
     if comparison.regressed:
         lines.append("REGRESSION: a case that passed before no longer does")

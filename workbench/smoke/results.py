@@ -106,6 +106,9 @@ class CaseResult:
     """An error because the database went away: a resumed run runs the case again."""
     notes: tuple[str, ...] = ()
     """What a quick check could not reuse from its baseline, and why."""
+    reasks: tuple[RepeatOutcome, ...] = ()
+    """Fresh runs of an uncertain flip against the baseline (``workbench.smoke.reask``),
+    kept apart from ``repeats`` so that they settle the flip without changing the verdict."""
 
     @property
     def reused_stages(self) -> int:
@@ -249,6 +252,7 @@ def result_from_json(text: str) -> CaseResult:
             finished=datetime.fromisoformat(data["finished"]) if data.get("finished") else None,
             resumable=data.get("resumable", False),
             notes=tuple(data.get("notes", ())),
+            reasks=tuple(_repeat_from_dict(r) for r in data.get("reasks", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"not a stored smoke case result: {exc!r}") from exc

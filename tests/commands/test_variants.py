@@ -94,8 +94,8 @@ def test_ablation_runs_each_leave_one_out_and_a_listed_merge(server, capsys, pro
     without_noise = table["variants"][1]
     assert NOISE not in without_noise["budget"] and set(without_noise["budget"]) >= {QUERY}
     # simple-002: query, reference, cleanup and SQL asked again; both date stages ran in
-    # Python (nothing left for the model to restate), which no baseline answer stands in for
-    assert without_noise["calls"] == 6
+    # Python (nothing left for the model to restate): no model call, so not counted
+    assert without_noise["calls"] == 4
     merged = table["variants"][-1]
     assert CLEANUP not in merged["budget"]
     assert any("gate1" in note for note in merged["notes"])

@@ -124,7 +124,7 @@ def register_ablation(actions: argparse._SubParsersAction, common: argparse.Argu
         "(and each --variant) as a quick check against --baseline, a finished full run, on its "
         "cases: the stages before the changed one are answered from the baseline. Then one "
         "row per variant: pass rate (per category), cases fixed and broken against the full "
-        "pipeline with the paired sign test, stage calls and seconds per case, how much was "
+        "pipeline with the paired sign test, model calls and latency per case, how much was "
         "reused, and each prompt's budget verdict.",
     )
     add_selection(parser)
@@ -191,7 +191,8 @@ def _block(row: AblationRow, *, full: bool = False) -> str:
         f"{row.variant} (run {row.run_id})" + (f": {row.description}" if row.description else ""),
         f"  pass {row.pass_rate:.0%} of {row.cases} cases{flaky}; "
         + ", ".join(f"{k} {v:.0%}" for k, v in row.by_category.items()),
-        f"  {row.calls_per_case:.1f} stage calls and {row.latency_per_case_s:.2f} s per case"
+        f"  {row.calls_per_case:.1f} model calls per case, {row.latency_per_case_s:.2f} s "
+        "latency per case"
         + (
             ""
             if full
@@ -199,10 +200,12 @@ def _block(row: AblationRow, *, full: bool = False) -> str:
         ),
     ]
     if not full:
-        lines.append(
-            f"  fixed {len(row.fixed)} {list(row.fixed) or ''}, broken {len(row.broken)} "
-            f"{list(row.broken) or ''}: {row.verdict}"
-        )
+        lines.append(f"  fixed {_ids(row.fixed)}, broken {_ids(row.broken)}: {row.verdict}")
     lines.append("  budget: " + ", ".join(f"{k} {v}" for k, v in row.budget.items()))
     lines += [f"  note: {note}" for note in row.notes]
     return "\n".join(lines)
+
+
+def _ids(case_ids: tuple[str, ...]) -> str:
+    """``2 (a, b)``, or ``0``."""
+    return f"{len(case_ids)} ({', '.join(case_ids)})" if case_ids else "0"

@@ -55,7 +55,8 @@ class AblationRow:
 
     Args:
         flaky_rate: over the repeats of a full run; None for a quick check (one repeat).
-        calls, reused: stage calls the run made, and those answered from the baseline.
+        calls, reused: model calls the run made, and those answered from the baseline (stages
+            answered in code, like a date the grammar resolved, count as neither).
         budget: stage id -> the prompt's budget verdict (ok, warn, over, error).
     """
 
@@ -80,7 +81,7 @@ class AblationRow:
 
     @property
     def calls_per_case(self) -> float:
-        """Stage calls made per case and repeat, reused ones excluded."""
+        """Model calls made per case and repeat, reused ones excluded."""
         return self.calls / self.runs if self.runs else 0.0
 
     @property
@@ -252,7 +253,13 @@ def _row(
     categories: dict[str, list[bool]] = {}
     for result in results:
         categories.setdefault(result.category, []).append(result.verdict == "pass")
-    stages = [s for r in results for repeat in r.repeats for s in repeat.stages if not s.skipped]
+    stages = [
+        s
+        for r in results
+        for repeat in r.repeats
+        for s in repeat.stages
+        if not s.skipped and s.called_model  # a stage answered in code costs no call
+    ]
     runs = sum(len(r.repeats) for r in results)
     return AblationRow(
         variant=name,
@@ -358,7 +365,7 @@ def ablation_frame(table: Ablation) -> pd.DataFrame:
                 "fixed": len(row.fixed),
                 "broken": len(row.broken),
                 "p (sign test)": row.p_value,
-                "stage calls / case": row.calls_per_case,
+                "model calls / case": row.calls_per_case,
                 "s / case": row.latency_per_case_s,
                 "reused": row.reuse_ratio,
                 "budget": ", ".join(worst) or "all ok",
@@ -370,7 +377,7 @@ def ablation_frame(table: Ablation) -> pd.DataFrame:
 
 
 def ablation_figure(table: Ablation) -> go.Figure:
-    """Pass rate per pipeline, with the cost (stage calls per case) in the hover."""
+    """Pass rate per pipeline, with the cost (model calls per case) in the hover."""
     import plotly.express as px
 
     frame = ablation_frame(table)
@@ -379,7 +386,7 @@ def ablation_figure(table: Ablation) -> go.Figure:
         x="pipeline",
         y="pass rate",
         color="broken",
-        hover_data=["fixed", "broken", "p (sign test)", "stage calls / case", "reused"],
+        hover_data=["fixed", "broken", "p (sign test)", "model calls / case", "reused"],
     )
     figure.add_hline(y=table.full.pass_rate, line_dash="dot", annotation_text="full pipeline")
     figure.update_layout(

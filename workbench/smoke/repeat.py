@@ -82,6 +82,7 @@ def stage_outcome(stage: StageTrace, completion: Completion | None) -> StageOutc
         margins=completion.margins if completion else (),
         min_margin=stage.min_margin,
         reused=stage.reused_from is not None,
+        called_model=stage.called_model or stage.reused_from is not None,
     )
 
 

@@ -46,6 +46,9 @@ class StageOutcome:
     min_margin: float | None = None
     reused: bool = False
     """A quick check took this stage's answer from its baseline instead of the model."""
+    called_model: bool = True
+    """The stage asks the model (False: answered in code, e.g. a date resolved by the
+    grammar); what a count of model calls counts."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBDatabase]:
 
 def rules(database: DuckDBDatabase, question: str, gold_sql: str, **options: object) -> list[str]:
     runs = [GoldRun("the main database", run_gold(gold_sql, database))]
-    return [rule for rule, _ in lint_gold("c", question, gold_sql, runs, **options)]  # type: ignore[arg-type]
+    return [rule for rule, _ in lint_gold(question, gold_sql, runs, **options)]  # type: ignore[arg-type]
 
 
 SOUND = "SELECT name, price FROM item ORDER BY price DESC, name"
@@ -93,7 +93,7 @@ def test_numbers_as_text_of_one_width_are_codes_and_sort_alike(shop: DuckDBDatab
 def test_random_and_now_are_named_with_the_as_of_literal(shop: DuckDBDatabase) -> None:
     gold = "SELECT name FROM item ORDER BY random()"
     runs = [GoldRun("the main database", run_gold(gold, shop))]
-    [(rule, message)] = lint_gold("c", "Pick items", gold, runs, as_of=date(2026, 3, 31))
+    [(rule, message)] = lint_gold("Pick items", gold, runs, as_of=date(2026, 3, 31))
     assert rule == "nondeterministic"
     assert "random()" in message and "'2026-03-31'" in message
 
@@ -123,7 +123,7 @@ def test_rows_on_one_database_are_enough(shop: DuckDBDatabase, tmp_path: Path) -
         GoldRun("the main database", run_gold(gold, shop)),
         GoldRun("variant", run_gold(gold, DuckDBDatabase(other))),
     ]
-    assert lint_gold("c", "Which items cost over 100?", gold, runs) == []
+    assert lint_gold("Which items cost over 100?", gold, runs) == []
 
 
 def test_a_gold_over_the_row_cap_is_flagged(tmp_path: Path) -> None:

@@ -113,7 +113,6 @@ class GoldRun:
 
 
 def lint_gold(
-    case_id: str,
     question: str,
     gold_sql: str,
     runs: Sequence[GoldRun],
@@ -128,7 +127,6 @@ def lint_gold(
     A case that expects no rows (``empty_expected``) is sound only with a wrong reading that
     returns rows (``has_wrong_sql``; smoke check proves it is told apart): the empty answer is
     then a choice the pipeline made, not what any query would give."""
-    del case_id  # named by the caller's finding
     try:
         tree = parse_sql(gold_sql)
     except WorkbenchError:
@@ -147,7 +145,7 @@ def lint_gold(
             continue
         findings += _nulls_in_sort_key(gold_sql, keys, run.database)
         findings += _text_sorted_numbers(keys, run.database)
-    return list(dict.fromkeys(_first_per_rule(findings)))
+    return _first_per_rule(findings)
 
 
 def _first_per_rule(findings: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

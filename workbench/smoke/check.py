@@ -210,7 +210,6 @@ def _lint(
         except WorkbenchError:
             continue
     found = lint_gold(
-        case.id,
         case.question,
         case.gold_sql,
         runs,

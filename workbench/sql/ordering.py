@@ -105,10 +105,13 @@ def _set_operation_keys(
         first = _outer_query(first.this)
     if not isinstance(first, exp.Select):
         return None
-    indexes = [_projection_index(o.this, first.expressions, columns) for o in order.expressions]
-    if any(index is None for index in indexes):
-        return None
-    return SortKeys(tuple(i for i in indexes if i is not None), len(columns))
+    indexes = []
+    for ordered in order.expressions:
+        index = _projection_index(ordered.this, first.expressions, columns)
+        if index is None:
+            return None
+        indexes.append(index)
+    return SortKeys(tuple(indexes), len(columns))
 
 
 def _projection_index(

@@ -11,7 +11,7 @@ import pytest
 
 from tests.labdb import build_lab_database
 from workbench.errors import SQLExecutionError
-from workbench.sql import DuckDBDatabase
+from workbench.sql import DuckDBDatabase, warm_up
 from workbench.sql.limits import MAX_CELL_BYTES, MAX_RESULT_BYTES
 
 
@@ -92,3 +92,34 @@ def test_queries_from_several_threads_each_get_an_answer(database: DuckDBDatabas
 def test_a_missing_database_is_reported_from_the_worker(tmp_path: Path) -> None:
     with pytest.raises(SQLExecutionError, match="db build"):
         DuckDBDatabase(tmp_path / "absent.duckdb").run("SELECT 1")
+
+
+def test_warmed_workers_start_without_waiting_and_answer_the_next_queries(
+    database: DuckDBDatabase,
+) -> None:
+    from workbench.sql import worker
+
+    pool = worker._pool()
+    pool.close()
+    warm_up(database, 2)
+    starting = list(pool._idle)
+    assert len(starting) == 2
+    assert not any(w.ready for w in starting)  # started, not waited for
+    assert database.run("SELECT count(*) FROM labs").rows == ((4,),)
+    assert all(w in starting for w in pool._idle)  # the query took a warmed worker
+    warm_up(database, 50)
+    assert len(pool._idle) == worker.MAX_IDLE_WORKERS
+    pool._idle[0].process.kill()
+    pool._idle[0].process.wait()
+    warm_up(database, 1)  # an ended worker is replaced, not counted
+    assert all(w.process.poll() is None for w in pool._idle)
+    pool.close()
+
+
+def test_a_postgres_database_needs_no_worker() -> None:
+    from workbench.sql import PostgresDatabase, worker
+
+    pool = worker._pool()
+    pool.close()
+    warm_up(PostgresDatabase("postgresql://nobody@127.0.0.1:9/none"), 3)
+    assert pool._idle == []

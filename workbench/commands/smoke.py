@@ -64,6 +64,7 @@ from workbench.smoke import (
 )
 from workbench.smoke.plan import MAX_CASES, MAX_CONCURRENCY, MAX_REPEATS
 from workbench.smoke.reask import ReaskReport
+from workbench.sql import database_dialect, warm_workers
 from workbench.store import open_store
 
 
@@ -201,6 +202,8 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser
 
 def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
 
+    if database_dialect(settings) == "duckdb":
+        warm_workers(1)  # reaching the database takes one: it starts while the suite is read
     store = open_store(settings)
     check_blame_args(args)
     if args.quick and not args.baseline:

@@ -73,6 +73,7 @@ from workbench.smoke.results import (
     set_run_status,
 )
 from workbench.smoke.watch import ServerWatch
+from workbench.sql import warm_up
 
 DEFAULT_OPTIONS = SmokeOptions()
 
@@ -194,8 +195,10 @@ def execute_run(
     store = _store(env)
     record = load_run(store, run_id)
     manifest = record.manifest
-    pending, baseline = _prepare(env, record, cases, server)
     concurrency = _concurrency(env, manifest)
+    if env.database is not None:  # its workers start while the cases are prepared
+        warm_up(env.database, min(concurrency.total, len(record.case_ids) - len(record.results)))
+    pending, baseline = _prepare(env, record, cases, server)
     speed = ServerSpeed(pace_s=manifest.pace_s)  # as measured when the run was planned
     estimate = estimate_for(env, tuple(pending), manifest, baseline, concurrency, speed)
     kept = [r for r in record.results if not r.resumable]  # the database went away under the rest

@@ -52,6 +52,7 @@ from workbench.sql.execute import (
     QueryResult,
     connect_readonly,
     run_query,
+    warm_up,
 )
 from workbench.sql.extract import extract_sql
 from workbench.sql.judge import (
@@ -93,6 +94,7 @@ from workbench.sql.variants import (
     variant_seeds,
     variants_for,
 )
+from workbench.sql.worker import warm_workers
 
 __all__ = [
     "MAX_CELL_BYTES",
@@ -156,5 +158,7 @@ __all__ = [
     "duckdb_problem",
     "variant_seeds",
     "variants_for",
+    "warm_up",
+    "warm_workers",
     "workspace_schema",
 ]

@@ -18,14 +18,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from workbench.errors import ConfigError
-from workbench.settings import Settings
 from workbench.sql.execute import Database, DuckDBDatabase
 from workbench.sql.postgres import check_url, connect_failure, redact
 from workbench.sql.schema import table_counts
+
+if TYPE_CHECKING:
+    from workbench.settings import Settings
 
 DEMO_SUBDIR = "demo"
 

@@ -30,15 +30,16 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import duckdb
 
 from workbench.errors import SQLExecutionError, SQLRefused
-from workbench.settings import Settings
 from workbench.sql.catalog import Catalog, DatabaseSchema, Query, duckdb_catalog
 from workbench.sql.check import check_readonly, tree_to_duckdb
 from workbench.sql.limits import DUCKDB_MEMORY_LIMIT, MAX_CELL_BYTES, MAX_RESULT_BYTES
 from workbench.sql.profile import read_counts, read_schema
-from workbench.sql.worker import QueryRequest, out_of_memory_message, run_in_worker
+from workbench.sql.worker import QueryRequest, out_of_memory_message, run_in_worker, warm_workers
 
 if TYPE_CHECKING:
     import pandas
+
+    from workbench.settings import Settings
 
 CutBy = Literal["rows", "cell bytes", "result bytes"]
 
@@ -228,6 +229,14 @@ def connect_readonly(database: Path, *, wait_s: float = 0) -> duckdb.DuckDBPyCon
                 else ""
             )
             raise SQLExecutionError(f"cannot open {database} read-only: {exc}{hint}") from exc
+
+
+def warm_up(database: Database, at_once: int) -> None:
+    """Get ready to run ``at_once`` queries at a time on ``database`` before the first one
+    comes: a DuckDB file's queries run in worker processes, started now without waiting
+    (``warm_workers``); a PostgreSQL server needs nothing."""
+    if isinstance(database, DuckDBDatabase):
+        warm_workers(at_once)
 
 
 def run_query(

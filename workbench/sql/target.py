@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.errors import ConfigError
-from workbench.settings import Settings
 from workbench.sql.demo import demo_database, demo_database_path
 from workbench.sql.execute import Database, DuckDBDatabase
 from workbench.sql.postgres import PostgresDatabase, check_url, redact
@@ -20,6 +20,9 @@ from workbench.sql.schema import SchemaTexts, schema_texts
 from workbench.sql.schemanotes import load_schema_notes
 from workbench.urls import DEMO_DATABASE
 from workbench.workspace import WORKSPACE_FILE, duckdb_path
+
+if TYPE_CHECKING:
+    from workbench.settings import Settings
 
 
 def database_setting(settings: Settings) -> str:

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from workbench.settings import Settings
 from workbench.sql.demo import DemoBuild, build_demo_database, demo_database_path
 from workbench.sql.execute import Database, DuckDBDatabase
+
+if TYPE_CHECKING:
+    from workbench.settings import Settings
 
 
 @dataclass(frozen=True)

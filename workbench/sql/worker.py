@@ -71,6 +71,14 @@ def run_in_worker(request: QueryRequest) -> Any:
     return _pool().run(request)
 
 
+def warm_workers(count: int) -> None:
+    """Start workers until ``count`` of them (at most ``MAX_IDLE_WORKERS``) are idle or
+    starting, without waiting for any: a new worker spends about half a second importing
+    what it needs, which then overlaps the caller's own work instead of delaying its first
+    queries. A run calls this as it starts, with the number of cases it sends at once."""
+    _pool().warm(count)
+
+
 def out_of_memory_message() -> str:
     """One line naming both limits and what the user can change: the query. Why not DuckDB's
     own advice (``SET threads``, ``SET memory_limit``): the check refuses every SET."""
@@ -209,6 +217,15 @@ class _Pool:
                     return worker
                 worker.kill()
         return _Worker()
+
+    def warm(self, count: int) -> None:
+        with self._lock:
+            ended = [w for w in self._idle if w.process.poll() is not None]
+            self._idle = [w for w in self._idle if w not in ended]
+            for _ in range(min(count, MAX_IDLE_WORKERS) - len(self._idle)):
+                self._idle.append(_Worker())
+        for worker in ended:
+            worker.kill()
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:

@@ -13,7 +13,8 @@ from tests.scripted_llm import ScriptedLLM
 from tests.smoke.test_calibration import calibrating_llm
 from tests.smoke_script import CASES, PipelineScript
 from workbench.settings import PROJECT_ROOT, Settings
-from workbench.smoke.calibration import ServerSpeed, calibrate
+from workbench.smoke import plan as plan_module
+from workbench.smoke.calibration import PACE_QUESTION, ServerSpeed, calibrate
 from workbench.smoke.estimate import (
     LatencyHistory,
     RunShape,
@@ -21,7 +22,7 @@ from workbench.smoke.estimate import (
     format_duration,
     load_history,
 )
-from workbench.smoke.plan import SmokeOptions, plan_run
+from workbench.smoke.plan import SmokeOptions, measure_speed, plan_run
 from workbench.smoke.runner import run_plan, run_suite
 from workbench.store import open_store
 
@@ -163,3 +164,29 @@ def test_the_history_is_scaled_to_the_servers_pace_now(edited, demo_database) ->
     assert wild.cases[0].stage_seconds[stage] == pytest.approx(4 * SCRIPTED_S)  # bounded
     unknown = estimate_run(env, CASES, RunShape(), history, ServerSpeed())
     assert unknown.cases[0].stage_seconds[stage] == SCRIPTED_S
+
+
+def test_a_recent_runs_pace_stands_in_for_a_new_probe_until_it_is_old(
+    edited, demo_database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(edited)
+    llm = PipelineScript().llm()
+    env = environment(edited, llm, store=store, database=demo_database)
+    speed = measure_speed(env)  # no run yet: the server is asked
+    probes = [r for r in llm.requests if PACE_QUESTION in r.messages[-1].content]
+    assert len(probes) == 1 and speed.measured_at is not None
+    run_plan(env, plan_run(env, SmokeOptions(repeats=1), cases=CASES[:1], speed=speed))
+
+    again = measure_speed(env)  # a run measured it a moment ago
+    assert (again.pace_s, again.measured_at) == (speed.pace_s, speed.measured_at)
+    assert len([r for r in llm.requests if PACE_QUESTION in r.messages[-1].content]) == 1
+    second = plan_run(env, SmokeOptions(repeats=1), cases=CASES[:1], speed=again)
+    run_plan(env, second)
+    assert second.manifest.pace_at == speed.measured_at.isoformat()  # when, not re-dated
+    history = load_history(store, ["scripted://llm"], {edited.model_for("main")}, CASES)
+    assert history.pace_s == speed.pace_s  # one measurement, counted once
+
+    monkeypatch.setattr(plan_module, "PACE_REUSE_S", 0.0)  # now too old
+    fresh = measure_speed(env)
+    assert len([r for r in llm.requests if PACE_QUESTION in r.messages[-1].content]) == 2
+    assert fresh.measured_at is not None and fresh.measured_at > speed.measured_at

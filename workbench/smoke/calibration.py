@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from workbench.llm import LLM, ChatRequest, Completion, Message
 
@@ -115,7 +116,10 @@ class ServerSpeed:
     Args:
         pace_s: ``measure_pace`` now (None: not measured).
         calibration: the server measured in full, when the store has no timings of it.
+        measured_at: when ``pace_s`` was measured (UTC), earlier than now when a recent
+            run's pace stands in for a new probe (``workbench.smoke.plan.measure_speed``).
     """
 
     pace_s: float | None = None
     calibration: Calibration | None = None
+    measured_at: datetime | None = None

@@ -248,15 +248,16 @@ def load_history(
 
 
 def _median_pace(manifests: Sequence[str], endpoints: set[str]) -> float | None:
-    paces = []
-    for text in manifests:
+    """The median of the runs' paces, each measurement once (runs minutes apart share one)."""
+    paces: dict[str, float] = {}
+    for index, text in enumerate(manifests):
         try:
             data = json.loads(text)
         except ValueError:
             continue
         if data.get("pace_s") and set(data.get("endpoint", "").split(",")) <= endpoints:
-            paces.append(float(data["pace_s"]))
-    return statistics.median(paces) if paces else None
+            paces.setdefault(data.get("pace_at") or str(index), float(data["pace_s"]))
+    return statistics.median(paces.values()) if paces else None
 
 
 def _fresh(

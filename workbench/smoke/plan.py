@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,7 +56,7 @@ from workbench.smoke.estimate import (
     estimate_run,
     load_history,
 )
-from workbench.smoke.results import RunManifest, RunRecord, load_run
+from workbench.smoke.results import RunManifest, RunRecord, load_run, recent_pace
 from workbench.sql import database_label
 
 Mode = Literal["hunt", "quick"]
@@ -334,7 +335,8 @@ def plan_run(
     concurrency = resolve_concurrency(env, options, server_flags(env.settings, server))
     manifest = describe_run(env, options, chosen, server, concurrency)
     if speed is not None:
-        manifest = replace(manifest, pace_s=speed.pace_s)
+        measured = speed.measured_at.isoformat() if speed.measured_at else None
+        manifest = replace(manifest, pace_s=speed.pace_s, pace_at=measured)
     if options.mode == "quick":
         baseline = check_baseline(_store(env), options.baseline or "", manifest, chosen)
     estimate = estimate_for(env, chosen, manifest, baseline, concurrency, speed)
@@ -342,20 +344,41 @@ def plan_run(
 
 
 def measure_speed(env: RunEnvironment) -> ServerSpeed:
-    """The server's pace now (one short call), and a full calibration when the store has
-    no timings of this endpoint and model; nothing when the server does not answer.
+    """The server's pace now (one short call, or the pace a run measured on this endpoint
+    and model in the last ``PACE_REUSE_S``), and a full calibration when the store has no
+    timings of this endpoint and model; nothing when the server does not answer.
 
     Not while a run of this server is going: on a server whose answers depend on the
     batch, a probe sharing a batch with the run's requests would change them.
     """
     model = env.settings.model_for("main")
+    recent = _recent_pace(env, model)
     try:
-        pace = measure_pace(env.llm, model)
+        if recent is not None:
+            pace, measured = recent
+        else:
+            pace, measured = measure_pace(env.llm, model), datetime.now(UTC)
         history = _history(env, ())
         calibration = calibrate(env.llm, model) if history is None or not history.calls else None
     except LLMError:
         return ServerSpeed()
-    return ServerSpeed(pace, calibration)
+    return ServerSpeed(pace, calibration, measured)
+
+
+PACE_REUSE_S = 600.0
+"""A pace a run measured this recently on the same endpoint and model stands in for a new
+probe: the quick checks of an edit loop, and the probes and re-asks after them, come
+minutes apart, and on the CPU default the probe's one call is seconds of a quick check's
+fixed cost. A pace older than this is measured again."""
+
+
+def _recent_pace(env: RunEnvironment, model: str) -> tuple[float, datetime] | None:
+    if env.store is None:
+        return None
+    try:
+        return recent_pace(env.store, env.llm.endpoint, model, PACE_REUSE_S)
+    except StoreError:
+        return None
 
 
 def _history(env: RunEnvironment, cases: Iterable[SmokeCase]) -> LatencyHistory | None:

@@ -162,6 +162,9 @@ class RunManifest:
     """Cases went at once without a passing self-test (an experiment on batching)."""
     pace_s: float | None = None
     """The server's pace just before the run (``workbench.smoke.calibration.measure_pace``)."""
+    pace_at: str | None = None
+    """When ``pace_s`` was measured (ISO 8601, UTC): before the run began when an earlier
+    run's pace stood in for a probe; None in runs from before."""
     variant: dict[str, Any] | None = None
     """The pipeline variant the run ran (``workbench.prompts.variants``: its name,
     description and changes), or None for the workspace's own pipeline."""
@@ -402,6 +405,46 @@ def _settle_orphan(session: Session, row: SmokeRunRow) -> None:
     session.add(row)
     session.commit()
     session.refresh(row)
+
+
+def recent_pace(
+    engine: Engine, endpoint: str, model: str, within_s: float
+) -> tuple[float, datetime] | None:
+    """The newest pace a run measured on ``endpoint`` for ``model`` at most ``within_s``
+    seconds ago, with when it was measured; None when there is none so recent."""
+    now = _now()
+    with Session(engine) as session:
+        rows = session.exec(
+            select(SmokeRunRow.manifest, SmokeRunRow.created)
+            .where(col(SmokeRunRow.workspace) == store_workspace(engine))
+            .order_by(col(SmokeRunRow.created).desc())
+            .limit(RECENT_RUNS)
+        ).all()
+    for text, created in rows:
+        try:
+            manifest = manifest_from_json(text)
+            measured = _utc(
+                datetime.fromisoformat(manifest.pace_at) if manifest.pace_at else created
+            )
+        except (ValueError, TypeError):
+            continue  # a damaged record proves nothing
+        if (
+            manifest.pace_s
+            and manifest.endpoint == endpoint
+            and manifest.models.get("main") == model
+            and 0 <= (now - measured).total_seconds() <= within_s
+        ):
+            return manifest.pace_s, measured
+    return None
+
+
+RECENT_RUNS = 20
+"""How many of the newest runs ``recent_pace`` looks through."""
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back the naive UTC time it was given."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:

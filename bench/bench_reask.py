@@ -21,9 +21,9 @@ from pathlib import Path
 
 from tests.environment import environment
 from tests.smoke_script import SQL, SUITE, PipelineScript
+from workbench.cases.suite import SmokeCase
 from workbench.dates import resolve_relative_dates
 from workbench.settings import Settings
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.compare import compare_smoke_runs
 from workbench.smoke.reask import REASKS, reask_flips
 from workbench.smoke.runner import SmokeOptions, run_suite

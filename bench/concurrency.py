@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from workbench.cases import load_cases, stratified_sample
 from workbench.llm import ServerManager, make_llm
 from workbench.pipeline import RunEnvironment, load_trace
 from workbench.prompts import load_prompt_set
@@ -25,11 +26,9 @@ from workbench.smoke import (
     RunRecord,
     SmokeOptions,
     check_servers,
-    load_cases,
     plan_run,
     run_plan,
 )
-from workbench.smoke.cases import stratified_sample
 from workbench.store import open_store
 
 DTYPES = (("bf16", "bfloat16"), ("float32", "float32"))

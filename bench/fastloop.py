@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from workbench.cases import load_cases, stratified_sample
 from workbench.llm import make_llm
 from workbench.pipeline import RunEnvironment, load_trace
 from workbench.prompts import load_prompt_set
@@ -40,12 +41,10 @@ from workbench.smoke import (
     SmokeOptions,
     check_servers,
     compare_smoke_runs,
-    load_cases,
     measure_speed,
     plan_run,
     run_plan,
 )
-from workbench.smoke.cases import stratified_sample
 from workbench.sql import demo_database
 from workbench.store import open_store
 

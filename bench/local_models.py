@@ -20,11 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from workbench.cases import load_cases, smoke_dir
 from workbench.llm import CATALOG, ChatRequest, Message, ServerManager, make_llm, model_state
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.settings import load_settings
-from workbench.smoke import SmokeOptions, load_cases, run_suite, smoke_dir
+from workbench.smoke import SmokeOptions, run_suite
 from workbench.smoke.firstrun import first_run_cases
 from workbench.store import open_store
 

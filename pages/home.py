@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import notice, settings
+from workbench.cases import load_cases
 from workbench.errors import WorkbenchError
 from workbench.prompts import load_prompt_set
-from workbench.smoke import load_cases
 from workbench.sql import open_database, require_tables
 
 current = settings()

@@ -17,6 +17,7 @@ from pages.common import (
     store,
     workspace_ready,
 )
+from workbench.cases import load_cases, load_tags, stratified_sample, tag_categories
 from workbench.diagnosis.noise import paired_test_html
 from workbench.diagnosis.report import case_details, case_line, load_blame
 from workbench.diffing import DIFF_CSS
@@ -46,9 +47,7 @@ from workbench.smoke import (
     first_run_options,
     format_duration,
     list_runs,
-    load_cases,
     load_run,
-    load_tags,
     margin_figure,
     measure_speed,
     model_matrix,
@@ -62,8 +61,6 @@ from workbench.smoke import (
     run_plan,
     run_variants,
     start_smoke_job,
-    stratified_sample,
-    tag_categories,
     untested,
     variant_rates,
     view_counts,

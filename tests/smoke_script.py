@@ -19,11 +19,11 @@ import yaml
 
 from tests.scripted_llm import ScriptedLLM
 from tests.scripted_server import Reply
+from workbench.cases.suite import SmokeCase, load_cases, select_cases, smoke_dir
 from workbench.errors import LLMError
 from workbench.llm.protocol import ChatRequest
 from workbench.prompts.files import StagePrompt, load_prompts
 from workbench.settings import PROJECT_ROOT
-from workbench.smoke.cases import SmokeCase, load_cases, select_cases, smoke_dir
 
 SHIPPED_PROMPTS = load_prompts(PROJECT_ROOT / "prompts")
 STAGE_BY_ORDER = {p.order: p.id for p in SHIPPED_PROMPTS}

@@ -14,13 +14,14 @@ from rapidfuzz import fuzz
 
 from fixtures import musicdb
 from tests.postgres import PostgresCluster
+from workbench.cases import load_cases, load_tags
+from workbench.cases.suite import count_by_category
 from workbench.cli import main
 from workbench.commands.smokecheck import check_suite
 from workbench.prompts import load_prompt_set
 from workbench.prompts.bank import BankRef, load_bank
 from workbench.settings import load_settings
-from workbench.smoke import check_cases, load_cases, load_tags
-from workbench.smoke.cases import count_by_category
+from workbench.smoke import check_cases
 from workbench.sql import (
     DuckDBDatabase,
     PostgresDatabase,

@@ -54,6 +54,7 @@ LAYERS = (
     {"llm", "sql", "dates"},
     {"prompts"},
     {"pipeline"},
+    {"cases"},
     {"smoke", "diagnosis"},
     {"commands"},
     {"cli", "__main__"},

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.domain import LAB_WORDS
+from workbench.cases.suite import STAGE_IDS, load_cases
 from workbench.commands.init import SHIPPED, STARTER
 from workbench.errors import ConfigError, WorkspaceError
 from workbench.prompts import load_prompt_set
 from workbench.settings import load_settings
-from workbench.smoke.cases import STAGE_IDS, load_cases
 from workbench.smoke.plan import SmokeOptions, select_suite
 from workbench.workspace import (
     WORKSPACE_FILE,

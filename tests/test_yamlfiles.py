@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from workbench.cases.suite import load_case_file, load_tags
 from workbench.errors import CaseError, FileError, PromptError
 from workbench.prompts.files import load_prompt
 from workbench.prompts.gates import load_gates
 from workbench.prompts.thresholds import load_budget_config
 from workbench.settings import PROJECT_ROOT
-from workbench.smoke.cases import load_case_file, load_tags
 
 PROMPT = """\
 ---

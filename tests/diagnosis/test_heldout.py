@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.smoke_records import manifest, result
+from workbench.cases.suite import SmokeCase
 from workbench.cli import main
 from workbench.diagnosis.heldout import exposed_cases, record_export, split_by_exposure
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import create_run, save_case_result, set_run_status
 from workbench.store import open_store
 

@@ -11,15 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.smoke.test_cases import GOOD_CASE, SMOKE_DIR
-from workbench.errors import (
-    ConfigError,
-    DatabaseUnavailable,
-    SchemaPermissionDenied,
-    SQLExecutionError,
-)
-from workbench.settings import PROJECT_ROOT, Settings
-from workbench.smoke.cases import (
+from tests.cases.test_suite import GOOD_CASE, SMOKE_DIR
+from workbench.cases.suite import (
     CATEGORIES,
     CATEGORY_MINIMUMS,
     DEFAULT_AS_OF,
@@ -30,6 +23,13 @@ from workbench.smoke.cases import (
     load_tags,
     select_cases,
 )
+from workbench.errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    SchemaPermissionDenied,
+    SQLExecutionError,
+)
+from workbench.settings import PROJECT_ROOT, Settings
 from workbench.smoke.check import CheckReport, check_cases
 from workbench.sql import Database, DuckDBDatabase, Variant, limit_tie_breaks
 

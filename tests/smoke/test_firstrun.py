@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from workbench.cases import CATEGORIES, load_cases, smoke_dir
 from workbench.settings import Settings
-from workbench.smoke import load_cases, smoke_dir
-from workbench.smoke.cases import CATEGORIES
 from workbench.smoke.firstrun import first_run_cases, first_run_options
 
 

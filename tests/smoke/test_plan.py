@@ -4,7 +4,7 @@ only where a self-test allows it."""
 from __future__ import annotations
 
 from tests.smoke_script import SUITE
-from workbench.smoke.cases import stratified_sample
+from workbench.cases.suite import stratified_sample
 from workbench.smoke.estimate import CaseEstimate, RunEstimate
 from workbench.smoke.plan import affordable_limit
 

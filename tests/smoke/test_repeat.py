@@ -6,8 +6,8 @@ from pathlib import Path
 
 from tests.environment import environment
 from tests.smoke_script import SQL, PipelineScript
+from workbench.cases.suite import SmokeCase
 from workbench.settings import Settings
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.runner import SmokeOptions, run_suite
 from workbench.sql import DuckDBDatabase, Variant
 from workbench.store import open_store

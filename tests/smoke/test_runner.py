@@ -15,11 +15,11 @@ from tests.environment import environment
 from tests.scripted_llm import ScriptedLLM
 from tests.scripted_server import MALFORMED, Reply, ScriptedServer
 from tests.smoke_script import CASES, NOISE, QUERY, SQL, SUITE, PipelineScript, asked
+from workbench.cases.suite import StageExpectation, select_cases
 from workbench.errors import ConfigError, LLMResponseError, LLMUnavailable
 from workbench.llm import ServerManager, identify, run_selftest, save_selftest, selftest_requests
 from workbench.llm.client import OpenAIClient
 from workbench.settings import PROJECT_ROOT, Settings
-from workbench.smoke.cases import StageExpectation, select_cases
 from workbench.smoke.results import load_run
 from workbench.smoke.runner import (
     SmokeOptions,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.smoke_script import case
-from workbench.smoke.cases import StageExpectation
+from workbench.cases.suite import StageExpectation
 from workbench.smoke.results import RepeatOutcome, StageOutcome
 from workbench.smoke.verdicts import (
     case_verdict,

@@ -13,6 +13,7 @@ from fixtures import labdb
 from tests.conftest import PostgresLab
 from tests.postgres import PostgresCluster
 from tests.sql.test_check import HOSTILE, WORKED_EXAMPLE
+from workbench.cases import load_cases
 from workbench.errors import (
     ConfigError,
     DatabaseUnavailable,
@@ -20,7 +21,6 @@ from workbench.errors import (
     SQLRefused,
 )
 from workbench.settings import Settings
-from workbench.smoke import load_cases
 from workbench.sql import (
     DuckDBDatabase,
     PostgresDatabase,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workbench.cases import load_cases
 from workbench.commands import Outcome, reachable_database
 from workbench.diagnosis.blame import DEFAULT_BUDGET
 from workbench.diagnosis.probing import blame_edit, flipped_cases
@@ -27,7 +28,7 @@ from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
-from workbench.smoke import RunRecord, SmokeOptions, load_cases, load_run, plan_run, write_junit
+from workbench.smoke import RunRecord, SmokeOptions, load_run, plan_run, write_junit
 from workbench.store import open_store
 
 Say = Callable[[str], None]

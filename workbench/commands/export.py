@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from workbench.cases import load_cases
 from workbench.commands import Outcome
 from workbench.diagnosis.heldout import HELD_OUT, held_out, record_export
 from workbench.settings import Settings
-from workbench.smoke import export_training, fixed_since, load_cases, load_run
+from workbench.smoke import export_training, fixed_since, load_run
 from workbench.store import open_store
 
 

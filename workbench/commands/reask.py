@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from workbench.cases.suite import load_cases
 from workbench.commands import whole_number
 from workbench.pipeline import RunEnvironment
-from workbench.smoke.cases import load_cases
 from workbench.smoke.reask import REASK_BUDGET, REASKS, ReaskReport, reask_flips
 from workbench.smoke.results import RunRecord
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import time
 
+from workbench.cases import load_cases, load_tags, tag_categories
+from workbench.cases.datespans import data_ranges, empty_relative_dates
+from workbench.cases.overlap import bank_overlaps
 from workbench.commands import Outcome
 from workbench.errors import PromptError
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
-from workbench.smoke import CheckReport, check_cases, load_cases, load_tags, tag_categories
-from workbench.smoke.datespans import data_ranges, empty_relative_dates
-from workbench.smoke.overlap import bank_overlaps
+from workbench.smoke import CheckReport, check_cases
 from workbench.sql import open_database, require_tables, variants_for
 
 

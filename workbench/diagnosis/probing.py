@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from workbench.cases.suite import SmokeCase
 from workbench.diagnosis.blame import DEFAULT_BUDGET, BlameResult, blame, estimate_probes
 from workbench.diagnosis.hunks import Hunk, apply_hunks, edit_hunks
 from workbench.diagnosis.prompttexts import check_rebuilt, run_prompt_texts, write_prompt_set
@@ -33,7 +34,6 @@ from workbench.llm import Completion
 from workbench.pipeline import RunEnvironment, StageCache, Trace, answer_digest
 from workbench.prompts import PromptSet
 from workbench.smoke.baseline import case_replay
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.compare import compare_smoke_runs
 from workbench.smoke.repeat import SuiteContext, run_repeat
 from workbench.smoke.results import RunRecord

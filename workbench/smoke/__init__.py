@@ -1,6 +1,8 @@
 """The smoke suite: gold cases run through the pipeline several times, judged, compared.
 
-- ``cases``: a case file into ``SmokeCase`` values; selecting cases;
+The cases themselves (their files, ``SmokeCase``, selecting and sampling them) are
+``workbench.cases``.
+
 - ``check``: proving the gold cases against the database (``smoke check``);
 - ``repeat``: one case's repeats through the pipeline, each judged;
 - ``verdicts``: pass, fail, flaky or error over the repeats, and where they part ways;
@@ -26,18 +28,6 @@
 from __future__ import annotations
 
 from workbench.smoke.calibration import Calibration, ServerSpeed, calibrate
-from workbench.smoke.cases import (
-    CATEGORIES,
-    SmokeCase,
-    load_case_file,
-    load_cases,
-    load_tags,
-    select_cases,
-    smoke_dir,
-    stratified_sample,
-    suite_categories,
-    tag_categories,
-)
 from workbench.smoke.check import CheckReport, check_cases
 from workbench.smoke.compare import (
     SmokeComparison,
@@ -95,7 +85,6 @@ from workbench.smoke.servercheck import (
 from workbench.smoke.training import export_training, fixed_since
 
 __all__ = [
-    "CATEGORIES",
     "CPU_EXPERIMENT",
     "MODE_LABELS",
     "REVIEW_VIEWS",
@@ -109,7 +98,6 @@ __all__ = [
     "RunRecord",
     "RunSummary",
     "ServerSpeed",
-    "SmokeCase",
     "SmokeComparison",
     "SmokeJob",
     "SmokeOptions",
@@ -136,12 +124,7 @@ __all__ = [
     "format_run",
     "junit_xml",
     "list_runs",
-    "load_case_file",
-    "load_cases",
     "load_run",
-    "load_tags",
-    "suite_categories",
-    "tag_categories",
     "margin_figure",
     "measure_speed",
     "model_matrix",
@@ -157,12 +140,9 @@ __all__ = [
     "run_suite",
     "run_summary",
     "run_variants",
-    "select_cases",
     "select_suite",
-    "smoke_dir",
     "start_smoke_job",
     "stored_checks",
-    "stratified_sample",
     "untested",
     "variant_rates",
     "view_counts",

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from sqlalchemy.engine import Engine
 
+from workbench.cases.suite import SmokeCase
 from workbench.errors import PromptError, StoreError
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import PromptSet, StagePrompt, budget_text
@@ -34,7 +35,6 @@ from workbench.prompts.variants import (
     leave_one_out,
     variant_from_dict,
 )
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.compare import compare_smoke_runs
 from workbench.smoke.plan import RunPlan, SmokeOptions, plan_run
 from workbench.smoke.progress import ProgressCallback

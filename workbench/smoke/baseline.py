@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
+from workbench.cases.suite import SmokeCase
 from workbench.errors import ConfigError, StoreError
 from workbench.llm import Completion
 from workbench.pipeline import (
@@ -34,7 +35,6 @@ from workbench.pipeline import (
     load_trace,
 )
 from workbench.prompts import PromptSet
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import CaseResult, RunManifest, RunRecord, load_run
 from workbench.smoke.verdicts import expectation_stage
 

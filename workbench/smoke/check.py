@@ -19,16 +19,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.diagnosis.gold import RULES, GoldFinding, GoldRun, lint_gold
-from workbench.errors import (
-    ConfigError,
-    DatabaseUnavailable,
-    SchemaPermissionDenied,
-    SQLParseError,
-    SQLRefused,
-    WorkbenchError,
-)
-from workbench.smoke.cases import (
+from workbench.cases.suite import (
     CATEGORIES,
     CATEGORY_MINIMUMS,
     EMPTY_EXPECTED,
@@ -38,6 +29,15 @@ from workbench.smoke.cases import (
     SmokeCase,
     count_by_category,
     count_by_tag,
+)
+from workbench.diagnosis.gold import RULES, GoldFinding, GoldRun, lint_gold
+from workbench.errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    SchemaPermissionDenied,
+    SQLParseError,
+    SQLRefused,
+    WorkbenchError,
 )
 from workbench.sql import (
     Database,

@@ -28,6 +28,7 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from workbench.cases.suite import SmokeCase
 from workbench.dates import find_unresolved_hints, resolve_relative_dates
 from workbench.errors import LLMError, WorkbenchError
 from workbench.pipeline import RunEnvironment, StageContext
@@ -40,7 +41,6 @@ from workbench.smoke.calibration import (
     Calibration,
     ServerSpeed,
 )
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import RunRecord
 from workbench.store import SmokeRunRow, TraceRow, store_workspace
 

@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from workbench.cases.suite import SmokeCase
 from workbench.errors import ConfigError
 from workbench.llm import LLM, ServerManager, make_llm
 from workbench.pipeline import RunEnvironment
 from workbench.settings import Settings
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import RunRecord
 from workbench.smoke.runner import ProgressCallback, SmokeOptions, run_suite
 

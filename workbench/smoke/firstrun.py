@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from workbench.smoke.cases import CATEGORIES, SmokeCase
+from workbench.cases.suite import CATEGORIES, SmokeCase
 from workbench.smoke.plan import SmokeOptions
 
 FIRST_RUN_LABEL = "first run"

@@ -28,6 +28,13 @@ from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
+from workbench.cases.suite import (
+    SmokeCase,
+    case_digest,
+    load_cases,
+    select_cases,
+    stratified_sample,
+)
 from workbench.errors import ConfigError, LLMError, StoreError
 from workbench.llm import (
     SelfTestResult,
@@ -42,13 +49,6 @@ from workbench.prompts.versions import sync_from_disk
 from workbench.settings import Settings
 from workbench.smoke.baseline import check_baseline
 from workbench.smoke.calibration import ServerSpeed, calibrate, measure_pace
-from workbench.smoke.cases import (
-    SmokeCase,
-    case_digest,
-    load_cases,
-    select_cases,
-    stratified_sample,
-)
 from workbench.smoke.estimate import (
     LatencyHistory,
     RunEstimate,

@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from workbench.cases.suite import SmokeCase
 from workbench.errors import DatabaseUnavailable, LLMUnavailable
 from workbench.pipeline import RunEnvironment
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.compare import compare_smoke_runs
 from workbench.smoke.repeat import SuiteContext, run_repeat
 from workbench.smoke.results import RepeatOutcome, RunRecord, load_run, save_case_result

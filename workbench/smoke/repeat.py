@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
+from workbench.cases.suite import SmokeCase
 from workbench.errors import DatabaseUnavailable, LLMUnavailable, WorkbenchError
 from workbench.llm import LLM, ChatRequest, Completion, pin
 from workbench.pipeline import Replay, RunEnvironment, StageTrace, Trace, run_pipeline
 from workbench.smoke.baseline import CaseReplay, case_replay
-from workbench.smoke.cases import SmokeCase
 from workbench.smoke.results import CaseResult, RepeatOutcome, RunRecord, StageOutcome
 from workbench.smoke.verdicts import case_verdict, check_expectations
 from workbench.sql import (

@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from workbench.cases.suite import SmokeCase, load_cases
 from workbench.errors import (
     ConfigError,
     DatabaseUnavailable,
@@ -42,7 +43,6 @@ from workbench.llm import ServerManager, endpoints, pin
 from workbench.pipeline import RunEnvironment
 from workbench.smoke.baseline import check_baseline
 from workbench.smoke.calibration import ServerSpeed
-from workbench.smoke.cases import SmokeCase, load_cases
 from workbench.smoke.plan import (
     Concurrency,
     RunPlan,

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from workbench.cases.suite import SmokeCase, StageExpectation
 from workbench.diffing import first_divergence
-from workbench.smoke.cases import SmokeCase, StageExpectation
 from workbench.smoke.results import (
     DivergencePoint,
     RepeatOutcome,

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import CaseError
-from workbench.settings import PROJECT_ROOT
-from workbench.smoke.cases import (
+from workbench.cases.suite import (
     CATEGORIES,
     DEFAULT_AS_OF,
     SmokeCase,
@@ -26,6 +24,8 @@ from workbench.smoke.cases import (
     suite_categories,
     tag_categories,
 )
+from workbench.errors import CaseError
+from workbench.settings import PROJECT_ROOT
 
 SMOKE_DIR = smoke_dir(PROJECT_ROOT / "fixtures")
 

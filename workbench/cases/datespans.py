@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from workbench.cases.suite import EMPTY_EXPECTED, SmokeCase
 from workbench.dates import resolve_relative_dates
 from workbench.errors import SQLError
-from workbench.smoke.cases import EMPTY_EXPECTED, SmokeCase
 from workbench.sql import Database
 from workbench.sql.catalog import quote
 

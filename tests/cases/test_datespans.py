@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from workbench.smoke.cases import SmokeCase
-from workbench.smoke.datespans import DataRange, data_ranges, empty_relative_dates
+from workbench.cases.datespans import DataRange, data_ranges, empty_relative_dates
+from workbench.cases.suite import SmokeCase
 from workbench.sql import DuckDBDatabase
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from workbench.cases.suite import SmokeCase
 from workbench.prompts import StagePrompt, near_duplicates
-from workbench.smoke.cases import SmokeCase
 
 
 def bank_overlaps(prompts: Iterable[StagePrompt], cases: Iterable[SmokeCase]) -> list[str]:

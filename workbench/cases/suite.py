@@ -241,7 +241,7 @@ def load_cases(directory: Path, as_of: date = DEFAULT_AS_OF) -> tuple[SmokeCase,
 _LOADED: dict[tuple[str, date, tuple[tuple[str, int, int], ...]], tuple[SmokeCase, ...]] = {}
 """The last suite read, by folder, as-of date and its files' names, sizes and change times: a
 run reads its suite several times (selection, plan, re-asks, blame), and parsing the demo's
-183 cases costs about 0.7 s each time."""
+183 cases costs about 0.15 s each time (0.7 s before libyaml)."""
 
 
 def _signature(directory: Path) -> tuple[tuple[str, int, int], ...]:

@@ -6,12 +6,15 @@ the new run's 3-4, the re-asks 5 on), so a test decides what every re-ask says.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.environment import environment
 from tests.smoke_script import CASES, SQL, PipelineScript
 from workbench.cli import build_parser
 from workbench.commands.smoke import run_outcome
+from workbench.llm.protocol import Completion
 from workbench.settings import Settings
 from workbench.smoke.compare import compare_smoke_runs
 from workbench.smoke.reask import reask_flips
@@ -139,3 +142,62 @@ def test_the_re_asks_are_stored_with_the_run(settings, store, demo_database) -> 
     assert stored is not None and stored.verdict == "flaky"  # the run's own verdict stays
     assert [r.verdict for r in stored.reasks] == ["fail", "fail", "pass"]
     assert len(stored.repeats) == 2
+
+
+# -- after a plain quick check: one repeat, so only a low margin can mark a flip ---------
+
+
+def quick_check(settings, store, script, demo_database, tmp_path, margin: float):
+    """A baseline (two repeats), then a quick check of an edit to the SQL stage, whose one
+    fresh SQL answer for simple-003 is wrong and chosen by ``margin``; then the re-asks."""
+    env = environment(settings, script.llm(), store=store, database=demo_database)
+    baseline = run_suite(env, SmokeOptions(repeats=2), cases=CASES)
+    prompts = tmp_path / "edited"
+    shutil.copytree(settings.prompts_dir, prompts)
+    sql = next(prompts.glob("06_*.md"))
+    sql.write_text(sql.read_text() + "\n- Prefer explicit column lists.\n")
+    edited = settings.model_copy(update={"prompts_dir": prompts})
+    script.plant(SQL, SIMPLE_003.question, lambda: low_margin(SIMPLE_003, margin), call=3)
+    env = environment(edited, script.llm(), store=store, database=demo_database)
+    quick = SmokeOptions(repeats=1, mode="quick", baseline=baseline.id)
+    after = run_suite(env, quick, cases=CASES)
+    settled, report = reask_flips(env, baseline, after, CASES)
+    return baseline, after, settled, report
+
+
+def low_margin(case, margin: float) -> Completion:
+    answer = case.wrong_sql or "SELECT 1 WHERE FALSE;"
+    return Completion(
+        answer, "m", "stop", 11, len(answer.split()), latency_s=0.25, min_margin=margin
+    )
+
+
+def test_a_quick_checks_low_margin_regression_is_re_asked(
+    settings, store, demo_database, tmp_path
+) -> None:
+    script = PipelineScript()
+    wrong(script, SIMPLE_003, 4, 5)  # the re-asks: fail, fail, pass
+    baseline, after, settled, report = quick_check(
+        settings, store, script, demo_database, tmp_path, margin=0.2
+    )
+
+    assert after.manifest.mode == "quick" and len(after.result("simple-003").repeats) == 1
+    (flip,) = compare_smoke_runs(baseline, after).flips
+    assert flip.case_id == "simple-003" and any("low margin (0.20)" in r for r in flip.uncertain)
+    assert report.reasked == ("simple-003",) and sql_calls(script, SIMPLE_003) == 3 + 3
+    outcome = run_outcome(settled, baseline, args("--fail-on-regression"), reasked=report)
+    assert "simple-003: re-asked 3×: fail, fail, pass → confirmed" in outcome.text
+    assert outcome.exit_code == 1
+
+
+def test_a_quick_checks_confident_regression_is_not_re_asked(
+    settings, store, demo_database, tmp_path
+) -> None:
+    script = PipelineScript()
+    baseline, after, _, report = quick_check(
+        settings, store, script, demo_database, tmp_path, margin=3.0
+    )
+
+    (flip,) = compare_smoke_runs(baseline, after).flips
+    assert flip.case_id == "simple-003" and not flip.uncertain
+    assert report.reasked == () and sql_calls(script, SIMPLE_003) == 3

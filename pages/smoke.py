@@ -36,6 +36,7 @@ from workbench.smoke import (
     ServerSpeed,
     SmokeJob,
     SmokeOptions,
+    SmokeProgress,
     affordable_limit,
     break_figure,
     category_figure,
@@ -66,6 +67,7 @@ from workbench.smoke import (
     view_counts,
 )
 from workbench.smoke.ablation import ablation_figure, ablation_frame, stored_ablation, variant_runs
+from workbench.smoke.reask import settle_quick_check
 from workbench.smoke.report import VERDICT_LABELS
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
@@ -95,11 +97,22 @@ def _start(options: SmokeOptions, speed: ServerSpeed) -> None:
     first_selftest = options.concurrency is None and bool(untested(current, engine, server))
 
     def work(on_progress, cancel: threading.Event) -> RunRecord:
+        seen: list[SmokeProgress] = []
+
+        def progress(p: SmokeProgress) -> None:
+            seen.append(p)
+            on_progress(p)
+
+        def note(text: str) -> None:  # the re-asks, under the finished run's counts
+            if seen:
+                on_progress(replace(seen[-1], note=text))
+
         try:
             if first_selftest:  # how many cases may go at once, measured once per setting
                 check_servers(current, engine, env.prompts, server=server)
             plan = plan_run(env, options, server=server, speed=speed)
-            return run_plan(env, plan, server=server, on_progress=on_progress, cancel=cancel)
+            record = run_plan(env, plan, server=server, on_progress=progress, cancel=cancel)
+            return settle_quick_check(env, plan, record, note)
         finally:
             env.llm.close()
 

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.shown import fragments, notices, text_of
+from tests.scripted_server import Reply
 from tests.smoke_script import CASES, SQL, PipelineScript, write_suite
 from workbench.settings import PROJECT_ROOT, Settings
 
@@ -219,3 +220,28 @@ def test_failing_cases_are_charted_by_the_stage_that_broke_them(script) -> None:
     chart = next(c for c in page.get("plotly_chart") if "smoke_breaks" in c.proto.id)
     assert "Where failing cases first went wrong" in chart.proto.spec
     assert "SQL result" in chart.proto.spec
+
+
+def test_a_quick_checks_uncertain_flip_is_re_asked_before_the_verdict(
+    script, tmp_path, monkeypatch
+) -> None:
+    page = run_suite(open_page())  # the baseline: calls 1-2 of each case's SQL stage
+    wrong = SIMPLE_003.wrong_sql or ""
+    unsure = Reply(content=wrong, margins=[0.2] * len(wrong.split()))  # a coin toss
+    script.plant(SQL, SIMPLE_003.question, unsure, call=3)
+    for call in (4, 5):  # the re-asks: fail, fail, pass
+        script.plant(SQL, SIMPLE_003.question, wrong, call=call)
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    sql = prompts / "06_sql.md"
+    sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+    page.run()
+    assert page.radio(key="smoke_mode").value == "quick"
+    page = run_suite(page)
+
+    assert script.calls[(SQL, SIMPLE_003.question)] == 6
+    compared = next(d.value for d in page.dataframe if "re-asked" in d.value.columns)
+    assert list(compared["case"]) == ["simple-003"]
+    assert "low margin (0.20)" in compared["uncertain"][0]
+    assert compared["re-asked"][0] == "fail, fail, pass → confirmed"

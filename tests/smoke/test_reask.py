@@ -16,7 +16,7 @@ from workbench.cli import build_parser
 from workbench.commands.smoke import run_outcome
 from workbench.llm.protocol import Completion
 from workbench.settings import Settings
-from workbench.smoke.compare import compare_smoke_runs
+from workbench.smoke.compare import compare_smoke_runs, comparison_frame
 from workbench.smoke.reask import reask_flips
 from workbench.smoke.runner import SmokeOptions, run_suite
 from workbench.store import open_store
@@ -188,6 +188,9 @@ def test_a_quick_checks_low_margin_regression_is_re_asked(
     outcome = run_outcome(settled, baseline, args("--fail-on-regression"), reasked=report)
     assert "simple-003: re-asked 3×: fail, fail, pass → confirmed" in outcome.text
     assert outcome.exit_code == 1
+    row = comparison_frame(compare_smoke_runs(baseline, settled)).iloc[0]  # the Smoke page's
+    assert row["case"] == "simple-003" and "low margin (0.20)" in row["uncertain"]
+    assert row["re-asked"] == "fail, fail, pass → confirmed"
 
 
 def test_a_quick_checks_confident_regression_is_not_re_asked(

@@ -333,7 +333,8 @@ def format_comparison(comparison: SmokeComparison) -> str:
 
 
 def comparison_frame(comparison: SmokeComparison, *, changed_only: bool = True) -> pd.DataFrame:
-    """One row per case, for a table on the Smoke page."""
+    """One row per case, for a table on the Smoke page: with why a flip may be noise and
+    what re-asking it settled."""
     import pandas as pd
 
     rows = [
@@ -347,6 +348,8 @@ def comparison_frame(comparison: SmokeComparison, *, changed_only: bool = True) 
                 if c.first_difference and c.first_difference.stage_id
                 else ""
             ),
+            "uncertain": "; ".join(c.uncertain),
+            "re-asked": (f"{', '.join(c.reasks)} → {c.settled}" if c.settled is not None else ""),
             "trace before": c.before_trace or "",
             "trace after": c.after_trace or "",
             "compare": (
@@ -359,7 +362,8 @@ def comparison_frame(comparison: SmokeComparison, *, changed_only: bool = True) 
         if not changed_only or c.change != "unchanged"
     ]
     return pd.DataFrame(rows, columns=["case", "change", "before", "after", "first differs at",
-                                       "trace before", "trace after", "compare"])  # fmt: skip
+                                       "uncertain", "re-asked", "trace before", "trace after",
+                                       "compare"])  # fmt: skip
 
 
 # -- the model matrix ----------------------------------------------------------------------

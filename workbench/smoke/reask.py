@@ -17,7 +17,7 @@ says so.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,6 +25,7 @@ from workbench.cases.suite import SmokeCase
 from workbench.errors import DatabaseUnavailable, LLMUnavailable
 from workbench.pipeline import RunEnvironment
 from workbench.smoke.compare import compare_smoke_runs
+from workbench.smoke.plan import RunPlan
 from workbench.smoke.repeat import SuiteContext, run_repeat
 from workbench.smoke.results import RepeatOutcome, RunRecord, load_run, save_case_result
 
@@ -129,6 +130,27 @@ def reask_flips(
         done.append(case_id)
     report = replace(report, reasked=tuple(done), unasked=unasked, stopped=stopped)
     return load_run(env.store, record.id), report
+
+
+def settle_quick_check(
+    env: RunEnvironment,
+    plan: RunPlan,
+    record: RunRecord,
+    on_note: Callable[[str], None] | None = None,
+) -> RunRecord:
+    """A finished quick check with its uncertain flips re-asked (``REASKS`` times each,
+    within ``REASK_BUDGET``) before its verdict is shown: the Smoke page's way, where the
+    command line has ``--reask``. ``on_note`` hears what is being re-asked, if anything."""
+    if plan.baseline is None or record.status != "done":
+        return record
+    pending = uncertain_flips(plan.baseline, record)
+    if not pending:
+        return record
+    if on_note is not None:
+        asked = min(len(pending), REASK_BUDGET // REASKS)
+        on_note(f"re-asking {asked} uncertain flip(s) {REASKS}× each before the verdict")
+    settled, _ = reask_flips(env, plan.baseline, record, plan.cases)
+    return settled
 
 
 def reask_case(case: SmokeCase, times: int, ctx: SuiteContext) -> tuple[RepeatOutcome, ...]:

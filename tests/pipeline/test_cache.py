@@ -3,6 +3,7 @@ miss; the digest names an answer."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -91,6 +92,33 @@ def test_a_newer_answer_replaces_the_older(settings: Settings) -> None:
     cache.put(key, "sql", replace(COMPLETION, text="```sql\nSELECT 2"))
     assert cache.get(key).text == "```sql\nSELECT 2"
     assert len(cache) == 1
+
+
+def test_the_same_answer_put_at_once_from_several_threads_is_stored_once(
+    settings: Settings,
+) -> None:
+    # Two cases that normalize to the same question send the SQL stage the same request
+    # at the same time: both find no row, and the second insert must not fail the run.
+    cache = StageCache(open_store(settings))
+    errors: list[BaseException] = []
+    for n in range(20):
+        key = request_key("http://a/v1", replace(REQUEST, seed=n))
+        start = threading.Barrier(6)
+
+        def put(key: str = key, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                cache.put(key, "sql", COMPLETION)
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=put) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert len(cache) == 20
 
 
 def test_clear_one_stage(settings: Settings) -> None:

@@ -29,6 +29,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, func, select
 
 from workbench.errors import StoreError
@@ -97,9 +98,18 @@ class StageCache:
             created=datetime.now(UTC),
             completion=json.dumps(asdict(completion), ensure_ascii=False),
         )
-        with Session(self.engine) as session:
-            session.merge(row)
-            session.commit()
+        for attempt in (1, 2):
+            with Session(self.engine) as session:
+                session.merge(row)
+                try:
+                    session.commit()
+                    return
+                except IntegrityError:
+                    # Two cases that normalize to the same question ask the same at once:
+                    # both looked the key up before either stored it. Merging again finds
+                    # the other's row and updates it.
+                    if attempt == 2:
+                        raise
 
     def __len__(self) -> int:
         with Session(self.engine) as session:

@@ -365,11 +365,11 @@ def measure_speed(env: RunEnvironment) -> ServerSpeed:
     return ServerSpeed(pace, calibration, measured)
 
 
-PACE_REUSE_S = 600.0
+PACE_REUSE_S = 1800.0
 """A pace a run measured this recently on the same endpoint and model stands in for a new
-probe: the quick checks of an edit loop, and the probes and re-asks after them, come
-minutes apart, and on the CPU default the probe's one call is seconds of a quick check's
-fixed cost. A pace older than this is measured again."""
+probe: the quick checks of an edit loop come minutes apart, and on the CPU default the
+probe's one call (24 tokens at about 0.19 s each on Qwen2.5-Coder-0.5B) would be most of a
+quick check's fixed cost. A pace older than this is measured again."""
 
 
 def _recent_pace(env: RunEnvironment, model: str) -> tuple[float, datetime] | None:

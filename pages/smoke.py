@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-import pandas as pd
 import streamlit as st
 
 from pages.common import (
@@ -17,20 +16,16 @@ from pages.common import (
     store,
     workspace_ready,
 )
+from pages.smoke_compare import experiments, flipped_cases, plots, stage_ablation, two_runs
+from pages.smoke_results import LINKS, run_results
 from workbench.cases import load_cases, load_tags, stratified_sample, tag_categories
-from workbench.diagnosis.noise import paired_test_html
-from workbench.diagnosis.report import case_details, case_line, load_blame
-from workbench.diffing import DIFF_CSS
 from workbench.errors import WorkbenchError
 from workbench.llm import make_llm
 from workbench.markup import escape
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.smoke import (
-    CPU_EXPERIMENT,
     MODE_LABELS,
-    REVIEW_VIEWS,
-    CaseResult,
     RunPlan,
     RunRecord,
     ServerSpeed,
@@ -38,45 +33,25 @@ from workbench.smoke import (
     SmokeOptions,
     SmokeProgress,
     affordable_limit,
-    break_figure,
-    category_figure,
     check_servers,
-    compare_smoke_runs,
-    comparison_frame,
-    divergence_figure,
-    first_break,
     first_run_options,
     format_duration,
     list_runs,
     load_run,
-    margin_figure,
     measure_speed,
-    model_matrix,
-    model_variants,
     plan_run,
-    rates_figure,
-    repeat_stages,
     results_frame,
     resume_run,
-    review_cases,
     run_plan,
     run_variants,
     start_smoke_job,
     untested,
-    variant_rates,
-    view_counts,
 )
-from workbench.smoke.ablation import ablation_figure, ablation_frame, stored_ablation, variant_runs
+from workbench.smoke.experiments import Variant
 from workbench.smoke.reask import settle_quick_check
-from workbench.smoke.report import VERDICT_LABELS
 
 JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
 FEW_MINUTES_S = 300  # the default selection fits in this on the current server
-LINKS = {  # link columns open the Run page on a case's stored traces
-    "trace": st.column_config.LinkColumn("trace", display_text="open in Run"),
-    "compare repeats": st.column_config.LinkColumn("compare repeats", display_text="compare"),
-    "compare": st.column_config.LinkColumn("compare", display_text="compare in Run"),
-}
 
 current = settings()
 engine = store(current)
@@ -149,6 +124,21 @@ def _resume(run_id: str) -> None:
     st.session_state[JOB] = start_smoke_job(work, "resume")
 
 
+def _experiment(variants: tuple[Variant, ...], options: SmokeOptions) -> None:
+    """The suite under each setting, one after another, as one job (the experiment's button)."""
+    env = _env()
+
+    def work(on_progress, cancel):
+        try:
+            return run_variants(env, variants, options=options, on_progress=on_progress,
+                                cancel=cancel)  # fmt: skip
+        finally:
+            env.llm.close()
+
+    st.session_state[JOB] = start_smoke_job(work, "experiment")
+    st.session_state[EXPERIMENT] = [v.label for v in variants]
+
+
 @st.fragment(run_every=1.0)
 @page_boundary()  # a fragment's rerun runs outside app.py's boundary
 def _live() -> None:
@@ -217,114 +207,6 @@ def _first_run_offer(speed: ServerSpeed) -> None:
                 notice("error", str(exc))
             else:
                 st.rerun()
-
-
-def _case_details(result: CaseResult) -> None:
-    """A case's repeats stage by stage, repeat 2 and later marked against repeat 1."""
-    st.html(f"<style>{DIFF_CSS}</style>")
-    with st.container(border=True):
-        show_html(
-            f"<b>{escape(result.case_id)}</b> · {escape(VERDICT_LABELS[result.verdict])} · "
-            f"{len(result.repeats)} repeat{'s' if len(result.repeats) != 1 else ''}"
-        )
-        st.text(result.question)
-        st.text(f"Why: {result.reason}")
-        point = first_break(result)
-        if point is not None:
-            show_html(f"First went wrong at <b>{escape(point.stage)}</b> ({escape(point.kind)}).")
-        for stage in repeat_stages(result):
-            flag = ' · <span style="color:#b54708">repeats differ</span>' if stage.differs else ""
-            show_html(f"<b>{stage.order}. {escape(stage.title)}</b>{flag}")
-            if not stage.differs:
-                st.text(stage.outputs[0] if stage.outputs[0] is not None else "(no output)")
-                continue
-            columns = st.columns(len(stage.outputs))
-            columns[0].caption("repeat 1")
-            with columns[0]:
-                st.html(stage.first_html)
-            for index, (column, marked) in enumerate(
-                zip(columns[1:], stage.other_html, strict=True), 2
-            ):
-                column.caption(f"repeat {index}" + (" (same as repeat 1)" if not marked else ""))
-                with column:
-                    if marked:
-                        st.html(marked)
-                    else:
-                        st.text(stage.outputs[index - 1] or "")
-
-
-def _review(record: RunRecord, ids: list[str]) -> None:
-    """Filter the run's cases like a reviewer; a selected row opens its repeats below."""
-    older = ids[ids.index(record.id) + 1 :] if record.id in ids else []
-    left, middle, right = st.columns([4, 3, 3])
-    baseline = None
-    if older:
-        baseline_id = middle.selectbox(
-            "Baseline", older, format_func=labels.get, key=f"smoke_baseline:{record.id}",
-            help="Changed since baseline: the case's verdict differs from the baseline's",
-        )  # fmt: skip
-        baseline = load_run(engine, baseline_id)
-    else:
-        middle.caption("No older run to compare with.")
-    counts = view_counts(record, baseline)
-    view = left.radio(
-        "Show", list(REVIEW_VIEWS), horizontal=True, key="smoke_view",
-        format_func=lambda v: f"{REVIEW_VIEWS[v]} ({counts[v]})",
-    )  # fmt: skip
-    query = right.text_input(
-        "Search", key="smoke_search", placeholder="case id or words of the question"
-    )
-    shown = review_cases(record, view, query, baseline)
-    if not shown:
-        st.info("No case of this run matches the filter and the search.")
-    else:
-        event = st.dataframe(
-            results_frame(replace(record, results=shown)),
-            hide_index=True,
-            column_config=LINKS,
-            on_select="rerun",
-            selection_mode="single-row",
-            key=f"smoke_cases:{record.id}:{view}:{query}",
-        )
-        st.caption("Select a row to see that case's repeats stage by stage, here.")
-        rows = event.selection.rows
-        if rows and rows[0] < len(shown):
-            _case_details(shown[rows[0]])
-    if record.counts.failed or record.counts.errors:
-        st.plotly_chart(break_figure(record), key="smoke_breaks")
-
-
-def _against_baseline(record: RunRecord, baseline_id: str) -> None:
-    """A quick check's regressions and fixes against its baseline, before its own table."""
-    try:
-        comparison = compare_smoke_runs(load_run(engine, baseline_id), record)
-    except WorkbenchError as exc:
-        notice("warning", f"the baseline {baseline_id} cannot be read: {exc}")
-        return
-    counts = comparison.counts
-    show_html(f"<b>Against its baseline</b> <code>{escape(baseline_id)}</code>")
-    cols = st.columns(3)
-    cols[0].metric("new failure", counts["new failure"])
-    cols[1].metric("fixed", counts["fixed"])
-    cols[2].metric("unchanged", counts["unchanged"])
-    show_html(paired_test_html(comparison.paired_test))
-    changed = comparison_frame(comparison)
-    if len(changed):
-        st.dataframe(changed, hide_index=True, column_config=LINKS, key="smoke_quick_changes")
-    _blame_beside(record.id, baseline_id)
-
-
-def _blame_beside(run_id: str, baseline_id: str) -> None:
-    """The hunks edit blame named for each flipped case (``smoke run --blame``), if it ran."""
-    data = load_blame(engine, run_id, baseline_id)
-    if not data:
-        return
-    show_html(f"<b>Edit blame</b> · {data['probes']} probes of a budget of {data['budget']}")
-    for case_id, case in data["cases"].items():
-        show_html(f"<code>{escape(case_id)}</code>: {escape(case_line(case, data))}")
-        details = case_details(case)
-        if details:
-            st.code(details, language="diff")
 
 
 st.title("Smoke suite")
@@ -473,126 +355,15 @@ results_tab, compare_tab, plots_tab, lab_tab = st.tabs(
 )
 
 with results_tab:
-    if not runs:
-        st.info(
-            "No smoke runs yet: start with the first run above, or press **Run the smoke suite**."
-        )
-    else:
-        run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="smoke_show")
-        record = load_run(engine, run_id)
-        m = record.manifest
-        if record.note:
-            notice("warning", record.note, title=f"Run {record.status}")
-        notice(
-            "caption",
-            f"prompts {m.prompt_set_hash[:12]} · models {', '.join(sorted(set(m.models.values())))}"
-            f" · {m.endpoint} · {m.repeats} repeats · {m.concurrency} at once"
-            + (f" · database {m.database}" if m.database else "")
-            + (" · restarts between repeats" if m.restart_between_repeats else "")
-            + (f" · pipeline variant {m.variant.get('name')}: {m.variant.get('description', '')}"
-               if m.variant else ""),
-        )  # fmt: skip
-        if m.mode == "quick" and m.baseline:
-            _against_baseline(record, m.baseline)  # regressions and fixes first
-        _review(record, list(labels))
+    run_results(engine, runs, labels)
 
 with compare_tab:
-    if len(runs) < 2:
-        st.caption("Two runs are needed to compare.")
-    else:
-        ids = list(labels)
-        left, right = st.columns(2)
-        before_id = left.selectbox(
-            "Before", ids, index=1, format_func=labels.get, key="smoke_before"
-        )
-        after_id = right.selectbox("After", ids, index=0, format_func=labels.get, key="smoke_after")
-        comparison = compare_smoke_runs(load_run(engine, before_id), load_run(engine, after_id))
-        counts = comparison.counts
-        cols = st.columns(5)
-        for col, name in zip(cols, ["new failure", "fixed", "newly flaky", "no longer flaky",
-                                    "unchanged"], strict=True):  # fmt: skip
-            col.metric(name, counts[name])
-        show_html(paired_test_html(comparison.paired_test))
-        if comparison.prompt_set_changed:
-            st.caption("The prompt files differ between these runs.")
-        st.dataframe(comparison_frame(comparison), hide_index=True, column_config=LINKS)
-        _blame_beside(after_id, before_id)
-        st.caption("**compare in Run** opens a case's two traces in the Run page's compare view.")
+    two_runs(engine, runs, labels)
 
 with plots_tab:
-    if not runs:
-        st.caption("Plots appear after the first run.")
-    else:
-        st.plotly_chart(rates_figure(runs), key="smoke_rates")
-        picked = st.selectbox("Run for the per-run plots", list(labels), format_func=labels.get,
-                              key="smoke_plot_run")  # fmt: skip
-        record = load_run(engine, picked)
-        st.plotly_chart(category_figure(record), key="smoke_categories")
-        recent = [load_run(engine, r.id) for r in runs[:10]]
-        st.plotly_chart(divergence_figure(recent), key="smoke_divergence")
-        st.plotly_chart(margin_figure(recent), key="smoke_margins")
+    plots(engine, runs, labels)
 
 with lab_tab:
-    st.markdown("**Which cases flipped** between two runs (two models, adapters or settings)")
-    if len(runs) >= 2:
-        chosen = st.multiselect("Runs", list(labels), default=list(labels)[:2],
-                                format_func=labels.get, key="smoke_matrix_runs")  # fmt: skip
-        if len(chosen) >= 2:
-            matrix = model_matrix({labels[i]: load_run(engine, i) for i in chosen})
-            st.dataframe(matrix[matrix["flipped"]], hide_index=True)
-            st.caption(f"{int(matrix['flipped'].sum())} of {len(matrix)} cases flipped")
-    st.markdown("**Run an experiment**: the same suite under each setting, one after another")
-    served = st.text_input("Models or adapters to compare (comma-separated; empty: server settings)",
-                           key="smoke_models")  # fmt: skip
-    variants = model_variants([m.strip() for m in served.split(",") if m.strip()]) or CPU_EXPERIMENT
-    st.dataframe(
-        pd.DataFrame([{"setting": v.label, "changes": v.overrides, "at once": v.concurrency,
-                       "restart between repeats": v.restart_between_repeats} for v in variants]),
-        hide_index=True,
-    )  # fmt: skip
-    most = max(len(suite), 1)  # an empty suite: the notice at the top says to write cases
-    exp_limit = st.number_input("Cases per setting", 1, most, min(10, most), disabled=not suite,
-                                key="smoke_exp_limit")  # fmt: skip
-    needs_server = any(v.restart_server for v in variants)
-    if needs_server and not current.managed_server:
-        st.caption(
-            "Server settings can only be changed on the managed server (no WORKBENCH_BASE_URL)."
-        )
-    if st.button("Run the experiment", key="smoke_experiment",
-                 disabled=job is not None or not suite
-                 or (needs_server and not current.managed_server)):  # fmt: skip
-        options = SmokeOptions(limit=int(exp_limit), label="experiment")
-
-        env = _env()
-
-        def work(on_progress, cancel):
-            try:
-                return run_variants(env, variants, options=options, on_progress=on_progress,
-                                    cancel=cancel)  # fmt: skip
-            finally:
-                env.llm.close()
-
-        st.session_state[JOB] = start_smoke_job(work, "experiment")
-        st.session_state[EXPERIMENT] = [v.label for v in variants]
-        st.rerun()
-    experiment = [r for r in runs if r.label.startswith("experiment ")]
-    if experiment:
-        latest = {}
-        for r in experiment:  # newest first: keep each setting's latest run
-            latest.setdefault(r.label.removeprefix("experiment "), r.id)
-        table = variant_rates({k: load_run(engine, v) for k, v in latest.items()})
-        st.dataframe(table, hide_index=True)
-    st.markdown("**Which stages earn their keep**: pipeline variants checked against a full run "
-                "(`workbench smoke ablation --baseline RUN_ID`, or `smoke run --variant`)")  # fmt: skip
-    ablations = variant_runs(engine)
-    if not ablations:
-        st.caption("No variant runs yet.")
-    else:
-        base_id = st.selectbox("Full run", list(ablations), format_func=lambda i: labels.get(i, i),
-                               key="smoke_ablation_base")  # fmt: skip
-        ablation = stored_ablation(engine, base_id, ablations[base_id],
-                                   load_prompt_set(current.prompts_dir))  # fmt: skip
-        st.dataframe(ablation_frame(ablation), hide_index=True)
-        st.plotly_chart(ablation_figure(ablation), key="smoke_ablation")
-        for stage, why in ablation.not_left_out.items():
-            notice("caption", f"not left out: {stage}: {why}")
+    flipped_cases(engine, runs, labels)
+    experiments(current, engine, runs, suite, job, _experiment)
+    stage_ablation(current, engine, labels)

@@ -50,7 +50,7 @@ from workbench.smoke import (
 from workbench.smoke.experiments import Variant
 from workbench.smoke.reask import settle_quick_check
 
-JOB, EXPERIMENT = "smoke_job", "smoke_experiment"
+JOB = "smoke_job"
 FEW_MINUTES_S = 300  # the default selection fits in this on the current server
 
 current = settings()
@@ -136,7 +136,6 @@ def _experiment(variants: tuple[Variant, ...], options: SmokeOptions) -> None:
             env.llm.close()
 
     st.session_state[JOB] = start_smoke_job(work, "experiment")
-    st.session_state[EXPERIMENT] = [v.label for v in variants]
 
 
 @st.fragment(run_every=1.0)

@@ -245,3 +245,19 @@ def test_a_quick_checks_uncertain_flip_is_re_asked_before_the_verdict(
     assert list(compared["case"]) == ["simple-003"]
     assert "low margin (0.20)" in compared["uncertain"][0]
     assert compared["re-asked"][0] == "fail, fail, pass → confirmed"
+
+
+def test_an_experiment_runs_from_its_button_and_shows_each_settings_rates(script) -> None:
+    page = open_page()
+    page.text_input(key="smoke_models").set_value("scripted-model").run()
+    page.number_input(key="smoke_exp_limit").set_value(1).run()
+    button = next(b for b in page.button if b.label == "Run the experiment")
+    assert not button.disabled
+    button.click().run()
+    assert not page.exception, page.exception
+    page.session_state["smoke_job"].wait(120)
+    page.run()
+    assert not page.exception, page.exception
+    rates = next(d.value for d in page.dataframe if "setting" in d.value.columns
+                 and "pass rate" in " ".join(map(str, d.value.columns)))  # fmt: skip
+    assert list(rates["setting"]) == ["scripted-model"]

@@ -31,9 +31,7 @@ from workbench.smoke import (
     ServerSpeed,
     SmokeJob,
     SmokeOptions,
-    SmokeProgress,
     affordable_limit,
-    check_servers,
     first_run_options,
     format_duration,
     list_runs,
@@ -42,13 +40,12 @@ from workbench.smoke import (
     plan_run,
     results_frame,
     resume_run,
-    run_plan,
     run_variants,
     start_smoke_job,
+    suite_run,
     untested,
 )
 from workbench.smoke.experiments import Variant
-from workbench.smoke.reask import settle_quick_check
 
 JOB = "smoke_job"
 FEW_MINUTES_S = 300  # the default selection fits in this on the current server
@@ -68,30 +65,7 @@ def _server():
 
 
 def _start(options: SmokeOptions, speed: ServerSpeed) -> None:
-    env, server = _env(), _server()
-    first_selftest = options.concurrency is None and bool(untested(current, engine, server))
-
-    def work(on_progress, cancel: threading.Event) -> RunRecord:
-        seen: list[SmokeProgress] = []
-
-        def progress(p: SmokeProgress) -> None:
-            seen.append(p)
-            on_progress(p)
-
-        def note(text: str) -> None:  # the re-asks, under the finished run's counts
-            if seen:
-                on_progress(replace(seen[-1], note=text))
-
-        try:
-            if first_selftest:  # how many cases may go at once, measured once per setting
-                check_servers(current, engine, env.prompts, server=server)
-            plan = plan_run(env, options, server=server, speed=speed)
-            record = run_plan(env, plan, server=server, on_progress=progress, cancel=cancel)
-            return settle_quick_check(env, plan, record, note)
-        finally:
-            env.llm.close()
-
-    st.session_state[JOB] = start_smoke_job(work, "run")
+    st.session_state[JOB] = start_smoke_job(suite_run(_env(), options, speed, _server()), "run")
 
 
 @st.cache_data(ttl=120, show_spinner="Measuring the model server's speed…")

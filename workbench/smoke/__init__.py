@@ -40,7 +40,7 @@ from workbench.smoke.compare import (
 from workbench.smoke.estimate import RunEstimate, format_duration
 from workbench.smoke.experiments import CPU_EXPERIMENT, Connections, model_variants, run_variants
 from workbench.smoke.firstrun import first_run_cases, first_run_options
-from workbench.smoke.job import SmokeJob, start_smoke_job
+from workbench.smoke.job import SmokeJob, start_smoke_job, suite_run
 from workbench.smoke.plan import (
     MODE_LABELS,
     RunPlan,
@@ -142,6 +142,7 @@ __all__ = [
     "run_variants",
     "select_suite",
     "start_smoke_job",
+    "suite_run",
     "stored_checks",
     "untested",
     "variant_rates",

@@ -7,13 +7,25 @@ each case finishes, so a closed browser loses nothing: the run can be resumed.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from workbench.background import BackgroundJob
+from workbench.errors import LLMError
+from workbench.llm import ServerManager
+from workbench.pipeline import RunEnvironment
+from workbench.smoke.calibration import ServerSpeed
+from workbench.smoke.plan import SmokeOptions, plan_run
 from workbench.smoke.progress import ProgressCallback, SmokeProgress
+from workbench.smoke.reask import settle_quick_check
+from workbench.smoke.results import RunRecord
+from workbench.smoke.runner import run_plan
+from workbench.smoke.servercheck import check_servers, untested
+
+Work = Callable[[ProgressCallback, threading.Event], Any]
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,7 @@ class SmokeJob(BackgroundJob):
     what = "the smoke run"
     crash_advice = "resume it from the page"
 
-    def __init__(self, work: Callable[[ProgressCallback, threading.Event], Any], name: str = ""):
+    def __init__(self, work: Work, name: str = ""):
         super().__init__()
         self.name = name
         self._work = work
@@ -62,8 +74,43 @@ class SmokeJob(BackgroundJob):
             self._progress = progress
 
 
-def start_smoke_job(
-    work: Callable[[ProgressCallback, threading.Event], Any], name: str = ""
-) -> SmokeJob:
+def start_smoke_job(work: Work, name: str = "") -> SmokeJob:
     """Start ``work`` in the background; it receives a progress callback and a cancel event."""
     return SmokeJob(work, name).start()
+
+
+def suite_run(
+    env: RunEnvironment,
+    options: SmokeOptions,
+    speed: ServerSpeed,
+    server: ServerManager | None = None,
+) -> Callable[[ProgressCallback, threading.Event], RunRecord]:
+    """The work of a run started from the Smoke page, done as the command line does it:
+    the concurrency self-test first when a server has none for its settings and no
+    concurrency was asked for (a self-test that cannot run leaves the cases one at a time,
+    and the run says why), the plan, the run, and a quick check's uncertain flips re-asked
+    before the verdict (a note under the run's counts says so). Closes ``env``'s client."""
+
+    def work(on_progress: ProgressCallback, cancel: threading.Event) -> RunRecord:
+        seen: list[SmokeProgress] = []
+
+        def progress(p: SmokeProgress) -> None:
+            seen.append(p)
+            on_progress(p)
+
+        def note(text: str) -> None:
+            if seen:
+                on_progress(replace(seen[-1], note=text))
+
+        try:
+            assert env.store is not None, "a smoke run has a store"
+            if options.concurrency is None and untested(env.settings, env.store, server):
+                with contextlib.suppress(LLMError):
+                    check_servers(env.settings, env.store, env.prompts, server=server)
+            plan = plan_run(env, options, server=server, speed=speed)
+            record = run_plan(env, plan, server=server, on_progress=progress, cancel=cancel)
+            return settle_quick_check(env, plan, record, note)
+        finally:
+            env.llm.close()
+
+    return work

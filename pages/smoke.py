@@ -20,6 +20,8 @@ from pages.smoke_compare import experiments, flipped_cases, plots, stage_ablatio
 from pages.smoke_results import LINKS, run_results
 from workbench.cases import load_cases, load_tags, stratified_sample, tag_categories
 from workbench.errors import WorkbenchError
+from workbench.experiments import run_variants
+from workbench.experiments.servers import Variant
 from workbench.llm import make_llm
 from workbench.markup import escape
 from workbench.pipeline import RunEnvironment
@@ -40,12 +42,10 @@ from workbench.smoke import (
     plan_run,
     results_frame,
     resume_run,
-    run_variants,
     start_smoke_job,
     suite_run,
     untested,
 )
-from workbench.smoke.experiments import Variant
 
 JOB = "smoke_job"
 FEW_MINUTES_S = 300  # the default selection fits in this on the current server

@@ -12,10 +12,17 @@ from pages.common import notice, show_html
 from pages.smoke_results import LINKS, blame_beside
 from workbench.cases import SmokeCase
 from workbench.diagnosis.noise import paired_test_html
+from workbench.experiments import CPU_EXPERIMENT, model_variants
+from workbench.experiments.ablation import (
+    ablation_figure,
+    ablation_frame,
+    stored_ablation,
+    variant_runs,
+)
+from workbench.experiments.servers import Variant
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
 from workbench.smoke import (
-    CPU_EXPERIMENT,
     RunSummary,
     SmokeJob,
     SmokeOptions,
@@ -26,12 +33,9 @@ from workbench.smoke import (
     load_run,
     margin_figure,
     model_matrix,
-    model_variants,
     rates_figure,
     variant_rates,
 )
-from workbench.smoke.ablation import ablation_figure, ablation_frame, stored_ablation, variant_runs
-from workbench.smoke.experiments import Variant
 
 
 def two_runs(engine: Engine, runs: list[RunSummary], labels: dict[str, str]) -> None:

@@ -56,6 +56,7 @@ LAYERS = (
     {"pipeline"},
     {"cases"},
     {"smoke", "diagnosis"},
+    {"experiments"},
     {"commands"},
     {"cli", "__main__"},
 )

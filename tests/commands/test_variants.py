@@ -12,9 +12,14 @@ import pytest
 from tests.commands.test_smoke import ARGS, run_json, server  # noqa: F401 - the fixture
 from tests.smoke_script import CASES, NOISE, QUERY, STAGE_BY_ORDER
 from workbench.cli import main
+from workbench.experiments.ablation import (
+    ablation_figure,
+    ablation_frame,
+    stored_ablation,
+    variant_runs,
+)
 from workbench.prompts import load_prompt_set
 from workbench.settings import PROJECT_ROOT, load_settings
-from workbench.smoke.ablation import ablation_figure, ablation_frame, stored_ablation, variant_runs
 from workbench.store import open_store
 
 SIMPLE_002, SIMPLE_003, _ = CASES

@@ -30,13 +30,13 @@ from workbench.diagnosis.heldout import (
 )
 from workbench.diagnosis.report import format_blame, junit_blame
 from workbench.errors import ConfigError, LLMError
+from workbench.experiments import CPU_EXPERIMENT, model_variants, run_variants
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
 from workbench.smoke import (
-    CPU_EXPERIMENT,
     MODE_LABELS,
     RunPlan,
     RunRecord,
@@ -51,12 +51,10 @@ from workbench.smoke import (
     load_run,
     measure_speed,
     model_matrix,
-    model_variants,
     plan_run,
     resume_run,
     run_plan,
     run_summary,
-    run_variants,
     select_suite,
     untested,
     variant_rates,

@@ -1,7 +1,7 @@
 """Pipeline variants on the command line: ``--variant``, ``--leave-out``, ``--merge``,
 ``--swap`` for ``smoke run``, and ``smoke ablation``.
 
-The variant logic is ``workbench.prompts.variants`` and ``workbench.smoke.ablation``;
+The variant logic is ``workbench.prompts.variants`` and ``workbench.experiments.ablation``;
 this module only reads the arguments, says what a variant changes and prints the table.
 """
 
@@ -13,6 +13,14 @@ from typing import Any
 
 from workbench.commands import Outcome, reachable_database
 from workbench.errors import WorkbenchError
+from workbench.experiments.ablation import (
+    Ablation,
+    AblationRow,
+    ablation_table,
+    ablation_variants,
+    run_ablation,
+    unchecked_expectations,
+)
 from workbench.llm import make_llm, serving
 from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
@@ -26,14 +34,6 @@ from workbench.prompts.variants import (
 )
 from workbench.settings import Settings
 from workbench.smoke import load_run, select_suite
-from workbench.smoke.ablation import (
-    Ablation,
-    AblationRow,
-    ablation_table,
-    ablation_variants,
-    run_ablation,
-    unchecked_expectations,
-)
 from workbench.smoke.plan import RunPlan
 from workbench.store import open_store
 

@@ -1,7 +1,8 @@
 """The smoke suite: gold cases run through the pipeline several times, judged, compared.
 
 The cases themselves (their files, ``SmokeCase``, selecting and sampling them) are
-``workbench.cases``.
+``workbench.cases``; studies that run the suite several times and compare the runs (server
+settings, models, pipeline variants) are ``workbench.experiments``.
 
 - ``check``: proving the gold cases against the database (``smoke check``);
 - ``repeat``: one case's repeats through the pipeline, each judged;
@@ -20,7 +21,6 @@ The cases themselves (their files, ``SmokeCase``, selecting and sampling them) a
   case, a case's repeats side by side;
 - ``firstrun``: a small first run (one case per category, once);
 - ``job``: a run in a background thread, for a page;
-- ``experiments``: the same suite under several server settings or models;
 - ``training``: passing cases as ChatML training examples;
 - ``servercheck``: the concurrency self-test of a run's servers, with the pipeline's prompt.
 """
@@ -38,7 +38,6 @@ from workbench.smoke.compare import (
     variant_rates,
 )
 from workbench.smoke.estimate import RunEstimate, format_duration
-from workbench.smoke.experiments import CPU_EXPERIMENT, Connections, model_variants, run_variants
 from workbench.smoke.firstrun import first_run_cases, first_run_options
 from workbench.smoke.job import SmokeJob, start_smoke_job, suite_run
 from workbench.smoke.plan import (
@@ -85,13 +84,11 @@ from workbench.smoke.servercheck import (
 from workbench.smoke.training import export_training, fixed_since
 
 __all__ = [
-    "CPU_EXPERIMENT",
     "MODE_LABELS",
     "REVIEW_VIEWS",
     "Calibration",
     "CaseResult",
     "CheckReport",
-    "Connections",
     "ReviewView",
     "RunEstimate",
     "RunPlan",
@@ -128,7 +125,6 @@ __all__ = [
     "margin_figure",
     "measure_speed",
     "model_matrix",
-    "model_variants",
     "plan_run",
     "rates_figure",
     "record_run",
@@ -139,7 +135,6 @@ __all__ = [
     "run_plan",
     "run_suite",
     "run_summary",
-    "run_variants",
     "select_suite",
     "start_smoke_job",
     "suite_run",

@@ -8,8 +8,8 @@ cache on, a repeat reuses the keys and values its first run left behind instead 
 computing the prompt afresh, which is enough to flip a near-tie even one request at a
 time; with it off, every repeat computes the same prefill. An experiment restarts the
 managed server with each setting in turn and runs the suite; the flake rate of each
-setting then sits side by side (``smokecompare.variant_rates``), and which cases flipped
-between two settings is the model matrix (``smokecompare.model_matrix``).
+setting then sits side by side (``workbench.smoke.compare.variant_rates``), and which cases
+flipped between two settings is the model matrix (``workbench.smoke.compare.model_matrix``).
 """
 
 from __future__ import annotations

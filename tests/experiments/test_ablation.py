@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from tests.smoke_script import SUITE
+from workbench.experiments.ablation import (
+    ablation_variants,
+    budget_verdicts,
+    unchecked_expectations,
+)
 from workbench.prompts import load_prompt_set
 from workbench.prompts.variants import apply_variant, find_variant, inline_variant
 from workbench.settings import PROJECT_ROOT
-from workbench.smoke.ablation import ablation_variants, budget_verdicts, unchecked_expectations
 
 SHIPPED = load_prompt_set(PROJECT_ROOT / "prompts")
 

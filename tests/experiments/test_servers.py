@@ -7,14 +7,14 @@ import pytest
 from tests.environment import environment
 from tests.smoke_script import CASES, SQL, PipelineScript
 from workbench.errors import ConfigError
-from workbench.settings import Settings
-from workbench.smoke.compare import model_matrix, variant_rates
-from workbench.smoke.experiments import (
+from workbench.experiments.servers import (
     CPU_EXPERIMENT,
     Connections,
     model_variants,
     run_variants,
 )
+from workbench.settings import Settings
+from workbench.smoke.compare import model_matrix, variant_rates
 from workbench.smoke.runner import SmokeOptions
 from workbench.store import open_store
 

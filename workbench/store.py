@@ -23,7 +23,7 @@ import contextlib
 import fcntl
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import UniqueConstraint, event, inspect, text
@@ -88,6 +88,11 @@ def open_store(settings: Settings) -> Engine:
 def store_workspace(engine: Engine) -> str:
     """The workspace whose records ``engine`` reads and writes."""
     return engine.get_execution_options().get(WORKSPACE_OPTION, DEMO_NAME)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time in UTC: SQLite hands back the naive UTC time it was given."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _shown(url: str) -> str:

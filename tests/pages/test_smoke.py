@@ -36,6 +36,15 @@ def open_page() -> AppTest:
     return page
 
 
+def edit_the_sql_prompt(tmp_path: Path, monkeypatch) -> None:
+    """The page from now on reads a copy of the prompts with one rule added to stage 6."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    sql = prompts / "06_sql.md"
+    sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+
+
 def run_suite(page: AppTest) -> AppTest:
     submit = next(b for b in page.button if b.label == "Run the smoke suite")
     submit.click().run()
@@ -102,11 +111,7 @@ def test_check_an_edit_against_the_first_run_lists_the_regression(
     assert "0 of 14 stages to compute" in estimate  # nothing changed since the baseline
 
     script.plant(SQL, SIMPLE_003.question, SIMPLE_003.wrong_sql, call=3)
-    prompts = tmp_path / "prompts"
-    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
-    sql = prompts / "06_sql.md"
-    sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", encoding="utf-8")
-    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+    edit_the_sql_prompt(tmp_path, monkeypatch)
     page.run()
     estimate = next(i for i in notices(page, "info") if i.startswith("Check an edit"))
     assert "2 of 14 stages to compute" in estimate
@@ -231,11 +236,7 @@ def test_a_quick_checks_uncertain_flip_is_re_asked_before_the_verdict(
     script.plant(SQL, SIMPLE_003.question, unsure, call=3)
     for call in (4, 5):  # the re-asks: fail, fail, pass
         script.plant(SQL, SIMPLE_003.question, wrong, call=call)
-    prompts = tmp_path / "prompts"
-    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
-    sql = prompts / "06_sql.md"
-    sql.write_text(sql.read_text(encoding="utf-8") + "\n- Keep it short.\n", encoding="utf-8")
-    monkeypatch.setenv("WORKBENCH_PROMPTS_DIR", str(prompts))
+    edit_the_sql_prompt(tmp_path, monkeypatch)
     page.run()
     assert page.radio(key="smoke_mode").value == "quick"
     page = run_suite(page)

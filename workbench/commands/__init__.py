@@ -8,10 +8,12 @@ takes the parsed arguments and the settings and returns an ``Outcome``, which
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.markup import terminal_text
 from workbench.settings import Settings
 from workbench.sql import Database, open_database, require_tables
 
@@ -63,3 +65,8 @@ def reachable_database(settings: Settings) -> Database:
     database.run("SELECT 1")
     require_tables(database)
     return database
+
+
+def say(message: str) -> None:
+    """A progress line on stderr, so that --json output stays clean."""
+    print(terminal_text(message), file=sys.stderr, flush=True)

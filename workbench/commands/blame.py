@@ -11,20 +11,18 @@ any two runs with different prompts, probing quick checks against the first.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workbench.cases import load_cases
-from workbench.commands import Outcome, reachable_database
+from workbench.commands import Outcome, reachable_database, say
 from workbench.diagnosis.blame import DEFAULT_BUDGET
 from workbench.diagnosis.probing import blame_edit, flipped_cases
 from workbench.diagnosis.prompttexts import run_prompt_texts
 from workbench.diagnosis.report import BlameData, format_blame, junit_blame, save_blame
 from workbench.errors import ConfigError, PromptError
 from workbench.llm import make_llm, serving
-from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
@@ -89,14 +87,13 @@ def blame_run(
     env: RunEnvironment,
     baseline: RunRecord,
     record: RunRecord,
-    settings: Settings,
     budget: int,
     say: Say,
 ) -> BlameData:
     """Blame a finished quick check's flips; what stops blame (a baseline text not found)
     is said in the result, ``{"error": ...}``, and the quick check's own outcome stands."""
     try:
-        return blame_runs(env, baseline, record, settings, budget, say)
+        return blame_runs(env, baseline, record, budget, say)
     except (ConfigError, PromptError) as exc:
         return {"error": str(exc)}
 
@@ -105,22 +102,17 @@ def blame_runs(
     env: RunEnvironment,
     baseline: RunRecord,
     record: RunRecord,
-    settings: Settings,
     budget: int,
     say: Say,
 ) -> BlameData:
     """Blame ``record``'s flips against ``baseline`` on ``env``'s server; stored, returned."""
     ids = set(record.case_ids)
-    cases = {c.id: c for c in load_cases(settings.smoke_cases_dir, settings.as_of) if c.id in ids}
+    suite = load_cases(env.settings.smoke_cases_dir, env.settings.as_of)
+    cases = {c.id: c for c in suite if c.id in ids}
     found = blame_edit(env, baseline, record, cases, budget=budget, say=say)
     assert env.store is not None, "a smoke run has a store"
     save_blame(env.store, found)
     return found.to_dict()
-
-
-def say(message: str) -> None:
-    """A progress line on stderr, so that --json output stays clean."""
-    print(terminal_text(message), file=sys.stderr, flush=True)
 
 
 def blame_fields(data: BlameData | None) -> dict[str, Any]:
@@ -153,7 +145,7 @@ def blame_command(args: argparse.Namespace, settings: Settings) -> Outcome:
         try:
             env = RunEnvironment(settings, llm, prompts, database, store)
             plan_run(env, options)  # refuses a baseline that cannot stand in, and says why
-            data = blame_runs(env, baseline, record, settings, args.budget, say)
+            data = blame_runs(env, baseline, record, args.budget, say)
         finally:
             llm.close()
     text = format_blame(data)

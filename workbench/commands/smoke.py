@@ -7,12 +7,11 @@ adding an action (``smoke run``) means adding one ``register_*`` function there.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from workbench.commands import Outcome, reachable_database, whole_number
+from workbench.commands import Outcome, reachable_database, say, whole_number
 from workbench.commands.blame import (
     add_blame_options,
     blame_fields,
@@ -29,10 +28,9 @@ from workbench.diagnosis.heldout import (
     split_by_exposure,
 )
 from workbench.diagnosis.report import format_blame, junit_blame
-from workbench.errors import ConfigError, LLMError
+from workbench.errors import ConfigError
 from workbench.experiments import CPU_EXPERIMENT, model_variants, run_variants
 from workbench.llm import make_llm, serving
-from workbench.markup import terminal_text
 from workbench.pipeline import RunEnvironment
 from workbench.prompts import load_prompt_set
 from workbench.settings import Settings
@@ -43,7 +41,6 @@ from workbench.smoke import (
     SmokeComparison,
     SmokeOptions,
     SmokeProgress,
-    check_servers,
     compare_smoke_runs,
     format_comparison,
     format_duration,
@@ -56,12 +53,12 @@ from workbench.smoke import (
     run_plan,
     run_summary,
     select_suite,
-    untested,
     variant_rates,
     write_junit,
 )
 from workbench.smoke.plan import MAX_CASES, MAX_CONCURRENCY, MAX_REPEATS
 from workbench.smoke.reask import ReaskReport
+from workbench.smoke.servercheck import selftest_first
 from workbench.sql import database_dialect, warm_workers
 from workbench.store import open_store
 
@@ -230,7 +227,7 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
                 record = resume_run(env, args.resume, server=server, on_progress=print_progress)
             else:
                 if options.concurrency != 1 and not args.estimate:  # one at a time needs no test
-                    first_selftest(settings, env, server)
+                    selftest_first(settings, store, prompts, server, say)
                 plan = plan_run(env, options, server=server, speed=measure_speed(env))
                 if args.estimate:
                     return estimate_outcome(plan)
@@ -239,37 +236,14 @@ def run_suite_command(args: argparse.Namespace, settings: Settings) -> Outcome:
                     say(plan.manifest.concurrency_note)
                 record = run_plan(env, plan, server=server, on_progress=print_progress)
             blamed = None
-            if (
-                getattr(args, "blame", False)
-                and record.manifest.mode == "quick"
-                and record.status == "done"
-            ):
-                before = load_run(store, record.manifest.baseline or "")
-                blamed = blame_run(env, before, record, settings, args.blame_budget, say)
             if record.manifest.mode == "quick":
                 baseline = load_run(store, record.manifest.baseline or "")
+                if args.blame and record.status == "done":
+                    blamed = blame_run(env, baseline, record, args.blame_budget, say)
             record, reasked = reask_after(env, baseline, record, args, say)
         finally:
             llm.close()
     return run_outcome(record, baseline, args, exposed_cases(store), blamed, reasked)
-
-
-def first_selftest(settings: Settings, env: RunEnvironment, server: Any) -> None:
-    """The concurrency self-test of servers never tested with their current settings, so
-    that the run knows how many cases it may send at once."""
-    assert env.store is not None
-    missing = untested(settings, env.store, server)
-    if not missing:
-        return
-    say(
-        f"no concurrency self-test for {', '.join(missing)} with its current settings: "
-        "running it first (about a minute)"
-    )
-    try:
-        for result in check_servers(settings, env.store, env.prompts, server=server):
-            say(f"{result.endpoint}: {result.summary()}")
-    except LLMError as exc:
-        say(f"the self-test could not run ({exc}); cases go one at a time")
 
 
 def estimate_outcome(plan: RunPlan) -> Outcome:
@@ -337,11 +311,6 @@ def regression_exit_code(comparison: SmokeComparison, args: argparse.Namespace) 
     if args.fail_on_significant_regression and comparison.significant_regression:
         return 1
     return 0
-
-
-def say(message: str) -> None:
-    """A progress line on stderr, so that --json output stays clean."""
-    print(terminal_text(message), file=sys.stderr, flush=True)
 
 
 def print_progress(p: SmokeProgress) -> None:

@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from workbench.commands import Outcome, reachable_database
+from workbench.commands import Outcome, reachable_database, say
 from workbench.errors import WorkbenchError
 from workbench.experiments.ablation import (
     Ablation,
@@ -137,7 +137,7 @@ def register_ablation(actions: argparse._SubParsersAction, common: argparse.Argu
 
 
 def ablation_command(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from workbench.commands.smoke import print_progress, say, selection
+    from workbench.commands.smoke import print_progress, selection
 
     store = open_store(settings)
     baseline = load_run(store, args.baseline)  # an unknown run fails before a server starts

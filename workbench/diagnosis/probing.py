@@ -33,7 +33,7 @@ from workbench.errors import ConfigError, PromptError, StoreError, WorkbenchErro
 from workbench.llm import Completion
 from workbench.pipeline import RunEnvironment, StageCache, Trace, answer_digest
 from workbench.prompts import PromptSet
-from workbench.smoke.baseline import case_replay
+from workbench.smoke.baseline import CaseReplay, case_replay, quick_skip
 from workbench.smoke.compare import compare_smoke_runs
 from workbench.smoke.repeat import SuiteContext, run_repeat
 from workbench.smoke.results import RunRecord
@@ -109,6 +109,8 @@ class Prober:
     golds: GoldCache = field(default_factory=GoldCache)
     variants: tuple[Variant, ...] | None = None
     probes: int = 0
+    replays: dict[str, CaseReplay] = field(default_factory=dict)
+    """Per case: the baseline's answers, read from the store once for every probe."""
 
     def prompts_with(self, subset: frozenset[int]) -> PromptSet:
         self.probes += 1
@@ -134,9 +136,12 @@ class Prober:
 
     def _verdict(self, case: SmokeCase, ctx: SuiteContext) -> str:
         """The case once, as a quick check runs it, with earlier probes' answers too."""
-        reuse = case_replay(ctx.store, self.baseline, case, ctx.env.prompts)
-        answers = {**self.fresh, **reuse.replay.answers}
-        ran = run_repeat(case, ctx, replace(reuse.replay, answers=answers))
+        if case.id not in self.replays:
+            self.replays[case.id] = case_replay(ctx.store, self.baseline, case, ctx.env.prompts)
+        replay = self.replays[case.id].replay  # what it skips follows this probe's prompts
+        answers = {**self.fresh, **replay.answers}
+        skip = quick_skip(ctx.env.prompts, case)
+        ran = run_repeat(case, ctx, replace(replay, answers=answers, skip=skip))
         if ran is None:
             raise WorkbenchError("blame was cancelled")
         outcome, trace = ran

@@ -16,6 +16,7 @@ out anyway (the narrative: it decides no verdict) and stages whose leaving out i
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,7 @@ from workbench.prompts.variants import (
 from workbench.smoke.compare import compare_smoke_runs
 from workbench.smoke.plan import RunPlan, SmokeOptions, plan_run
 from workbench.smoke.progress import ProgressCallback
-from workbench.smoke.results import RunRecord, list_runs, load_run
+from workbench.smoke.results import RunRecord, load_run, recent_manifests
 from workbench.smoke.runner import run_plan
 from workbench.smoke.verdicts import expectation_stage
 
@@ -312,17 +313,16 @@ def stage_text(stage: StagePrompt) -> str:
 def variant_runs(store: Engine, limit: int = 500) -> dict[str, dict[str, RunRecord]]:
     """Finished variant quick checks by baseline id, then by variant name (the newest run of
     each name), among the store's ``limit`` newest runs."""
+    newest: dict[str, dict[str, str]] = {}
+    for run_id, status, _, manifest in recent_manifests(store, limit):
+        name = (manifest.variant or {}).get("name")
+        if manifest.mode == "quick" and status == "done" and manifest.baseline and name:
+            newest.setdefault(manifest.baseline, {}).setdefault(str(name), run_id)
     found: dict[str, dict[str, RunRecord]] = {}
-    for summary in list_runs(store, limit=limit):
-        if summary.mode != "quick" or summary.status != "done":
-            continue
-        try:
-            record = load_run(store, summary.id)
-        except StoreError:
-            continue
-        variant, baseline = record.manifest.variant, record.manifest.baseline
-        if baseline and variant and variant.get("name"):
-            found.setdefault(baseline, {}).setdefault(str(variant["name"]), record)
+    for baseline, runs in newest.items():  # only the runs shown have their results read
+        for name, run_id in runs.items():
+            with contextlib.suppress(StoreError):
+                found.setdefault(baseline, {})[name] = load_run(store, run_id)
     return found
 
 

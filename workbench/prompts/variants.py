@@ -22,7 +22,7 @@ and a stage another prompt cites as ``{{stage_id}}``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -385,9 +385,3 @@ def _swap(
     digest = hashlib.sha256(f"swap\n{old.id}\n{new.content_hash}\n".encode()).hexdigest()
     swapped = replace(new, id=old.id, order=old.order, content_hash=digest)
     return [swapped if s.id == stage_id else s for s in stages]
-
-
-def stages_changed(base: Iterable[StagePrompt], variant: Iterable[StagePrompt]) -> list[str]:
-    """The base stages a variant's prompt set leaves out or changes, in order."""
-    kept = {s.id: s.content_hash for s in variant}
-    return [s.id for s in base if kept.get(s.id) != s.content_hash]

@@ -36,7 +36,7 @@ from workbench.errors import PromptError, StoreError, VersionConflict
 from workbench.markup import escape
 from workbench.prompts.files import split_front_matter
 from workbench.settings import Settings
-from workbench.store import PromptVersionRow, store_workspace
+from workbench.store import PromptVersionRow, as_utc, store_workspace
 
 Origin = Literal["save", "restore", "disk"]
 Validator = Callable[[str, Path], object]
@@ -80,18 +80,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _utc(moment: datetime) -> datetime:
-    # A naive time is taken as UTC (SQLite may hand times back without a zone).
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _value(row: PromptVersionRow) -> PromptVersion:
     return PromptVersion(
         stage=row.stage,
         number=row.number,
         text=row.text,
         sha256=row.sha256,
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         author=row.author,
         message=row.message,
         origin=row.origin,  # type: ignore[arg-type]
@@ -286,7 +281,7 @@ def _conflict_message(
     if row is None:
         return f"{stage}: version {base_version} no longer exists in the store; reload the prompt"
     base_text = get_version(engine, stage_file, base_version).text if base_version else ""
-    when = _utc(row.created_at)
+    when = as_utc(row.created_at)
     changes = unified_diff(
         base_text, row.text, f"version {base_version or 0} (yours)", f"version {row.number}"
     )
@@ -318,7 +313,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 def prompt_set_at(engine: Engine, moment: datetime) -> dict[str, str]:
     """``{stage: text}`` of every stage prompt as it was at ``moment``."""
-    cutoff = _utc(moment)
+    cutoff = as_utc(moment)
     with Session(engine) as session:
         newest = (
             select(PromptVersionRow.stage, func.max(PromptVersionRow.number).label("number"))

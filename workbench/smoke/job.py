@@ -7,14 +7,12 @@ each case finishes, so a closed browser loses nothing: the run can be resumed.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from workbench.background import BackgroundJob
-from workbench.errors import LLMError
 from workbench.llm import ServerManager
 from workbench.pipeline import RunEnvironment
 from workbench.smoke.calibration import ServerSpeed
@@ -23,7 +21,7 @@ from workbench.smoke.progress import ProgressCallback, SmokeProgress
 from workbench.smoke.reask import settle_quick_check
 from workbench.smoke.results import RunRecord
 from workbench.smoke.runner import run_plan
-from workbench.smoke.servercheck import check_servers, untested
+from workbench.smoke.servercheck import selftest_first
 
 Work = Callable[[ProgressCallback, threading.Event], Any]
 
@@ -92,21 +90,20 @@ def suite_run(
     before the verdict (a note under the run's counts says so). Closes ``env``'s client."""
 
     def work(on_progress: ProgressCallback, cancel: threading.Event) -> RunRecord:
-        seen: list[SmokeProgress] = []
+        last: list[SmokeProgress] = []  # the run's latest counts, for the re-asks' note
 
         def progress(p: SmokeProgress) -> None:
-            seen.append(p)
+            last[:] = [p]
             on_progress(p)
 
         def note(text: str) -> None:
-            if seen:
-                on_progress(replace(seen[-1], note=text))
+            if last:
+                on_progress(replace(last[0], note=text))
 
         try:
             assert env.store is not None, "a smoke run has a store"
-            if options.concurrency is None and untested(env.settings, env.store, server):
-                with contextlib.suppress(LLMError):
-                    check_servers(env.settings, env.store, env.prompts, server=server)
+            if options.concurrency is None:  # the page says so beside the button
+                selftest_first(env.settings, env.store, env.prompts, server, lambda _: None)
             plan = plan_run(env, options, server=server, speed=speed)
             record = run_plan(env, plan, server=server, on_progress=progress, cancel=cancel)
             return settle_quick_check(env, plan, record, note)

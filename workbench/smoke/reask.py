@@ -96,9 +96,11 @@ def reask_flips(
     *,
     times: int = REASKS,
     budget: int = REASK_BUDGET,
+    on_note: Callable[[str], None] | None = None,
 ) -> tuple[RunRecord, ReaskReport]:
     """Re-ask each uncertain flip of ``record`` ``times`` times while the budget lasts,
     storing the re-asks on its case result; returns the run as stored now and the report.
+    ``on_note`` hears what is about to be re-asked, when anything is.
 
     A server or database that goes away stops the re-asking (what was re-asked is kept):
     the run itself is finished, so that is no reason to fail it.
@@ -109,6 +111,10 @@ def reask_flips(
     pending = uncertain_flips(baseline, record)
     fits = budget // times
     chosen, unasked = pending[:fits], tuple(pending[fits:])
+    if not chosen:
+        return record, replace(report, unasked=unasked)
+    if on_note is not None:
+        on_note(f"re-asking {len(chosen)} uncertain flip(s) {times}× each before the verdict")
     suite = {c.id: c for c in cases}
     ctx = SuiteContext(env.with_database(), threading.Event())
     assert env.store is not None, "a smoke run has a store"
@@ -118,16 +124,15 @@ def reask_flips(
         result = record.result(case_id)
         case = suite.get(case_id)
         if result is None or case is None:
-            unasked += (case_id,)
             continue
         try:
             outcomes = reask_case(case, times, ctx)
         except (LLMUnavailable, DatabaseUnavailable) as exc:
             stopped = str(exc)
-            unasked += tuple(c for c in chosen if c not in done)
             break
         save_case_result(env.store, record.id, replace(result, reasks=outcomes))
         done.append(case_id)
+    unasked += tuple(c for c in chosen if c not in done)
     report = replace(report, reasked=tuple(done), unasked=unasked, stopped=stopped)
     return load_run(env.store, record.id), report
 
@@ -141,15 +146,9 @@ def settle_quick_check(
     """A finished quick check with its uncertain flips re-asked (``REASKS`` times each,
     within ``REASK_BUDGET``) before its verdict is shown: the Smoke page's way, where the
     command line has ``--reask``. ``on_note`` hears what is being re-asked, if anything."""
-    if plan.baseline is None or record.status != "done":
+    if plan.baseline is None:
         return record
-    pending = uncertain_flips(plan.baseline, record)
-    if not pending:
-        return record
-    if on_note is not None:
-        asked = min(len(pending), REASK_BUDGET // REASKS)
-        on_note(f"re-asking {asked} uncertain flip(s) {REASKS}× each before the verdict")
-    settled, _ = reask_flips(env, plan.baseline, record, plan.cases)
+    settled, _ = reask_flips(env, plan.baseline, record, plan.cases, on_note=on_note)
     return settled
 
 

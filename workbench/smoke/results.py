@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from workbench.errors import StoreError
 from workbench.smoke.owner import Owner, this_process
-from workbench.store import SmokeCaseRow, SmokeRunRow, store_workspace
+from workbench.store import SmokeCaseRow, SmokeRunRow, as_utc, store_workspace
 
 Verdict = Literal["pass", "fail", "flaky", "error"]
 RepeatVerdict = Literal["pass", "fail", "error"]
@@ -407,27 +407,38 @@ def _settle_orphan(session: Session, row: SmokeRunRow) -> None:
     session.refresh(row)
 
 
+def recent_manifests(engine: Engine, limit: int) -> list[tuple[str, str, datetime, RunManifest]]:
+    """The ``limit`` newest runs' ids, statuses, start times (UTC) and manifests, newest
+    first, without reading their case results; a run whose manifest is damaged is left out."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(SmokeRunRow.id, SmokeRunRow.status, SmokeRunRow.created, SmokeRunRow.manifest)
+            .where(col(SmokeRunRow.workspace) == store_workspace(engine))
+            .order_by(col(SmokeRunRow.created).desc())
+            .limit(limit)
+        ).all()
+    found = []
+    for run_id, status, created, text in rows:
+        try:
+            found.append((run_id, status, as_utc(created), manifest_from_json(text)))
+        except (ValueError, TypeError):
+            continue  # a damaged record proves nothing
+    return found
+
+
 def recent_pace(
     engine: Engine, endpoint: str, model: str, within_s: float
 ) -> tuple[float, datetime] | None:
     """The newest pace a run measured on ``endpoint`` for ``model`` at most ``within_s``
     seconds ago, with when it was measured; None when there is none so recent."""
     now = _now()
-    with Session(engine) as session:
-        rows = session.exec(
-            select(SmokeRunRow.manifest, SmokeRunRow.created)
-            .where(col(SmokeRunRow.workspace) == store_workspace(engine))
-            .order_by(col(SmokeRunRow.created).desc())
-            .limit(RECENT_RUNS)
-        ).all()
-    for text, created in rows:
+    for _, _, created, manifest in recent_manifests(engine, RECENT_RUNS):
         try:
-            manifest = manifest_from_json(text)
-            measured = _utc(
-                datetime.fromisoformat(manifest.pace_at) if manifest.pace_at else created
+            measured = (
+                as_utc(datetime.fromisoformat(manifest.pace_at)) if manifest.pace_at else created
             )
         except (ValueError, TypeError):
-            continue  # a damaged record proves nothing
+            continue
         if (
             manifest.pace_s
             and manifest.endpoint == endpoint
@@ -440,11 +451,6 @@ def recent_pace(
 
 RECENT_RUNS = 20
 """How many of the newest runs ``recent_pace`` looks through."""
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back the naive UTC time it was given."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def list_runs(engine: Engine, limit: int = 50) -> list[RunSummary]:

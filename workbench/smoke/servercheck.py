@@ -9,10 +9,12 @@ it), which is where ``workbench.smoke.plan`` looks before sending cases at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from workbench.errors import LLMError
 from workbench.llm import (
     OpenAIClient,
     SelfTestResult,
@@ -92,3 +94,27 @@ def stored_checks(
 def untested(settings: Settings, store: Engine, server: ServerManager | None = None) -> list[str]:
     """The servers of the pool with no self-test for their current settings."""
     return [url for url, check in stored_checks(settings, store, server).items() if check is None]
+
+
+def selftest_first(
+    settings: Settings,
+    store: Engine,
+    prompts: PromptSet | None,
+    server: ServerManager | None,
+    say: Callable[[str], None],
+) -> None:
+    """The concurrency self-test of the servers never tested with their current settings,
+    so that a run knows how many cases it may send at once; one that cannot run leaves
+    the cases one at a time (``say`` hears why) rather than failing the run."""
+    missing = untested(settings, store, server)
+    if not missing:
+        return
+    say(
+        f"no concurrency self-test for {', '.join(missing)} with its current settings: "
+        "running it first (about a minute)"
+    )
+    try:
+        for result in check_servers(settings, store, prompts, server=server):
+            say(f"{result.endpoint}: {result.summary()}")
+    except LLMError as exc:
+        say(f"the self-test could not run ({exc}); cases go one at a time")
